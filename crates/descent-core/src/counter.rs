@@ -1,0 +1,283 @@
+//! [`EvalCounter`]: the oracle adapter that counts every evaluation. It is the source of truth for
+//! every "per gradient evaluation" axis (SAM costs 2 gradients a step, RBO 1+K, ZO 2q values).
+
+use serde::{Deserialize, Serialize};
+
+use crate::oracle::*;
+use crate::Layout;
+
+/// Evaluation counts by kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvalCounts {
+    /// Function values (without gradient).
+    pub values: u64,
+    /// Gradients (each also yields the value).
+    pub gradients: u64,
+    /// Hessian-vector products.
+    pub hvps: u64,
+    /// Per-sample passes: per-sample norm computations and weighted gradients.
+    pub per_sample: u64,
+    /// Residual vectors (without Jacobian).
+    pub residuals: u64,
+    /// Residual Jacobians.
+    pub jacobians: u64,
+    /// Update-field evaluations.
+    pub fields: u64,
+    /// Minimax / bilevel gradient evaluations.
+    pub pair_grads: u64,
+    /// Minibatches drawn.
+    pub resamples: u64,
+}
+
+impl EvalCounts {
+    /// Gradient-like evaluations: gradients, weighted gradients, fields, pair gradients and
+    /// Jacobians. The x-axis of a "per gradient evaluation" comparison.
+    pub fn gradient_like(&self) -> u64 {
+        self.gradients + self.per_sample + self.fields + self.pair_grads + self.jacobians
+    }
+
+    /// Every evaluation of any kind (resamples excluded).
+    pub fn total(&self) -> u64 {
+        self.values + self.hvps + self.residuals + self.gradient_like()
+    }
+}
+
+impl std::ops::Sub for EvalCounts {
+    type Output = EvalCounts;
+    fn sub(self, o: EvalCounts) -> EvalCounts {
+        EvalCounts {
+            values: self.values - o.values,
+            gradients: self.gradients - o.gradients,
+            hvps: self.hvps - o.hvps,
+            per_sample: self.per_sample - o.per_sample,
+            residuals: self.residuals - o.residuals,
+            jacobians: self.jacobians - o.jacobians,
+            fields: self.fields - o.fields,
+            pair_grads: self.pair_grads - o.pair_grads,
+            resamples: self.resamples - o.resamples,
+        }
+    }
+}
+
+impl std::ops::Add for EvalCounts {
+    type Output = EvalCounts;
+    fn add(self, o: EvalCounts) -> EvalCounts {
+        EvalCounts {
+            values: self.values + o.values,
+            gradients: self.gradients + o.gradients,
+            hvps: self.hvps + o.hvps,
+            per_sample: self.per_sample + o.per_sample,
+            residuals: self.residuals + o.residuals,
+            jacobians: self.jacobians + o.jacobians,
+            fields: self.fields + o.fields,
+            pair_grads: self.pair_grads + o.pair_grads,
+            resamples: self.resamples + o.resamples,
+        }
+    }
+}
+
+/// Wraps a problem, offers exactly its capabilities, and counts each evaluation.
+pub struct EvalCounter<P: Problem> {
+    inner: P,
+    counts: EvalCounts,
+    /// (dim x, dim y) of a minimax or bilevel inner problem, fixed at construction.
+    pair_dims: (usize, usize),
+}
+
+impl<P: Problem> EvalCounter<P> {
+    /// Wraps `inner` with zero counts.
+    pub fn new(mut inner: P) -> Self {
+        let pair_dims = if let Some(m) = inner.as_minimax() {
+            m.dims()
+        } else if let Some(b) = inner.as_bilevel() {
+            b.dims()
+        } else {
+            (0, 0)
+        };
+        EvalCounter {
+            inner,
+            counts: EvalCounts::default(),
+            pair_dims,
+        }
+    }
+    /// The counts so far.
+    pub fn counts(&self) -> EvalCounts {
+        self.counts
+    }
+    /// Sets the counts to zero.
+    pub fn reset(&mut self) {
+        self.counts = EvalCounts::default();
+    }
+    /// The wrapped problem.
+    pub fn inner(&self) -> &P {
+        &self.inner
+    }
+    /// The wrapped problem, mutably (evaluations through it are not counted).
+    pub fn inner_mut(&mut self) -> &mut P {
+        &mut self.inner
+    }
+    /// Unwraps the problem.
+    pub fn into_inner(self) -> P {
+        self.inner
+    }
+}
+
+const VIEW: &str = "EvalCounter exposes a view only when the inner problem offers it";
+
+impl<P: Problem> Function for EvalCounter<P> {
+    fn dim(&self) -> usize {
+        self.inner.dim()
+    }
+    fn value(&mut self, x: &[f64]) -> f64 {
+        self.counts.values += 1;
+        self.inner.as_function().expect(VIEW).value(x)
+    }
+}
+
+impl<P: Problem> Gradient for EvalCounter<P> {
+    fn value_grad(&mut self, x: &[f64], g: &mut [f64]) -> f64 {
+        self.counts.gradients += 1;
+        self.inner.as_gradient().expect(VIEW).value_grad(x, g)
+    }
+}
+
+impl<P: Problem> Stochastic for EvalCounter<P> {
+    fn resample(&mut self) {
+        self.counts.resamples += 1;
+        self.inner.as_stochastic().expect(VIEW).resample()
+    }
+}
+
+impl<P: Problem> PerSampleGradients for EvalCounter<P> {
+    fn batch_len(&mut self) -> usize {
+        self.inner.as_per_sample().expect(VIEW).batch_len()
+    }
+    fn per_sample_grad_norms(&mut self, x: &[f64], norms: &mut [f64]) {
+        self.counts.per_sample += 1;
+        self.inner
+            .as_per_sample()
+            .expect(VIEW)
+            .per_sample_grad_norms(x, norms)
+    }
+    fn weighted_grad(&mut self, x: &[f64], weights: &[f64], g: &mut [f64]) -> f64 {
+        self.counts.per_sample += 1;
+        self.inner
+            .as_per_sample()
+            .expect(VIEW)
+            .weighted_grad(x, weights, g)
+    }
+}
+
+impl<P: Problem> HessianVector for EvalCounter<P> {
+    fn hvp(&mut self, x: &[f64], v: &[f64], out: &mut [f64]) {
+        self.counts.hvps += 1;
+        self.inner.as_hvp().expect(VIEW).hvp(x, v, out)
+    }
+}
+
+impl<P: Problem> Residuals for EvalCounter<P> {
+    fn n_residuals(&mut self) -> usize {
+        self.inner.as_residuals().expect(VIEW).n_residuals()
+    }
+    fn residuals(&mut self, x: &[f64], r: &mut [f64]) {
+        self.counts.residuals += 1;
+        self.inner.as_residuals().expect(VIEW).residuals(x, r)
+    }
+    fn residual_jacobian(&mut self, x: &[f64], r: &mut [f64], jac: &mut [f64]) {
+        self.counts.jacobians += 1;
+        self.inner
+            .as_residuals()
+            .expect(VIEW)
+            .residual_jacobian(x, r, jac)
+    }
+}
+
+impl<P: Problem> UpdateField for EvalCounter<P> {
+    fn dim(&self) -> usize {
+        self.inner.dim()
+    }
+    fn field(&mut self, x: &[f64], d: &mut [f64]) {
+        self.counts.fields += 1;
+        self.inner.as_update_field().expect(VIEW).field(x, d)
+    }
+}
+
+impl<P: Problem> MinimaxProblem for EvalCounter<P> {
+    fn dims(&self) -> (usize, usize) {
+        self.pair_dims
+    }
+    fn value_xy(&mut self, x: &[f64], y: &[f64]) -> f64 {
+        self.counts.values += 1;
+        self.inner.as_minimax().expect(VIEW).value_xy(x, y)
+    }
+    fn grads_xy(&mut self, x: &[f64], y: &[f64], gx: &mut [f64], gy: &mut [f64]) -> f64 {
+        self.counts.pair_grads += 1;
+        self.inner.as_minimax().expect(VIEW).grads_xy(x, y, gx, gy)
+    }
+}
+
+impl<P: Problem> BilevelProblem for EvalCounter<P> {
+    fn dims(&self) -> (usize, usize) {
+        self.pair_dims
+    }
+    fn upper_value(&mut self, x: &[f64], y: &[f64]) -> f64 {
+        self.counts.values += 1;
+        self.inner.as_bilevel().expect(VIEW).upper_value(x, y)
+    }
+    fn upper_grads(&mut self, x: &[f64], y: &[f64], gx: &mut [f64], gy: &mut [f64]) -> f64 {
+        self.counts.pair_grads += 1;
+        self.inner.as_bilevel().expect(VIEW).upper_grads(x, y, gx, gy)
+    }
+    fn lower_grad_y(&mut self, x: &[f64], y: &[f64], gy: &mut [f64]) -> f64 {
+        self.counts.pair_grads += 1;
+        self.inner.as_bilevel().expect(VIEW).lower_grad_y(x, y, gy)
+    }
+    fn lower_hvp_yy(&mut self, x: &[f64], y: &[f64], v: &[f64], out: &mut [f64]) {
+        self.counts.hvps += 1;
+        self.inner.as_bilevel().expect(VIEW).lower_hvp_yy(x, y, v, out)
+    }
+    fn lower_jvp_xy(&mut self, x: &[f64], y: &[f64], v: &[f64], out: &mut [f64]) {
+        self.counts.hvps += 1;
+        self.inner.as_bilevel().expect(VIEW).lower_jvp_xy(x, y, v, out)
+    }
+}
+
+/// The counter offers exactly the inner problem's capabilities.
+impl<P: Problem> Problem for EvalCounter<P> {
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+    fn layout(&self) -> &Layout {
+        self.inner.layout()
+    }
+    fn caps(&self) -> Caps {
+        self.inner.caps()
+    }
+    fn as_function(&mut self) -> Option<&mut dyn Function> {
+        self.caps().contains(Caps::FUNCTION).then_some(self as _)
+    }
+    fn as_gradient(&mut self) -> Option<&mut dyn Gradient> {
+        self.caps().contains(Caps::GRADIENT).then_some(self as _)
+    }
+    fn as_stochastic(&mut self) -> Option<&mut dyn Stochastic> {
+        self.caps().contains(Caps::STOCHASTIC).then_some(self as _)
+    }
+    fn as_per_sample(&mut self) -> Option<&mut dyn PerSampleGradients> {
+        self.caps().contains(Caps::PER_SAMPLE).then_some(self as _)
+    }
+    fn as_hvp(&mut self) -> Option<&mut dyn HessianVector> {
+        self.caps().contains(Caps::HVP).then_some(self as _)
+    }
+    fn as_residuals(&mut self) -> Option<&mut dyn Residuals> {
+        self.caps().contains(Caps::RESIDUALS).then_some(self as _)
+    }
+    fn as_update_field(&mut self) -> Option<&mut dyn UpdateField> {
+        self.caps().contains(Caps::UPDATE_FIELD).then_some(self as _)
+    }
+    fn as_minimax(&mut self) -> Option<&mut dyn MinimaxProblem> {
+        self.caps().contains(Caps::MINIMAX).then_some(self as _)
+    }
+    fn as_bilevel(&mut self) -> Option<&mut dyn BilevelProblem> {
+        self.caps().contains(Caps::BILEVEL).then_some(self as _)
+    }
+}

@@ -1,0 +1,32 @@
+//! descent-core: the vocabulary every other descent crate speaks.
+//!
+//! - [`Layout`]: a model's parameters are one flat `Vec<f64>`; the layout names its blocks
+//!   (row-major shapes) so matrix-aware methods see matrices.
+//! - [`oracle`]: what a problem can answer (values, gradients, per-sample gradients, Hessian-vector
+//!   products, residuals, update fields, minimax and bilevel derivatives) and the [`Problem`]
+//!   capability object that hands out each view.
+//! - [`EvalCounter`]: the oracle adapter that counts every evaluation, the source of truth for
+//!   every "per evaluation" axis.
+//! - [`RngStreams`]: named, independent, reproducible random streams derived from one seed.
+//! - [`spec`]: the one text grammar for optimizers, models, data and formats.
+//! - [`testfns`]: Rosenbrock, quadratics with a chosen spectrum and the matrix parabola.
+//! - [`linalg`]: the only place that talks to faer (GEMM, Cholesky, QR, SVD, symmetric eigen).
+
+pub mod counter;
+pub mod error;
+pub mod layout;
+pub mod linalg;
+pub mod oracle;
+pub mod rng;
+pub mod spec;
+pub mod testfns;
+
+pub use counter::{EvalCounter, EvalCounts};
+pub use error::{Error, Result};
+pub use layout::{Block, Layout};
+pub use oracle::{
+    BilevelProblem, Caps, Function, Gradient, HessianVector, MinimaxProblem, PerSampleGradients,
+    Problem, Requires, Residuals, Stochastic, UpdateField,
+};
+pub use rng::RngStreams;
+pub use spec::{Args, Spec, Value};

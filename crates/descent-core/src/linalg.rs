@@ -1,0 +1,346 @@
+//! The one module that talks to faer. Matrices are row-major `f64` slices everywhere in descent;
+//! faer sees them through strided views, without copies. faer is built without its rayon
+//! feature, so every routine runs sequentially (`Par::Seq`) and is deterministic on a machine.
+
+use faer::linalg::solvers::{SolveCore, SolveLstsqCore};
+use faer::{Accum, Mat, MatMut, MatRef, Par, Side};
+
+use crate::{Error, Result};
+
+/// Whether an operand is used as stored or transposed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trans {
+    N,
+    T,
+}
+
+/// A row-major `rows × cols` view.
+fn view(a: &[f64], rows: usize, cols: usize) -> MatRef<'_, f64> {
+    MatRef::from_row_major_slice(a, rows, cols)
+}
+
+fn view_mut(a: &mut [f64], rows: usize, cols: usize) -> MatMut<'_, f64> {
+    MatMut::from_row_major_slice_mut(a, rows, cols)
+}
+
+/// `C ← α·op(A)·op(B) + β·C`, all row-major; `C` is `m × n`, `op(A)` is `m × k`, `op(B)` is
+/// `k × n`. Panics on inconsistent slice lengths (a programming error, not user input).
+///
+/// After the call it issues `vzeroupper` on x86-64: faer leaves the upper AVX register state
+/// dirty, which made glibc's `tanh`/`exp` ~4.5× slower afterwards (measured, DESIGN §10).
+#[allow(clippy::too_many_arguments)]
+pub fn gemm(
+    c: &mut [f64],
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f64,
+    a: &[f64],
+    ta: Trans,
+    b: &[f64],
+    tb: Trans,
+    beta: f64,
+) {
+    assert_eq!(c.len(), m * n, "gemm: C has the wrong length");
+    assert_eq!(a.len(), m * k, "gemm: A has the wrong length");
+    assert_eq!(b.len(), k * n, "gemm: B has the wrong length");
+    if m == 0 || n == 0 {
+        return;
+    }
+    let accum = if beta == 0.0 {
+        Accum::Replace
+    } else {
+        if beta != 1.0 {
+            c.iter_mut().for_each(|x| *x *= beta);
+        }
+        Accum::Add
+    };
+    if k == 0 {
+        if beta == 0.0 {
+            c.fill(0.0);
+        }
+        return;
+    }
+    let av = match ta {
+        Trans::N => view(a, m, k),
+        Trans::T => view(a, k, m).transpose(),
+    };
+    let bv = match tb {
+        Trans::N => view(b, k, n),
+        Trans::T => view(b, n, k).transpose(),
+    };
+    faer::linalg::matmul::matmul(view_mut(c, m, n), accum, av, bv, alpha, Par::Seq);
+    clear_upper_avx();
+}
+
+/// Issues `vzeroupper` when the CPU has AVX (see [`gemm`]).
+#[inline]
+pub fn clear_upper_avx() {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx") {
+            // SAFETY: `vzeroupper` only zeroes the upper halves of the YMM/ZMM registers, which
+            // no live value of this function's caller occupies across this point (the
+            // instruction is available when AVX is, which was just checked).
+            unsafe { std::arch::asm!("vzeroupper", options(nomem, nostack, preserves_flags)) };
+        }
+    }
+}
+
+/// Row-major copy of a faer matrix.
+fn to_row_major(m: MatRef<'_, f64>) -> Vec<f64> {
+    let mut out = Vec::with_capacity(m.nrows() * m.ncols());
+    for i in 0..m.nrows() {
+        for j in 0..m.ncols() {
+            out.push(m[(i, j)]);
+        }
+    }
+    out
+}
+
+/// A Cholesky factor L (A + jitter·I = L Lᵀ) that solves systems.
+pub struct Cholesky {
+    llt: faer::linalg::solvers::Llt<f64>,
+    n: usize,
+    /// The diagonal shift that was needed (0 when A itself was positive definite).
+    pub jitter: f64,
+}
+
+impl Cholesky {
+    /// Factors the symmetric `n × n` row-major `a`. When it is not numerically positive definite,
+    /// retries with `jitter·I` added, starting at `1e-12·max(1, mean |diag|)` and growing 10× up to
+    /// `max_jitter` (relative to the same scale); the shift used is recorded in [`Cholesky::jitter`].
+    pub fn factor(a: &[f64], n: usize, max_jitter: f64) -> Result<Cholesky> {
+        if a.len() != n * n {
+            return Err(Error::shape("Cholesky input", format!("{n}x{n} = {}", n * n), a.len()));
+        }
+        if a.iter().any(|x| !x.is_finite()) {
+            return Err(Error::Linalg("Cholesky input has a NaN or infinite entry".into()));
+        }
+        let scale = ((0..n).map(|i| a[i * n + i].abs()).sum::<f64>() / n.max(1) as f64).max(1.0);
+        let mut jitter = 0.0;
+        let mut shifted = a.to_vec();
+        loop {
+            let llt = view(&shifted, n, n).llt(Side::Lower);
+            clear_upper_avx();
+            if let Ok(llt) = llt {
+                return Ok(Cholesky { llt, n, jitter });
+            }
+            let next = if jitter == 0.0 { 1e-12 * scale } else { jitter * 10.0 };
+            if next > max_jitter * scale {
+                return Err(Error::Linalg(format!(
+                    "matrix of size {n} is not positive definite even with a diagonal shift of {jitter:e}"
+                )));
+            }
+            for i in 0..n {
+                shifted[i * n + i] = a[i * n + i] + next;
+            }
+            jitter = next;
+        }
+    }
+
+    /// Solves (A + jitter·I) X = B in place for a row-major `n × k` right-hand side.
+    pub fn solve_in_place(&self, b: &mut [f64], k: usize) {
+        assert_eq!(b.len(), self.n * k, "Cholesky::solve_in_place: wrong right-hand side length");
+        self.llt.solve_in_place_with_conj(faer::Conj::No, view_mut(b, self.n, k));
+        clear_upper_avx();
+    }
+
+    /// The lower-triangular factor L, row-major.
+    pub fn l(&self) -> Vec<f64> {
+        to_row_major(self.llt.L())
+    }
+}
+
+/// Thin QR of an `m × n` row-major matrix: returns (Q: m × min(m,n), R: min(m,n) × n).
+pub fn qr(a: &[f64], m: usize, n: usize) -> (Vec<f64>, Vec<f64>) {
+    assert_eq!(a.len(), m * n, "qr: wrong input length");
+    let qr = view(a, m, n).qr();
+    let q = to_row_major(qr.compute_thin_Q().as_ref());
+    let r = to_row_major(qr.thin_R());
+    clear_upper_avx();
+    (q, r)
+}
+
+/// Thin SVD of an `m × n` row-major matrix: A = U diag(s) Vᵀ with s non-increasing; returns
+/// (U: m × r, s: r, V: n × r) with r = min(m, n).
+pub fn svd(a: &[f64], m: usize, n: usize) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+    assert_eq!(a.len(), m * n, "svd: wrong input length");
+    if a.iter().any(|x| !x.is_finite()) {
+        return Err(Error::Linalg("SVD input has a NaN or infinite entry".into()));
+    }
+    let svd = view(a, m, n)
+        .thin_svd()
+        .map_err(|e| Error::Linalg(format!("SVD did not converge: {e:?}")))?;
+    let u = to_row_major(svd.U());
+    let v = to_row_major(svd.V());
+    let s: Vec<f64> = svd.S().column_vector().iter().copied().collect();
+    clear_upper_avx();
+    Ok((u, s, v))
+}
+
+/// Eigen-decomposition of a symmetric `n × n` row-major matrix (lower triangle read):
+/// returns (eigenvalues non-decreasing, eigenvectors as the columns of a row-major n × n matrix).
+pub fn sym_eigen(a: &[f64], n: usize) -> Result<(Vec<f64>, Vec<f64>)> {
+    assert_eq!(a.len(), n * n, "sym_eigen: wrong input length");
+    if a.iter().any(|x| !x.is_finite()) {
+        return Err(Error::Linalg("eigen input has a NaN or infinite entry".into()));
+    }
+    let evd = view(a, n, n)
+        .self_adjoint_eigen(Side::Lower)
+        .map_err(|e| Error::Linalg(format!("symmetric eigen-decomposition failed: {e:?}")))?;
+    let vals: Vec<f64> = evd.S().column_vector().iter().copied().collect();
+    let vecs = to_row_major(evd.U());
+    clear_upper_avx();
+    Ok((vals, vecs))
+}
+
+/// Solves the least-squares problem min ‖A x − b‖ for a row-major `m × n` A with m ≥ n, by QR.
+pub fn least_squares(a: &[f64], m: usize, n: usize, b: &[f64]) -> Result<Vec<f64>> {
+    if m < n {
+        return Err(Error::shape("least_squares", format!("rows >= cols ({n})"), m));
+    }
+    assert_eq!(a.len(), m * n, "least_squares: wrong matrix length");
+    assert_eq!(b.len(), m, "least_squares: wrong right-hand side length");
+    let qr = view(a, m, n).qr();
+    let mut rhs = Mat::<f64>::from_fn(m, 1, |i, _| b[i]);
+    qr.solve_lstsq_in_place_with_conj(faer::Conj::No, rhs.as_mut());
+    clear_upper_avx();
+    Ok((0..n).map(|i| rhs[(i, 0)]).collect())
+}
+
+/// Dense row-major matrix product for tests and small problems: returns op(A)·op(B).
+pub fn matmul(a: &[f64], ta: Trans, b: &[f64], tb: Trans, m: usize, k: usize, n: usize) -> Vec<f64> {
+    let mut c = vec![0.0; m * n];
+    gemm(&mut c, m, n, k, 1.0, a, ta, b, tb, 0.0);
+    c
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_distr::{Distribution, StandardNormal};
+
+    fn randn(n: usize, seed: u64) -> Vec<f64> {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        (0..n).map(|_| StandardNormal.sample(&mut rng)).collect()
+    }
+
+    fn naive(a: &[f64], b: &[f64], m: usize, k: usize, n: usize) -> Vec<f64> {
+        let mut c = vec![0.0; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                c[i * n + j] = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum();
+            }
+        }
+        c
+    }
+
+    fn transpose(a: &[f64], r: usize, c: usize) -> Vec<f64> {
+        let mut t = vec![0.0; r * c];
+        for i in 0..r {
+            for j in 0..c {
+                t[j * r + i] = a[i * c + j];
+            }
+        }
+        t
+    }
+
+    #[test]
+    fn gemm_matches_naive_product_for_all_transpositions() {
+        let (m, k, n) = (7, 5, 3);
+        let a = randn(m * k, 1);
+        let b = randn(k * n, 2);
+        let want = naive(&a, &b, m, k, n);
+        let at = transpose(&a, m, k);
+        let bt = transpose(&b, k, n);
+        for (aa, ta, bb, tb) in [
+            (&a, Trans::N, &b, Trans::N),
+            (&at, Trans::T, &b, Trans::N),
+            (&a, Trans::N, &bt, Trans::T),
+            (&at, Trans::T, &bt, Trans::T),
+        ] {
+            let got = matmul(aa, ta, bb, tb, m, k, n);
+            for (g, w) in got.iter().zip(&want) {
+                assert!((g - w).abs() < 1e-12 * k as f64);
+            }
+        }
+        // beta accumulates: C = 2AB + 0.5 C0
+        let mut c = vec![1.0; m * n];
+        gemm(&mut c, m, n, k, 2.0, &a, Trans::N, &b, Trans::N, 0.5);
+        for (g, w) in c.iter().zip(&want) {
+            assert!((g - (2.0 * w + 0.5)).abs() < 1e-12 * k as f64);
+        }
+    }
+
+    #[test]
+    fn cholesky_solves_and_escalates_jitter_on_semidefinite_input() {
+        let n = 6;
+        let g = randn(n * n, 3);
+        let a = naive(&transpose(&g, n, n), &g, n, n, n); // GᵀG, SPD
+        let x = randn(n, 4);
+        let mut b = naive(&a, &x, n, n, 1);
+        let ch = Cholesky::factor(&a, n, 1e-3).unwrap();
+        assert_eq!(ch.jitter, 0.0);
+        ch.solve_in_place(&mut b, 1);
+        for (g, w) in b.iter().zip(&x) {
+            assert!((g - w).abs() < 1e-8);
+        }
+        // rank-1 PSD matrix needs a shift
+        let v = randn(n, 5);
+        let r1 = naive(&v, &v, n, 1, n);
+        let ch = Cholesky::factor(&r1, n, 1e-3).unwrap();
+        assert!(ch.jitter > 0.0);
+        // an indefinite matrix beyond the cap is an error, not a panic
+        let mut ind = vec![0.0; n * n];
+        ind[0] = -1.0;
+        assert!(Cholesky::factor(&ind, n, 1e-3).is_err());
+    }
+
+    #[test]
+    fn qr_svd_eigen_reconstruct() {
+        let (m, n) = (8, 5);
+        let a = randn(m * n, 6);
+        let (q, r) = qr(&a, m, n);
+        let qr_ = naive(&q, &r, m, n, n);
+        assert!(qr_.iter().zip(&a).all(|(x, y)| (x - y).abs() < 1e-12 * 40.0));
+        let qtq = naive(&transpose(&q, m, n), &q, n, m, n);
+        for i in 0..n {
+            for j in 0..n {
+                let want = if i == j { 1.0 } else { 0.0 };
+                assert!((qtq[i * n + j] - want).abs() < 1e-13 * 40.0);
+            }
+        }
+        let (u, s, v) = svd(&a, m, n).unwrap();
+        assert!(s.windows(2).all(|w| w[0] >= w[1]));
+        let mut us = u.clone();
+        for i in 0..m {
+            for j in 0..n {
+                us[i * n + j] *= s[j];
+            }
+        }
+        let rec = naive(&us, &transpose(&v, n, n), m, n, n);
+        assert!(rec.iter().zip(&a).all(|(x, y)| (x - y).abs() < 1e-12 * 40.0));
+        let sym = naive(&transpose(&a, m, n), &a, n, m, n);
+        let (vals, vecs) = sym_eigen(&sym, n).unwrap();
+        assert!(vals.windows(2).all(|w| w[0] <= w[1]));
+        for (i, sv) in s.iter().rev().enumerate() {
+            assert!((vals[i] - sv * sv).abs() < 1e-10 * vals[n - 1]);
+        }
+        let av = naive(&sym, &vecs, n, n, n);
+        for i in 0..n {
+            for j in 0..n {
+                assert!((av[i * n + j] - vals[j] * vecs[i * n + j]).abs() < 1e-10 * vals[n - 1]);
+            }
+        }
+        let b = randn(m, 7);
+        let x = least_squares(&a, m, n, &b).unwrap();
+        // normal equations hold: Aᵀ(Ax − b) = 0
+        let ax = naive(&a, &x, m, n, 1);
+        let res: Vec<f64> = ax.iter().zip(&b).map(|(p, q)| p - q).collect();
+        let nr = naive(&transpose(&a, m, n), &res, n, m, 1);
+        assert!(nr.iter().all(|z| z.abs() < 1e-10));
+    }
+}

@@ -1,0 +1,370 @@
+//! Oracles: what a problem can answer. Each method asks for what it needs (DESIGN §3).
+//!
+//! All methods take `&mut self`: problems own their minibatch stream and scratch buffers, so an
+//! evaluation never allocates.
+
+use std::fmt;
+
+use crate::{Error, Layout, Result};
+
+/// A scalar function of a flat parameter vector. Zeroth-order methods need only this.
+pub trait Function {
+    /// Number of parameters.
+    fn dim(&self) -> usize;
+    /// f(x) on the current minibatch.
+    fn value(&mut self, x: &[f64]) -> f64;
+}
+
+/// A function with an exact gradient.
+pub trait Gradient: Function {
+    /// Writes ∇f(x) into `g` (length `dim()`) and returns f(x).
+    fn value_grad(&mut self, x: &[f64], g: &mut [f64]) -> f64;
+}
+
+/// A problem whose evaluations depend on a minibatch. Every evaluation until the next
+/// [`Stochastic::resample`] sees the same batch (SAM's two gradients, zeroth-order's two points,
+/// RBO's inner loop and ENGD's line search rely on this). The problem owns its `"batches"` RNG
+/// stream; the optimizer decides when to resample.
+pub trait Stochastic {
+    /// Draws the next minibatch.
+    fn resample(&mut self);
+}
+
+/// Per-sample gradients of a minibatch loss `f = (1/B) Σᵢ ℓᵢ`, without materialising them.
+pub trait PerSampleGradients: Gradient {
+    /// Number of samples in the current minibatch (B). (`&mut` so adapters can forward it
+    /// through [`Problem::as_per_sample`].)
+    fn batch_len(&mut self) -> usize;
+    /// Writes ‖∇ℓᵢ(x)‖ for each sample of the current minibatch into `norms` (length B).
+    fn per_sample_grad_norms(&mut self, x: &[f64], norms: &mut [f64]);
+    /// Writes Σᵢ wᵢ ∇ℓᵢ(x) into `g` and returns Σᵢ wᵢ ℓᵢ(x). With wᵢ = 1/B this is the batch
+    /// gradient; with wᵢ = min(1, C/‖∇ℓᵢ‖)/B it is the per-sample-clipped mean ("ghost clipping").
+    fn weighted_grad(&mut self, x: &[f64], weights: &[f64], g: &mut [f64]) -> f64;
+}
+
+/// Exact Hessian-vector products.
+pub trait HessianVector: Gradient {
+    /// Writes ∇²f(x)·v into `out`.
+    fn hvp(&mut self, x: &[f64], v: &[f64], out: &mut [f64]);
+}
+
+/// A least-squares structure f(x) = ½ Σₖ rₖ(x)² (Gauss–Newton, ENGD).
+pub trait Residuals: Function {
+    /// Number of residuals N on the current batch.
+    fn n_residuals(&mut self) -> usize;
+    /// Writes r(x) (length N).
+    fn residuals(&mut self, x: &[f64], r: &mut [f64]);
+    /// Writes r(x) and the row-major N × dim Jacobian ∂r/∂x.
+    fn residual_jacobian(&mut self, x: &[f64], r: &mut [f64], jac: &mut [f64]);
+}
+
+/// A direction field d(x) that is not the gradient of any loss (Oja's rule, similarity
+/// matching). It is used exactly like a gradient, x ← x − η·d, so a Hebbian increment Δx is
+/// exposed as d = −Δx.
+pub trait UpdateField {
+    /// Number of parameters.
+    fn dim(&self) -> usize;
+    /// Writes d(x) into `d`.
+    fn field(&mut self, x: &[f64], d: &mut [f64]);
+}
+
+/// min over x, max over y of f(x, y).
+pub trait MinimaxProblem {
+    /// (dim x, dim y).
+    fn dims(&self) -> (usize, usize);
+    /// f(x, y).
+    fn value_xy(&mut self, x: &[f64], y: &[f64]) -> f64;
+    /// Writes ∇ₓf and ∇ᵧf, returns f.
+    fn grads_xy(&mut self, x: &[f64], y: &[f64], gx: &mut [f64], gy: &mut [f64]) -> f64;
+}
+
+/// min over x of f(x, y*(x)) with y*(x) = argmin over y of g(x, y).
+pub trait BilevelProblem {
+    /// (dim x, dim y).
+    fn dims(&self) -> (usize, usize);
+    /// Upper objective f(x, y).
+    fn upper_value(&mut self, x: &[f64], y: &[f64]) -> f64;
+    /// Writes ∇ₓf and ∇ᵧf of the upper objective, returns f.
+    fn upper_grads(&mut self, x: &[f64], y: &[f64], gx: &mut [f64], gy: &mut [f64]) -> f64;
+    /// Writes ∇ᵧg of the lower objective, returns g.
+    fn lower_grad_y(&mut self, x: &[f64], y: &[f64], gy: &mut [f64]) -> f64;
+    /// Writes ∇²ᵧᵧg · v (length dim y).
+    fn lower_hvp_yy(&mut self, x: &[f64], y: &[f64], v: &[f64], out: &mut [f64]);
+    /// Writes ∇²ₓᵧg · v, the mixed second derivative applied to v ∈ ℝ^{dim y} (length dim x).
+    fn lower_jvp_xy(&mut self, x: &[f64], y: &[f64], v: &[f64], out: &mut [f64]);
+}
+
+/// A set of oracle capabilities (a bit set).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Caps(u16);
+
+impl Caps {
+    pub const NONE: Caps = Caps(0);
+    pub const FUNCTION: Caps = Caps(1);
+    pub const GRADIENT: Caps = Caps(1 << 1);
+    pub const STOCHASTIC: Caps = Caps(1 << 2);
+    pub const PER_SAMPLE: Caps = Caps(1 << 3);
+    pub const HVP: Caps = Caps(1 << 4);
+    pub const RESIDUALS: Caps = Caps(1 << 5);
+    pub const UPDATE_FIELD: Caps = Caps(1 << 6);
+    pub const MINIMAX: Caps = Caps(1 << 7);
+    pub const BILEVEL: Caps = Caps(1 << 8);
+
+    const NAMES: [(Caps, &'static str); 9] = [
+        (Caps::FUNCTION, "Function"),
+        (Caps::GRADIENT, "Gradient"),
+        (Caps::STOCHASTIC, "Stochastic"),
+        (Caps::PER_SAMPLE, "PerSampleGradients"),
+        (Caps::HVP, "HessianVector"),
+        (Caps::RESIDUALS, "Residuals"),
+        (Caps::UPDATE_FIELD, "UpdateField"),
+        (Caps::MINIMAX, "MinimaxProblem"),
+        (Caps::BILEVEL, "BilevelProblem"),
+    ];
+
+    /// True when every capability of `other` is in `self`.
+    pub fn contains(self, other: Caps) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// True when `self` and `other` share a capability.
+    pub fn intersects(self, other: Caps) -> bool {
+        self.0 & other.0 != 0
+    }
+
+    /// True when the set is empty.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The names of the capabilities in the set.
+    pub fn names(self) -> Vec<&'static str> {
+        Self::NAMES
+            .iter()
+            .filter(|(c, _)| self.contains(*c))
+            .map(|(_, n)| *n)
+            .collect()
+    }
+}
+
+impl std::ops::BitOr for Caps {
+    type Output = Caps;
+    fn bitor(self, rhs: Caps) -> Caps {
+        Caps(self.0 | rhs.0)
+    }
+}
+
+impl std::ops::BitAnd for Caps {
+    type Output = Caps;
+    fn bitand(self, rhs: Caps) -> Caps {
+        Caps(self.0 & rhs.0)
+    }
+}
+
+impl fmt::Display for Caps {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names = self.names();
+        if names.is_empty() {
+            f.write_str("nothing")
+        } else {
+            f.write_str(&names.join(", "))
+        }
+    }
+}
+
+impl fmt::Debug for Caps {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Caps({self})")
+    }
+}
+
+/// What a method needs from a problem: every capability in `all`, and at least one of
+/// `one_of` when that set is not empty (a transform runs on a Gradient or an UpdateField).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Requires {
+    pub all: Caps,
+    pub one_of: Caps,
+}
+
+impl Requires {
+    /// Needs every capability in `caps`.
+    pub fn all(caps: Caps) -> Self {
+        Requires {
+            all: caps,
+            one_of: Caps::NONE,
+        }
+    }
+
+    /// Needs at least one capability of `caps`.
+    pub fn one_of(caps: Caps) -> Self {
+        Requires {
+            all: Caps::NONE,
+            one_of: caps,
+        }
+    }
+
+    /// True when a problem offering `offered` satisfies the requirement.
+    pub fn satisfied_by(&self, offered: Caps) -> bool {
+        offered.contains(self.all) && (self.one_of.is_empty() || offered.intersects(self.one_of))
+    }
+
+    /// Ok when satisfied, else an [`Error::Capability`] naming both sides.
+    pub fn check(&self, method: &str, problem: &dyn Problem) -> Result<()> {
+        let offered = problem.caps();
+        if self.satisfied_by(offered) {
+            return Ok(());
+        }
+        Err(Error::Capability {
+            method: method.to_string(),
+            needs: self.to_string(),
+            problem: problem.name(),
+            offers: offered.to_string(),
+        })
+    }
+}
+
+impl fmt::Display for Requires {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if !self.all.is_empty() {
+            parts.push(self.all.to_string());
+        }
+        if !self.one_of.is_empty() {
+            parts.push(format!("one of {}", self.one_of.names().join(" or ")));
+        }
+        if parts.is_empty() {
+            f.write_str("nothing")
+        } else {
+            f.write_str(&parts.join(" and "))
+        }
+    }
+}
+
+/// A problem as a capability object: it names itself, reports its capabilities and hands out each
+/// oracle view. Optimizers are built from text at run time, so they take `&mut dyn Problem` and
+/// check [`Requires`] against [`Problem::caps`].
+pub trait Problem: Send {
+    /// A short human-readable description ("mlp:64-128-10 + softmax-ce on digits").
+    fn name(&self) -> String;
+    /// Names the parameter blocks; its length is the problem's dimension.
+    fn layout(&self) -> &Layout;
+    /// What this problem can answer; `as_*` returns `Some` exactly for these.
+    fn caps(&self) -> Caps;
+    /// Number of parameters.
+    fn dim(&self) -> usize {
+        self.layout().len()
+    }
+    fn as_function(&mut self) -> Option<&mut dyn Function> {
+        None
+    }
+    fn as_gradient(&mut self) -> Option<&mut dyn Gradient> {
+        None
+    }
+    fn as_stochastic(&mut self) -> Option<&mut dyn Stochastic> {
+        None
+    }
+    fn as_per_sample(&mut self) -> Option<&mut dyn PerSampleGradients> {
+        None
+    }
+    fn as_hvp(&mut self) -> Option<&mut dyn HessianVector> {
+        None
+    }
+    fn as_residuals(&mut self) -> Option<&mut dyn Residuals> {
+        None
+    }
+    fn as_update_field(&mut self) -> Option<&mut dyn UpdateField> {
+        None
+    }
+    fn as_minimax(&mut self) -> Option<&mut dyn MinimaxProblem> {
+        None
+    }
+    fn as_bilevel(&mut self) -> Option<&mut dyn BilevelProblem> {
+        None
+    }
+    /// Draws the next minibatch if the problem is stochastic; a no-op otherwise.
+    fn resample(&mut self) {
+        if let Some(s) = self.as_stochastic() {
+            s.resample();
+        }
+    }
+}
+
+/// Implements [`Problem`]'s `as_*` methods returning `self` for the listed capabilities, so a
+/// problem type writes only `name`, `layout` and the trait impls.
+///
+/// ```ignore
+/// impl Problem for MyProblem {
+///     fn name(&self) -> String { "mine".into() }
+///     fn layout(&self) -> &Layout { &self.layout }
+///     descent_core::problem_views!(function, gradient, hvp);
+/// }
+/// ```
+#[macro_export]
+macro_rules! problem_views {
+    ($($cap:ident),* $(,)?) => {
+        fn caps(&self) -> $crate::Caps {
+            $crate::Caps::NONE $(| $crate::problem_views!(@cap $cap))*
+        }
+        $($crate::problem_views!(@view $cap);)*
+    };
+    (@cap function) => { $crate::Caps::FUNCTION };
+    (@cap gradient) => { $crate::Caps::GRADIENT };
+    (@cap stochastic) => { $crate::Caps::STOCHASTIC };
+    (@cap per_sample) => { $crate::Caps::PER_SAMPLE };
+    (@cap hvp) => { $crate::Caps::HVP };
+    (@cap residuals) => { $crate::Caps::RESIDUALS };
+    (@cap update_field) => { $crate::Caps::UPDATE_FIELD };
+    (@cap minimax) => { $crate::Caps::MINIMAX };
+    (@cap bilevel) => { $crate::Caps::BILEVEL };
+    (@view function) => { fn as_function(&mut self) -> Option<&mut dyn $crate::Function> { Some(self) } };
+    (@view gradient) => { fn as_gradient(&mut self) -> Option<&mut dyn $crate::Gradient> { Some(self) } };
+    (@view stochastic) => { fn as_stochastic(&mut self) -> Option<&mut dyn $crate::Stochastic> { Some(self) } };
+    (@view per_sample) => { fn as_per_sample(&mut self) -> Option<&mut dyn $crate::PerSampleGradients> { Some(self) } };
+    (@view hvp) => { fn as_hvp(&mut self) -> Option<&mut dyn $crate::HessianVector> { Some(self) } };
+    (@view residuals) => { fn as_residuals(&mut self) -> Option<&mut dyn $crate::Residuals> { Some(self) } };
+    (@view update_field) => { fn as_update_field(&mut self) -> Option<&mut dyn $crate::UpdateField> { Some(self) } };
+    (@view minimax) => { fn as_minimax(&mut self) -> Option<&mut dyn $crate::MinimaxProblem> { Some(self) } };
+    (@view bilevel) => { fn as_bilevel(&mut self) -> Option<&mut dyn $crate::BilevelProblem> { Some(self) } };
+}
+
+impl<T: Problem + ?Sized> Problem for Box<T> {
+    fn name(&self) -> String {
+        (**self).name()
+    }
+    fn layout(&self) -> &Layout {
+        (**self).layout()
+    }
+    fn caps(&self) -> Caps {
+        (**self).caps()
+    }
+    fn dim(&self) -> usize {
+        (**self).dim()
+    }
+    fn as_function(&mut self) -> Option<&mut dyn Function> {
+        (**self).as_function()
+    }
+    fn as_gradient(&mut self) -> Option<&mut dyn Gradient> {
+        (**self).as_gradient()
+    }
+    fn as_stochastic(&mut self) -> Option<&mut dyn Stochastic> {
+        (**self).as_stochastic()
+    }
+    fn as_per_sample(&mut self) -> Option<&mut dyn PerSampleGradients> {
+        (**self).as_per_sample()
+    }
+    fn as_hvp(&mut self) -> Option<&mut dyn HessianVector> {
+        (**self).as_hvp()
+    }
+    fn as_residuals(&mut self) -> Option<&mut dyn Residuals> {
+        (**self).as_residuals()
+    }
+    fn as_update_field(&mut self) -> Option<&mut dyn UpdateField> {
+        (**self).as_update_field()
+    }
+    fn as_minimax(&mut self) -> Option<&mut dyn MinimaxProblem> {
+        (**self).as_minimax()
+    }
+    fn as_bilevel(&mut self) -> Option<&mut dyn BilevelProblem> {
+        (**self).as_bilevel()
+    }
+}

@@ -1,0 +1,468 @@
+//! The one text grammar for optimizers, models, data sources and formats (DESIGN §3):
+//!
+//! ```text
+//! spec  := name [ ":" short ] [ "(" [ arg { "," arg } ] ")" ]
+//! arg   := key "=" value
+//! value := number | ident | spec | "[" [ value { "," value } ] "]"
+//! ```
+//!
+//! e.g. `sam(rho=0.05, base=sgd(lr=0.1, momentum=0.9))`, `mlp(sizes=[64,128,10], act=tanh)` and
+//! its short form `mlp:64-128-10`, `csv:data/train.csv`. The short part is everything after
+//! the colon up to an opening parenthesis (or the end), kept verbatim for the builder to read.
+
+use std::fmt;
+
+use crate::{Error, Result};
+
+/// A parsed spec: a name, an optional short form and keyword arguments in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spec {
+    pub name: String,
+    pub short: Option<String>,
+    pub args: Vec<(String, Value)>,
+}
+
+/// An argument value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Number(f64),
+    /// A bare word (`tanh`, `true`) or a nested spec (`sgd(lr=0.1)`); a bare word is a spec
+    /// without arguments.
+    Spec(Spec),
+    List(Vec<Value>),
+}
+
+impl Spec {
+    /// Parses a spec string.
+    pub fn parse(input: &str) -> Result<Spec> {
+        let mut p = Parser {
+            input,
+            chars: input.char_indices().collect(),
+            pos: 0,
+        };
+        p.skip_ws();
+        let spec = p.spec()?;
+        p.skip_ws();
+        if p.pos < p.chars.len() {
+            return Err(p.err("unexpected trailing text"));
+        }
+        Ok(spec)
+    }
+
+    /// A spec with only a name.
+    pub fn named(name: &str) -> Spec {
+        Spec {
+            name: name.to_string(),
+            short: None,
+            args: Vec::new(),
+        }
+    }
+
+    /// Checks every key against `valid` and returns a reader for the arguments. `context` names
+    /// the thing in error messages (e.g. `optimizer 'adam'`).
+    pub fn args(&self, valid: &[&str]) -> Result<Args<'_>> {
+        let context = format!("'{}'", self.name);
+        for (i, (key, _)) in self.args.iter().enumerate() {
+            if !valid.contains(&key.as_str()) {
+                return Err(Error::UnknownKey {
+                    context,
+                    key: key.clone(),
+                    valid: valid.iter().map(|s| s.to_string()).collect(),
+                });
+            }
+            if self.args[..i].iter().any(|(k, _)| k == key) {
+                return Err(Error::invalid(
+                    format!("{}.{key}", self.name),
+                    "a repeated key",
+                    "each key at most once",
+                ));
+            }
+        }
+        Ok(Args { spec: self })
+    }
+}
+
+impl fmt::Display for Spec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)?;
+        if let Some(s) = &self.short {
+            write!(f, ":{s}")?;
+        }
+        if !self.args.is_empty() {
+            f.write_str("(")?;
+            for (i, (k, v)) in self.args.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(f, "{k}={v}")?;
+            }
+            f.write_str(")")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Number(x) => write!(f, "{x}"),
+            Value::Spec(s) => write!(f, "{s}"),
+            Value::List(v) => {
+                f.write_str("[")?;
+                for (i, x) in v.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{x}")?;
+                }
+                f.write_str("]")
+            }
+        }
+    }
+}
+
+/// Typed access to a spec's arguments, with defaults and errors that name `spec.key`, the value
+/// and what was expected.
+#[derive(Debug, Clone, Copy)]
+pub struct Args<'a> {
+    spec: &'a Spec,
+}
+
+impl<'a> Args<'a> {
+    fn get(&self, key: &str) -> Option<&'a Value> {
+        self.spec.args.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    fn field(&self, key: &str) -> String {
+        format!("{}.{key}", self.spec.name)
+    }
+
+    /// True when the key was given.
+    pub fn has(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// A real number, or `default` when absent.
+    pub fn f64(&self, key: &str, default: f64) -> Result<f64> {
+        Ok(self.f64_opt(key)?.unwrap_or(default))
+    }
+
+    /// A real number if given.
+    pub fn f64_opt(&self, key: &str) -> Result<Option<f64>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Number(x)) => Ok(Some(*x)),
+            Some(v) => Err(Error::invalid(self.field(key), v, "a number")),
+        }
+    }
+
+    /// A real number that must lie in `[lo, hi]`, or `default`.
+    pub fn f64_in(&self, key: &str, default: f64, lo: f64, hi: f64) -> Result<f64> {
+        let x = self.f64(key, default)?;
+        if !(x >= lo && x <= hi) {
+            return Err(Error::invalid(self.field(key), x, format!("a number in [{lo}, {hi}]")));
+        }
+        Ok(x)
+    }
+
+    /// A finite number > 0, or `default`.
+    pub fn positive(&self, key: &str, default: f64) -> Result<f64> {
+        let x = self.f64(key, default)?;
+        if !(x > 0.0 && x.is_finite()) {
+            return Err(Error::invalid(self.field(key), x, "a finite number > 0"));
+        }
+        Ok(x)
+    }
+
+    /// A finite number ≥ 0, or `default`.
+    pub fn non_negative(&self, key: &str, default: f64) -> Result<f64> {
+        let x = self.f64(key, default)?;
+        if !(x >= 0.0 && x.is_finite()) {
+            return Err(Error::invalid(self.field(key), x, "a finite number >= 0"));
+        }
+        Ok(x)
+    }
+
+    /// A non-negative integer, or `default`.
+    pub fn usize(&self, key: &str, default: usize) -> Result<usize> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(v) => as_usize(v).ok_or_else(|| Error::invalid(self.field(key), v, "a non-negative integer")),
+        }
+    }
+
+    /// `true`/`false` (also 1/0), or `default`.
+    pub fn bool(&self, key: &str, default: bool) -> Result<bool> {
+        match self.get(key) {
+            None => Ok(default),
+            Some(Value::Spec(s)) if s.args.is_empty() && s.short.is_none() && s.name == "true" => Ok(true),
+            Some(Value::Spec(s)) if s.args.is_empty() && s.short.is_none() && s.name == "false" => Ok(false),
+            Some(Value::Number(x)) if *x == 1.0 => Ok(true),
+            Some(Value::Number(x)) if *x == 0.0 => Ok(false),
+            Some(v) => Err(Error::invalid(self.field(key), v, "true or false")),
+        }
+    }
+
+    /// A bare word that must be one of `choices`, or `default`.
+    pub fn choice(&self, key: &str, default: &'a str, choices: &[&str]) -> Result<String> {
+        match self.get(key) {
+            None => Ok(default.to_string()),
+            Some(Value::Spec(s)) if s.args.is_empty() && s.short.is_none() && choices.contains(&s.name.as_str()) => {
+                Ok(s.name.clone())
+            }
+            Some(v) => Err(Error::invalid(self.field(key), v, format!("one of {}", choices.join(", ")))),
+        }
+    }
+
+    /// A nested spec (a bare word counts as a spec without arguments).
+    pub fn spec(&self, key: &str) -> Result<Option<&'a Spec>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Spec(s)) => Ok(Some(s)),
+            Some(v) => Err(Error::invalid(self.field(key), v, "a spec such as name(key=value)")),
+        }
+    }
+
+    /// A list of non-negative integers.
+    pub fn usize_list(&self, key: &str) -> Result<Option<Vec<usize>>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::List(v)) => v
+                .iter()
+                .map(|x| as_usize(x).ok_or_else(|| Error::invalid(self.field(key), x, "a non-negative integer")))
+                .collect::<Result<Vec<_>>>()
+                .map(Some),
+            Some(v) => Err(Error::invalid(self.field(key), v, "a list of integers such as [64,128,10]")),
+        }
+    }
+
+    /// A list of numbers.
+    pub fn f64_list(&self, key: &str) -> Result<Option<Vec<f64>>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::List(v)) => v
+                .iter()
+                .map(|x| match x {
+                    Value::Number(n) => Ok(*n),
+                    other => Err(Error::invalid(self.field(key), other, "a number")),
+                })
+                .collect::<Result<Vec<_>>>()
+                .map(Some),
+            Some(v) => Err(Error::invalid(self.field(key), v, "a list of numbers such as [0.1, 0.01]")),
+        }
+    }
+}
+
+fn as_usize(v: &Value) -> Option<usize> {
+    match v {
+        Value::Number(x) if *x >= 0.0 && x.fract() == 0.0 && *x <= 1e15 => Some(*x as usize),
+        _ => None,
+    }
+}
+
+struct Parser<'a> {
+    input: &'a str,
+    chars: Vec<(usize, char)>,
+    pos: usize,
+}
+
+impl Parser<'_> {
+    fn err(&self, message: &str) -> Error {
+        Error::SpecSyntax {
+            input: self.input.to_string(),
+            column: self.pos + 1,
+            message: message.to_string(),
+        }
+    }
+
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.pos).map(|c| c.1)
+    }
+
+    fn skip_ws(&mut self) {
+        while self.peek().is_some_and(char::is_whitespace) {
+            self.pos += 1;
+        }
+    }
+
+    fn expect(&mut self, c: char) -> Result<()> {
+        self.skip_ws();
+        if self.peek() == Some(c) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(self.err(&format!("expected '{c}'")))
+        }
+    }
+
+    fn ident(&mut self) -> Result<String> {
+        self.skip_ws();
+        let start = self.pos;
+        while self
+            .peek()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+        {
+            self.pos += 1;
+        }
+        if start == self.pos || !self.chars[start].1.is_ascii_alphabetic() {
+            self.pos = start;
+            return Err(self.err("expected a name starting with a letter"));
+        }
+        Ok(self.chars[start..self.pos].iter().map(|c| c.1).collect())
+    }
+
+    fn spec(&mut self) -> Result<Spec> {
+        let name = self.ident()?;
+        let mut short = None;
+        if self.peek() == Some(':') {
+            self.pos += 1;
+            let start = self.pos;
+            let mut depth = 0usize;
+            while let Some(c) = self.peek() {
+                match c {
+                    '(' if depth == 0 => break,
+                    ',' | ')' | ']' if depth == 0 => break,
+                    '[' => depth += 1,
+                    ']' => depth -= 1,
+                    _ => {}
+                }
+                self.pos += 1;
+            }
+            let s: String = self.chars[start..self.pos].iter().map(|c| c.1).collect();
+            if s.trim().is_empty() {
+                return Err(self.err("expected text after ':'"));
+            }
+            short = Some(s.trim().to_string());
+        }
+        let mut args = Vec::new();
+        self.skip_ws();
+        if self.peek() == Some('(') {
+            self.pos += 1;
+            self.skip_ws();
+            if self.peek() == Some(')') {
+                self.pos += 1;
+            } else {
+                loop {
+                    let key = self.ident()?;
+                    self.expect('=')?;
+                    let value = self.value()?;
+                    args.push((key, value));
+                    self.skip_ws();
+                    match self.peek() {
+                        Some(',') => self.pos += 1,
+                        Some(')') => {
+                            self.pos += 1;
+                            break;
+                        }
+                        _ => return Err(self.err("expected ',' or ')'")),
+                    }
+                }
+            }
+        }
+        Ok(Spec { name, short, args })
+    }
+
+    fn value(&mut self) -> Result<Value> {
+        self.skip_ws();
+        match self.peek() {
+            Some('[') => {
+                self.pos += 1;
+                let mut items = Vec::new();
+                self.skip_ws();
+                if self.peek() == Some(']') {
+                    self.pos += 1;
+                    return Ok(Value::List(items));
+                }
+                loop {
+                    items.push(self.value()?);
+                    self.skip_ws();
+                    match self.peek() {
+                        Some(',') => self.pos += 1,
+                        Some(']') => {
+                            self.pos += 1;
+                            return Ok(Value::List(items));
+                        }
+                        _ => return Err(self.err("expected ',' or ']'")),
+                    }
+                }
+            }
+            Some(c) if c.is_ascii_digit() || c == '-' || c == '+' || c == '.' => {
+                let start = self.pos;
+                while self
+                    .peek()
+                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '+')
+                {
+                    self.pos += 1;
+                }
+                let text: String = self.chars[start..self.pos].iter().map(|c| c.1).collect();
+                match text.parse::<f64>() {
+                    Ok(x) if x.is_finite() || text.contains("inf") => Ok(Value::Number(x)),
+                    _ => {
+                        self.pos = start;
+                        Err(self.err(&format!("'{text}' is not a number")))
+                    }
+                }
+            }
+            Some(_) => Ok(Value::Spec(self.spec()?)),
+            None => Err(self.err("expected a value")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_nested_specs_lists_and_short_forms() {
+        let s = Spec::parse("sam(rho=0.05, base=sgd(lr=0.1, momentum=0.9))").unwrap();
+        assert_eq!(s.name, "sam");
+        let a = s.args(&["rho", "base"]).unwrap();
+        assert_eq!(a.f64("rho", 0.0).unwrap(), 0.05);
+        let base = a.spec("base").unwrap().unwrap();
+        assert_eq!(base.args(&["lr", "momentum"]).unwrap().f64("momentum", 0.0).unwrap(), 0.9);
+
+        let m = Spec::parse("mlp(sizes=[64,128,10], act=tanh, bias=true)").unwrap();
+        let a = m.args(&["sizes", "act", "bias"]).unwrap();
+        assert_eq!(a.usize_list("sizes").unwrap().unwrap(), vec![64, 128, 10]);
+        assert_eq!(a.choice("act", "relu", &["tanh", "relu"]).unwrap(), "tanh");
+        assert!(a.bool("bias", false).unwrap());
+
+        let m = Spec::parse("mlp:64-128-10").unwrap();
+        assert_eq!(m.short.as_deref(), Some("64-128-10"));
+        let c = Spec::parse("csv:data/my file.csv").unwrap();
+        assert_eq!(c.short.as_deref(), Some("data/my file.csv"));
+        let f = Spec::parse("adam(lr=1e-3, v=fmt(e=8, m=7, round=nearest))").unwrap();
+        assert_eq!(f.to_string(), "adam(lr=0.001, v=fmt(e=8, m=7, round=nearest))");
+        let m = Spec::parse("mlp:64-10(act=relu)").unwrap();
+        assert_eq!(m.short.as_deref(), Some("64-10"));
+        assert_eq!(m.args.len(), 1);
+    }
+
+    #[test]
+    fn syntax_errors_name_the_column() {
+        let e = Spec::parse("adam(lr=)").unwrap_err().to_string();
+        assert!(e.contains("column 9"), "{e}");
+        let e = Spec::parse("adam(lr=1e-3").unwrap_err().to_string();
+        assert!(e.contains("expected ',' or ')'"), "{e}");
+        let e = Spec::parse("adam(lr=0.1x)").unwrap_err().to_string();
+        assert!(e.contains("'0.1x' is not a number"), "{e}");
+        assert!(Spec::parse("adam() extra").is_err());
+        assert!(Spec::parse("").is_err());
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_named() {
+        let s = Spec::parse("adam(lr=1e-3, betta=0.9)").unwrap();
+        let e = s.args(&["lr", "beta1", "beta2"]).unwrap_err().to_string();
+        assert_eq!(e, "unknown key 'betta' for 'adam'; valid keys: lr, beta1, beta2");
+        let s = Spec::parse("adam(lr=fast)").unwrap();
+        let e = s.args(&["lr"]).unwrap().positive("lr", 1e-3).unwrap_err().to_string();
+        assert_eq!(e, "invalid value for 'adam.lr': got fast, expected a number");
+        let s = Spec::parse("adam(lr=-1)").unwrap();
+        let e = s.args(&["lr"]).unwrap().positive("lr", 1e-3).unwrap_err().to_string();
+        assert_eq!(e, "invalid value for 'adam.lr': got -1, expected a finite number > 0");
+        let s = Spec::parse("sgd(lr=1, lr=2)").unwrap();
+        assert!(s.args(&["lr"]).is_err());
+    }
+}

@@ -1,0 +1,377 @@
+//! Test problems shared by every crate's tests and the optimizer conformance suite.
+
+use rand_distr::{Distribution, StandardNormal};
+
+use crate::linalg;
+use crate::oracle::{Function, Gradient, HessianVector, Problem};
+use crate::{Error, Layout, Result, RngStreams};
+
+/// The Rosenbrock function in n ≥ 2 dimensions,
+/// f(x) = Σᵢ₌₁ⁿ⁻¹ [ a (xᵢ₊₁ − xᵢ²)² + (1 − xᵢ)² ] with a = 100, minimum 0 at x = 1.
+/// Optionally with a 2-D Layout (rows × cols = n) so matrix-aware methods (Muon) see a matrix.
+#[derive(Debug, Clone)]
+pub struct Rosenbrock {
+    pub a: f64,
+    layout: Layout,
+}
+
+impl Rosenbrock {
+    /// Rosenbrock in `n ≥ 2` dimensions with a flat layout.
+    pub fn new(n: usize) -> Result<Self> {
+        if n < 2 {
+            return Err(Error::invalid("rosenbrock.dim", n, "at least 2"));
+        }
+        Ok(Rosenbrock {
+            a: 100.0,
+            layout: Layout::flat(n),
+        })
+    }
+
+    /// Rosenbrock in `rows·cols` dimensions laid out as one `rows × cols` matrix.
+    pub fn matrix(rows: usize, cols: usize) -> Result<Self> {
+        let mut r = Self::new(rows * cols)?;
+        r.layout = Layout::matrix(rows, cols);
+        Ok(r)
+    }
+
+    /// The classical start (−1.2, 1, −1.2, 1, ...).
+    pub fn start(&self) -> Vec<f64> {
+        (0..self.layout.len())
+            .map(|i| if i % 2 == 0 { -1.2 } else { 1.0 })
+            .collect()
+    }
+}
+
+impl Function for Rosenbrock {
+    fn dim(&self) -> usize {
+        self.layout.len()
+    }
+    fn value(&mut self, x: &[f64]) -> f64 {
+        x.windows(2)
+            .map(|w| self.a * (w[1] - w[0] * w[0]).powi(2) + (1.0 - w[0]).powi(2))
+            .sum()
+    }
+}
+
+impl Gradient for Rosenbrock {
+    fn value_grad(&mut self, x: &[f64], g: &mut [f64]) -> f64 {
+        g.fill(0.0);
+        let mut f = 0.0;
+        for i in 0..x.len() - 1 {
+            let t = x[i + 1] - x[i] * x[i];
+            f += self.a * t * t + (1.0 - x[i]).powi(2);
+            g[i] += -4.0 * self.a * t * x[i] - 2.0 * (1.0 - x[i]);
+            g[i + 1] += 2.0 * self.a * t;
+        }
+        f
+    }
+}
+
+impl HessianVector for Rosenbrock {
+    fn hvp(&mut self, x: &[f64], v: &[f64], out: &mut [f64]) {
+        out.fill(0.0);
+        let a = self.a;
+        for i in 0..x.len() - 1 {
+            // term a(x_{i+1} − x_i²)² + (1 − x_i)²
+            let t = x[i + 1] - x[i] * x[i];
+            let hii = -4.0 * a * t + 8.0 * a * x[i] * x[i] + 2.0;
+            let hij = -4.0 * a * x[i];
+            let hjj = 2.0 * a;
+            out[i] += hii * v[i] + hij * v[i + 1];
+            out[i + 1] += hij * v[i] + hjj * v[i + 1];
+        }
+    }
+}
+
+impl Problem for Rosenbrock {
+    fn name(&self) -> String {
+        format!("rosenbrock(dim={})", self.layout.len())
+    }
+    fn layout(&self) -> &Layout {
+        &self.layout
+    }
+    crate::problem_views!(function, gradient, hvp);
+}
+
+/// A quadratic f(x) = ½ (x − x*)ᵀ A (x − x*) with A = Q diag(λ) Qᵀ of a chosen spectrum λ and a
+/// seeded random rotation Q (or Q = I). Minimum 0 at x*.
+#[derive(Debug, Clone)]
+pub struct Quadratic {
+    /// Row-major n × n Hessian.
+    pub a: Vec<f64>,
+    pub eigenvalues: Vec<f64>,
+    pub minimizer: Vec<f64>,
+    layout: Layout,
+    scratch: Vec<f64>,
+}
+
+impl Quadratic {
+    /// Diagonal A = diag(λ) with minimizer `x_star`.
+    pub fn diagonal(eigenvalues: &[f64], x_star: &[f64]) -> Result<Self> {
+        let n = eigenvalues.len();
+        let mut a = vec![0.0; n * n];
+        for i in 0..n {
+            a[i * n + i] = eigenvalues[i];
+        }
+        Self::from_hessian(a, eigenvalues.to_vec(), x_star)
+    }
+
+    /// A = Q diag(λ) Qᵀ with Q the orthogonal factor of a seeded Gaussian matrix.
+    pub fn rotated(eigenvalues: &[f64], x_star: &[f64], seed: u64) -> Result<Self> {
+        let n = eigenvalues.len();
+        let mut rng = RngStreams::new(seed).stream("quadratic");
+        let g: Vec<f64> = (0..n * n).map(|_| StandardNormal.sample(&mut rng)).collect();
+        let (q, _) = linalg::qr(&g, n, n);
+        let mut ql = q.clone();
+        for i in 0..n {
+            for j in 0..n {
+                ql[i * n + j] *= eigenvalues[j];
+            }
+        }
+        let a = linalg::matmul(&ql, linalg::Trans::N, &q, linalg::Trans::T, n, n, n);
+        Self::from_hessian(a, eigenvalues.to_vec(), x_star)
+    }
+
+    fn from_hessian(a: Vec<f64>, eigenvalues: Vec<f64>, x_star: &[f64]) -> Result<Self> {
+        let n = eigenvalues.len();
+        if n == 0 {
+            return Err(Error::invalid("quadratic.eigenvalues", "[]", "at least one eigenvalue"));
+        }
+        if x_star.len() != n {
+            return Err(Error::shape("quadratic minimizer", n, x_star.len()));
+        }
+        Ok(Quadratic {
+            a,
+            eigenvalues,
+            minimizer: x_star.to_vec(),
+            layout: Layout::flat(n),
+            scratch: vec![0.0; n],
+        })
+    }
+
+    fn apply(&self, v: &[f64], out: &mut [f64]) {
+        let n = self.minimizer.len();
+        for i in 0..n {
+            out[i] = (0..n).map(|j| self.a[i * n + j] * v[j]).sum();
+        }
+    }
+}
+
+impl Function for Quadratic {
+    fn dim(&self) -> usize {
+        self.layout.len()
+    }
+    fn value(&mut self, x: &[f64]) -> f64 {
+        let n = self.minimizer.len();
+        for (di, (xi, si)) in self.scratch.iter_mut().zip(x.iter().zip(&self.minimizer)) {
+            *di = xi - si;
+        }
+        let d = &self.scratch;
+        0.5 * (0..n)
+            .map(|i| d[i] * (0..n).map(|j| self.a[i * n + j] * d[j]).sum::<f64>())
+            .sum::<f64>()
+    }
+}
+
+impl Gradient for Quadratic {
+    fn value_grad(&mut self, x: &[f64], g: &mut [f64]) -> f64 {
+        for (di, (xi, si)) in self.scratch.iter_mut().zip(x.iter().zip(&self.minimizer)) {
+            *di = xi - si;
+        }
+        self.apply(&self.scratch, g);
+        0.5 * self.scratch.iter().zip(g.iter()).map(|(a, b)| a * b).sum::<f64>()
+    }
+}
+
+impl HessianVector for Quadratic {
+    fn hvp(&mut self, _x: &[f64], v: &[f64], out: &mut [f64]) {
+        self.apply(v, out);
+    }
+}
+
+impl Problem for Quadratic {
+    fn name(&self) -> String {
+        format!("quadratic(dim={})", self.layout.len())
+    }
+    fn layout(&self) -> &Layout {
+        &self.layout
+    }
+    crate::problem_views!(function, gradient, hvp);
+}
+
+/// The matrix parabola f(W) = ½ ‖A (W − W*)‖²_F for W ∈ ℝ^{rows×cols}, with A = I + G/√rows for a
+/// seeded Gaussian G (so the curvature differs across directions) and a seeded target W*.
+/// Minimum 0 at W*. Its Layout is one `rows × cols` matrix block.
+#[derive(Debug, Clone)]
+pub struct MatrixParabola {
+    pub a: Vec<f64>,
+    pub target: Vec<f64>,
+    rows: usize,
+    cols: usize,
+    layout: Layout,
+    diff: Vec<f64>,
+    prod: Vec<f64>,
+}
+
+impl MatrixParabola {
+    /// A seeded instance.
+    pub fn new(rows: usize, cols: usize, seed: u64) -> Result<Self> {
+        if rows == 0 || cols == 0 {
+            return Err(Error::invalid("matrix_parabola.shape", format!("{rows}x{cols}"), "both sides >= 1"));
+        }
+        let streams = RngStreams::new(seed);
+        let mut rng = streams.stream("matrix-parabola");
+        let scale = 1.0 / (rows as f64).sqrt();
+        let mut a: Vec<f64> = (0..rows * rows)
+            .map(|_| {
+                let z: f64 = StandardNormal.sample(&mut rng);
+                0.5 * scale * z
+            })
+            .collect();
+        for i in 0..rows {
+            a[i * rows + i] += 1.0;
+        }
+        let target: Vec<f64> = (0..rows * cols).map(|_| StandardNormal.sample(&mut rng)).collect();
+        Ok(MatrixParabola {
+            a,
+            target,
+            rows,
+            cols,
+            layout: Layout::matrix(rows, cols),
+            diff: vec![0.0; rows * cols],
+            prod: vec![0.0; rows * cols],
+        })
+    }
+
+    /// prod = A · v (v is rows × cols).
+    fn apply_a(a: &[f64], v: &[f64], prod: &mut [f64], r: usize, c: usize) {
+        for i in 0..r {
+            for j in 0..c {
+                prod[i * c + j] = (0..r).map(|k| a[i * r + k] * v[k * c + j]).sum();
+            }
+        }
+    }
+
+    /// out = Aᵀ · v.
+    fn apply_at(a: &[f64], v: &[f64], out: &mut [f64], r: usize, c: usize) {
+        for i in 0..r {
+            for j in 0..c {
+                out[i * c + j] = (0..r).map(|k| a[k * r + i] * v[k * c + j]).sum();
+            }
+        }
+    }
+}
+
+impl Function for MatrixParabola {
+    fn dim(&self) -> usize {
+        self.layout.len()
+    }
+    fn value(&mut self, x: &[f64]) -> f64 {
+        for (d, (xi, ti)) in self.diff.iter_mut().zip(x.iter().zip(&self.target)) {
+            *d = xi - ti;
+        }
+        Self::apply_a(&self.a, &self.diff, &mut self.prod, self.rows, self.cols);
+        0.5 * self.prod.iter().map(|p| p * p).sum::<f64>()
+    }
+}
+
+impl Gradient for MatrixParabola {
+    fn value_grad(&mut self, x: &[f64], g: &mut [f64]) -> f64 {
+        let f = self.value(x);
+        Self::apply_at(&self.a, &self.prod, g, self.rows, self.cols);
+        f
+    }
+}
+
+impl HessianVector for MatrixParabola {
+    fn hvp(&mut self, _x: &[f64], v: &[f64], out: &mut [f64]) {
+        Self::apply_a(&self.a, v, &mut self.prod, self.rows, self.cols);
+        Self::apply_at(&self.a, &self.prod, out, self.rows, self.cols);
+    }
+}
+
+impl Problem for MatrixParabola {
+    fn name(&self) -> String {
+        format!("matrix-parabola({}x{})", self.rows, self.cols)
+    }
+    fn layout(&self) -> &Layout {
+        &self.layout
+    }
+    crate::problem_views!(function, gradient, hvp);
+}
+
+/// Central finite-difference gradient of `f` at `x` with step `h` (for tests).
+pub fn finite_diff_grad(f: &mut dyn Function, x: &[f64], h: f64) -> Vec<f64> {
+    let mut xp = x.to_vec();
+    (0..x.len())
+        .map(|i| {
+            xp[i] = x[i] + h;
+            let fp = f.value(&xp);
+            xp[i] = x[i] - h;
+            let fm = f.value(&xp);
+            xp[i] = x[i];
+            (fp - fm) / (2.0 * h)
+        })
+        .collect()
+}
+
+/// Central finite-difference Hessian-vector product, (∇f(x+hv) − ∇f(x−hv)) / 2h (for tests).
+pub fn finite_diff_hvp(f: &mut dyn Gradient, x: &[f64], v: &[f64], h: f64) -> Vec<f64> {
+    let n = x.len();
+    let xp: Vec<f64> = x.iter().zip(v).map(|(a, b)| a + h * b).collect();
+    let xm: Vec<f64> = x.iter().zip(v).map(|(a, b)| a - h * b).collect();
+    let (mut gp, mut gm) = (vec![0.0; n], vec![0.0; n]);
+    f.value_grad(&xp, &mut gp);
+    f.value_grad(&xm, &mut gm);
+    gp.iter().zip(&gm).map(|(p, m)| (p - m) / (2.0 * h)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(p: &mut (impl Gradient + HessianVector), x: &[f64]) {
+        let n = x.len();
+        let mut g = vec![0.0; n];
+        let f = p.value_grad(x, &mut g);
+        assert!((f - p.value(x)).abs() <= 1e-12 * f.abs().max(1.0));
+        let fd = finite_diff_grad(p, x, 1e-6);
+        for (a, b) in g.iter().zip(&fd) {
+            assert!((a - b).abs() < 1e-5 * a.abs().max(1.0), "grad {a} vs fd {b}");
+        }
+        let v: Vec<f64> = (0..n).map(|i| ((i * 7 + 3) % 5) as f64 - 2.0).collect();
+        let mut hv = vec![0.0; n];
+        p.hvp(x, &v, &mut hv);
+        let fd = finite_diff_hvp(p, x, &v, 1e-6);
+        for (a, b) in hv.iter().zip(&fd) {
+            assert!((a - b).abs() < 1e-4 * a.abs().max(1.0), "hvp {a} vs fd {b}");
+        }
+    }
+
+    #[test]
+    fn derivatives_match_finite_differences() {
+        let mut r = Rosenbrock::matrix(2, 3).unwrap();
+        assert_eq!(r.layout().blocks()[0].shape, vec![2, 3]);
+        let x = r.start();
+        check(&mut r, &x);
+        assert_eq!(r.value(&[1.0; 6]), 0.0);
+        let mut q = Quadratic::rotated(&[1.0, 10.0, 100.0], &[1.0, 2.0, 3.0], 3).unwrap();
+        check(&mut q, &[0.3, -0.2, 0.5]);
+        // the Hessian has the chosen spectrum
+        let (vals, _) = linalg::sym_eigen(&q.a, 3).unwrap();
+        for (v, w) in vals.iter().zip([1.0, 10.0, 100.0]) {
+            assert!((v - w).abs() < 1e-9 * w);
+        }
+        let mut m = MatrixParabola::new(3, 4, 9).unwrap();
+        let x: Vec<f64> = (0..12).map(|i| i as f64 * 0.1).collect();
+        check(&mut m, &x);
+        let t = m.target.clone();
+        assert!(m.value(&t) < 1e-24);
+    }
+
+    #[test]
+    fn bad_sizes_are_errors() {
+        assert!(Rosenbrock::new(1).unwrap_err().to_string().contains("rosenbrock.dim"));
+        assert!(Quadratic::diagonal(&[1.0, 2.0], &[0.0]).is_err());
+    }
+}
