@@ -2,5 +2,7 @@
 //! minibatch sampling.
 
 pub mod dataset;
+pub mod sampler;
 
 pub use dataset::{Dataset, Targets};
+pub use sampler::{BatchSampler, SamplingMode};
