@@ -1,0 +1,315 @@
+//! Paper-style line figures (PNG and SVG) with plotters and an embedded font, so figures render
+//! identically on any machine without system fonts (DESIGN §10).
+//!
+//! A [`Figure`] is one or more [`Panel`]s side by side; each panel has a title, labelled axes
+//! (with units in the label text), optional log axes, a legend, and lines with optional shaded
+//! bands (e.g. ± one standard deviation across seeds).
+
+use std::path::Path;
+use std::sync::Once;
+
+use descent_core::{Error, Result};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+/// DejaVu Sans (fonts-dejavu-core; licence in `assets/DejaVuSans-LICENSE.txt`).
+static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+static REGISTER: Once = Once::new();
+
+fn register_font() {
+    REGISTER.call_once(|| {
+        // The bytes are a valid TTF shipped with the crate; a failure here leaves plotters
+        // without a font and text rendering then reports an error, which we surface below.
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+    });
+}
+
+/// The tab10 palette (matplotlib's default cycle), which readers of ML papers know.
+pub const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+/// One line of a panel.
+#[derive(Debug, Clone, Default)]
+pub struct Line {
+    pub label: String,
+    pub x: Vec<f64>,
+    pub y: Vec<f64>,
+    /// Optional shaded band (lower, upper) at the same x.
+    pub band: Option<(Vec<f64>, Vec<f64>)>,
+    /// Draw markers at the points (for sparse data such as sweep points).
+    pub markers: bool,
+}
+
+impl Line {
+    /// A plain line.
+    pub fn new(label: impl Into<String>, x: Vec<f64>, y: Vec<f64>) -> Self {
+        Line {
+            label: label.into(),
+            x,
+            y,
+            ..Default::default()
+        }
+    }
+}
+
+/// One set of axes.
+#[derive(Debug, Clone, Default)]
+pub struct Panel {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub log_x: bool,
+    pub log_y: bool,
+    pub lines: Vec<Line>,
+}
+
+/// Panels side by side, with an optional overall caption.
+#[derive(Debug, Clone, Default)]
+pub struct Figure {
+    pub caption: Option<String>,
+    pub panels: Vec<Panel>,
+}
+
+const PANEL_W: u32 = 640;
+const PANEL_H: u32 = 460;
+
+impl Figure {
+    /// Writes `<stem>.png` and `<stem>.svg` into `dir`; returns the two paths.
+    pub fn save(&self, dir: &Path, stem: &str) -> Result<(std::path::PathBuf, std::path::PathBuf)> {
+        register_font();
+        let png = dir.join(format!("{stem}.png"));
+        let svg = dir.join(format!("{stem}.svg"));
+        let size = self.size();
+        {
+            let root = BitMapBackend::new(&png, size).into_drawing_area();
+            self.draw(&root).map_err(|e| Error::io(&png, e))?;
+            root.present().map_err(|e| Error::io(&png, e))?;
+        }
+        {
+            let root = SVGBackend::new(&svg, size).into_drawing_area();
+            self.draw(&root).map_err(|e| Error::io(&svg, e))?;
+            root.present().map_err(|e| Error::io(&svg, e))?;
+        }
+        Ok((png, svg))
+    }
+
+    fn size(&self) -> (u32, u32) {
+        let caption = if self.caption.is_some() { 40 } else { 0 };
+        (PANEL_W * self.panels.len().max(1) as u32, PANEL_H + caption)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> std::result::Result<(), String> {
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let area = match &self.caption {
+            Some(c) => {
+                let (top, rest) = root.split_vertically(40);
+                top.titled(c, ("sans-serif", 22).into_font())
+                    .map_err(|e| e.to_string())?;
+                rest
+            }
+            None => root.clone(),
+        };
+        let cells = area.split_evenly((1, self.panels.len().max(1)));
+        for (panel, cell) in self.panels.iter().zip(cells.iter()) {
+            panel.draw(cell)?;
+        }
+        Ok(())
+    }
+}
+
+/// Finite (and, on a log axis, positive) values of a line's points and band.
+fn range(values: impl Iterator<Item = f64>, log: bool) -> Option<(f64, f64)> {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for v in values.filter(|v| v.is_finite() && (!log || *v > 0.0)) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if lo > hi {
+        return None;
+    }
+    if log {
+        if hi / lo < 1.5 {
+            return Some((lo / 1.2, hi * 1.2));
+        }
+        Some((lo / 1.1, hi * 1.1))
+    } else {
+        let pad = if hi > lo { 0.05 * (hi - lo) } else { 0.5 * lo.abs().max(1.0) };
+        Some((lo - pad, hi + pad))
+    }
+}
+
+impl Panel {
+    fn x_range(&self) -> (f64, f64) {
+        range(self.lines.iter().flat_map(|l| l.x.iter().copied()), self.log_x).unwrap_or((0.0, 1.0))
+    }
+
+    fn y_range(&self) -> (f64, f64) {
+        range(
+            self.lines.iter().flat_map(|l| {
+                let band = l.band.iter().flat_map(|(a, b)| a.iter().chain(b.iter())).copied();
+                l.y.iter().copied().chain(band)
+            }),
+            self.log_y,
+        )
+        .unwrap_or((0.0, 1.0))
+    }
+
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> std::result::Result<(), String> {
+        let (x0, x1) = self.x_range();
+        let (y0, y1) = self.y_range();
+        // Four axis variants: plotters types log and linear coordinates differently.
+        match (self.log_x, self.log_y) {
+            (false, false) => self.draw_in(area, x0..x1, y0..y1),
+            (true, false) => self.draw_in(area, (x0..x1).log_scale(), y0..y1),
+            (false, true) => self.draw_in(area, x0..x1, (y0..y1).log_scale()),
+            (true, true) => self.draw_in(area, (x0..x1).log_scale(), (y0..y1).log_scale()),
+        }
+    }
+
+    fn draw_in<DB, X, Y>(&self, area: &DrawingArea<DB, Shift>, xr: X, yr: Y) -> std::result::Result<(), String>
+    where
+        DB: DrawingBackend,
+        X: plotters::coord::ranged1d::AsRangedCoord<Value = f64>,
+        Y: plotters::coord::ranged1d::AsRangedCoord<Value = f64>,
+        X::CoordDescType: plotters::coord::ranged1d::ValueFormatter<f64>,
+        Y::CoordDescType: plotters::coord::ranged1d::ValueFormatter<f64>,
+    {
+        let err = |e: &dyn std::fmt::Display| e.to_string();
+        let mut chart = ChartBuilder::on(area)
+            .caption(&self.title, ("sans-serif", 20).into_font())
+            .margin(12)
+            .x_label_area_size(48)
+            .y_label_area_size(72)
+            .build_cartesian_2d(xr, yr)
+            .map_err(|e| err(&e))?;
+        chart
+            .configure_mesh()
+            .x_desc(&self.x_label)
+            .y_desc(&self.y_label)
+            .axis_desc_style(("sans-serif", 16))
+            .label_style(("sans-serif", 13))
+            .light_line_style(RGBColor(235, 235, 235))
+            .bold_line_style(RGBColor(210, 210, 210))
+            .x_label_formatter(&|v| short_number(*v))
+            .y_label_formatter(&|v| short_number(*v))
+            .draw()
+            .map_err(|e| err(&e))?;
+        let finite = |l: &Line| -> Vec<(f64, f64)> {
+            l.x.iter()
+                .zip(&l.y)
+                .filter(|(x, y)| x.is_finite() && y.is_finite() && (!self.log_x || **x > 0.0) && (!self.log_y || **y > 0.0))
+                .map(|(x, y)| (*x, *y))
+                .collect()
+        };
+        for (i, line) in self.lines.iter().enumerate() {
+            let color = PALETTE[i % PALETTE.len()];
+            if let Some((lo, hi)) = &line.band {
+                let mut poly: Vec<(f64, f64)> = line.x.iter().zip(hi).map(|(x, y)| (*x, *y)).collect();
+                poly.extend(line.x.iter().zip(lo).rev().map(|(x, y)| (*x, *y)));
+                poly.retain(|(x, y)| x.is_finite() && y.is_finite() && (!self.log_y || *y > 0.0) && (!self.log_x || *x > 0.0));
+                chart
+                    .draw_series(std::iter::once(Polygon::new(poly, color.mix(0.18).filled())))
+                    .map_err(|e| err(&e))?;
+            }
+            let pts = finite(line);
+            chart
+                .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
+                .map_err(|e| err(&e))?
+                .label(line.label.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3)));
+            if line.markers {
+                chart
+                    .draw_series(pts.iter().map(|p| Circle::new(*p, 3, color.filled())))
+                    .map_err(|e| err(&e))?;
+            }
+        }
+        if self.lines.iter().any(|l| !l.label.is_empty()) {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperRight)
+                .background_style(WHITE.mix(0.85))
+                .border_style(RGBColor(180, 180, 180))
+                .label_font(("sans-serif", 14))
+                .draw()
+                .map_err(|e| err(&e))?;
+        }
+        Ok(())
+    }
+}
+
+/// Tick labels without floating-point noise: 0.1 not 0.10000000000000002, 1e-4 not 0.0001.
+pub fn short_number(v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    let a = v.abs();
+    if !(1e-3..1e5).contains(&a) {
+        let s = format!("{v:.1e}");
+        return s.replace(".0e", "e");
+    }
+    let s = format!("{v:.4}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    s.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tick_labels_are_short() {
+        assert_eq!(short_number(0.1 + 0.2), "0.3");
+        assert_eq!(short_number(1e-4), "1e-4");
+        assert_eq!(short_number(250.0), "250");
+        assert_eq!(short_number(0.0), "0");
+        assert_eq!(short_number(123456.0), "1.2e5");
+    }
+
+    #[test]
+    fn writes_png_and_svg_with_log_axes_and_bands() {
+        let dir = tempfile::tempdir().unwrap();
+        let x: Vec<f64> = (1..=50).map(|i| i as f64).collect();
+        let y: Vec<f64> = x.iter().map(|t| 1.0 / t).collect();
+        let lo: Vec<f64> = y.iter().map(|v| v * 0.8).collect();
+        let hi: Vec<f64> = y.iter().map(|v| v * 1.25).collect();
+        let fig = Figure {
+            caption: Some("test".into()),
+            panels: vec![
+                Panel {
+                    title: "loss".into(),
+                    x_label: "step".into(),
+                    y_label: "loss".into(),
+                    log_y: true,
+                    lines: vec![Line {
+                        band: Some((lo, hi)),
+                        ..Line::new("a", x.clone(), y.clone())
+                    }],
+                    ..Default::default()
+                },
+                Panel {
+                    title: "acc".into(),
+                    x_label: "step".into(),
+                    y_label: "accuracy".into(),
+                    lines: vec![Line::new("b", x, y)],
+                    ..Default::default()
+                },
+            ],
+        };
+        let (png, svg) = fig.save(dir.path(), "fig").unwrap();
+        let bytes = std::fs::read(&png).unwrap();
+        assert_eq!(&bytes[1..4], b"PNG");
+        assert!(bytes.len() > 10_000);
+        let text = std::fs::read_to_string(&svg).unwrap();
+        assert!(text.contains("<svg") && text.contains("loss"));
+    }
+}
