@@ -151,8 +151,8 @@ impl Quadratic {
 
     fn apply(&self, v: &[f64], out: &mut [f64]) {
         let n = self.minimizer.len();
-        for i in 0..n {
-            out[i] = (0..n).map(|j| self.a[i * n + j] * v[j]).sum();
+        for (o, row) in out.iter_mut().zip(self.a.chunks_exact(n)) {
+            *o = row.iter().zip(v).map(|(a, b)| a * b).sum();
         }
     }
 }

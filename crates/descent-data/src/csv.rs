@@ -80,30 +80,21 @@ impl Default for CsvOptions {
 /// Loads a numeric CSV file into a [`Dataset`] named `csv:PATH` (rules in the module docs).
 pub fn load_csv(path: impl AsRef<Path>, options: &CsvOptions) -> Result<Dataset> {
     let path = path.as_ref();
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let file_name = path.display().to_string();
-    parse_csv(
-        std::io::BufReader::new(file),
-        &file_name,
-        &format!("csv:{file_name}"),
-        options,
-    )
+    parse_csv(&bytes, &file_name, &format!("csv:{file_name}"), options)
 }
 
-/// Parses CSV text from any reader; `file` names the source in error messages and `name` becomes
+/// Parses CSV text held in memory; `file` names the source in error messages and `name` becomes
 /// the dataset's name. [`load_csv`] and the embedded datasets both go through here.
-pub fn parse_csv(
-    reader: impl std::io::Read,
-    file: &str,
-    name: &str,
-    options: &CsvOptions,
-) -> Result<Dataset> {
+pub fn parse_csv(bytes: &[u8], file: &str, name: &str, options: &CsvOptions) -> Result<Dataset> {
     let mut rdr = ::csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .trim(::csv::Trim::All)
         .delimiter(options.delimiter)
-        .from_reader(reader);
+        .from_reader(bytes);
+    let mut lines = LineCounter::new(bytes);
 
     let mut features = Vec::new();
     let mut labels: Vec<(f64, u64)> = Vec::new(); // (value, line) for the target decision
@@ -118,11 +109,15 @@ pub fn parse_csv(
             Ok(true) => {}
             Ok(false) => break,
             Err(e) => {
-                let line = e.position().map_or(last_line + 1, |p| p.line());
+                let line = e
+                    .position()
+                    .map_or(last_line + 1, |p| lines.line_at(p.byte()));
                 return Err(Error::data(file, format!("line {line}"), e.to_string()));
             }
         }
-        let line = record.position().map_or(last_line + 1, |p| p.line());
+        let line = record
+            .position()
+            .map_or(last_line + 1, |p| lines.line_at(p.byte()));
         last_line = line;
         index += 1;
         if index <= options.skip_rows {
@@ -142,14 +137,7 @@ pub fn parse_csv(
                     .any(|(c, t)| c != label_col && t.parse::<f64>().is_err()),
             };
             if !is_header {
-                push_row(
-                    &record,
-                    label_col,
-                    file,
-                    line,
-                    &mut features,
-                    &mut labels,
-                )?;
+                push_row(&record, label_col, file, line, &mut features, &mut labels)?;
             }
             continue;
         };
@@ -160,14 +148,7 @@ pub fn parse_csv(
                 format!("expected {width} cells (as on line {first_line}), found {cells}"),
             ));
         }
-        push_row(
-            &record,
-            label_col,
-            file,
-            line,
-            &mut features,
-            &mut labels,
-        )?;
+        push_row(&record, label_col, file, line, &mut features, &mut labels)?;
     }
 
     let Some((width, first_line)) = expected else {
@@ -213,6 +194,45 @@ pub fn parse_csv(
     Dataset::new(name, features, width - 1, targets)
 }
 
+/// 1-based line numbers from byte offsets. The csv crate's own line count skips blank lines
+/// (csv-core 0.1), and a record's byte offset points just past the previous record, before any
+/// blank lines; so the offset is moved past line breaks and the `\n` before it are counted.
+/// Offsets only grow while reading, so the scan is linear overall.
+struct LineCounter<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        LineCounter {
+            bytes,
+            pos: 0,
+            line: 1,
+        }
+    }
+
+    fn line_at(&mut self, byte: u64) -> u64 {
+        let mut target = (byte as usize).min(self.bytes.len());
+        while target < self.bytes.len() && matches!(self.bytes[target], b'\n' | b'\r') {
+            target += 1;
+        }
+        if target < self.pos {
+            // not expected (offsets grow), but stay correct: count from the start
+            self.pos = 0;
+            self.line = 1;
+        }
+        let newlines = self.bytes[self.pos..target]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        self.line += newlines as u64;
+        self.pos = target;
+        self.line
+    }
+}
+
 /// The 0-based label column for a possibly negative index, or an error when it is out of range
 /// or leaves no feature column.
 fn resolve_label(label: isize, cells: usize, file: &str, line: u64) -> Result<usize> {
@@ -229,7 +249,10 @@ fn resolve_label(label: isize, cells: usize, file: &str, line: u64) -> Result<us
         return Err(Error::invalid(
             "label",
             label,
-            format!("a column index in {}..{} for {file} ({cells} columns)", -n, n),
+            format!(
+                "a column index in {}..{} for {file} ({cells} columns)",
+                -n, n
+            ),
         ));
     }
     Ok(col as usize)
@@ -317,6 +340,10 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert_eq!(e, "t.csv:line 4, column 2: not a number: 'x'");
+        let e = parse("a,y\r\n\r\n1,0\r\n\r\n\n2,1,3\r\n", &CsvOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "t.csv:line 6: expected 2 cells (as on line 1), found 3");
     }
 
     #[test]

@@ -6,7 +6,10 @@ use descent_core::{Error, Result};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Targets {
     /// Class labels in `0..n_classes`.
-    Classes { labels: Vec<usize>, n_classes: usize },
+    Classes {
+        labels: Vec<usize>,
+        n_classes: usize,
+    },
     /// Real targets, row-major `n × dim`.
     Real { values: Vec<f64>, dim: usize },
 }
@@ -25,7 +28,12 @@ pub struct Dataset {
 
 impl Dataset {
     /// Builds a dataset, checking that the sizes agree and the labels are in range.
-    pub fn new(name: impl Into<String>, features: Vec<f64>, n_features: usize, targets: Targets) -> Result<Self> {
+    pub fn new(
+        name: impl Into<String>,
+        features: Vec<f64>,
+        n_features: usize,
+        targets: Targets,
+    ) -> Result<Self> {
         let name = name.into();
         if n_features == 0 || features.len() % n_features != 0 {
             return Err(Error::shape(
@@ -38,7 +46,11 @@ impl Dataset {
         match &targets {
             Targets::Classes { labels, n_classes } => {
                 if labels.len() != n {
-                    return Err(Error::shape(format!("dataset '{name}' labels"), n, labels.len()));
+                    return Err(Error::shape(
+                        format!("dataset '{name}' labels"),
+                        n,
+                        labels.len(),
+                    ));
                 }
                 if let Some((i, l)) = labels.iter().enumerate().find(|(_, l)| **l >= *n_classes) {
                     return Err(Error::invalid(
@@ -50,7 +62,11 @@ impl Dataset {
             }
             Targets::Real { values, dim } => {
                 if values.len() != n * dim {
-                    return Err(Error::shape(format!("dataset '{name}' targets"), n * dim, values.len()));
+                    return Err(Error::shape(
+                        format!("dataset '{name}' targets"),
+                        n * dim,
+                        values.len(),
+                    ));
                 }
             }
         }

@@ -11,6 +11,7 @@
 //! [`crate::Standardizer`] fitted on a training split. Each set is parsed once per process and
 //! cloned afterwards.
 
+use std::io::Read;
 use std::sync::OnceLock;
 
 use descent_core::{Error, Result};
@@ -28,8 +29,11 @@ pub fn digits() -> Result<Dataset> {
     static CACHE: OnceLock<Result<Dataset>> = OnceLock::new();
     CACHE
         .get_or_init(|| {
-            let reader = flate2::read::GzDecoder::new(DIGITS_GZ);
-            let d = parse_csv(reader, "digits.csv.gz", "digits", &class_options(0))?;
+            let mut text = Vec::new();
+            flate2::read::GzDecoder::new(DIGITS_GZ)
+                .read_to_end(&mut text)
+                .map_err(|e| Error::data("digits.csv.gz", "gzip stream", e.to_string()))?;
+            let d = parse_csv(&text, "digits.csv.gz", "digits", &class_options(0))?;
             check_shape(&d, "digits.csv.gz", 1797, 64, 10)?;
             Ok(d)
         })
@@ -65,8 +69,15 @@ fn class_options(skip_rows: usize) -> CsvOptions {
 /// Parses scikit-learn's layout: a first line `n_samples,n_features,class names...`, then rows.
 /// The parsed shape is checked against that metadata line.
 fn parse_with_metadata(bytes: &[u8], file: &str, name: &str) -> Result<Dataset> {
-    let text = std::str::from_utf8(bytes).map_err(|e| Error::data(file, "line 1", e.to_string()))?;
-    let meta: Vec<&str> = text.lines().next().unwrap_or("").split(',').map(str::trim).collect();
+    let text =
+        std::str::from_utf8(bytes).map_err(|e| Error::data(file, "line 1", e.to_string()))?;
+    let meta: Vec<&str> = text
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .collect();
     let number = |i: usize, what: &str| -> Result<usize> {
         meta.get(i).and_then(|s| s.parse().ok()).ok_or_else(|| {
             Error::data(
@@ -85,13 +96,22 @@ fn parse_with_metadata(bytes: &[u8], file: &str, name: &str) -> Result<Dataset> 
 }
 
 /// The parsed dataset has the documented shape (guards against a damaged data file).
-fn check_shape(d: &Dataset, file: &str, n: usize, n_features: usize, n_classes: usize) -> Result<()> {
+fn check_shape(
+    d: &Dataset,
+    file: &str,
+    n: usize,
+    n_features: usize,
+    n_classes: usize,
+) -> Result<()> {
     let got = (d.len(), d.n_features, d.n_classes());
     if got != (n, n_features, Some(n_classes)) {
         return Err(Error::shape(
             format!("embedded {file}"),
             format!("{n} samples × {n_features} features, {n_classes} classes"),
-            format!("{} samples × {} features, {:?} classes", got.0, got.1, got.2),
+            format!(
+                "{} samples × {} features, {:?} classes",
+                got.0, got.1, got.2
+            ),
         ));
     }
     Ok(())
@@ -104,7 +124,10 @@ mod tests {
     #[test]
     fn metadata_mismatch_is_reported() {
         let e = parse_with_metadata(b"3,2,a,b\n1,2,0\n3,4,1\n", "x.csv", "x").unwrap_err();
-        assert!(e.to_string().contains("3 samples × 2 features, 2 classes"), "{e}");
+        assert!(
+            e.to_string().contains("3 samples × 2 features, 2 classes"),
+            "{e}"
+        );
         let e = parse_with_metadata(b"n,2,a\n1,2,0\n", "x.csv", "x").unwrap_err();
         assert!(e.to_string().contains("x.csv:line 1, column 1"), "{e}");
     }

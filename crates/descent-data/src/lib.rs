@@ -2,7 +2,7 @@
 //! minibatch sampling.
 //!
 //! A typical pipeline: build a [`Dataset`] from a spec ([`source::load`]: `digits`, `iris`,
-//! `wine`, `csv:PATH`), [`split`] it with a seeded RNG stream, fit a [`Standardizer`] on the
+//! `wine`, `csv:PATH`), [`split()`] it with a seeded RNG stream, fit a [`Standardizer`] on the
 //! training part and apply it to both parts, then draw minibatches with a [`BatchSampler`].
 
 pub mod csv;

@@ -109,7 +109,13 @@ mod tests {
 
     #[test]
     fn shuffled_epochs_visit_each_sample_once() {
-        let mut s = BatchSampler::new(10, 4, SamplingMode::ShuffledEpochs, RngStreams::new(1).stream("b")).unwrap();
+        let mut s = BatchSampler::new(
+            10,
+            4,
+            SamplingMode::ShuffledEpochs,
+            RngStreams::new(1).stream("b"),
+        )
+        .unwrap();
         assert_eq!(s.batches_per_epoch(), 3);
         for _ in 0..2 {
             let mut seen = Vec::new();
@@ -126,7 +132,15 @@ mod tests {
 
     #[test]
     fn with_replacement_is_uniform_and_seeded() {
-        let mk = || BatchSampler::new(5, 3, SamplingMode::WithReplacement, RngStreams::new(2).stream("b")).unwrap();
+        let mk = || {
+            BatchSampler::new(
+                5,
+                3,
+                SamplingMode::WithReplacement,
+                RngStreams::new(2).stream("b"),
+            )
+            .unwrap()
+        };
         let (mut a, mut b) = (mk(), mk());
         let mut counts = [0usize; 5];
         for _ in 0..10_000 {
@@ -138,6 +152,14 @@ mod tests {
             // 30000 draws over 5 cells: 6000 ± 5σ (σ ≈ 69)
             assert!((c as f64 - 6000.0).abs() < 350.0, "{counts:?}");
         }
-        assert!(BatchSampler::new(0, 3, SamplingMode::WithReplacement, RngStreams::new(2).stream("b")).is_err());
+        assert!(
+            BatchSampler::new(
+                0,
+                3,
+                SamplingMode::WithReplacement,
+                RngStreams::new(2).stream("b")
+            )
+            .is_err()
+        );
     }
 }

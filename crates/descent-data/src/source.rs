@@ -143,10 +143,20 @@ mod tests {
     fn unknown_names_list_the_valid_ones() {
         let e = load("mnist").unwrap_err().to_string();
         assert_eq!(e, "unknown dataset 'mnist'; valid: digits, iris, wine, csv");
-        assert!(load("iris(scale=1)").unwrap_err().to_string().contains("unknown key"));
+        assert!(
+            load("iris(scale=1)")
+                .unwrap_err()
+                .to_string()
+                .contains("unknown key")
+        );
         assert!(load("iris:x").is_err());
         assert!(load("csv").unwrap_err().to_string().contains("csv.path"));
-        assert!(load("csv:a.csv(label=0.5)").unwrap_err().to_string().contains("csv.label"));
+        assert!(
+            load("csv:a.csv(label=0.5)")
+                .unwrap_err()
+                .to_string()
+                .contains("csv.label")
+        );
     }
 
     #[test]

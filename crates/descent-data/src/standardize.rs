@@ -113,7 +113,16 @@ mod tests {
         assert_eq!(row[1], 0.0);
         s.inverse_row(&mut row);
         assert!((row[0] - 4.0).abs() < 1e-12 && row[1] == 0.1);
-        let mut other = Dataset::new("u", vec![1.0; 3], 3, Targets::Real { values: vec![0.0], dim: 1 }).unwrap();
+        let mut other = Dataset::new(
+            "u",
+            vec![1.0; 3],
+            3,
+            Targets::Real {
+                values: vec![0.0],
+                dim: 1,
+            },
+        )
+        .unwrap();
         let e = s.transform(&mut other).unwrap_err().to_string();
         assert!(e.contains("2 features (as fitted)"), "{e}");
     }

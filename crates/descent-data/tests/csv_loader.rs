@@ -52,7 +52,10 @@ fn header_is_detected_from_feature_cells() {
 
     // a non-numeric label name alone does not make a header under Auto ...
     let msg = data_error("1,2,label\n3,4,0\n", &CsvOptions::default());
-    assert!(msg.contains("line 1, column 3") && msg.contains("'label'"), "{msg}");
+    assert!(
+        msg.contains("line 1, column 3") && msg.contains("'label'"),
+        "{msg}"
+    );
     // ... but an explicit header mode does
     let present = CsvOptions {
         header: HeaderMode::Present,
@@ -126,21 +129,36 @@ fn semicolons_and_skipped_rows() {
 fn malformed_cells_name_file_line_column_and_text() {
     let o = CsvOptions::default();
     let msg = data_error("a,b,y\n1,2,0\n3,abc,1\n", &o);
-    assert!(msg.ends_with("line 3, column 2: not a number: 'abc'"), "{msg}");
+    assert!(
+        msg.ends_with("line 3, column 2: not a number: 'abc'"),
+        "{msg}"
+    );
     let msg = data_error("1,2,0\n,4,1\n", &o);
     assert!(msg.ends_with("line 2, column 1: empty cell: ''"), "{msg}");
     let msg = data_error("1,2,0\n3,NaN,1\n", &o);
-    assert!(msg.ends_with("line 2, column 2: not a finite number: 'NaN'"), "{msg}");
+    assert!(
+        msg.ends_with("line 2, column 2: not a finite number: 'NaN'"),
+        "{msg}"
+    );
     let msg = data_error("1,2,0\n3,4,1\n5,6,inf\n", &o);
-    assert!(msg.ends_with("line 3, column 3: not a finite number: 'inf'"), "{msg}");
+    assert!(
+        msg.ends_with("line 3, column 3: not a finite number: 'inf'"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn ragged_rows_name_line_and_cell_counts() {
     let msg = data_error("a,b,y\n1,2,0\n3,4\n", &CsvOptions::default());
-    assert!(msg.ends_with("line 3: expected 3 cells (as on line 1), found 2"), "{msg}");
+    assert!(
+        msg.ends_with("line 3: expected 3 cells (as on line 1), found 2"),
+        "{msg}"
+    );
     let msg = data_error("1,2,0\n3,4,1,9\n", &CsvOptions::default());
-    assert!(msg.ends_with("line 2: expected 3 cells (as on line 1), found 4"), "{msg}");
+    assert!(
+        msg.ends_with("line 2: expected 3 cells (as on line 1), found 4"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -150,7 +168,10 @@ fn empty_files_and_header_only_files_are_errors() {
     let msg = data_error("\n\n", &CsvOptions::default());
     assert!(msg.contains("the file has no rows"), "{msg}");
     let msg = data_error("a,b,y\n", &CsvOptions::default());
-    assert!(msg.contains("line 2: no data rows after the header"), "{msg}");
+    assert!(
+        msg.contains("line 2: no data rows after the header"),
+        "{msg}"
+    );
     let msg = data_error("5\n6\n", &CsvOptions::default());
     assert!(msg.contains("line 1: found 1 cell(s)"), "{msg}");
 }

@@ -23,7 +23,11 @@ fn digits_shape_values_and_class_balance() {
     // first image of the UCI file, a zero
     assert_eq!(&d.row(0)[..8], &[0.0, 0.0, 5.0, 13.0, 9.0, 1.0, 0.0, 0.0]);
     assert_eq!(labels(&d.targets)[..3], [0, 1, 2]);
-    assert!(d.features.iter().all(|&x| (0.0..=16.0).contains(&x) && x.fract() == 0.0));
+    assert!(
+        d.features
+            .iter()
+            .all(|&x| (0.0..=16.0).contains(&x) && x.fract() == 0.0)
+    );
     let h = histogram(&d.targets, 10);
     assert_eq!(h.iter().sum::<usize>(), 1797);
     assert!(h.iter().all(|&c| (174..=183).contains(&c)), "{h:?}");
