@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::oracle::*;
 use crate::Layout;
+use crate::oracle::*;
 
 /// Evaluation counts by kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -226,7 +226,10 @@ impl<P: Problem> BilevelProblem for EvalCounter<P> {
     }
     fn upper_grads(&mut self, x: &[f64], y: &[f64], gx: &mut [f64], gy: &mut [f64]) -> f64 {
         self.counts.pair_grads += 1;
-        self.inner.as_bilevel().expect(VIEW).upper_grads(x, y, gx, gy)
+        self.inner
+            .as_bilevel()
+            .expect(VIEW)
+            .upper_grads(x, y, gx, gy)
     }
     fn lower_grad_y(&mut self, x: &[f64], y: &[f64], gy: &mut [f64]) -> f64 {
         self.counts.pair_grads += 1;
@@ -234,11 +237,17 @@ impl<P: Problem> BilevelProblem for EvalCounter<P> {
     }
     fn lower_hvp_yy(&mut self, x: &[f64], y: &[f64], v: &[f64], out: &mut [f64]) {
         self.counts.hvps += 1;
-        self.inner.as_bilevel().expect(VIEW).lower_hvp_yy(x, y, v, out)
+        self.inner
+            .as_bilevel()
+            .expect(VIEW)
+            .lower_hvp_yy(x, y, v, out)
     }
     fn lower_jvp_xy(&mut self, x: &[f64], y: &[f64], v: &[f64], out: &mut [f64]) {
         self.counts.hvps += 1;
-        self.inner.as_bilevel().expect(VIEW).lower_jvp_xy(x, y, v, out)
+        self.inner
+            .as_bilevel()
+            .expect(VIEW)
+            .lower_jvp_xy(x, y, v, out)
     }
 }
 
@@ -272,7 +281,9 @@ impl<P: Problem> Problem for EvalCounter<P> {
         self.caps().contains(Caps::RESIDUALS).then_some(self as _)
     }
     fn as_update_field(&mut self) -> Option<&mut dyn UpdateField> {
-        self.caps().contains(Caps::UPDATE_FIELD).then_some(self as _)
+        self.caps()
+            .contains(Caps::UPDATE_FIELD)
+            .then_some(self as _)
     }
     fn as_minimax(&mut self) -> Option<&mut dyn MinimaxProblem> {
         self.caps().contains(Caps::MINIMAX).then_some(self as _)

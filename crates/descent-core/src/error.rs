@@ -69,7 +69,11 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     /// An [`Error::InvalidValue`] from anything displayable.
-    pub fn invalid(field: impl Into<String>, value: impl fmt::Display, expected: impl Into<String>) -> Self {
+    pub fn invalid(
+        field: impl Into<String>,
+        value: impl fmt::Display,
+        expected: impl Into<String>,
+    ) -> Self {
         Error::InvalidValue {
             field: field.into(),
             value: value.to_string(),
@@ -87,7 +91,11 @@ impl Error {
     }
 
     /// An [`Error::Shape`].
-    pub fn shape(context: impl Into<String>, expected: impl fmt::Display, got: impl fmt::Display) -> Self {
+    pub fn shape(
+        context: impl Into<String>,
+        expected: impl fmt::Display,
+        got: impl fmt::Display,
+    ) -> Self {
         Error::Shape {
             context: context.into(),
             expected: expected.to_string(),
@@ -96,7 +104,11 @@ impl Error {
     }
 
     /// An [`Error::Data`] at `file:location`.
-    pub fn data(file: impl Into<String>, location: impl fmt::Display, message: impl Into<String>) -> Self {
+    pub fn data(
+        file: impl Into<String>,
+        location: impl fmt::Display,
+        message: impl Into<String>,
+    ) -> Self {
         Error::Data {
             file: file.into(),
             location: location.to_string(),

@@ -112,10 +112,16 @@ impl Cholesky {
     /// `max_jitter` (relative to the same scale); the shift used is recorded in [`Cholesky::jitter`].
     pub fn factor(a: &[f64], n: usize, max_jitter: f64) -> Result<Cholesky> {
         if a.len() != n * n {
-            return Err(Error::shape("Cholesky input", format!("{n}x{n} = {}", n * n), a.len()));
+            return Err(Error::shape(
+                "Cholesky input",
+                format!("{n}x{n} = {}", n * n),
+                a.len(),
+            ));
         }
         if a.iter().any(|x| !x.is_finite()) {
-            return Err(Error::Linalg("Cholesky input has a NaN or infinite entry".into()));
+            return Err(Error::Linalg(
+                "Cholesky input has a NaN or infinite entry".into(),
+            ));
         }
         let scale = ((0..n).map(|i| a[i * n + i].abs()).sum::<f64>() / n.max(1) as f64).max(1.0);
         let mut jitter = 0.0;
@@ -126,7 +132,11 @@ impl Cholesky {
             if let Ok(llt) = llt {
                 return Ok(Cholesky { llt, n, jitter });
             }
-            let next = if jitter == 0.0 { 1e-12 * scale } else { jitter * 10.0 };
+            let next = if jitter == 0.0 {
+                1e-12 * scale
+            } else {
+                jitter * 10.0
+            };
             if next > max_jitter * scale {
                 return Err(Error::Linalg(format!(
                     "matrix of size {n} is not positive definite even with a diagonal shift of {jitter:e}"
@@ -141,8 +151,13 @@ impl Cholesky {
 
     /// Solves (A + jitter·I) X = B in place for a row-major `n × k` right-hand side.
     pub fn solve_in_place(&self, b: &mut [f64], k: usize) {
-        assert_eq!(b.len(), self.n * k, "Cholesky::solve_in_place: wrong right-hand side length");
-        self.llt.solve_in_place_with_conj(faer::Conj::No, view_mut(b, self.n, k));
+        assert_eq!(
+            b.len(),
+            self.n * k,
+            "Cholesky::solve_in_place: wrong right-hand side length"
+        );
+        self.llt
+            .solve_in_place_with_conj(faer::Conj::No, view_mut(b, self.n, k));
         clear_upper_avx();
     }
 
@@ -167,7 +182,9 @@ pub fn qr(a: &[f64], m: usize, n: usize) -> (Vec<f64>, Vec<f64>) {
 pub fn svd(a: &[f64], m: usize, n: usize) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>)> {
     assert_eq!(a.len(), m * n, "svd: wrong input length");
     if a.iter().any(|x| !x.is_finite()) {
-        return Err(Error::Linalg("SVD input has a NaN or infinite entry".into()));
+        return Err(Error::Linalg(
+            "SVD input has a NaN or infinite entry".into(),
+        ));
     }
     let svd = view(a, m, n)
         .thin_svd()
@@ -184,7 +201,9 @@ pub fn svd(a: &[f64], m: usize, n: usize) -> Result<(Vec<f64>, Vec<f64>, Vec<f64
 pub fn sym_eigen(a: &[f64], n: usize) -> Result<(Vec<f64>, Vec<f64>)> {
     assert_eq!(a.len(), n * n, "sym_eigen: wrong input length");
     if a.iter().any(|x| !x.is_finite()) {
-        return Err(Error::Linalg("eigen input has a NaN or infinite entry".into()));
+        return Err(Error::Linalg(
+            "eigen input has a NaN or infinite entry".into(),
+        ));
     }
     let evd = view(a, n, n)
         .self_adjoint_eigen(Side::Lower)
@@ -198,7 +217,11 @@ pub fn sym_eigen(a: &[f64], n: usize) -> Result<(Vec<f64>, Vec<f64>)> {
 /// Solves the least-squares problem min ‖A x − b‖ for a row-major `m × n` A with m ≥ n, by QR.
 pub fn least_squares(a: &[f64], m: usize, n: usize, b: &[f64]) -> Result<Vec<f64>> {
     if m < n {
-        return Err(Error::shape("least_squares", format!("rows >= cols ({n})"), m));
+        return Err(Error::shape(
+            "least_squares",
+            format!("rows >= cols ({n})"),
+            m,
+        ));
     }
     assert_eq!(a.len(), m * n, "least_squares: wrong matrix length");
     assert_eq!(b.len(), m, "least_squares: wrong right-hand side length");
@@ -210,12 +233,19 @@ pub fn least_squares(a: &[f64], m: usize, n: usize, b: &[f64]) -> Result<Vec<f64
 }
 
 /// Dense row-major matrix product for tests and small problems: returns op(A)·op(B).
-pub fn matmul(a: &[f64], ta: Trans, b: &[f64], tb: Trans, m: usize, k: usize, n: usize) -> Vec<f64> {
+pub fn matmul(
+    a: &[f64],
+    ta: Trans,
+    b: &[f64],
+    tb: Trans,
+    m: usize,
+    k: usize,
+    n: usize,
+) -> Vec<f64> {
     let mut c = vec![0.0; m * n];
     gemm(&mut c, m, n, k, 1.0, a, ta, b, tb, 0.0);
     c
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -305,7 +335,11 @@ mod tests {
         let a = randn(m * n, 6);
         let (q, r) = qr(&a, m, n);
         let qr_ = naive(&q, &r, m, n, n);
-        assert!(qr_.iter().zip(&a).all(|(x, y)| (x - y).abs() < 1e-12 * 40.0));
+        assert!(
+            qr_.iter()
+                .zip(&a)
+                .all(|(x, y)| (x - y).abs() < 1e-12 * 40.0)
+        );
         let qtq = naive(&transpose(&q, m, n), &q, n, m, n);
         for i in 0..n {
             for j in 0..n {
@@ -322,7 +356,11 @@ mod tests {
             }
         }
         let rec = naive(&us, &transpose(&v, n, n), m, n, n);
-        assert!(rec.iter().zip(&a).all(|(x, y)| (x - y).abs() < 1e-12 * 40.0));
+        assert!(
+            rec.iter()
+                .zip(&a)
+                .all(|(x, y)| (x - y).abs() < 1e-12 * 40.0)
+        );
         let sym = naive(&transpose(&a, m, n), &a, n, m, n);
         let (vals, vecs) = sym_eigen(&sym, n).unwrap();
         assert!(vals.windows(2).all(|w| w[0] <= w[1]));

@@ -70,14 +70,31 @@ mod tests {
     #[test]
     fn equal_names_equal_streams_different_names_differ() {
         let s = RngStreams::new(7);
-        let a: Vec<u64> = (0..4).map(|_| 0).scan(s.stream("init"), |r, _: u64| Some(r.random())).collect();
-        let b: Vec<u64> = (0..4).map(|_| 0).scan(s.stream("init"), |r, _: u64| Some(r.random())).collect();
-        let c: Vec<u64> = (0..4).map(|_| 0).scan(s.stream("batches"), |r, _: u64| Some(r.random())).collect();
-        let d: Vec<u64> = (0..4).map(|_| 0).scan(s.indexed("init", 1), |r, _: u64| Some(r.random())).collect();
+        let a: Vec<u64> = (0..4)
+            .map(|_| 0)
+            .scan(s.stream("init"), |r, _: u64| Some(r.random()))
+            .collect();
+        let b: Vec<u64> = (0..4)
+            .map(|_| 0)
+            .scan(s.stream("init"), |r, _: u64| Some(r.random()))
+            .collect();
+        let c: Vec<u64> = (0..4)
+            .map(|_| 0)
+            .scan(s.stream("batches"), |r, _: u64| Some(r.random()))
+            .collect();
+        let d: Vec<u64> = (0..4)
+            .map(|_| 0)
+            .scan(s.indexed("init", 1), |r, _: u64| Some(r.random()))
+            .collect();
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_ne!(a, d);
-        let e: Vec<u64> = (0..4).map(|_| 0).scan(RngStreams::new(8).stream("init"), |r, _: u64| Some(r.random())).collect();
+        let e: Vec<u64> = (0..4)
+            .map(|_| 0)
+            .scan(RngStreams::new(8).stream("init"), |r, _: u64| {
+                Some(r.random())
+            })
+            .collect();
         assert_ne!(a, e);
     }
 }

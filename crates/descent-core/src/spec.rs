@@ -130,7 +130,11 @@ pub struct Args<'a> {
 
 impl<'a> Args<'a> {
     fn get(&self, key: &str) -> Option<&'a Value> {
-        self.spec.args.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.spec
+            .args
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
     }
 
     fn field(&self, key: &str) -> String {
@@ -160,7 +164,11 @@ impl<'a> Args<'a> {
     pub fn f64_in(&self, key: &str, default: f64, lo: f64, hi: f64) -> Result<f64> {
         let x = self.f64(key, default)?;
         if !(x >= lo && x <= hi) {
-            return Err(Error::invalid(self.field(key), x, format!("a number in [{lo}, {hi}]")));
+            return Err(Error::invalid(
+                self.field(key),
+                x,
+                format!("a number in [{lo}, {hi}]"),
+            ));
         }
         Ok(x)
     }
@@ -187,7 +195,8 @@ impl<'a> Args<'a> {
     pub fn usize(&self, key: &str, default: usize) -> Result<usize> {
         match self.get(key) {
             None => Ok(default),
-            Some(v) => as_usize(v).ok_or_else(|| Error::invalid(self.field(key), v, "a non-negative integer")),
+            Some(v) => as_usize(v)
+                .ok_or_else(|| Error::invalid(self.field(key), v, "a non-negative integer")),
         }
     }
 
@@ -195,8 +204,12 @@ impl<'a> Args<'a> {
     pub fn bool(&self, key: &str, default: bool) -> Result<bool> {
         match self.get(key) {
             None => Ok(default),
-            Some(Value::Spec(s)) if s.args.is_empty() && s.short.is_none() && s.name == "true" => Ok(true),
-            Some(Value::Spec(s)) if s.args.is_empty() && s.short.is_none() && s.name == "false" => Ok(false),
+            Some(Value::Spec(s)) if s.args.is_empty() && s.short.is_none() && s.name == "true" => {
+                Ok(true)
+            }
+            Some(Value::Spec(s)) if s.args.is_empty() && s.short.is_none() && s.name == "false" => {
+                Ok(false)
+            }
             Some(Value::Number(x)) if *x == 1.0 => Ok(true),
             Some(Value::Number(x)) if *x == 0.0 => Ok(false),
             Some(v) => Err(Error::invalid(self.field(key), v, "true or false")),
@@ -207,10 +220,16 @@ impl<'a> Args<'a> {
     pub fn choice(&self, key: &str, default: &'a str, choices: &[&str]) -> Result<String> {
         match self.get(key) {
             None => Ok(default.to_string()),
-            Some(Value::Spec(s)) if s.args.is_empty() && s.short.is_none() && choices.contains(&s.name.as_str()) => {
+            Some(Value::Spec(s))
+                if s.args.is_empty() && s.short.is_none() && choices.contains(&s.name.as_str()) =>
+            {
                 Ok(s.name.clone())
             }
-            Some(v) => Err(Error::invalid(self.field(key), v, format!("one of {}", choices.join(", ")))),
+            Some(v) => Err(Error::invalid(
+                self.field(key),
+                v,
+                format!("one of {}", choices.join(", ")),
+            )),
         }
     }
 
@@ -219,7 +238,11 @@ impl<'a> Args<'a> {
         match self.get(key) {
             None => Ok(None),
             Some(Value::Spec(s)) => Ok(Some(s)),
-            Some(v) => Err(Error::invalid(self.field(key), v, "a spec such as name(key=value)")),
+            Some(v) => Err(Error::invalid(
+                self.field(key),
+                v,
+                "a spec such as name(key=value)",
+            )),
         }
     }
 
@@ -229,10 +252,17 @@ impl<'a> Args<'a> {
             None => Ok(None),
             Some(Value::List(v)) => v
                 .iter()
-                .map(|x| as_usize(x).ok_or_else(|| Error::invalid(self.field(key), x, "a non-negative integer")))
+                .map(|x| {
+                    as_usize(x)
+                        .ok_or_else(|| Error::invalid(self.field(key), x, "a non-negative integer"))
+                })
                 .collect::<Result<Vec<_>>>()
                 .map(Some),
-            Some(v) => Err(Error::invalid(self.field(key), v, "a list of integers such as [64,128,10]")),
+            Some(v) => Err(Error::invalid(
+                self.field(key),
+                v,
+                "a list of integers such as [64,128,10]",
+            )),
         }
     }
 
@@ -248,7 +278,11 @@ impl<'a> Args<'a> {
                 })
                 .collect::<Result<Vec<_>>>()
                 .map(Some),
-            Some(v) => Err(Error::invalid(self.field(key), v, "a list of numbers such as [0.1, 0.01]")),
+            Some(v) => Err(Error::invalid(
+                self.field(key),
+                v,
+                "a list of numbers such as [0.1, 0.01]",
+            )),
         }
     }
 }
@@ -420,7 +454,13 @@ mod tests {
         let a = s.args(&["rho", "base"]).unwrap();
         assert_eq!(a.f64("rho", 0.0).unwrap(), 0.05);
         let base = a.spec("base").unwrap().unwrap();
-        assert_eq!(base.args(&["lr", "momentum"]).unwrap().f64("momentum", 0.0).unwrap(), 0.9);
+        assert_eq!(
+            base.args(&["lr", "momentum"])
+                .unwrap()
+                .f64("momentum", 0.0)
+                .unwrap(),
+            0.9
+        );
 
         let m = Spec::parse("mlp(sizes=[64,128,10], act=tanh, bias=true)").unwrap();
         let a = m.args(&["sizes", "act", "bias"]).unwrap();
@@ -433,7 +473,10 @@ mod tests {
         let c = Spec::parse("csv:data/my file.csv").unwrap();
         assert_eq!(c.short.as_deref(), Some("data/my file.csv"));
         let f = Spec::parse("adam(lr=1e-3, v=fmt(e=8, m=7, round=nearest))").unwrap();
-        assert_eq!(f.to_string(), "adam(lr=0.001, v=fmt(e=8, m=7, round=nearest))");
+        assert_eq!(
+            f.to_string(),
+            "adam(lr=0.001, v=fmt(e=8, m=7, round=nearest))"
+        );
         let m = Spec::parse("mlp:64-10(act=relu)").unwrap();
         assert_eq!(m.short.as_deref(), Some("64-10"));
         assert_eq!(m.args.len(), 1);
@@ -455,13 +498,32 @@ mod tests {
     fn unknown_keys_and_bad_values_are_named() {
         let s = Spec::parse("adam(lr=1e-3, betta=0.9)").unwrap();
         let e = s.args(&["lr", "beta1", "beta2"]).unwrap_err().to_string();
-        assert_eq!(e, "unknown key 'betta' for 'adam'; valid keys: lr, beta1, beta2");
+        assert_eq!(
+            e,
+            "unknown key 'betta' for 'adam'; valid keys: lr, beta1, beta2"
+        );
         let s = Spec::parse("adam(lr=fast)").unwrap();
-        let e = s.args(&["lr"]).unwrap().positive("lr", 1e-3).unwrap_err().to_string();
-        assert_eq!(e, "invalid value for 'adam.lr': got fast, expected a number");
+        let e = s
+            .args(&["lr"])
+            .unwrap()
+            .positive("lr", 1e-3)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "invalid value for 'adam.lr': got fast, expected a number"
+        );
         let s = Spec::parse("adam(lr=-1)").unwrap();
-        let e = s.args(&["lr"]).unwrap().positive("lr", 1e-3).unwrap_err().to_string();
-        assert_eq!(e, "invalid value for 'adam.lr': got -1, expected a finite number > 0");
+        let e = s
+            .args(&["lr"])
+            .unwrap()
+            .positive("lr", 1e-3)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "invalid value for 'adam.lr': got -1, expected a finite number > 0"
+        );
         let s = Spec::parse("sgd(lr=1, lr=2)").unwrap();
         assert!(s.args(&["lr"]).is_err());
     }

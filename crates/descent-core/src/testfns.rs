@@ -120,7 +120,9 @@ impl Quadratic {
     pub fn rotated(eigenvalues: &[f64], x_star: &[f64], seed: u64) -> Result<Self> {
         let n = eigenvalues.len();
         let mut rng = RngStreams::new(seed).stream("quadratic");
-        let g: Vec<f64> = (0..n * n).map(|_| StandardNormal.sample(&mut rng)).collect();
+        let g: Vec<f64> = (0..n * n)
+            .map(|_| StandardNormal.sample(&mut rng))
+            .collect();
         let (q, _) = linalg::qr(&g, n, n);
         let mut ql = q.clone();
         for i in 0..n {
@@ -135,7 +137,11 @@ impl Quadratic {
     fn from_hessian(a: Vec<f64>, eigenvalues: Vec<f64>, x_star: &[f64]) -> Result<Self> {
         let n = eigenvalues.len();
         if n == 0 {
-            return Err(Error::invalid("quadratic.eigenvalues", "[]", "at least one eigenvalue"));
+            return Err(Error::invalid(
+                "quadratic.eigenvalues",
+                "[]",
+                "at least one eigenvalue",
+            ));
         }
         if x_star.len() != n {
             return Err(Error::shape("quadratic minimizer", n, x_star.len()));
@@ -179,7 +185,12 @@ impl Gradient for Quadratic {
             *di = xi - si;
         }
         self.apply(&self.scratch, g);
-        0.5 * self.scratch.iter().zip(g.iter()).map(|(a, b)| a * b).sum::<f64>()
+        0.5 * self
+            .scratch
+            .iter()
+            .zip(g.iter())
+            .map(|(a, b)| a * b)
+            .sum::<f64>()
     }
 }
 
@@ -217,7 +228,11 @@ impl MatrixParabola {
     /// A seeded instance.
     pub fn new(rows: usize, cols: usize, seed: u64) -> Result<Self> {
         if rows == 0 || cols == 0 {
-            return Err(Error::invalid("matrix_parabola.shape", format!("{rows}x{cols}"), "both sides >= 1"));
+            return Err(Error::invalid(
+                "matrix_parabola.shape",
+                format!("{rows}x{cols}"),
+                "both sides >= 1",
+            ));
         }
         let streams = RngStreams::new(seed);
         let mut rng = streams.stream("matrix-parabola");
@@ -231,7 +246,9 @@ impl MatrixParabola {
         for i in 0..rows {
             a[i * rows + i] += 1.0;
         }
-        let target: Vec<f64> = (0..rows * cols).map(|_| StandardNormal.sample(&mut rng)).collect();
+        let target: Vec<f64> = (0..rows * cols)
+            .map(|_| StandardNormal.sample(&mut rng))
+            .collect();
         Ok(MatrixParabola {
             a,
             target,
@@ -323,21 +340,27 @@ pub fn finite_diff_hvp(f: &mut dyn Gradient, x: &[f64], v: &[f64], h: f64) -> Ve
     let (mut gp, mut gm) = (vec![0.0; n], vec![0.0; n]);
     f.value_grad(&xp, &mut gp);
     f.value_grad(&xm, &mut gm);
-    gp.iter().zip(&gm).map(|(p, m)| (p - m) / (2.0 * h)).collect()
+    gp.iter()
+        .zip(&gm)
+        .map(|(p, m)| (p - m) / (2.0 * h))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn check(p: &mut (impl Gradient + HessianVector), x: &[f64]) {
+    fn check(p: &mut impl HessianVector, x: &[f64]) {
         let n = x.len();
         let mut g = vec![0.0; n];
         let f = p.value_grad(x, &mut g);
         assert!((f - p.value(x)).abs() <= 1e-12 * f.abs().max(1.0));
         let fd = finite_diff_grad(p, x, 1e-6);
         for (a, b) in g.iter().zip(&fd) {
-            assert!((a - b).abs() < 1e-5 * a.abs().max(1.0), "grad {a} vs fd {b}");
+            assert!(
+                (a - b).abs() < 1e-5 * a.abs().max(1.0),
+                "grad {a} vs fd {b}"
+            );
         }
         let v: Vec<f64> = (0..n).map(|i| ((i * 7 + 3) % 5) as f64 - 2.0).collect();
         let mut hv = vec![0.0; n];
@@ -371,7 +394,12 @@ mod tests {
 
     #[test]
     fn bad_sizes_are_errors() {
-        assert!(Rosenbrock::new(1).unwrap_err().to_string().contains("rosenbrock.dim"));
+        assert!(
+            Rosenbrock::new(1)
+                .unwrap_err()
+                .to_string()
+                .contains("rosenbrock.dim")
+        );
         assert!(Quadratic::diagonal(&[1.0, 2.0], &[0.0]).is_err());
     }
 }
