@@ -292,3 +292,54 @@ impl<P: Problem> Problem for EvalCounter<P> {
         self.caps().contains(Caps::BILEVEL).then_some(self as _)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testfns::Rosenbrock;
+
+    #[test]
+    fn counts_each_kind_and_offers_exactly_the_inner_views() {
+        let mut c = EvalCounter::new(Rosenbrock::new(3).unwrap());
+        let x = [0.5, 0.5, 0.5];
+        let mut g = [0.0; 3];
+        let f = c.as_function().unwrap().value(&x);
+        let f2 = c.as_gradient().unwrap().value_grad(&x, &mut g);
+        assert_eq!(f, f2);
+        c.as_gradient().unwrap().value_grad(&x, &mut g);
+        c.as_hvp().unwrap().hvp(&x, &[1.0, 0.0, 0.0], &mut g);
+        assert!(c.as_per_sample().is_none());
+        assert!(c.as_stochastic().is_none());
+        Problem::resample(&mut c); // a no-op on a deterministic problem
+        let n = c.counts();
+        assert_eq!((n.values, n.gradients, n.hvps, n.resamples), (1, 2, 1, 0));
+        assert_eq!(n.gradient_like(), 2);
+        assert_eq!(n.total(), 4);
+        // a borrowed problem can be wrapped too
+        let mut inner = Rosenbrock::new(2).unwrap();
+        let mut borrowed = EvalCounter::new(&mut inner as &mut dyn Problem);
+        borrowed.as_function().unwrap().value(&[1.0, 1.0]);
+        assert_eq!(borrowed.counts().values, 1);
+    }
+
+    #[test]
+    fn capability_mismatch_names_both_sides() {
+        let r = Rosenbrock::new(2).unwrap();
+        let need = Requires::all(Caps::RESIDUALS);
+        let e = need.check("engd", &r).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "'engd' needs Residuals; rosenbrock(dim=2) offers Function, Gradient, HessianVector"
+        );
+        let either = Requires::one_of(Caps::GRADIENT | Caps::UPDATE_FIELD);
+        assert!(either.check("sgd", &r).is_ok());
+        let e = Requires::one_of(Caps::PER_SAMPLE | Caps::UPDATE_FIELD)
+            .check("x", &r)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("needs one of PerSampleGradients or UpdateField"),
+            "{e}"
+        );
+    }
+}

@@ -292,12 +292,31 @@ pub trait Problem: Send {
 /// Implements [`Problem`]'s `as_*` methods returning `self` for the listed capabilities, so a
 /// problem type writes only `name`, `layout` and the trait impls.
 ///
-/// ```ignore
-/// impl Problem for MyProblem {
-///     fn name(&self) -> String { "mine".into() }
-///     fn layout(&self) -> &Layout { &self.layout }
-///     descent_core::problem_views!(function, gradient, hvp);
+/// ```
+/// use descent_core::{Function, Gradient, Layout, Problem};
+///
+/// /// f(x) = ½‖x‖².
+/// struct HalfSquare(Layout);
+/// impl Function for HalfSquare {
+///     fn dim(&self) -> usize { self.0.len() }
+///     fn value(&mut self, x: &[f64]) -> f64 { 0.5 * x.iter().map(|v| v * v).sum::<f64>() }
 /// }
+/// impl Gradient for HalfSquare {
+///     fn value_grad(&mut self, x: &[f64], g: &mut [f64]) -> f64 {
+///         g.copy_from_slice(x);
+///         self.value(x)
+///     }
+/// }
+/// impl Problem for HalfSquare {
+///     fn name(&self) -> String { "half-square".into() }
+///     fn layout(&self) -> &Layout { &self.0 }
+///     descent_core::problem_views!(function, gradient);
+/// }
+///
+/// let mut p = HalfSquare(Layout::flat(2));
+/// assert_eq!(p.caps().to_string(), "Function, Gradient");
+/// assert!(p.as_hvp().is_none());
+/// assert_eq!(p.as_function().unwrap().value(&[3.0, 4.0]), 12.5);
 /// ```
 #[macro_export]
 macro_rules! problem_views {
@@ -327,44 +346,56 @@ macro_rules! problem_views {
     (@view bilevel) => { fn as_bilevel(&mut self) -> Option<&mut dyn $crate::BilevelProblem> { Some(self) } };
 }
 
-impl<T: Problem + ?Sized> Problem for Box<T> {
-    fn name(&self) -> String {
-        (**self).name()
-    }
-    fn layout(&self) -> &Layout {
-        (**self).layout()
-    }
-    fn caps(&self) -> Caps {
-        (**self).caps()
-    }
-    fn dim(&self) -> usize {
-        (**self).dim()
-    }
-    fn as_function(&mut self) -> Option<&mut dyn Function> {
-        (**self).as_function()
-    }
-    fn as_gradient(&mut self) -> Option<&mut dyn Gradient> {
-        (**self).as_gradient()
-    }
-    fn as_stochastic(&mut self) -> Option<&mut dyn Stochastic> {
-        (**self).as_stochastic()
-    }
-    fn as_per_sample(&mut self) -> Option<&mut dyn PerSampleGradients> {
-        (**self).as_per_sample()
-    }
-    fn as_hvp(&mut self) -> Option<&mut dyn HessianVector> {
-        (**self).as_hvp()
-    }
-    fn as_residuals(&mut self) -> Option<&mut dyn Residuals> {
-        (**self).as_residuals()
-    }
-    fn as_update_field(&mut self) -> Option<&mut dyn UpdateField> {
-        (**self).as_update_field()
-    }
-    fn as_minimax(&mut self) -> Option<&mut dyn MinimaxProblem> {
-        (**self).as_minimax()
-    }
-    fn as_bilevel(&mut self) -> Option<&mut dyn BilevelProblem> {
-        (**self).as_bilevel()
-    }
+/// Forwards every [`Problem`] method through a pointer type, so `Box<dyn Problem>` and
+/// `&mut dyn Problem` are problems too (and adapters such as [`crate::EvalCounter`] can wrap a
+/// borrowed problem).
+macro_rules! forward_problem {
+    ($($ptr:ty),*) => {$(
+        impl<T: Problem + ?Sized> Problem for $ptr {
+            fn name(&self) -> String {
+                (**self).name()
+            }
+            fn layout(&self) -> &Layout {
+                (**self).layout()
+            }
+            fn caps(&self) -> Caps {
+                (**self).caps()
+            }
+            fn dim(&self) -> usize {
+                (**self).dim()
+            }
+            fn as_function(&mut self) -> Option<&mut dyn Function> {
+                (**self).as_function()
+            }
+            fn as_gradient(&mut self) -> Option<&mut dyn Gradient> {
+                (**self).as_gradient()
+            }
+            fn as_stochastic(&mut self) -> Option<&mut dyn Stochastic> {
+                (**self).as_stochastic()
+            }
+            fn as_per_sample(&mut self) -> Option<&mut dyn PerSampleGradients> {
+                (**self).as_per_sample()
+            }
+            fn as_hvp(&mut self) -> Option<&mut dyn HessianVector> {
+                (**self).as_hvp()
+            }
+            fn as_residuals(&mut self) -> Option<&mut dyn Residuals> {
+                (**self).as_residuals()
+            }
+            fn as_update_field(&mut self) -> Option<&mut dyn UpdateField> {
+                (**self).as_update_field()
+            }
+            fn as_minimax(&mut self) -> Option<&mut dyn MinimaxProblem> {
+                (**self).as_minimax()
+            }
+            fn as_bilevel(&mut self) -> Option<&mut dyn BilevelProblem> {
+                (**self).as_bilevel()
+            }
+            fn resample(&mut self) {
+                (**self).resample()
+            }
+        }
+    )*};
 }
+
+forward_problem!(Box<T>, &mut T);

@@ -1,14 +1,28 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! descent-nn: models with exact, batched derivatives and model + data objectives (DESIGN §4).
+//!
+//! - [`Mlp`]: dense MLPs (identity, tanh, ReLU, GELU, sigmoid; optional bias; Xavier, He or
+//!   PyTorch-uniform init) and softmax regression, parameters in one flat row-major vector
+//!   described by a [`descent_core::Layout`].
+//! - [`Loss`]: MSE (½ convention), softmax cross-entropy, logistic, each with its gradient and
+//!   Hessian-vector product in the output.
+//! - [`engine`]: batch gradient, per-sample gradient norms and weighted gradients (ghost
+//!   clipping), exact Hessian-vector products by Pearlmutter's R-operator, input Jacobians and
+//!   predictions, all over a [`Workspace`] sized once.
+//! - [`Objective`]: model + dataset + loss + batch size as a descent problem (Function,
+//!   Gradient, Stochastic, PerSampleGradients, HessianVector).
+//! - [`builder`]: models and losses from spec text (`mlp:64-128-10`,
+//!   `mlp(hidden=[128], act=relu)`, `softmax-regression`).
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+pub mod activation;
+pub mod builder;
+pub mod engine;
+pub mod loss;
+pub mod mlp;
+pub mod objective;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use activation::{ACTIVATION_NAMES, Activation};
+pub use builder::{MODELS, ModelSpec, build_model, choose_loss, default_loss, parse_model};
+pub use engine::{Eval, Workspace, predicted_class, target_of};
+pub use loss::{LOSS_NAMES, LOSSES, Loss, Target};
+pub use mlp::{INIT_NAMES, Init, LayerParams, Mlp};
+pub use objective::{Objective, check_compatible, output_width};

@@ -92,7 +92,7 @@ impl Loss {
                 }
             }
             Loss::Logistic => (0..out.len())
-                .map(|j| softplus(out[j]) - real_target(t, j) * out[j])
+                .map(|j| softplus(out[j]) - binary_target(t, j, out.len()) * out[j])
                 .sum(),
         }
     }
@@ -130,7 +130,7 @@ impl Loss {
             Loss::Logistic => {
                 let mut l = 0.0;
                 for j in 0..out.len() {
-                    let y = real_target(t, j);
+                    let y = binary_target(t, j, out.len());
                     g[j] = sigmoid(out[j]) - y;
                     l += softplus(out[j]) - y * out[j];
                 }
@@ -178,8 +178,17 @@ impl FromStr for Loss {
     }
 }
 
-/// The real target of output `j`: y_j, or the one-hot / one-vs-rest indicator of a label (for a
-/// single output, the label itself, so labels {0, 1} become y ∈ {0, 1}).
+/// The binary target of output `j` of `n` for the logistic loss: y_j; for a label c and a single
+/// output, c itself (labels {0, 1} are y ∈ {0, 1}); for several outputs, one-vs-rest [c = j].
+#[inline]
+fn binary_target(t: Target<'_>, j: usize, n: usize) -> f64 {
+    match t {
+        Target::Class(c) if n == 1 => c as f64,
+        _ => real_target(t, j),
+    }
+}
+
+/// The real target of output `j`: y_j, or the one-hot indicator [c = j] of a label c.
 #[inline]
 fn real_target(t: Target<'_>, j: usize) -> f64 {
     match t {
@@ -242,7 +251,10 @@ mod tests {
             xp[j] = out[j] - h;
             let fm = loss.value(&xp, t);
             xp[j] = out[j];
-            assert!(((fp - fm) / (2.0 * h) - g[j]).abs() < 1e-8, "{loss} grad {j}");
+            assert!(
+                ((fp - fm) / (2.0 * h) - g[j]).abs() < 1e-8,
+                "{loss} grad {j}"
+            );
         }
         let op: Vec<f64> = out.iter().zip(&v).map(|(o, v)| o + h * v).collect();
         let om: Vec<f64> = out.iter().zip(&v).map(|(o, v)| o - h * v).collect();
@@ -250,7 +262,11 @@ mod tests {
         loss.value_grad(&om, t, &mut gm);
         for j in 0..n {
             let fd = (gp[j] - gm[j]) / (2.0 * h);
-            assert!((fd - hv[j]).abs() < 1e-8, "{loss} hvp {j}: {fd} vs {}", hv[j]);
+            assert!(
+                (fd - hv[j]).abs() < 1e-8,
+                "{loss} hvp {j}: {fd} vs {}",
+                hv[j]
+            );
         }
     }
 
@@ -281,7 +297,10 @@ mod tests {
         let out = [1000.0, -1000.0, 999.0];
         let mut g = [0.0; 3];
         let l = Loss::SoftmaxCe.value_grad(&out, Target::Class(1), &mut g);
-        assert!((l - (2000.0 + (1.0 + (-1.0f64).exp()).ln())).abs() < 1e-9, "{l}");
+        assert!(
+            (l - (2000.0 + (1.0 + (-1.0f64).exp()).ln())).abs() < 1e-9,
+            "{l}"
+        );
         assert!(g.iter().all(|x| x.is_finite()));
         assert!((g.iter().sum::<f64>()).abs() < 1e-15);
         let mut hv = [0.0; 3];

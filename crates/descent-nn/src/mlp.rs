@@ -198,8 +198,10 @@ impl Mlp {
                 Init::Xavier => uniform(w, (6.0 / (fi + fo)).sqrt(), rng),
                 Init::He => {
                     let sd = (2.0 / fi).sqrt();
-                    w.iter_mut()
-                        .for_each(|x| *x = sd * StandardNormal.sample(&mut *rng));
+                    for x in w.iter_mut() {
+                        let n: f64 = StandardNormal.sample(&mut *rng);
+                        *x = sd * n;
+                    }
                 }
                 Init::TorchUniform => uniform(w, 1.0 / fi.sqrt(), rng),
             }
@@ -255,7 +257,12 @@ mod tests {
         let names: Vec<_> = l.blocks().iter().map(|b| b.name.as_str()).collect();
         assert_eq!(
             names,
-            ["layer0.weight", "layer0.bias", "layer1.weight", "layer1.bias"]
+            [
+                "layer0.weight",
+                "layer0.bias",
+                "layer1.weight",
+                "layer1.bias"
+            ]
         );
         assert_eq!(l.blocks()[0].shape, vec![5, 3]);
         assert_eq!(l.blocks()[2].offset, 20);
@@ -263,8 +270,14 @@ mod tests {
         assert_eq!(m.n_params(), 15 + 5 + 10 + 2);
         let lp = m.layer_params();
         for (i, p) in lp.iter().enumerate() {
-            assert_eq!(p.weight, l.block(&format!("layer{i}.weight")).unwrap().offset);
-            assert_eq!(p.bias, Some(l.block(&format!("layer{i}.bias")).unwrap().offset));
+            assert_eq!(
+                p.weight,
+                l.block(&format!("layer{i}.weight")).unwrap().offset
+            );
+            assert_eq!(
+                p.bias,
+                Some(l.block(&format!("layer{i}.bias")).unwrap().offset)
+            );
         }
         let nb = Mlp::new(vec![3, 5, 2], Activation::Tanh, false).unwrap();
         assert_eq!(nb.layout().blocks().len(), 2);
@@ -286,7 +299,10 @@ mod tests {
                 Init::He => 2.0 / 200.0,
                 Init::TorchUniform => 1.0 / 200.0 / 3.0,
             };
-            assert!((var / expected - 1.0).abs() < 0.03, "{init}: {var} vs {expected}");
+            assert!(
+                (var / expected - 1.0).abs() < 0.03,
+                "{init}: {var} vs {expected}"
+            );
             let b = &p[lp.bias.unwrap()..lp.bias.unwrap() + 300];
             match init {
                 Init::TorchUniform => {
@@ -300,11 +316,16 @@ mod tests {
 
     #[test]
     fn bad_sizes_are_errors() {
-        let e = Mlp::new(vec![4], Activation::Tanh, true).unwrap_err().to_string();
+        let e = Mlp::new(vec![4], Activation::Tanh, true)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("mlp.sizes"), "{e}");
         let e = Mlp::new(vec![4, 0, 2], Activation::Tanh, true)
             .unwrap_err()
             .to_string();
-        assert_eq!(e, "invalid value for 'mlp.sizes[1]': got 0, expected a layer width >= 1");
+        assert_eq!(
+            e,
+            "invalid value for 'mlp.sizes[1]': got 0, expected a layer width >= 1"
+        );
     }
 }

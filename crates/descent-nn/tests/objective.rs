@@ -1,0 +1,328 @@
+//! Objectives, the builder and the error messages for bad specs and mismatched shapes; an
+//! end-to-end training run of softmax regression.
+
+use std::sync::Arc;
+
+use descent_core::{Caps, Gradient, Problem, RngStreams, Stochastic};
+use descent_data::{Dataset, Targets};
+use descent_nn::{
+    Activation, Init, Loss, Mlp, Objective, build_model, choose_loss, output_width, parse_model,
+};
+use rand::RngExt;
+use rand_distr::{Distribution, StandardNormal};
+
+/// Two Gaussian blobs in 2-D with means ±(1.5, 1.0) and unit variance: class = blob.
+fn blobs(n: usize, seed: u64) -> Dataset {
+    let mut rng = RngStreams::new(seed).stream("blobs");
+    let mut features = Vec::with_capacity(2 * n);
+    let mut labels = Vec::with_capacity(n);
+    for i in 0..n {
+        let c = i % 2;
+        let s = if c == 1 { 1.0 } else { -1.0 };
+        let (e0, e1): (f64, f64) = (
+            StandardNormal.sample(&mut rng),
+            StandardNormal.sample(&mut rng),
+        );
+        features.extend([s * 1.5 + 0.5 * e0, s * 1.0 + 0.5 * e1]);
+        labels.push(c);
+    }
+    Dataset::new(
+        "blobs",
+        features,
+        2,
+        Targets::Classes {
+            labels,
+            n_classes: 2,
+        },
+    )
+    .unwrap()
+}
+
+fn regression(n: usize, d: usize, dim: usize) -> Dataset {
+    let mut rng = RngStreams::new(4).stream("reg");
+    let features = (0..n * d).map(|_| rng.random::<f64>()).collect();
+    let values = (0..n * dim).map(|_| rng.random::<f64>()).collect();
+    Dataset::new("reg", features, d, Targets::Real { values, dim }).unwrap()
+}
+
+#[test]
+fn softmax_regression_trains_with_plain_gradient_descent() {
+    let data = Arc::new(blobs(200, 1));
+    let streams = RngStreams::new(3);
+    let model = Mlp::softmax_regression(2, 2).unwrap();
+    let mut obj = Objective::new(model, data.clone(), Loss::SoftmaxCe, 1000, &streams).unwrap();
+    assert!(obj.is_full_batch());
+    let mut x = vec![0.0; obj.dim()];
+    let mut g = vec![0.0; x.len()];
+    let initial = obj.value_grad(&x, &mut g);
+    assert!(
+        (initial - 2f64.ln()).abs() < 1e-12,
+        "zero weights give log 2: {initial}"
+    );
+    let mut last = initial;
+    for _ in 0..200 {
+        last = obj.value_grad(&x, &mut g);
+        x.iter_mut().zip(&g).for_each(|(x, g)| *x -= 0.5 * g);
+    }
+    // the blobs are about 3.6 standard deviations apart: the loss must drop at least 10x
+    assert!(last < initial / 10.0, "loss {initial} -> {last}");
+    let eval = obj.evaluate(&x, &data).unwrap();
+    assert!(eval.accuracy.unwrap() > 0.97, "{eval:?}");
+}
+
+#[test]
+fn minibatches_stay_fixed_until_resample_and_are_seeded() {
+    let data = Arc::new(blobs(50, 2));
+    let model = Mlp::new(vec![2, 3, 2], Activation::Tanh, true).unwrap();
+    let streams = RngStreams::new(9);
+    let mut a = Objective::new(model.clone(), data.clone(), Loss::SoftmaxCe, 8, &streams).unwrap();
+    let mut b = Objective::new(model, data, Loss::SoftmaxCe, 8, &streams).unwrap();
+    assert_eq!(a.batch().len(), 8);
+    assert_eq!(a.batch(), b.batch());
+    let x = a.init_params(Init::Xavier, &streams);
+    let mut g = vec![0.0; x.len()];
+    let f1 = a.value_grad(&x, &mut g);
+    let f2 = a.value_grad(&x, &mut g);
+    assert_eq!(f1, f2);
+    let first = a.batch().to_vec();
+    // the first resample draws the batch shown since construction ...
+    Stochastic::resample(&mut a);
+    assert_eq!(a.batch(), &first[..]);
+    // ... and then every resample draws the next one; one epoch covers each sample once
+    let mut seen = first.clone();
+    for _ in 1..a.batches_per_epoch() {
+        Stochastic::resample(&mut a);
+        seen.extend_from_slice(a.batch());
+    }
+    seen.sort();
+    assert_eq!(seen, (0..50).collect::<Vec<_>>());
+    Stochastic::resample(&mut a);
+    assert_eq!(a.epoch(), 2);
+    Stochastic::resample(&mut b);
+    Stochastic::resample(&mut b);
+    assert_ne!(b.batch(), &first[..]);
+    assert_eq!(
+        a.caps(),
+        Caps::FUNCTION | Caps::GRADIENT | Caps::STOCHASTIC | Caps::PER_SAMPLE | Caps::HVP
+    );
+    assert_eq!(a.name(), "mlp:2-3-2(tanh) + softmax-ce on blobs");
+    assert!(a.as_per_sample().is_some() && a.as_residuals().is_none());
+    let names: Vec<_> = a.layout().blocks().iter().map(|b| b.name.clone()).collect();
+    assert_eq!(
+        names,
+        [
+            "layer0.weight",
+            "layer0.bias",
+            "layer1.weight",
+            "layer1.bias"
+        ]
+    );
+}
+
+#[test]
+fn mismatched_shapes_are_errors_that_name_them() {
+    let data = Arc::new(blobs(10, 1));
+    let s = RngStreams::new(1);
+    let wrong_in = Mlp::new(vec![3, 2], Activation::Tanh, true).unwrap();
+    let e = Objective::new(wrong_in, data.clone(), Loss::SoftmaxCe, 4, &s)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "shape mismatch in input width of linear:3-2 for dataset 'blobs' (its number of features): expected 2, got 3"
+    );
+    let wrong_out = Mlp::new(vec![2, 4, 3], Activation::Relu, true).unwrap();
+    let e = Objective::new(wrong_out, data.clone(), Loss::SoftmaxCe, 4, &s)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "shape mismatch in output width of mlp:2-4-3(relu) for softmax-ce on dataset 'blobs': expected 2, got 3"
+    );
+    // logistic needs one output for two classes
+    let two = Mlp::softmax_regression(2, 2).unwrap();
+    let e = Objective::new(two, data.clone(), Loss::Logistic, 4, &s)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("expected 1, got 2"), "{e}");
+    let reg = Arc::new(regression(6, 2, 3));
+    let e = output_width(Loss::SoftmaxCe, &reg).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "invalid value for 'loss': got softmax-ce, expected a dataset with class labels ('reg' has real targets of dimension 3; use mse)"
+    );
+    let e = output_width(Loss::Logistic, &reg).unwrap_err().to_string();
+    assert!(e.contains("a single real target in [0, 1]"), "{e}");
+    let three = Dataset::new(
+        "three",
+        vec![0.0; 6],
+        2,
+        Targets::Classes {
+            labels: vec![0, 1, 2],
+            n_classes: 3,
+        },
+    )
+    .unwrap();
+    let e = output_width(Loss::Logistic, &three)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("2 classes ('three' has 3; use softmax-ce)"),
+        "{e}"
+    );
+    let bad01 = Dataset::new(
+        "b",
+        vec![0.0; 2],
+        1,
+        Targets::Real {
+            values: vec![0.5, 1.5],
+            dim: 1,
+        },
+    )
+    .unwrap();
+    let e = output_width(Loss::Logistic, &bad01)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("got 1.5, expected a value in [0, 1]"), "{e}");
+    // evaluation on data of another width, and parameters of the wrong length
+    let model = Mlp::softmax_regression(2, 2).unwrap();
+    let mut obj = Objective::new(model, data, Loss::SoftmaxCe, 4, &s).unwrap();
+    let other = blobs(4, 3).subset(&[0, 1]);
+    assert!(obj.evaluate(&[0.0; 6], &other).is_ok());
+    let e = obj.evaluate(&[0.0; 5], &other).unwrap_err().to_string();
+    assert_eq!(e, "shape mismatch in parameters: expected 6, got 5");
+    let e = Objective::new(
+        Mlp::softmax_regression(2, 2).unwrap(),
+        Arc::new(blobs(4, 1)),
+        Loss::Mse,
+        0,
+        &s,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("batch_size"), "{e}");
+}
+
+#[test]
+fn builder_reads_short_long_and_hidden_forms() {
+    let m = parse_model("mlp:64-128-10", 64, 10).unwrap();
+    assert_eq!(m.mlp.sizes, [64, 128, 10]);
+    assert_eq!(m.mlp.activation, Activation::Tanh);
+    assert!(m.mlp.bias);
+    assert_eq!(m.init, Init::Xavier);
+    let m = parse_model("mlp(sizes=[64,128,10], act=relu, bias=false)", 64, 10).unwrap();
+    assert_eq!(
+        (m.mlp.activation, m.mlp.bias, m.init),
+        (Activation::Relu, false, Init::He)
+    );
+    let m = parse_model("mlp(sizes=[4,3], act=gelu, init=torch)", 4, 3).unwrap();
+    assert_eq!(
+        (m.mlp.activation, m.init),
+        (Activation::Gelu, Init::TorchUniform)
+    );
+    let m = parse_model("mlp:128", 64, 10).unwrap();
+    assert_eq!(m.mlp.sizes, [64, 128, 10]);
+    let m = parse_model("mlp:32(act=sigmoid)", 5, 2).unwrap();
+    assert_eq!(
+        (m.mlp.sizes.clone(), m.mlp.activation),
+        (vec![5, 32, 2], Activation::Sigmoid)
+    );
+    let m = parse_model("mlp(hidden=[16, 8], act=linear)", 5, 2).unwrap();
+    assert_eq!(
+        (m.mlp.sizes.clone(), m.mlp.activation),
+        (vec![5, 16, 8, 2], Activation::Identity)
+    );
+    let m = parse_model("mlp(hidden=[])", 5, 2).unwrap();
+    assert_eq!(m.mlp.sizes, [5, 2]);
+    for name in [
+        "softmax-regression",
+        "linear",
+        "linear:7-3",
+        "softmax-regression(bias=false)",
+    ] {
+        let m = parse_model(name, 7, 3).unwrap();
+        assert_eq!(m.mlp.sizes, [7, 3], "{name}");
+        assert_eq!(m.mlp.n_layers(), 1);
+    }
+    let spec = descent_core::Spec::parse("mlp:4-2").unwrap();
+    assert_eq!(build_model(&spec, 4, 2).unwrap().mlp.sizes, [4, 2]);
+}
+
+#[test]
+fn bad_model_specs_are_errors_that_list_valid_choices() {
+    let err = |s: &str| parse_model(s, 64, 10).unwrap_err().to_string();
+    assert_eq!(
+        err("cnn:64-10"),
+        "unknown model 'cnn'; valid: mlp, softmax-regression, linear"
+    );
+    assert_eq!(
+        err("mlp(sizes=[64,10], dropout=0.5)"),
+        "unknown key 'dropout' for 'mlp'; valid keys: sizes, hidden, act, bias, init"
+    );
+    assert_eq!(
+        err("mlp(hidden=[8], act=swish)"),
+        "invalid value for 'mlp.act': got swish, expected one of identity, linear, tanh, relu, gelu, sigmoid"
+    );
+    assert_eq!(
+        err("mlp(hidden=[8], init=lecun)"),
+        "invalid value for 'mlp.init': got lecun, expected one of xavier, he, torch"
+    );
+    assert_eq!(
+        err("mlp:32-128-10"),
+        "shape mismatch in mlp input width (the data has 64 features; a single width (mlp:128) or \
+         hidden=[...] gives hidden widths only): expected 64, got 32"
+    );
+    assert!(err("mlp:64-128-3").contains("expected 10, got 3"));
+    assert!(err("mlp(sizes=[64,128,3])").contains("output width"));
+    assert!(err("mlp:64-x-10").contains("layer widths separated by '-'"));
+    assert!(err("mlp:64-0-10").contains("mlp.sizes[1]"));
+    assert!(err("mlp").contains("widths, e.g. mlp:64-128-10"));
+    assert!(err("mlp:64-10(hidden=[3])").contains("exactly one of"));
+    assert!(err("mlp(sizes=[10])").contains("hidden=[...]"));
+    assert!(err("linear(act=tanh)").contains("unknown key 'act' for 'linear'"));
+    assert!(err("linear:64-3").contains("expected 10, got 3"));
+    assert!(err("mlp(hidden=[8], bias=maybe)").contains("true or false"));
+    assert!(err("mlp(").contains("cannot parse spec"));
+}
+
+#[test]
+fn loss_chooser_defaults_by_target_kind() {
+    let classes = blobs(4, 1).targets;
+    let real = regression(3, 2, 1).targets;
+    assert_eq!(choose_loss(None, &classes).unwrap(), Loss::SoftmaxCe);
+    assert_eq!(choose_loss(Some("auto"), &real).unwrap(), Loss::Mse);
+    assert_eq!(
+        choose_loss(Some("logistic"), &classes).unwrap(),
+        Loss::Logistic
+    );
+    assert_eq!(
+        choose_loss(Some("hinge"), &classes)
+            .unwrap_err()
+            .to_string(),
+        "unknown loss 'hinge'; valid: mse, softmax-ce, logistic, auto"
+    );
+}
+
+#[test]
+fn logistic_regression_accuracy_thresholds_at_zero() {
+    let data = Arc::new(blobs(100, 5));
+    let s = RngStreams::new(1);
+    let model = Mlp::softmax_regression(2, 1).unwrap();
+    let mut obj = Objective::new(model, data.clone(), Loss::Logistic, 100, &s).unwrap();
+    // w = (1, 1), b = 0 separates the blobs (class 1 has positive coordinates)
+    let e = obj.evaluate(&[1.0, 1.0, 0.0], &data).unwrap();
+    assert!(e.accuracy.unwrap() > 0.97, "{e:?}");
+    let flipped = obj.evaluate(&[-1.0, -1.0, 0.0], &data).unwrap();
+    assert!((flipped.accuracy.unwrap() + e.accuracy.unwrap() - 1.0).abs() < 1e-12);
+    // real targets under mse have no accuracy
+    let reg = Arc::new(regression(5, 2, 1));
+    let mut r = Objective::new(
+        Mlp::softmax_regression(2, 1).unwrap(),
+        reg.clone(),
+        Loss::Mse,
+        5,
+        &s,
+    )
+    .unwrap();
+    assert_eq!(r.evaluate(&[0.0; 3], &reg).unwrap().accuracy, None);
+}
