@@ -59,6 +59,13 @@ pub enum Error {
     /// An I/O failure on a named path.
     #[error("{path}: {message}")]
     Io { path: String, message: String },
+    /// A run whose loss, gradient or parameters became NaN or infinite.
+    #[error("'{method}' diverged at step {step} (last finite loss {}); try a smaller learning rate", last_finite_loss.map_or("none".to_string(), |l| format!("{l:.4e}")))]
+    Diverged {
+        method: String,
+        step: u64,
+        last_finite_loss: Option<f64>,
+    },
     /// A numerical failure (a factorisation that does not exist even after regularisation).
     #[error("linear algebra: {0}")]
     Linalg(String),

@@ -1,4 +1,9 @@
 //! descent-lab: where the library parts meet data. The training driver behind `descent train`,
 //! paper-style figures, and (with later issues) one experiment module per paper.
 
+pub mod catalog;
+pub mod config;
+pub mod experiment;
 pub mod plot;
+pub mod report;
+pub mod train;

@@ -62,6 +62,18 @@ impl Line {
     }
 }
 
+/// Where a panel's legend sits: put it where the curves are not.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LegendAt {
+    #[default]
+    UpperRight,
+    LowerRight,
+    UpperLeft,
+    LowerLeft,
+    /// No legend (a single unlabelled curve).
+    Hidden,
+}
+
 /// One set of axes.
 #[derive(Debug, Clone, Default)]
 pub struct Panel {
@@ -70,6 +82,7 @@ pub struct Panel {
     pub y_label: String,
     pub log_x: bool,
     pub log_y: bool,
+    pub legend: LegendAt,
     pub lines: Vec<Line>,
 }
 
@@ -108,7 +121,10 @@ impl Figure {
         (PANEL_W * self.panels.len().max(1) as u32, PANEL_H + caption)
     }
 
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> std::result::Result<(), String> {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+    ) -> std::result::Result<(), String> {
         root.fill(&WHITE).map_err(|e| e.to_string())?;
         let area = match &self.caption {
             Some(c) => {
@@ -143,20 +159,32 @@ fn range(values: impl Iterator<Item = f64>, log: bool) -> Option<(f64, f64)> {
         }
         Some((lo / 1.1, hi * 1.1))
     } else {
-        let pad = if hi > lo { 0.05 * (hi - lo) } else { 0.5 * lo.abs().max(1.0) };
+        let pad = if hi > lo {
+            0.05 * (hi - lo)
+        } else {
+            0.5 * lo.abs().max(1.0)
+        };
         Some((lo - pad, hi + pad))
     }
 }
 
 impl Panel {
     fn x_range(&self) -> (f64, f64) {
-        range(self.lines.iter().flat_map(|l| l.x.iter().copied()), self.log_x).unwrap_or((0.0, 1.0))
+        range(
+            self.lines.iter().flat_map(|l| l.x.iter().copied()),
+            self.log_x,
+        )
+        .unwrap_or((0.0, 1.0))
     }
 
     fn y_range(&self) -> (f64, f64) {
         range(
             self.lines.iter().flat_map(|l| {
-                let band = l.band.iter().flat_map(|(a, b)| a.iter().chain(b.iter())).copied();
+                let band = l
+                    .band
+                    .iter()
+                    .flat_map(|(a, b)| a.iter().chain(b.iter()))
+                    .copied();
                 l.y.iter().copied().chain(band)
             }),
             self.log_y,
@@ -164,7 +192,10 @@ impl Panel {
         .unwrap_or((0.0, 1.0))
     }
 
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> std::result::Result<(), String> {
+    fn draw<DB: DrawingBackend>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+    ) -> std::result::Result<(), String> {
         let (x0, x1) = self.x_range();
         let (y0, y1) = self.y_range();
         // Four axis variants: plotters types log and linear coordinates differently.
@@ -176,7 +207,12 @@ impl Panel {
         }
     }
 
-    fn draw_in<DB, X, Y>(&self, area: &DrawingArea<DB, Shift>, xr: X, yr: Y) -> std::result::Result<(), String>
+    fn draw_in<DB, X, Y>(
+        &self,
+        area: &DrawingArea<DB, Shift>,
+        xr: X,
+        yr: Y,
+    ) -> std::result::Result<(), String>
     where
         DB: DrawingBackend,
         X: plotters::coord::ranged1d::AsRangedCoord<Value = f64>,
@@ -198,7 +234,8 @@ impl Panel {
             .y_desc(&self.y_label)
             .axis_desc_style(("sans-serif", 16))
             .label_style(("sans-serif", 13))
-            .light_line_style(RGBColor(235, 235, 235))
+            .light_line_style(RGBColor(240, 240, 240))
+            .max_light_lines(3)
             .bold_line_style(RGBColor(210, 210, 210))
             .x_label_formatter(&|v| short_number(*v))
             .y_label_formatter(&|v| short_number(*v))
@@ -207,18 +244,32 @@ impl Panel {
         let finite = |l: &Line| -> Vec<(f64, f64)> {
             l.x.iter()
                 .zip(&l.y)
-                .filter(|(x, y)| x.is_finite() && y.is_finite() && (!self.log_x || **x > 0.0) && (!self.log_y || **y > 0.0))
+                .filter(|(x, y)| {
+                    x.is_finite()
+                        && y.is_finite()
+                        && (!self.log_x || **x > 0.0)
+                        && (!self.log_y || **y > 0.0)
+                })
                 .map(|(x, y)| (*x, *y))
                 .collect()
         };
         for (i, line) in self.lines.iter().enumerate() {
             let color = PALETTE[i % PALETTE.len()];
             if let Some((lo, hi)) = &line.band {
-                let mut poly: Vec<(f64, f64)> = line.x.iter().zip(hi).map(|(x, y)| (*x, *y)).collect();
+                let mut poly: Vec<(f64, f64)> =
+                    line.x.iter().zip(hi).map(|(x, y)| (*x, *y)).collect();
                 poly.extend(line.x.iter().zip(lo).rev().map(|(x, y)| (*x, *y)));
-                poly.retain(|(x, y)| x.is_finite() && y.is_finite() && (!self.log_y || *y > 0.0) && (!self.log_x || *x > 0.0));
+                poly.retain(|(x, y)| {
+                    x.is_finite()
+                        && y.is_finite()
+                        && (!self.log_y || *y > 0.0)
+                        && (!self.log_x || *x > 0.0)
+                });
                 chart
-                    .draw_series(std::iter::once(Polygon::new(poly, color.mix(0.18).filled())))
+                    .draw_series(std::iter::once(Polygon::new(
+                        poly,
+                        color.mix(0.18).filled(),
+                    )))
                     .map_err(|e| err(&e))?;
             }
             let pts = finite(line);
@@ -226,17 +277,26 @@ impl Panel {
                 .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
                 .map_err(|e| err(&e))?
                 .label(line.label.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3))
+                });
             if line.markers {
                 chart
                     .draw_series(pts.iter().map(|p| Circle::new(*p, 3, color.filled())))
                     .map_err(|e| err(&e))?;
             }
         }
+        let position = match self.legend {
+            LegendAt::UpperRight => SeriesLabelPosition::UpperRight,
+            LegendAt::LowerRight => SeriesLabelPosition::LowerRight,
+            LegendAt::UpperLeft => SeriesLabelPosition::UpperLeft,
+            LegendAt::LowerLeft => SeriesLabelPosition::LowerLeft,
+            LegendAt::Hidden => return Ok(()),
+        };
         if self.lines.iter().any(|l| !l.label.is_empty()) {
             chart
                 .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
+                .position(position)
                 .background_style(WHITE.mix(0.85))
                 .border_style(RGBColor(180, 180, 180))
                 .label_font(("sans-serif", 14))

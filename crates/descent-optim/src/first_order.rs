@@ -5,8 +5,8 @@
 use descent_core::{Error, Layout, Result, RngStreams};
 use serde::{Deserialize, Serialize};
 
-use crate::transform::{TransformState, check_non_negative, unknown_hyper};
 use crate::Transform;
+use crate::transform::{TransformState, check_non_negative, unknown_hyper};
 
 fn fmt_bool(b: bool) -> &'static str {
     if b { "true" } else { "false" }
@@ -42,7 +42,11 @@ impl SgdConfig {
         check_non_negative("sgd.momentum", self.momentum)?;
         check_non_negative("sgd.weight_decay", self.weight_decay)?;
         if !(0.0..=1.0).contains(&self.dampening) {
-            return Err(Error::invalid("sgd.dampening", self.dampening, "a number in [0, 1]"));
+            return Err(Error::invalid(
+                "sgd.dampening",
+                self.dampening,
+                "a number in [0, 1]",
+            ));
         }
         if self.nesterov && (self.momentum <= 0.0 || self.dampening != 0.0) {
             return Err(Error::invalid(
@@ -242,13 +246,28 @@ impl AdamConfig {
 
     /// Checks ranges; errors name `adam.<field>` or `adamw.<field>`.
     pub fn validate(&self) -> Result<()> {
+        // Field names are formatted only on error: a schedule calls this inside `update`.
         let k = self.kind();
-        check_non_negative(&format!("{k}.lr"), self.lr)?;
-        check_non_negative(&format!("{k}.eps"), self.eps)?;
-        check_non_negative(&format!("{k}.weight_decay"), self.weight_decay)?;
+        for (name, x) in [
+            ("lr", self.lr),
+            ("eps", self.eps),
+            ("weight_decay", self.weight_decay),
+        ] {
+            if !(x.is_finite() && x >= 0.0) {
+                return Err(Error::invalid(
+                    format!("{k}.{name}"),
+                    x,
+                    "a finite number >= 0",
+                ));
+            }
+        }
         for (name, b) in [("beta1", self.beta1), ("beta2", self.beta2)] {
             if !(0.0..1.0).contains(&b) {
-                return Err(Error::invalid(format!("{k}.{name}"), b, "a number in [0, 1)"));
+                return Err(Error::invalid(
+                    format!("{k}.{name}"),
+                    b,
+                    "a number in [0, 1)",
+                ));
             }
         }
         Ok(())
@@ -404,7 +423,11 @@ impl Transform for Adam {
         cfg.validate()?;
         let count = s.scalar("count")?;
         if !(count >= 0.0 && count.fract() == 0.0) {
-            return Err(Error::invalid("adam state count", count, "a non-negative integer"));
+            return Err(Error::invalid(
+                "adam state count",
+                count,
+                "a non-negative integer",
+            ));
         }
         self.cfg = cfg;
         self.count = count as u64;

@@ -1,14 +1,30 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! descent-optim: optimizers and learning rules over the oracle traits of descent-core.
+//!
+//! Three levels (DESIGN §3):
+//! - oracle adapters wrap problems (here: the driver's evaluation counting);
+//! - [`Transform`] (optax's gradient transformation): [`Sgd`], [`Adam`] (and AdamW),
+//!   [`DecoupledWeightDecay`], [`ClipByGlobalNorm`], [`ClipByValue`], [`Scheduled`], composed
+//!   with [`Chain`] and [`Partition`];
+//! - [`Optimizer`]: one step of a method over any [`descent_core::Problem`];
+//!   [`TransformOptimizer`] adapts any transform.
+//!
+//! [`driver::run`] is the loop (divergence is an [`Outcome`], not a crash), [`registry`] builds
+//! everything from spec text (`adam(lr=1e-3, clip_norm=1, schedule=cosine(total=1000))`), and
+//! [`conformance`] is the suite every optimizer passes.
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+pub mod conformance;
+pub mod driver;
+pub mod first_order;
+pub mod optimizer;
+pub mod registry;
+pub mod schedule;
+pub mod transform;
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub use driver::{Outcome, StepRecord, no_observer, run};
+pub use first_order::{
+    Adam, AdamConfig, ClipByGlobalNorm, ClipByValue, DecoupledWeightDecay, Sgd, SgdConfig,
+};
+pub use optimizer::{Extras, Optimizer, OptimizerState, StepInfo, TransformOptimizer};
+pub use registry::{OPTIMIZERS, build_optimizer, build_transform, parse_optimizer};
+pub use schedule::{Schedule, Scheduled};
+pub use transform::{Chain, Partition, Transform, TransformState};

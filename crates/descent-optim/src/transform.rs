@@ -32,7 +32,8 @@ pub trait Transform: Send {
     /// The hyperparameter names [`Transform::set_hyper`] accepts (e.g. `["lr", "momentum"]`).
     fn hyper_names(&self) -> Vec<&'static str>;
 
-    /// The current value of a hyperparameter, if this transform has it.
+    /// The current value of a hyperparameter: `Some` exactly for the names of
+    /// [`Transform::hyper_names`] (combinators use it to route `set_hyper` without allocating).
     fn hyper(&self, name: &str) -> Option<f64>;
 
     /// Changes a hyperparameter between updates (schedules driven from outside, e.g. once per
@@ -201,15 +202,16 @@ fn union_hyper_names(members: &[Box<dyn Transform>]) -> Vec<&'static str> {
 }
 
 /// Sets `name` on every member that has it; an error when none has it.
+/// Allocates only on error, so a schedule can drive a chain's lr inside `update`.
 fn forward_hyper(
-    owner: &str,
+    kind: &str,
     members: &mut [Box<dyn Transform>],
     name: &str,
     value: f64,
 ) -> Result<()> {
     let mut found = false;
     for m in members.iter_mut() {
-        if m.hyper_names().contains(&name) {
+        if m.hyper(name).is_some() {
             m.set_hyper(name, value)?;
             found = true;
         }
@@ -217,7 +219,8 @@ fn forward_hyper(
     if found {
         Ok(())
     } else {
-        Err(unknown_hyper(owner, name, &union_hyper_names(members)))
+        let owner = format!("{kind}({})", join_names(members));
+        Err(unknown_hyper(&owner, name, &union_hyper_names(members)))
     }
 }
 
@@ -249,8 +252,7 @@ impl Transform for Chain {
 
     /// Forwards to every member that knows the name.
     fn set_hyper(&mut self, name: &str, value: f64) -> Result<()> {
-        let owner = self.name();
-        forward_hyper(&owner, &mut self.members, name, value)
+        forward_hyper("chain", &mut self.members, name, value)
     }
 
     fn state(&self) -> TransformState {
@@ -408,8 +410,7 @@ impl Transform for Partition {
 
     /// Forwards to every member that knows the name (use the member directly to set one group).
     fn set_hyper(&mut self, name: &str, value: f64) -> Result<()> {
-        let owner = self.name();
-        forward_hyper(&owner, &mut self.members, name, value)
+        forward_hyper("partition", &mut self.members, name, value)
     }
 
     fn state(&self) -> TransformState {

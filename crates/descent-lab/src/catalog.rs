@@ -1,0 +1,28 @@
+//! What `descent list` prints: every optimizer, transform, model, loss and dataset with its
+//! parameters, taken from the registries of the library crates.
+
+use std::fmt::Write as _;
+
+/// The listing as text, one section per kind.
+pub fn listing() -> String {
+    let mut s = String::new();
+    let sections: [(&str, &[(&str, &str)]); 5] = [
+        ("optimizers", descent_optim::OPTIMIZERS),
+        (
+            "transforms (inside chain(...) or as building blocks)",
+            descent_optim::registry::TRANSFORMS,
+        ),
+        ("models", descent_nn::MODELS),
+        ("losses", descent_nn::LOSSES),
+        ("datasets", descent_data::DATASETS),
+    ];
+    for (title, items) in sections {
+        let _ = writeln!(s, "{title}:");
+        let width = items.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+        for (name, doc) in items {
+            let _ = writeln!(s, "  {name:width$}  {doc}");
+        }
+        s.push('\n');
+    }
+    s
+}

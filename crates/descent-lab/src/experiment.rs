@@ -1,0 +1,175 @@
+//! The [`Experiment`] trait and the registry behind `descent run` and `descent reproduce`.
+//!
+//! An experiment declares a typed config struct (serde, every field defaulted) with `quick` and
+//! `full` presets; the runner turns the preset into JSON, applies `--config` and `--set`
+//! overrides, and hands the experiment the result. The experiment returns a [`Report`] whose
+//! claims carry computed verdicts, plus its figures.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use descent_core::{Error, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::config;
+use crate::plot::Figure;
+use crate::report::Report;
+
+/// Which budget to run an experiment at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    /// At most 45 s wall in release on 2 cores: the asserted checks; what CI runs.
+    Quick,
+    /// At most 10 minutes: the spec's small-scale design with more seeds and steps.
+    Full,
+}
+
+impl Preset {
+    /// `quick` or `full`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Quick => "quick",
+            Preset::Full => "full",
+        }
+    }
+
+    /// Parses `quick` or `full`.
+    pub fn parse(s: &str) -> Result<Preset> {
+        match s {
+            "quick" => Ok(Preset::Quick),
+            "full" => Ok(Preset::Full),
+            other => Err(Error::invalid("preset", other, "quick or full")),
+        }
+    }
+}
+
+/// What an experiment's run gets besides its config.
+pub struct RunContext<'a> {
+    pub preset: Preset,
+    pub seed: u64,
+    /// Called with a fraction in [0, 1] and a short message as the run advances.
+    pub progress: &'a (dyn Fn(f64, &str) + Sync),
+}
+
+/// What an experiment's run returns.
+pub struct Outcome {
+    pub report: Report,
+    /// (file stem, figure) pairs, written as PNG and SVG beside the report.
+    pub figures: Vec<(String, Figure)>,
+}
+
+/// One paper's reproduction.
+pub trait Experiment: Send + Sync {
+    /// The experiment's name on the command line (`drift`, `rbo`, ...); claim ids start with it.
+    fn name(&self) -> &'static str;
+    /// The paper id (`P1` ... `P10`) and short title.
+    fn paper(&self) -> &'static str;
+    /// One line for `descent list`.
+    fn summary(&self) -> &'static str;
+    /// The preset's config as JSON (from the typed config struct).
+    fn config(&self, preset: Preset) -> Value;
+    /// Runs with a config that [`Experiment::config`] produced and the user may have changed.
+    fn run(&self, config: &Value, ctx: &RunContext<'_>) -> Result<Outcome>;
+}
+
+/// The config a run will use: the preset, then the TOML file, then each `--set` in order.
+pub fn resolve_config(
+    exp: &dyn Experiment,
+    preset: Preset,
+    config_file: Option<&Path>,
+    sets: &[String],
+) -> Result<Value> {
+    let mut cfg = exp.config(preset);
+    if let Some(path) = config_file {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        config::merge_toml(&mut cfg, &text, &path.display().to_string())?;
+    }
+    for s in sets {
+        config::apply_set(&mut cfg, s)?;
+    }
+    Ok(cfg)
+}
+
+/// Runs an experiment with a resolved config, fills the report's run metadata and writes it to
+/// `out`. Returns the report and the path of report.json.
+pub fn run_and_write(
+    exp: &dyn Experiment,
+    config: &Value,
+    ctx: &RunContext<'_>,
+    out: &Path,
+) -> Result<(Report, PathBuf)> {
+    let start = Instant::now();
+    let Outcome {
+        mut report,
+        figures,
+    } = exp.run(config, ctx)?;
+    report.experiment = exp.name().to_string();
+    report.paper = exp.paper().to_string();
+    report.preset = ctx.preset.name().to_string();
+    report.seed = ctx.seed;
+    report.config = config.clone();
+    report.elapsed_s = start.elapsed().as_secs_f64();
+    for c in &report.claims {
+        if !c.id.starts_with(&format!("{}/", exp.name())) {
+            return Err(Error::invalid(
+                "claim id",
+                &c.id,
+                format!("an id of the form '{}/<short-name>'", exp.name()),
+            ));
+        }
+    }
+    let path = report.write(out, &figures)?;
+    Ok((report, path))
+}
+
+/// A registry of experiments by name.
+#[derive(Default)]
+pub struct Registry {
+    experiments: Vec<Box<dyn Experiment>>,
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds an experiment; names must be unique.
+    pub fn register(&mut self, exp: Box<dyn Experiment>) -> Result<()> {
+        if self.get(exp.name()).is_ok() {
+            return Err(Error::invalid(
+                "experiment name",
+                exp.name(),
+                "a name not yet registered",
+            ));
+        }
+        self.experiments.push(exp);
+        Ok(())
+    }
+
+    /// The experiment with this name, or an error listing the registered ones.
+    pub fn get(&self, name: &str) -> Result<&dyn Experiment> {
+        self.experiments
+            .iter()
+            .find(|e| e.name() == name)
+            .map(|e| e.as_ref())
+            .ok_or_else(|| Error::unknown_name("experiment", name, &self.names()))
+    }
+
+    /// Registered names in order.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.experiments.iter().map(|e| e.name()).collect()
+    }
+
+    /// All experiments in order.
+    pub fn iter(&self) -> impl Iterator<Item = &dyn Experiment> {
+        self.experiments.iter().map(|e| e.as_ref())
+    }
+}
+
+/// Every experiment of the toolkit (one per paper as they land).
+pub fn registry() -> Registry {
+    Registry::new()
+}

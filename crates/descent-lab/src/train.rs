@@ -1,0 +1,316 @@
+//! The supervised training run behind `descent train`: any optimizer on any model and dataset.
+//!
+//! Protocol: load the data, split it 80/20 (stratified for classes) with the seed's `"split"`
+//! stream, standardize features with statistics of the training part only, initialise the model
+//! from the `"init"` stream, and run the optimizer for whole epochs of shuffled minibatches (the
+//! `"batches"` stream). After every epoch (and before the first) the full training loss, the test
+//! loss and the test accuracy are measured. Divergence is an error naming the step, optimizer and
+//! last finite loss.
+
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use descent_core::{Error, EvalCounter, EvalCounts, Problem, Result, RngStreams, Spec};
+use descent_data::{Dataset, Standardizer};
+use descent_nn::Objective;
+use descent_optim::Outcome;
+use serde::{Deserialize, Serialize};
+
+use crate::plot::{Figure, LegendAt, Line, Panel};
+
+/// What to train: the same fields as the `descent train` flags.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    /// Dataset spec: `digits`, `iris`, `wine`, `csv:PATH`.
+    pub data: String,
+    /// Model spec: `mlp:64-128-10`, `mlp(sizes=[64,128,10], act=relu)`, `softmax-regression`.
+    pub model: String,
+    /// Optimizer spec: `adam(lr=1e-3)`, `sgd(lr=0.1, momentum=0.9)`.
+    pub optimizer: String,
+    /// Loss: `softmax-ce`, `mse`, `logistic`; empty picks softmax-ce for classes, mse otherwise.
+    pub loss: String,
+    /// Passes over the training data.
+    pub epochs: usize,
+    /// Minibatch size (the last batch of an epoch holds the remainder).
+    pub batch_size: usize,
+    /// The run seed (split, init and batch order are streams derived from it).
+    pub seed: u64,
+    /// Fraction of samples held out for testing.
+    pub test_fraction: f64,
+    /// Standardize features with the training part's mean and standard deviation.
+    pub standardize: bool,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            data: "digits".into(),
+            model: "mlp:64-128-10".into(),
+            optimizer: "adam(lr=1e-3)".into(),
+            loss: String::new(),
+            epochs: 30,
+            batch_size: 32,
+            seed: 0,
+            test_fraction: 0.2,
+            standardize: true,
+        }
+    }
+}
+
+/// The measurements after one epoch (epoch 0 is before training).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    pub epoch: usize,
+    /// Optimizer steps so far.
+    pub steps: u64,
+    /// Gradient-like evaluations so far (see [`EvalCounts::gradient_like`]).
+    pub grad_evals: u64,
+    /// Wall-clock seconds of optimization so far (evaluation excluded).
+    pub seconds: f64,
+    /// Mean loss over the whole training part.
+    pub train_loss: f64,
+    /// Mean loss over the test part.
+    pub test_loss: f64,
+    /// Test accuracy for class targets.
+    pub test_accuracy: Option<f64>,
+}
+
+/// A finished run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainSummary {
+    pub data: String,
+    pub model: String,
+    pub optimizer: String,
+    pub loss: String,
+    pub seed: u64,
+    pub epochs: usize,
+    pub steps: u64,
+    pub n_params: usize,
+    pub n_train: usize,
+    pub n_test: usize,
+    pub train_loss: f64,
+    pub test_loss: f64,
+    pub test_accuracy: Option<f64>,
+    pub seconds: f64,
+    pub evals: EvalCounts,
+}
+
+/// Everything a run produced.
+#[derive(Debug, Clone)]
+pub struct TrainRun {
+    pub summary: TrainSummary,
+    pub history: Vec<EpochRecord>,
+    pub params: Vec<f64>,
+}
+
+/// The data of a run after splitting and standardizing.
+pub struct PreparedData {
+    pub train: Arc<Dataset>,
+    pub test: Arc<Dataset>,
+}
+
+/// Loads, splits and standardizes the data as [`train`] does.
+pub fn prepare_data(cfg: &TrainConfig) -> Result<PreparedData> {
+    let data = descent_data::load_dataset(&cfg.data)?;
+    let streams = RngStreams::new(cfg.seed);
+    let (mut train, mut test) =
+        descent_data::split(&data, cfg.test_fraction, &mut streams.stream("split"))?;
+    if cfg.standardize {
+        let s = Standardizer::fit(&train)?;
+        s.transform(&mut train)?;
+        s.transform(&mut test)?;
+    }
+    Ok(PreparedData {
+        train: Arc::new(train),
+        test: Arc::new(test),
+    })
+}
+
+/// Builds the training objective and the initial parameters for a config.
+pub fn build_objective(cfg: &TrainConfig, train: Arc<Dataset>) -> Result<(Objective, Vec<f64>)> {
+    let streams = RngStreams::new(cfg.seed);
+    let loss_name = (!cfg.loss.is_empty()).then_some(cfg.loss.as_str());
+    let loss = descent_nn::choose_loss(loss_name, &train.targets)?;
+    let model = descent_nn::build_model(
+        &Spec::parse(&cfg.model)?,
+        train.n_features,
+        descent_nn::output_width(loss, &train)?,
+    )?;
+    let objective = Objective::new(model.mlp, train, loss, cfg.batch_size, &streams)?;
+    let x0 = objective.init_params(model.init, &streams);
+    Ok((objective, x0))
+}
+
+/// Runs the training protocol; `on_epoch` sees each [`EpochRecord`] as it is measured.
+pub fn train(cfg: &TrainConfig, mut on_epoch: impl FnMut(&EpochRecord)) -> Result<TrainRun> {
+    if cfg.epochs == 0 {
+        return Err(Error::invalid("epochs", 0, "an integer >= 1"));
+    }
+    let data = prepare_data(cfg)?;
+    let (objective, mut x) = build_objective(cfg, data.train.clone())?;
+    let mut optimizer = descent_optim::build_optimizer(&Spec::parse(&cfg.optimizer)?)?;
+    let streams = RngStreams::new(cfg.seed);
+    let mut problem = EvalCounter::new(objective);
+    optimizer.init(problem.layout(), &streams)?;
+    let steps_per_epoch = problem.inner().batches_per_epoch() as u64;
+    let n_params = x.len();
+
+    let mut history = Vec::with_capacity(cfg.epochs + 1);
+    let mut seconds = 0.0;
+    let mut steps = 0u64;
+    let record = |epoch, steps, seconds, problem: &mut EvalCounter<Objective>, x: &[f64]| {
+        let tr = problem.inner_mut().evaluate(x, &data.train)?;
+        let te = problem.inner_mut().evaluate(x, &data.test)?;
+        Ok::<_, Error>(EpochRecord {
+            epoch,
+            steps,
+            grad_evals: problem.counts().gradient_like(),
+            seconds,
+            train_loss: tr.loss,
+            test_loss: te.loss,
+            test_accuracy: te.accuracy,
+        })
+    };
+    let r0 = record(0, 0, 0.0, &mut problem, &x)?;
+    on_epoch(&r0);
+    history.push(r0);
+    for epoch in 1..=cfg.epochs {
+        let start = Instant::now();
+        let outcome = descent_optim::run(
+            optimizer.as_mut(),
+            &mut x,
+            &mut problem,
+            steps_per_epoch,
+            |_| ControlFlow::Continue(()),
+        )?;
+        seconds += start.elapsed().as_secs_f64();
+        match outcome {
+            Outcome::Completed { steps: s, .. } => steps += s,
+            Outcome::Diverged {
+                step,
+                last_finite_loss,
+            } => {
+                return Err(diverged(&cfg.optimizer, steps + step, last_finite_loss));
+            }
+        }
+        let r = record(epoch, steps, seconds, &mut problem, &x)?;
+        if !r.train_loss.is_finite() {
+            return Err(diverged(
+                &cfg.optimizer,
+                steps,
+                history.last().map(|h| h.train_loss),
+            ));
+        }
+        on_epoch(&r);
+        history.push(r);
+    }
+    let last = *history.last().expect("at least the epoch-0 record");
+    let summary = TrainSummary {
+        data: cfg.data.clone(),
+        model: cfg.model.clone(),
+        optimizer: optimizer.name(),
+        loss: problem.inner().loss().name().to_string(),
+        seed: cfg.seed,
+        epochs: cfg.epochs,
+        steps,
+        n_params,
+        n_train: data.train.len(),
+        n_test: data.test.len(),
+        train_loss: last.train_loss,
+        test_loss: last.test_loss,
+        test_accuracy: last.test_accuracy,
+        seconds,
+        evals: problem.counts(),
+    };
+    Ok(TrainRun {
+        summary,
+        history,
+        params: x,
+    })
+}
+
+fn diverged(optimizer: &str, step: u64, last_finite_loss: Option<f64>) -> Error {
+    Error::Diverged {
+        method: optimizer.to_string(),
+        step,
+        last_finite_loss,
+    }
+}
+
+/// Writes `metrics.csv`, `summary.json` and `curves.png`/`curves.svg` into `dir`.
+pub fn write_outputs(run: &TrainRun, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let path = dir.join("metrics.csv");
+    let mut w = csv::Writer::from_path(&path).map_err(|e| Error::io(&path, e))?;
+    let io = |e: csv::Error| Error::io(dir.join("metrics.csv"), e);
+    w.write_record([
+        "epoch",
+        "steps",
+        "grad_evals",
+        "seconds",
+        "train_loss",
+        "test_loss",
+        "test_accuracy",
+    ])
+    .map_err(io)?;
+    for r in &run.history {
+        w.write_record([
+            r.epoch.to_string(),
+            r.steps.to_string(),
+            r.grad_evals.to_string(),
+            format!("{:.6}", r.seconds),
+            r.train_loss.to_string(),
+            r.test_loss.to_string(),
+            r.test_accuracy.map_or(String::new(), |a| a.to_string()),
+        ])
+        .map_err(io)?;
+    }
+    w.flush().map_err(|e| Error::io(&path, e))?;
+    let path = dir.join("summary.json");
+    let json = serde_json::to_string_pretty(&run.summary).map_err(|e| Error::io(&path, e))?;
+    std::fs::write(&path, json).map_err(|e| Error::io(&path, e))?;
+    curves_figure(run).save(dir, "curves")?;
+    Ok(())
+}
+
+/// Train/test loss (log scale) and test accuracy versus epoch.
+pub fn curves_figure(run: &TrainRun) -> Figure {
+    let s = &run.summary;
+    let epochs: Vec<f64> = run.history.iter().map(|r| r.epoch as f64).collect();
+    let col = |f: fn(&EpochRecord) -> f64| run.history.iter().map(f).collect::<Vec<_>>();
+    let mut panels = vec![Panel {
+        title: format!("Loss ({})", s.loss),
+        x_label: "epoch".into(),
+        y_label: "mean loss".into(),
+        log_y: true,
+        lines: vec![
+            Line::new("train", epochs.clone(), col(|r| r.train_loss)),
+            Line::new("test", epochs.clone(), col(|r| r.test_loss)),
+        ],
+        ..Default::default()
+    }];
+    if run.history.iter().all(|r| r.test_accuracy.is_some()) {
+        panels.push(Panel {
+            title: "Test accuracy".into(),
+            x_label: "epoch".into(),
+            y_label: "accuracy (fraction correct)".into(),
+            legend: LegendAt::Hidden,
+            lines: vec![Line::new(
+                "test",
+                epochs,
+                col(|r| r.test_accuracy.unwrap_or(f64::NAN)),
+            )],
+            ..Default::default()
+        });
+    }
+    Figure {
+        caption: Some(format!(
+            "{} on {} with {} (seed {})",
+            s.model, s.data, s.optimizer, s.seed
+        )),
+        panels,
+    }
+}

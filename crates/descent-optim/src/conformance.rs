@@ -1,0 +1,205 @@
+//! The optimizer conformance suite (DESIGN §9, after optax's `_common_test.py`), written once
+//! and run over every optimizer of the toolkit: any crate's optimizer joins with one line,
+//!
+//! ```no_run
+//! descent_optim::conformance_test!(adam, descent_optim::conformance::spec("adam(lr=0.05)"),
+//!     descent_optim::conformance::Budget::uniform(4000, 1e-8));
+//! ```
+//!
+//! On each test problem whose capabilities satisfy the optimizer's `requires()` (a rotated
+//! ill-conditioned quadratic, Rosenbrock with a flat and with a 2-D layout, the matrix parabola)
+//! it asserts that
+//! 1. the loss reaches the stated tolerance within the step budget (all minima are 0);
+//! 2. two runs with the same seed are bit-identical;
+//! 3. `state()` → JSON → `load_state()` into a fresh optimizer continues bit-identically, and a
+//!    state of another shape or kind is rejected.
+//!
+//! Failures panic with the optimizer, problem and numbers (it is a test helper).
+
+use std::ops::ControlFlow;
+
+use descent_core::testfns::{MatrixParabola, Quadratic, Rosenbrock};
+use descent_core::{Layout, Problem, RngStreams};
+
+use crate::driver::{Outcome, no_observer, run};
+use crate::optimizer::{Optimizer, OptimizerState};
+use crate::registry::parse_optimizer;
+
+/// The seed of every conformance run.
+pub const SEED: u64 = 20;
+
+/// Steps and loss tolerance on one problem.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Target {
+    pub steps: u64,
+    /// The final loss must be at most this (the minimum is 0).
+    pub tol: f64,
+}
+
+/// The step budget and tolerance per problem an optimizer states when it joins.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Budget {
+    pub quadratic: Target,
+    pub rosenbrock: Target,
+    pub matrix_parabola: Target,
+}
+
+impl Budget {
+    /// The same steps and tolerance on every problem.
+    pub fn uniform(steps: u64, tol: f64) -> Self {
+        let t = Target { steps, tol };
+        Budget {
+            quadratic: t,
+            rosenbrock: t,
+            matrix_parabola: t,
+        }
+    }
+
+    /// Overrides the Rosenbrock target (the valley is slow for first-order methods).
+    pub fn rosenbrock(mut self, steps: u64, tol: f64) -> Self {
+        self.rosenbrock = Target { steps, tol };
+        self
+    }
+}
+
+/// A factory that builds the optimizer from spec text (panics on a bad spec).
+pub fn spec(text: &'static str) -> impl Fn() -> Box<dyn Optimizer> {
+    move || parse_optimizer(text).unwrap_or_else(|e| panic!("conformance spec '{text}': {e}"))
+}
+
+/// The suite's problems with their starting points and targets.
+pub fn problems(budget: &Budget) -> Vec<(Box<dyn Problem>, Vec<f64>, Target)> {
+    let eigs: Vec<f64> = (0..6)
+        .map(|i| 10f64.powf(-1.0 + 2.0 * i as f64 / 5.0))
+        .collect();
+    let x_star = [1.0, -2.0, 0.5, 1.5, -1.0, 2.0];
+    let quad = Quadratic::rotated(&eigs, &x_star, 7).expect("quadratic");
+    let rosen = Rosenbrock::new(2).expect("rosenbrock");
+    let rosen_start = rosen.start();
+    let rosen_m = Rosenbrock::matrix(1, 2).expect("rosenbrock");
+    let parabola = MatrixParabola::new(4, 3, 3).expect("matrix parabola");
+    vec![
+        (Box::new(quad), vec![0.0; 6], budget.quadratic),
+        (Box::new(rosen), rosen_start.clone(), budget.rosenbrock),
+        (Box::new(rosen_m), rosen_start, budget.rosenbrock),
+        (Box::new(parabola), vec![0.0; 12], budget.matrix_parabola),
+    ]
+}
+
+fn fresh(make: &dyn Fn() -> Box<dyn Optimizer>, layout: &Layout) -> Box<dyn Optimizer> {
+    let mut opt = make();
+    opt.init(layout, &RngStreams::new(SEED))
+        .unwrap_or_else(|e| panic!("init of '{}': {e}", opt.name()));
+    opt
+}
+
+fn run_steps(
+    opt: &mut dyn Optimizer,
+    x: &mut [f64],
+    problem: &mut dyn Problem,
+    steps: u64,
+) -> Outcome {
+    run(opt, x, problem, steps, no_observer)
+        .unwrap_or_else(|e| panic!("run of '{}' on {}: {e}", opt.name(), problem.name()))
+}
+
+fn bits(x: &[f64]) -> Vec<u64> {
+    x.iter().map(|v| v.to_bits()).collect()
+}
+
+/// Runs the whole suite for the optimizer `make` builds; `name` labels the messages.
+pub fn conformance(name: &str, make: impl Fn() -> Box<dyn Optimizer>, budget: Budget) {
+    let mut ran = 0;
+    for (mut problem, start, target) in problems(&budget) {
+        let p = problem.as_mut();
+        let layout = p.layout().clone();
+        let requires = make().requires();
+        if !requires.satisfied_by(p.caps()) {
+            continue;
+        }
+        ran += 1;
+        let pname = p.name();
+
+        // 1. Reaches the tolerance within the budget.
+        let mut opt = fresh(&make, &layout);
+        let mut x = start.clone();
+        let outcome = run_steps(opt.as_mut(), &mut x, p, target.steps);
+        match outcome {
+            Outcome::Completed {
+                final_loss: Some(l),
+                ..
+            } => assert!(
+                l <= target.tol,
+                "{name}: loss {l:e} on {pname} after {} steps exceeds the tolerance {:e}",
+                target.steps,
+                target.tol
+            ),
+            other => panic!("{name}: on {pname} the run ended {other:?}"),
+        }
+
+        // 2. Determinism under a seed.
+        let mut opt2 = fresh(&make, &layout);
+        let mut x2 = start.clone();
+        let outcome2 = run_steps(opt2.as_mut(), &mut x2, p, target.steps);
+        assert_eq!(bits(&x), bits(&x2), "{name}: two runs on {pname} differ");
+        assert_eq!(outcome, outcome2, "{name}: two runs on {pname} differ");
+
+        // 3. State round-trip through JSON.
+        let k = (target.steps / 3).clamp(1, 200);
+        let n = 50;
+        let mut a = fresh(&make, &layout);
+        let mut xa = start.clone();
+        run_steps(a.as_mut(), &mut xa, p, k);
+        let json = serde_json::to_string(&a.state()).expect("state serializes");
+        let mut xb = xa.clone();
+        run_steps(a.as_mut(), &mut xa, p, n);
+        let state: OptimizerState = serde_json::from_str(&json).expect("state deserializes");
+        let mut b = fresh(&make, &layout);
+        b.load_state(&state)
+            .unwrap_or_else(|e| panic!("{name}: load_state on {pname}: {e}"));
+        run_steps(b.as_mut(), &mut xb, p, n);
+        assert_eq!(
+            bits(&xa),
+            bits(&xb),
+            "{name}: continuing after a state round-trip on {pname} differs"
+        );
+
+        // Wrong shape and wrong kind are errors.
+        let mut wrong = fresh(&make, &Layout::flat(layout.len() + 1));
+        assert!(
+            wrong.load_state(&state).is_err(),
+            "{name}: a state for {} parameters loaded into {}",
+            layout.len(),
+            layout.len() + 1
+        );
+        let mut other = fresh(&make, &layout);
+        assert!(
+            other.load_state(&OptimizerState::new("bogus")).is_err(),
+            "{name}: a state of kind 'bogus' loaded"
+        );
+    }
+    assert!(
+        ran > 0,
+        "{name}: no conformance problem offers what it requires"
+    );
+}
+
+/// Stops a run once the loss is at most `tol` (for callers that want a step count to a target).
+pub fn stop_below(tol: f64) -> impl FnMut(&crate::driver::StepRecord<'_>) -> ControlFlow<()> {
+    move |r| match r.info.loss {
+        Some(l) if l <= tol => ControlFlow::Break(()),
+        _ => ControlFlow::Continue(()),
+    }
+}
+
+/// Declares a `#[test]` that runs the conformance suite: `conformance_test!(name, make, budget)`
+/// with `make: impl Fn() -> Box<dyn Optimizer>` (e.g. [`spec`]`("sgd(lr=0.1)")`).
+#[macro_export]
+macro_rules! conformance_test {
+    ($test:ident, $make:expr, $budget:expr $(,)?) => {
+        #[test]
+        fn $test() {
+            $crate::conformance::conformance(stringify!($test), $make, $budget);
+        }
+    };
+}

@@ -1,0 +1,233 @@
+//! Level 3 of DESIGN §3: the [`Optimizer`] (one step of a method that may choose where to
+//! evaluate: RBO, Entropy-SGD, ENGD with a line search, L-BFGS) and [`TransformOptimizer`], the
+//! one adapter that makes any [`Transform`] an optimizer.
+
+use descent_core::{Caps, Error, EvalCounts, Layout, Problem, Requires, Result, RngStreams};
+
+use crate::Transform;
+use crate::transform::TransformState;
+
+/// The plain-data state of an optimizer; the same type as a transform's.
+pub type OptimizerState = TransformState;
+
+/// How many named figures a step can report without allocating.
+pub const EXTRAS_CAPACITY: usize = 8;
+
+/// A small fixed-capacity list of named figures a step reports (a line-search step size, an
+/// inner-loop loss, a sharpness estimate); it lives on the stack, so steps never allocate for it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Extras {
+    items: [(&'static str, f64); EXTRAS_CAPACITY],
+    len: usize,
+}
+
+impl Default for Extras {
+    fn default() -> Self {
+        Extras {
+            items: [("", 0.0); EXTRAS_CAPACITY],
+            len: 0,
+        }
+    }
+}
+
+impl Extras {
+    /// An empty list.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets `name` to `value` (replacing an earlier value of the same name). Returns false, and
+    /// drops the figure, when the list is full.
+    pub fn push(&mut self, name: &'static str, value: f64) -> bool {
+        if let Some(item) = self.items[..self.len].iter_mut().find(|(n, _)| *n == name) {
+            item.1 = value;
+            return true;
+        }
+        if self.len == EXTRAS_CAPACITY {
+            return false;
+        }
+        self.items[self.len] = (name, value);
+        self.len += 1;
+        true
+    }
+
+    /// The value of `name`, if reported.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// The figures in the order they were first pushed.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, f64)> + '_ {
+        self.items[..self.len].iter().copied()
+    }
+
+    /// Number of figures.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when nothing was reported.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// What one optimizer step reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StepInfo {
+    /// The (minibatch) loss the step saw, at the point it started from, if it evaluated one.
+    pub loss: Option<f64>,
+    /// Evaluations the step made; optimizers may leave it default, the driver fills it by
+    /// counting through [`descent_core::EvalCounter`].
+    pub evals: EvalCounts,
+    /// Named figures (step sizes, inner losses).
+    pub extras: Extras,
+}
+
+/// One step of an optimization method over any [`Problem`] that offers what it
+/// [`Optimizer::requires`].
+pub trait Optimizer: Send {
+    /// The capabilities the method needs from a problem.
+    fn requires(&self) -> Requires;
+    /// The method as its user wrote it (e.g. the spec text `adam(lr=1e-3)`).
+    fn name(&self) -> String;
+    /// Allocates state for parameters with this layout; call before the first step and again to
+    /// reset.
+    fn init(&mut self, layout: &Layout, streams: &RngStreams) -> Result<()>;
+    /// Moves `x` one step. The problem is resampled by the optimizer (once per step, or more for
+    /// methods with inner loops).
+    fn step(&mut self, x: &mut [f64], problem: &mut dyn Problem) -> Result<StepInfo>;
+    /// Changes a hyperparameter between steps (see [`Transform::set_hyper`]).
+    fn set_hyper(&mut self, name: &str, value: f64) -> Result<()>;
+    /// The state as plain data (a checkpoint of the method, not of `x`).
+    fn state(&self) -> OptimizerState;
+    /// Restores a state produced by [`Optimizer::state`] of an equal optimizer after
+    /// [`Optimizer::init`] on an equal layout; other kinds and shapes are errors.
+    fn load_state(&mut self, state: &OptimizerState) -> Result<()>;
+}
+
+/// Any [`Transform`] as an [`Optimizer`]: each step resamples the problem, takes the gradient
+/// (or the [`descent_core::UpdateField`] direction of a problem without one), lets the transform
+/// rewrite it into an update `u`, and sets `x ← x + u`. The step counter it passes to the
+/// transform starts at 1 and is part of its state.
+pub struct TransformOptimizer {
+    transform: Box<dyn Transform>,
+    name: String,
+    step: u64,
+    grad: Vec<f64>,
+}
+
+impl TransformOptimizer {
+    /// Adapts `transform`, reporting `name` (the spec text it was built from).
+    pub fn new(transform: Box<dyn Transform>, name: impl Into<String>) -> Self {
+        TransformOptimizer {
+            transform,
+            name: name.into(),
+            step: 0,
+            grad: Vec::new(),
+        }
+    }
+
+    /// Adapts `transform` under its own name.
+    pub fn from_transform(transform: Box<dyn Transform>) -> Self {
+        let name = transform.name();
+        Self::new(transform, name)
+    }
+
+    /// The wrapped transform.
+    pub fn transform(&self) -> &dyn Transform {
+        self.transform.as_ref()
+    }
+
+    /// Steps taken since `init`.
+    pub fn steps_taken(&self) -> u64 {
+        self.step
+    }
+}
+
+impl Optimizer for TransformOptimizer {
+    fn requires(&self) -> Requires {
+        Requires::one_of(Caps::GRADIENT | Caps::UPDATE_FIELD)
+    }
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn init(&mut self, layout: &Layout, streams: &RngStreams) -> Result<()> {
+        self.transform.build(layout, streams)?;
+        self.grad = vec![0.0; layout.len()];
+        self.step = 0;
+        Ok(())
+    }
+
+    fn step(&mut self, x: &mut [f64], problem: &mut dyn Problem) -> Result<StepInfo> {
+        if x.len() != self.grad.len() {
+            return Err(Error::shape(
+                format!(
+                    "parameters of '{}' (was init called with this layout?)",
+                    self.name
+                ),
+                self.grad.len(),
+                x.len(),
+            ));
+        }
+        problem.resample();
+        let loss = if let Some(g) = problem.as_gradient() {
+            Some(g.value_grad(x, &mut self.grad))
+        } else if let Some(f) = problem.as_update_field() {
+            f.field(x, &mut self.grad);
+            None
+        } else {
+            self.requires().check(&self.name, problem)?;
+            return Err(Error::invalid(
+                format!("problem '{}'", problem.name()),
+                "no gradient or update-field view",
+                "as_gradient() or as_update_field() to match caps()",
+            ));
+        };
+        self.step += 1;
+        self.transform.update(self.step, &mut self.grad, x);
+        for (xi, ui) in x.iter_mut().zip(&self.grad) {
+            *xi += ui;
+        }
+        Ok(StepInfo {
+            loss,
+            ..StepInfo::default()
+        })
+    }
+
+    fn set_hyper(&mut self, name: &str, value: f64) -> Result<()> {
+        self.transform.set_hyper(name, value)
+    }
+
+    fn state(&self) -> OptimizerState {
+        TransformState::new("transform_optimizer")
+            .with_scalar("step", self.step as f64)
+            .with_scalar("dim", self.grad.len() as f64)
+            .with_child(self.transform.state())
+    }
+
+    fn load_state(&mut self, s: &OptimizerState) -> Result<()> {
+        s.expect_kind("transform_optimizer")?;
+        let dim = s.scalar("dim")?;
+        if dim != self.grad.len() as f64 {
+            return Err(Error::shape(
+                format!("state of '{}' (parameter count)", self.name),
+                self.grad.len(),
+                dim,
+            ));
+        }
+        let step = s.scalar("step")?;
+        if !(step >= 0.0 && step.fract() == 0.0) {
+            return Err(Error::invalid(
+                "optimizer state step",
+                step,
+                "a non-negative integer",
+            ));
+        }
+        self.transform.load_state(&s.expect_children(1)?[0])?;
+        self.step = step as u64;
+        Ok(())
+    }
+}

@@ -1,0 +1,317 @@
+//! Learning-rate schedules ([`Schedule`]) and the wrapper that drives an inner transform's `lr`
+//! with one ([`Scheduled`]).
+//!
+//! Convention: the update with 1-based index `t` uses `lr = base · factor(t)`; the formulas are
+//! torch.optim.lr_scheduler's closed forms evaluated at `k = t − 1` completed steps (the
+//! scheduler stepped once after every optimizer step), so `factor(1) = 1` for every schedule
+//! except warmup.
+
+use std::f64::consts::PI;
+use std::fmt;
+
+use descent_core::{Args, Error, Layout, Result, RngStreams, Spec};
+use serde::{Deserialize, Serialize};
+
+use crate::Transform;
+use crate::transform::{TransformState, check_non_negative};
+
+/// A learning-rate multiplier as a function of the step `t ≥ 1` (`k = t − 1`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Schedule {
+    /// `1`.
+    Constant,
+    /// torch `StepLR`: `γ^⌊k / step_size⌋`.
+    Step { step_size: u64, gamma: f64 },
+    /// torch `ExponentialLR`: `γ^k`.
+    Exponential { gamma: f64 },
+    /// torch `CosineAnnealingLR` with `η_min = min·base`:
+    /// `min + (1 − min)·(1 + cos(π·k/total))/2` for `k ≤ total`, then `min` (no restart).
+    Cosine { total: u64, min: f64 },
+    /// Linear warmup then cosine decay: `t / warmup` for `t ≤ warmup`, then the cosine above
+    /// over the remaining `total − warmup` steps with `k = t − warmup`, ending at `min`.
+    WarmupCosine { warmup: u64, total: u64, min: f64 },
+    /// torch `LinearLR(start_factor=1, end_factor=end, total_iters=total)`:
+    /// `1 + (end − 1)·min(k, total)/total`.
+    Linear { total: u64, end: f64 },
+    /// `1/√t`, the classical stochastic-approximation decay.
+    InvSqrt,
+}
+
+/// The names accepted by [`Schedule::from_spec`].
+pub const SCHEDULES: &[&str] = &[
+    "constant",
+    "step",
+    "exponential",
+    "cosine",
+    "warmup_cosine",
+    "linear",
+    "inv_sqrt",
+];
+
+fn cosine(k: u64, total: u64, min: f64) -> f64 {
+    let k = k.min(total) as f64;
+    min + (1.0 - min) * (1.0 + (PI * k / total as f64).cos()) / 2.0
+}
+
+impl Schedule {
+    /// The multiplier of the base learning rate at the update with 1-based index `step`.
+    pub fn factor(&self, step: u64) -> f64 {
+        let t = step.max(1);
+        let k = t - 1;
+        match *self {
+            Schedule::Constant => 1.0,
+            Schedule::Step { step_size, gamma } => gamma.powf((k / step_size) as f64),
+            Schedule::Exponential { gamma } => gamma.powf(k as f64),
+            Schedule::Cosine { total, min } => cosine(k, total, min),
+            Schedule::WarmupCosine { warmup, total, min } => {
+                if t <= warmup {
+                    t as f64 / warmup as f64
+                } else {
+                    cosine(t - warmup, total - warmup, min)
+                }
+            }
+            Schedule::Linear { total, end } => {
+                1.0 + (end - 1.0) * k.min(total) as f64 / total as f64
+            }
+            Schedule::InvSqrt => 1.0 / (t as f64).sqrt(),
+        }
+    }
+
+    /// Checks ranges so that every factor lies in `[0, 1]`.
+    pub fn validate(&self) -> Result<()> {
+        let unit = |field: &str, x: f64| {
+            if (0.0..=1.0).contains(&x) {
+                Ok(())
+            } else {
+                Err(Error::invalid(field, x, "a number in [0, 1]"))
+            }
+        };
+        let pos = |field: &str, n: u64| {
+            if n > 0 {
+                Ok(())
+            } else {
+                Err(Error::invalid(field, n, "an integer >= 1"))
+            }
+        };
+        match *self {
+            Schedule::Constant | Schedule::InvSqrt => Ok(()),
+            Schedule::Step { step_size, gamma } => {
+                pos("step.step_size", step_size)?;
+                unit("step.gamma", gamma)
+            }
+            Schedule::Exponential { gamma } => unit("exponential.gamma", gamma),
+            Schedule::Cosine { total, min } => {
+                pos("cosine.total", total)?;
+                unit("cosine.min", min)
+            }
+            Schedule::WarmupCosine { warmup, total, min } => {
+                pos("warmup_cosine.warmup", warmup)?;
+                if total <= warmup {
+                    return Err(Error::invalid(
+                        "warmup_cosine.total",
+                        total,
+                        format!("an integer > warmup = {warmup}"),
+                    ));
+                }
+                unit("warmup_cosine.min", min)
+            }
+            Schedule::Linear { total, end } => {
+                pos("linear.total", total)?;
+                unit("linear.end", end)
+            }
+        }
+    }
+
+    /// Parses `constant`, `step(step_size=30, gamma=0.1)`, `exponential(gamma=0.99)`,
+    /// `cosine(total=1000, min=0)`, `warmup_cosine(warmup=100, total=1000, min=0)`,
+    /// `linear(total=1000, end=0)` or `inv_sqrt`. `min` and `end` are fractions of the base lr.
+    pub fn from_spec(spec: &Spec) -> Result<Schedule> {
+        let s = match spec.name.as_str() {
+            "constant" => {
+                spec.args(&[])?;
+                Schedule::Constant
+            }
+            "inv_sqrt" => {
+                spec.args(&[])?;
+                Schedule::InvSqrt
+            }
+            "step" => {
+                let a = spec.args(&["step_size", "gamma"])?;
+                Schedule::Step {
+                    step_size: required_u64(&a, spec, "step_size")?,
+                    gamma: a.f64("gamma", 0.1)?,
+                }
+            }
+            "exponential" => {
+                let a = spec.args(&["gamma"])?;
+                Schedule::Exponential {
+                    gamma: required_f64(&a, spec, "gamma")?,
+                }
+            }
+            "cosine" => {
+                let a = spec.args(&["total", "min"])?;
+                Schedule::Cosine {
+                    total: required_u64(&a, spec, "total")?,
+                    min: a.f64("min", 0.0)?,
+                }
+            }
+            "warmup_cosine" => {
+                let a = spec.args(&["warmup", "total", "min"])?;
+                Schedule::WarmupCosine {
+                    warmup: required_u64(&a, spec, "warmup")?,
+                    total: required_u64(&a, spec, "total")?,
+                    min: a.f64("min", 0.0)?,
+                }
+            }
+            "linear" => {
+                let a = spec.args(&["total", "end"])?;
+                Schedule::Linear {
+                    total: required_u64(&a, spec, "total")?,
+                    end: a.f64("end", 0.0)?,
+                }
+            }
+            other => return Err(Error::unknown_name("schedule", other, SCHEDULES)),
+        };
+        s.validate()?;
+        Ok(s)
+    }
+}
+
+fn required_f64(args: &Args<'_>, spec: &Spec, key: &str) -> Result<f64> {
+    args.f64_opt(key)?.ok_or_else(|| {
+        Error::invalid(
+            format!("{}.{key}", spec.name),
+            "nothing",
+            "a number (required)",
+        )
+    })
+}
+
+fn required_u64(args: &Args<'_>, spec: &Spec, key: &str) -> Result<u64> {
+    if !args.has(key) {
+        return Err(Error::invalid(
+            format!("{}.{key}", spec.name),
+            "nothing",
+            "an integer >= 1 (required)",
+        ));
+    }
+    Ok(args.usize(key, 0)? as u64)
+}
+
+impl fmt::Display for Schedule {
+    /// The spec text [`Schedule::from_spec`] reads back.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Schedule::Constant => write!(f, "constant"),
+            Schedule::Step { step_size, gamma } => {
+                write!(f, "step(step_size={step_size}, gamma={gamma})")
+            }
+            Schedule::Exponential { gamma } => write!(f, "exponential(gamma={gamma})"),
+            Schedule::Cosine { total, min } => write!(f, "cosine(total={total}, min={min})"),
+            Schedule::WarmupCosine { warmup, total, min } => {
+                write!(
+                    f,
+                    "warmup_cosine(warmup={warmup}, total={total}, min={min})"
+                )
+            }
+            Schedule::Linear { total, end } => write!(f, "linear(total={total}, end={end})"),
+            Schedule::InvSqrt => write!(f, "inv_sqrt"),
+        }
+    }
+}
+
+/// Drives the inner transform's `lr` by a schedule: before the update with index `t` it sets
+/// `inner.lr = base · schedule.factor(t)` (torch's scheduler semantics: momentum buffers and
+/// Adam moments are untouched, only the step size changes). `set_hyper("lr", v)` from outside
+/// sets the base, which the schedule keeps multiplying; other names go to the inner transform.
+pub struct Scheduled {
+    inner: Box<dyn Transform>,
+    schedule: Schedule,
+    base_lr: f64,
+}
+
+impl Scheduled {
+    /// Wraps `inner`, which must have an `lr`; its current lr becomes the base.
+    pub fn new(inner: Box<dyn Transform>, schedule: Schedule) -> Result<Self> {
+        schedule.validate()?;
+        let base_lr = inner.hyper("lr").ok_or_else(|| {
+            Error::invalid(
+                "schedule",
+                format!("a schedule over '{}'", inner.name()),
+                "a transform with an 'lr' hyperparameter",
+            )
+        })?;
+        Ok(Scheduled {
+            inner,
+            schedule,
+            base_lr,
+        })
+    }
+
+    /// The schedule.
+    pub fn schedule(&self) -> &Schedule {
+        &self.schedule
+    }
+
+    /// The learning rate the update with index `step` uses.
+    pub fn lr_at(&self, step: u64) -> f64 {
+        self.base_lr * self.schedule.factor(step)
+    }
+}
+
+impl Transform for Scheduled {
+    fn name(&self) -> String {
+        format!(
+            "scheduled({}, schedule={})",
+            self.inner.name(),
+            self.schedule
+        )
+    }
+
+    fn build(&mut self, layout: &Layout, streams: &RngStreams) -> Result<()> {
+        self.inner.build(layout, streams)
+    }
+
+    fn update(&mut self, step: u64, grad: &mut [f64], params: &[f64]) {
+        // base ≥ 0 and factor ∈ [0, 1] (validated), so the inner check cannot fail.
+        let r = self.inner.set_hyper("lr", self.lr_at(step));
+        debug_assert!(r.is_ok(), "scheduled lr rejected: {r:?}");
+        self.inner.update(step, grad, params);
+    }
+
+    fn hyper_names(&self) -> Vec<&'static str> {
+        self.inner.hyper_names()
+    }
+
+    /// `lr` is the base learning rate; other names are the inner transform's.
+    fn hyper(&self, name: &str) -> Option<f64> {
+        if name == "lr" {
+            Some(self.base_lr)
+        } else {
+            self.inner.hyper(name)
+        }
+    }
+
+    fn set_hyper(&mut self, name: &str, value: f64) -> Result<()> {
+        if name == "lr" {
+            self.base_lr = check_non_negative("lr", value)?;
+            Ok(())
+        } else {
+            self.inner.set_hyper(name, value)
+        }
+    }
+
+    fn state(&self) -> TransformState {
+        TransformState::new("scheduled")
+            .with_scalar("base_lr", self.base_lr)
+            .with_child(self.inner.state())
+    }
+
+    fn load_state(&mut self, s: &TransformState) -> Result<()> {
+        s.expect_kind("scheduled")?;
+        let base = check_non_negative("scheduled state base_lr", s.scalar("base_lr")?)?;
+        self.inner.load_state(&s.expect_children(1)?[0])?;
+        self.base_lr = base;
+        Ok(())
+    }
+}

@@ -1,0 +1,37 @@
+//! Every optimizer of descent-optim joins the conformance suite with one line.
+
+use descent_optim::conformance::{Budget, spec};
+use descent_optim::conformance_test;
+
+conformance_test!(sgd, spec("sgd(lr=0.001)"), Budget::uniform(50_000, 1e-5));
+conformance_test!(
+    sgd_momentum,
+    spec("sgd(lr=0.001, momentum=0.9)"),
+    Budget::uniform(5_000, 1e-5)
+);
+conformance_test!(
+    sgd_nesterov,
+    spec("sgd(lr=0.001, momentum=0.9, nesterov=true)"),
+    Budget::uniform(5_000, 1e-5)
+);
+conformance_test!(
+    sgd_clip_norm,
+    spec("sgd(lr=0.001, momentum=0.9, clip_norm=10)"),
+    Budget::uniform(5_000, 1e-5)
+);
+conformance_test!(adam, spec("adam(lr=0.01)"), Budget::uniform(5_000, 1e-8));
+conformance_test!(
+    adamw,
+    spec("adamw(lr=0.01, weight_decay=0.0001)"),
+    Budget::uniform(5_000, 1e-7)
+);
+conformance_test!(
+    adam_cosine,
+    spec("adam(lr=0.02, schedule=cosine(total=20000, min=0.01))"),
+    Budget::uniform(10_000, 1e-12)
+);
+conformance_test!(
+    sgd_warmup_cosine,
+    spec("sgd(lr=0.001, momentum=0.9, schedule=warmup_cosine(warmup=100, total=5000, min=0.01))"),
+    Budget::uniform(5_000, 1e-3).rosenbrock(5_000, 1e-8)
+);
