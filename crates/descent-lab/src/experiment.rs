@@ -169,7 +169,52 @@ impl Registry {
     }
 }
 
-/// Every experiment of the toolkit (one per paper as they land).
+/// Every experiment of the toolkit (one per paper, [`crate::papers::all`]).
 pub fn registry() -> Registry {
-    Registry::new()
+    let mut r = Registry::new();
+    for e in crate::papers::all() {
+        r.register(e).expect("paper experiments have unique names");
+    }
+    r
+}
+
+/// Runs an experiment's quick preset into `dir` and checks what every experiment test must:
+/// report.json validates against the schema, report.md and every CSV and figure exist, and every
+/// asserted claim holds (the panic message lists the failures with their measurements).
+/// For tests; returns the report.
+pub fn run_quick_checked(exp: &dyn Experiment, seed: u64, dir: &Path) -> Report {
+    let cfg = resolve_config(exp, Preset::Quick, None, &[]).expect("the quick preset resolves");
+    let ctx = RunContext {
+        preset: Preset::Quick,
+        seed,
+        progress: &|_, _| {},
+    };
+    let (report, path) = run_and_write(exp, &cfg, &ctx, dir).expect("the quick preset runs");
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("report.json"))
+        .expect("report.json is JSON");
+    let errors = crate::schema::validate_report(&doc);
+    assert!(
+        errors.is_empty(),
+        "report.json violates the schema: {errors:#?}"
+    );
+    assert!(dir.join("report.md").exists(), "report.md missing");
+    for stem in &report.figures {
+        for ext in ["png", "svg"] {
+            assert!(
+                dir.join(format!("{stem}.{ext}")).exists(),
+                "figure {stem}.{ext} missing"
+            );
+        }
+    }
+    let failed: Vec<String> = report
+        .failed_asserted()
+        .iter()
+        .map(|c| format!("{}: measured {} expected {}", c.id, c.measured, c.expected))
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "asserted claims failed:\n{}",
+        failed.join("\n")
+    );
+    report
 }

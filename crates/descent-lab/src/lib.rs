@@ -4,6 +4,8 @@
 pub mod catalog;
 pub mod config;
 pub mod experiment;
+pub mod papers;
 pub mod plot;
 pub mod report;
+pub mod schema;
 pub mod train;

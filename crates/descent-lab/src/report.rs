@@ -163,8 +163,10 @@ pub struct Series {
     pub data: Vec<Vec<f64>>,
 }
 
-/// Everything an experiment run produced (DESIGN §5).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Everything an experiment run produced (DESIGN §5). An experiment fills `claims`,
+/// `assumptions`, `tables`, `series` and `evals`; the runner
+/// ([`crate::experiment::run_and_write`]) fills the run metadata.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub experiment: String,
     pub paper: String,
@@ -205,6 +207,38 @@ fn cell(v: &Value) -> String {
 }
 
 impl Report {
+    /// Adds a claim.
+    pub fn claim(&mut self, claim: Claim) -> &mut Self {
+        self.claims.push(claim);
+        self
+    }
+
+    /// Adds an assumption (a reading of the paper where it leaves something open).
+    pub fn assume(&mut self, text: impl Into<String>) -> &mut Self {
+        self.assumptions.push(text.into());
+        self
+    }
+
+    /// Adds a series of equal-length named columns.
+    pub fn add_series(&mut self, name: &str, columns: &[(&str, Vec<f64>)]) -> &mut Self {
+        self.series.push(Series {
+            name: name.to_string(),
+            columns: columns.iter().map(|(c, _)| c.to_string()).collect(),
+            data: columns.iter().map(|(_, d)| d.clone()).collect(),
+        });
+        self
+    }
+
+    /// Adds a table.
+    pub fn add_table(&mut self, name: &str, columns: &[&str], rows: Vec<Vec<Value>>) -> &mut Self {
+        self.tables.push(Table {
+            name: name.to_string(),
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            rows,
+        });
+        self
+    }
+
     /// Asserted claims that do not hold.
     pub fn failed_asserted(&self) -> Vec<&Claim> {
         self.claims

@@ -1,0 +1,10 @@
+//! One module per paper: its problem setups, config struct with `quick` and `full` presets, and
+//! its [`Experiment`] implementation. Reusable algorithms live in the library crates; these
+//! modules compose them (DESIGN §2).
+
+use crate::experiment::Experiment;
+
+/// Every paper experiment, in paper order.
+pub fn all() -> Vec<Box<dyn Experiment>> {
+    Vec::new()
+}
