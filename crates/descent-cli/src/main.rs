@@ -1,12 +1,14 @@
 //! `descent`: the command line of the descent toolkit.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use descent_lab::report::sig4;
+use descent_lab::compare::{self, CompareConfig, TuneGrid};
+use descent_lab::experiment::{Experiment, Preset, RunContext, resolve_config, run_and_write};
+use descent_lab::report::{ClaimKind, Report, short_json, sig4};
 use descent_lab::train::{self, TrainConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -27,6 +29,89 @@ enum Command {
     List,
     /// Train a model on a dataset with an optimizer; writes metrics.csv, summary.json, curves.png.
     Train(TrainArgs),
+    /// Compare optimizers on one model and dataset across seeds (same splits, inits and batches).
+    Compare(CompareArgs),
+    /// Run one paper experiment; writes report.json, report.md, CSVs and figures.
+    Run(RunArgs),
+    /// Run every experiment and write an index of all claims.
+    Reproduce(ReproduceArgs),
+}
+
+#[derive(clap::Args)]
+struct CompareArgs {
+    /// Dataset: digits, iris, wine, csv:PATH.
+    #[arg(long, default_value = "digits")]
+    data: String,
+    /// Model spec.
+    #[arg(long, default_value = "mlp:64-128-10")]
+    model: String,
+    /// An optimizer spec; repeat for each optimizer to compare.
+    #[arg(long = "optimizer", required = true)]
+    optimizers: Vec<String>,
+    /// Seeds per optimizer.
+    #[arg(long, default_value_t = 5)]
+    seeds: usize,
+    /// Passes over the training data per run.
+    #[arg(long, default_value_t = 10)]
+    epochs: usize,
+    /// Minibatch size.
+    #[arg(long, default_value_t = 32)]
+    batch_size: usize,
+    /// Loss (default: softmax-ce for classes, mse for real targets).
+    #[arg(long, default_value = "")]
+    loss: String,
+    /// First seed; runs use seed..seed+seeds.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Report gradient evaluations and seconds to reach this test accuracy.
+    #[arg(long)]
+    target_accuracy: Option<f64>,
+    /// Tune one key per optimizer on a validation split first: key=lo:hi:n (log grid).
+    #[arg(long)]
+    tune: Option<String>,
+    /// Output directory (default: results/compare-<unix time>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Experiment name (see `descent list`).
+    experiment: String,
+    /// quick (<= 45 s, the asserted checks) or full (<= 10 min, the spec's design).
+    #[arg(long, default_value = "quick")]
+    preset: String,
+    /// Run seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Override a config field: --set key=value (dotted keys for nested fields); repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// A TOML file of config overrides (applied before --set).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Output directory (default: results/<experiment>-<unix time>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Exit with status 3 if an asserted claim does not hold.
+    #[arg(long)]
+    strict: bool,
+}
+
+#[derive(clap::Args)]
+struct ReproduceArgs {
+    /// quick or full.
+    #[arg(long, default_value = "quick")]
+    preset: String,
+    /// Run seed for every experiment.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Output directory (default: results/reproduce-<unix time>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Exit with status 3 if any asserted claim does not hold.
+    #[arg(long)]
+    strict: bool,
 }
 
 #[derive(clap::Args)]
@@ -71,6 +156,9 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }
         Command::Train(args) => run_train(args),
+        Command::Compare(args) => run_compare(args),
+        Command::Run(args) => run_experiment(args),
+        Command::Reproduce(args) => run_reproduce(args),
     };
     match result {
         Ok(code) => code,
@@ -100,6 +188,7 @@ fn run_train(args: TrainArgs) -> Result<ExitCode> {
         seed: args.seed,
         test_fraction: args.test_fraction,
         standardize: !args.no_standardize,
+        validation: false,
     };
     let out = args.out.unwrap_or_else(|| default_out("train"));
     let bar = std::io::stderr().is_terminal().then(|| {
@@ -147,5 +236,182 @@ fn run_train(args: TrainArgs) -> Result<ExitCode> {
         s.seconds,
         out.display()
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A progress reporter for one experiment: a bar on a terminal, start/end lines when piped.
+fn experiment_progress(name: &str) -> Option<ProgressBar> {
+    if std::io::stderr().is_terminal() {
+        let b = ProgressBar::new(1000);
+        b.set_style(
+            ProgressStyle::with_template("{prefix:>14} {bar:30} {percent:>3}% {msg} [{elapsed}]")
+                .expect("a valid progress template"),
+        );
+        b.set_prefix(name.to_string());
+        Some(b)
+    } else {
+        eprintln!("{name}: running");
+        None
+    }
+}
+
+fn run_one(
+    exp: &dyn Experiment,
+    preset: Preset,
+    seed: u64,
+    config_file: Option<&Path>,
+    sets: &[String],
+    out: &Path,
+) -> Result<Report> {
+    let cfg = resolve_config(exp, preset, config_file, sets)?;
+    let bar = experiment_progress(exp.name());
+    let progress = |fraction: f64, msg: &str| {
+        if let Some(b) = &bar {
+            b.set_position((fraction.clamp(0.0, 1.0) * 1000.0) as u64);
+            b.set_message(msg.to_string());
+        }
+    };
+    let ctx = RunContext {
+        preset,
+        seed,
+        progress: &progress,
+    };
+    let (report, _) = run_and_write(exp, &cfg, &ctx, out)?;
+    let held = report.claims.iter().filter(|c| c.holds).count();
+    let line = format!(
+        "{}: {held}/{} claims hold, {:.1} s, report in {}",
+        exp.name(),
+        report.claims.len(),
+        report.elapsed_s,
+        out.join("report.md").display()
+    );
+    match bar {
+        Some(b) => b.finish_with_message(line),
+        None => eprintln!("{line}"),
+    }
+    Ok(report)
+}
+
+fn run_experiment(args: RunArgs) -> Result<ExitCode> {
+    let registry = descent_lab::experiment::registry();
+    let exp = registry.get(&args.experiment)?;
+    let preset = Preset::parse(&args.preset)?;
+    let out = args.out.unwrap_or_else(|| default_out(exp.name()));
+    let report = run_one(
+        exp,
+        preset,
+        args.seed,
+        args.config.as_deref(),
+        &args.sets,
+        &out,
+    )?;
+    print_claims(&report.claims);
+    Ok(strict_code(
+        args.strict,
+        report.failed_asserted().is_empty(),
+    ))
+}
+
+fn strict_code(strict: bool, all_asserted_hold: bool) -> ExitCode {
+    if strict && !all_asserted_hold {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn print_claims(claims: &[descent_lab::report::Claim]) {
+    for c in claims {
+        println!(
+            "{:<5} {:<8} {:<40} measured {} expected {}",
+            if c.holds { "ok" } else { "FAIL" },
+            match c.kind {
+                ClaimKind::Asserted => "asserted",
+                ClaimKind::Reported => "reported",
+            },
+            c.id,
+            short_json(&c.measured),
+            c.expected
+        );
+    }
+}
+
+fn run_reproduce(args: ReproduceArgs) -> Result<ExitCode> {
+    let registry = descent_lab::experiment::registry();
+    let preset = Preset::parse(&args.preset)?;
+    let out = args.out.unwrap_or_else(|| default_out("reproduce"));
+    let mut reports = Vec::new();
+    for exp in registry.iter() {
+        let dir = out.join(exp.name());
+        let report = run_one(exp, preset, args.seed, None, &[], &dir)
+            .with_context(|| format!("experiment {}", exp.name()))?;
+        reports.push(report);
+    }
+    let index = descent_lab::index::Index::from_reports(&reports);
+    index
+        .write(&out)
+        .with_context(|| format!("writing the index to {}", out.display()))?;
+    for r in &reports {
+        print_claims(&r.claims);
+    }
+    let failed = index
+        .claims
+        .iter()
+        .filter(|c| c.kind == ClaimKind::Asserted && !c.holds)
+        .count();
+    println!(
+        "{} experiments, {} claims ({} asserted failing); index in {}",
+        reports.len(),
+        index.claims.len(),
+        failed,
+        out.join("index.md").display()
+    );
+    Ok(strict_code(args.strict, failed == 0))
+}
+
+fn run_compare(args: CompareArgs) -> Result<ExitCode> {
+    let cfg = CompareConfig {
+        base: TrainConfig {
+            data: args.data,
+            model: args.model,
+            optimizer: String::new(),
+            loss: args.loss,
+            epochs: args.epochs,
+            batch_size: args.batch_size,
+            seed: args.seed,
+            ..TrainConfig::default()
+        },
+        optimizers: args.optimizers,
+        seeds: args.seeds,
+        target_accuracy: args.target_accuracy,
+        tune: args.tune.as_deref().map(TuneGrid::parse).transpose()?,
+    };
+    let out = args.out.unwrap_or_else(|| default_out("compare"));
+    let runs = cfg.optimizers.len() * cfg.seeds;
+    eprintln!(
+        "compare: {runs} runs on {} threads",
+        rayon::current_num_threads()
+    );
+    let start = std::time::Instant::now();
+    let results = compare::compare(&cfg)?;
+    let (mut report, figures) = compare::report(&cfg, &results);
+    report.experiment = "compare".into();
+    report.paper = "optimizer comparison".into();
+    report.preset = "quick".into();
+    report.seed = cfg.base.seed;
+    report.config = serde_json::to_value(&cfg)?;
+    report.elapsed_s = start.elapsed().as_secs_f64();
+    report
+        .write(&out, &figures)
+        .with_context(|| format!("writing results to {}", out.display()))?;
+    let table = &report.tables[0];
+    println!("{}", table.columns.join(" | "));
+    for row in &table.rows {
+        println!(
+            "{}",
+            row.iter().map(short_json).collect::<Vec<_>>().join(" | ")
+        );
+    }
+    println!("report in {}", out.join("report.md").display());
     Ok(ExitCode::SUCCESS)
 }

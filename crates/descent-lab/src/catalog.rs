@@ -24,5 +24,14 @@ pub fn listing() -> String {
         }
         s.push('\n');
     }
+    let _ = writeln!(s, "experiments (descent run NAME, descent reproduce):");
+    let registry = crate::experiment::registry();
+    let width = registry.iter().map(|e| e.name().len()).max().unwrap_or(0);
+    for e in registry.iter() {
+        let _ = writeln!(s, "  {:width$}  {}: {}", e.name(), e.paper(), e.summary());
+    }
+    if registry.names().is_empty() {
+        let _ = writeln!(s, "  (none registered yet)");
+    }
     s
 }

@@ -2,8 +2,10 @@
 //! paper-style figures, and (with later issues) one experiment module per paper.
 
 pub mod catalog;
+pub mod compare;
 pub mod config;
 pub mod experiment;
+pub mod index;
 pub mod papers;
 pub mod plot;
 pub mod report;

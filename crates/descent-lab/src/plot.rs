@@ -116,9 +116,18 @@ impl Figure {
         Ok((png, svg))
     }
 
+    /// (rows, columns): one row up to three panels, then rows of at most three, balanced
+    /// (4 panels → 2×2, 5–6 → 2×3).
+    fn grid(&self) -> (usize, usize) {
+        let n = self.panels.len().max(1);
+        let rows = n.div_ceil(3);
+        (rows, n.div_ceil(rows))
+    }
+
     fn size(&self) -> (u32, u32) {
         let caption = if self.caption.is_some() { 40 } else { 0 };
-        (PANEL_W * self.panels.len().max(1) as u32, PANEL_H + caption)
+        let (rows, cols) = self.grid();
+        (PANEL_W * cols as u32, PANEL_H * rows as u32 + caption)
     }
 
     fn draw<DB: DrawingBackend>(
@@ -135,7 +144,7 @@ impl Figure {
             }
             None => root.clone(),
         };
-        let cells = area.split_evenly((1, self.panels.len().max(1)));
+        let cells = area.split_evenly(self.grid());
         for (panel, cell) in self.panels.iter().zip(cells.iter()) {
             panel.draw(cell)?;
         }
@@ -198,12 +207,15 @@ impl Panel {
     ) -> std::result::Result<(), String> {
         let (x0, x1) = self.x_range();
         let (y0, y1) = self.y_range();
-        // Four axis variants: plotters types log and linear coordinates differently.
+        // Four axis variants: plotters types log and linear coordinates differently. Log axes get
+        // our own 1-2-5 ticks (plotters' own crowd one decade and leave others unlabelled).
+        let lx = || (x0..x1).log_scale().with_key_points(log_ticks(x0, x1));
+        let ly = || (y0..y1).log_scale().with_key_points(log_ticks(y0, y1));
         match (self.log_x, self.log_y) {
             (false, false) => self.draw_in(area, x0..x1, y0..y1),
-            (true, false) => self.draw_in(area, (x0..x1).log_scale(), y0..y1),
-            (false, true) => self.draw_in(area, x0..x1, (y0..y1).log_scale()),
-            (true, true) => self.draw_in(area, (x0..x1).log_scale(), (y0..y1).log_scale()),
+            (true, false) => self.draw_in(area, lx(), y0..y1),
+            (false, true) => self.draw_in(area, x0..x1, ly()),
+            (true, true) => self.draw_in(area, lx(), ly()),
         }
     }
 
@@ -307,6 +319,30 @@ impl Panel {
     }
 }
 
+/// Tick positions for a log axis over [lo, hi]: decades when the range spans more than four of
+/// them, else the 1-2-5 sequence, else (within one decade) every integer mantissa.
+pub fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    if !(lo > 0.0 && hi > lo) {
+        return Vec::new();
+    }
+    let (e0, e1) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
+    let mantissas: &[f64] = match e1 - e0 {
+        d if d > 4 => &[1.0],
+        d if d > 1 => &[1.0, 2.0, 5.0],
+        _ => &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0],
+    };
+    let mut ticks = Vec::new();
+    for e in e0..=e1 {
+        for m in mantissas {
+            let t = m * 10f64.powi(e);
+            if t >= lo && t <= hi {
+                ticks.push(t);
+            }
+        }
+    }
+    ticks
+}
+
 /// Tick labels without floating-point noise: 0.1 not 0.10000000000000002, 1e-4 not 0.0001.
 pub fn short_number(v: f64) -> String {
     if v == 0.0 {
@@ -325,6 +361,14 @@ pub fn short_number(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_ticks_follow_the_range() {
+        assert_eq!(log_ticks(0.02, 1.0), vec![0.02, 0.05, 0.1, 0.2, 0.5, 1.0]);
+        assert_eq!(log_ticks(1e-9, 1.0).len(), 10);
+        assert_eq!(log_ticks(2.0, 7.5), vec![2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
+        assert!(log_ticks(0.0, 1.0).is_empty());
+    }
 
     #[test]
     fn tick_labels_are_short() {

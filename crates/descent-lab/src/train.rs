@@ -42,6 +42,9 @@ pub struct TrainConfig {
     pub test_fraction: f64,
     /// Standardize features with the training part's mean and standard deviation.
     pub standardize: bool,
+    /// Hold out a validation split of the training part (the same fraction) and report it in
+    /// place of the test part, which then stays unseen: the protocol for tuning.
+    pub validation: bool,
 }
 
 impl Default for TrainConfig {
@@ -56,6 +59,7 @@ impl Default for TrainConfig {
             seed: 0,
             test_fraction: 0.2,
             standardize: true,
+            validation: false,
         }
     }
 }
@@ -118,6 +122,10 @@ pub fn prepare_data(cfg: &TrainConfig) -> Result<PreparedData> {
     let streams = RngStreams::new(cfg.seed);
     let (mut train, mut test) =
         descent_data::split(&data, cfg.test_fraction, &mut streams.stream("split"))?;
+    if cfg.validation {
+        (train, test) =
+            descent_data::split(&train, cfg.test_fraction, &mut streams.stream("validation"))?;
+    }
     if cfg.standardize {
         let s = Standardizer::fit(&train)?;
         s.transform(&mut train)?;

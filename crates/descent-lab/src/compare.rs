@@ -1,0 +1,450 @@
+//! `descent compare`: the optimizer-comparison protocol of AlgoPerf/DeepOBS at laptop scale.
+//!
+//! Every optimizer gets the same data split, model, initialisations and batch sequence for seed k
+//! (all derive from the run seed `seed + k`), so differences are the optimizers'. Results are
+//! measured per epoch on three x-axes — steps, gradient evaluations (from `EvalCounter`) and
+//! seconds — and summarised across seeds: mean ± std and median of the final test metric, and
+//! the gradient evaluations and seconds to reach a target accuracy. Diverged runs are counted as
+//! such, never dropped. With a tuning grid, each optimizer first picks its best value of one
+//! hyperparameter on a validation split of the training part (seed `seed` only), so every
+//! optimizer is charged the same tuning budget.
+
+use descent_core::{Error, EvalCounts, Result, Spec, Value as SpecValue};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::plot::{Figure, LegendAt, Line, Panel};
+use crate::report::{Report, num};
+use crate::train::{EpochRecord, TrainConfig, TrainRun, train};
+
+/// A log-spaced grid for one optimizer key: `lr=1e-4:1e-1:7`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TuneGrid {
+    pub key: String,
+    pub values: Vec<f64>,
+}
+
+impl TuneGrid {
+    /// Parses `key=lo:hi:n` (n ≥ 2 log-spaced values from lo to hi, both > 0).
+    pub fn parse(text: &str) -> Result<TuneGrid> {
+        let bad = |why: &str| Error::invalid("--tune", text, why.to_string());
+        let (key, range) = text
+            .split_once('=')
+            .ok_or_else(|| bad("key=lo:hi:n, e.g. lr=1e-4:1e-1:7"))?;
+        let parts: Vec<&str> = range.split(':').collect();
+        if parts.len() != 3 {
+            return Err(bad("key=lo:hi:n, e.g. lr=1e-4:1e-1:7"));
+        }
+        let lo: f64 = parts[0].parse().map_err(|_| bad("a number for lo"))?;
+        let hi: f64 = parts[1].parse().map_err(|_| bad("a number for hi"))?;
+        let n: usize = parts[2].parse().map_err(|_| bad("an integer n >= 2"))?;
+        if !(lo > 0.0 && hi > lo && hi.is_finite()) || n < 2 {
+            return Err(bad("0 < lo < hi and n >= 2"));
+        }
+        let values = (0..n)
+            .map(|i| lo * (hi / lo).powf(i as f64 / (n - 1) as f64))
+            .collect();
+        Ok(TuneGrid {
+            key: key.trim().to_string(),
+            values,
+        })
+    }
+}
+
+/// What to compare.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompareConfig {
+    /// The shared training protocol (its `optimizer` and `seed` are replaced per run).
+    pub base: TrainConfig,
+    /// Optimizer specs, one line each in the figures.
+    pub optimizers: Vec<String>,
+    /// Seeds per optimizer: runs use seeds `base.seed .. base.seed + seeds`.
+    pub seeds: usize,
+    /// Accuracy to report evaluations and seconds to (class targets only).
+    pub target_accuracy: Option<f64>,
+    /// Optional tuning grid applied to every optimizer.
+    pub tune: Option<TuneGrid>,
+}
+
+/// The outcome of tuning one optimizer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tuning {
+    /// The chosen value.
+    pub value: f64,
+    /// Every grid value with its validation score (None when the run diverged).
+    pub grid: Vec<(f64, Option<f64>)>,
+}
+
+/// One optimizer's runs.
+#[derive(Debug, Clone)]
+pub struct OptimizerRuns {
+    /// The spec as run (after tuning).
+    pub spec: String,
+    /// The tuned value and the validation metric of every grid point, if tuned.
+    pub tuning: Option<Tuning>,
+    /// One entry per seed: the run, or the divergence error.
+    pub runs: Vec<std::result::Result<TrainRun, Error>>,
+}
+
+/// Replaces or adds `key=value` in an optimizer spec.
+pub fn with_key(spec_text: &str, key: &str, value: f64) -> Result<String> {
+    let mut spec = Spec::parse(spec_text)?;
+    match spec.args.iter_mut().find(|(k, _)| k == key) {
+        Some((_, v)) => *v = SpecValue::Number(value),
+        None => spec.args.push((key.to_string(), SpecValue::Number(value))),
+    }
+    Ok(spec.to_string())
+}
+
+/// Higher is better: accuracy when there is one, else minus the held-out loss.
+fn score(run: &TrainRun) -> f64 {
+    run.summary.test_accuracy.unwrap_or(-run.summary.test_loss)
+}
+
+fn run_or_diverge(cfg: &TrainConfig) -> Result<std::result::Result<TrainRun, Error>> {
+    match train(cfg, |_| {}) {
+        Ok(r) => Ok(Ok(r)),
+        Err(e @ Error::Diverged { .. }) => Ok(Err(e)),
+        Err(e) => Err(e),
+    }
+}
+
+/// Runs the comparison (all runs in parallel; results in a fixed order, identical to a serial
+/// run).
+pub fn compare(cfg: &CompareConfig) -> Result<Vec<OptimizerRuns>> {
+    if cfg.optimizers.is_empty() {
+        return Err(Error::invalid(
+            "--optimizer",
+            "none",
+            "at least one optimizer spec",
+        ));
+    }
+    if cfg.seeds == 0 {
+        return Err(Error::invalid("--seeds", 0, "an integer >= 1"));
+    }
+    // Fail fast on a bad spec before any run starts.
+    for o in &cfg.optimizers {
+        descent_optim::build_optimizer(&Spec::parse(o)?)?;
+    }
+    // Tuning: every (optimizer, grid value) on the validation split of seed `base.seed`.
+    let tuned: Vec<(String, Option<Tuning>)> = match &cfg.tune {
+        None => cfg.optimizers.iter().map(|o| (o.clone(), None)).collect(),
+        Some(grid) => {
+            let jobs: Vec<(usize, f64)> = (0..cfg.optimizers.len())
+                .flat_map(|i| grid.values.iter().map(move |v| (i, *v)))
+                .collect();
+            let scores = jobs
+                .par_iter()
+                .map(|(i, v)| {
+                    let spec = with_key(&cfg.optimizers[*i], &grid.key, *v)?;
+                    descent_optim::build_optimizer(&Spec::parse(&spec)?)?;
+                    let tc = TrainConfig {
+                        optimizer: spec,
+                        validation: true,
+                        ..cfg.base.clone()
+                    };
+                    Ok(run_or_diverge(&tc)?.ok().map(|r| score(&r)))
+                })
+                .collect::<Result<Vec<Option<f64>>>>()?;
+            cfg.optimizers
+                .iter()
+                .enumerate()
+                .map(|(i, o)| {
+                    let n = grid.values.len();
+                    let pts: Vec<(f64, Option<f64>)> = grid
+                        .values
+                        .iter()
+                        .copied()
+                        .zip(scores[i * n..(i + 1) * n].iter().copied())
+                        .collect();
+                    let best = pts.iter().filter_map(|(v, s)| s.map(|s| (*v, s))).fold(
+                        None::<(f64, f64)>,
+                        |acc, (v, s)| match acc {
+                            Some((_, bs)) if bs >= s => acc,
+                            _ => Some((v, s)),
+                        },
+                    );
+                    let value = best.map_or(grid.values[0], |(v, _)| v);
+                    Ok((
+                        with_key(o, &grid.key, value)?,
+                        Some(Tuning { value, grid: pts }),
+                    ))
+                })
+                .collect::<Result<Vec<_>>>()?
+        }
+    };
+    let jobs: Vec<(usize, u64)> = (0..tuned.len())
+        .flat_map(|i| (0..cfg.seeds as u64).map(move |k| (i, k)))
+        .collect();
+    let results = jobs
+        .par_iter()
+        .map(|(i, k)| {
+            let tc = TrainConfig {
+                optimizer: tuned[*i].0.clone(),
+                seed: cfg.base.seed + k,
+                ..cfg.base.clone()
+            };
+            run_or_diverge(&tc)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut results = results.into_iter();
+    Ok(tuned
+        .into_iter()
+        .map(|(spec, tuning)| OptimizerRuns {
+            spec,
+            tuning,
+            runs: results.by_ref().take(cfg.seeds).collect(),
+        })
+        .collect())
+}
+
+fn mean_std(v: &[f64]) -> (f64, f64) {
+    if v.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let m = v.iter().sum::<f64>() / v.len() as f64;
+    let var = if v.len() > 1 {
+        v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64
+    } else {
+        0.0
+    };
+    (m, var.sqrt())
+}
+
+fn median(v: &[f64]) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let n = s.len();
+    if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        0.5 * (s[n / 2 - 1] + s[n / 2])
+    }
+}
+
+/// The first epoch record reaching the target accuracy.
+fn first_reaching(history: &[EpochRecord], target: f64) -> Option<&EpochRecord> {
+    history
+        .iter()
+        .find(|r| r.test_accuracy.is_some_and(|a| a >= target))
+}
+
+/// The comparison as a [`Report`] (a summary table, per-epoch series, tuning table) and its
+/// figure of curves with bands of ± one standard deviation across seeds.
+pub fn report(cfg: &CompareConfig, results: &[OptimizerRuns]) -> (Report, Vec<(String, Figure)>) {
+    let mut report = Report::default();
+    let classes = results
+        .iter()
+        .flat_map(|r| r.runs.iter().filter_map(|x| x.as_ref().ok()))
+        .any(|r| r.summary.test_accuracy.is_some());
+    let metric = if classes {
+        "test accuracy"
+    } else {
+        "test loss"
+    };
+    let final_metric = |r: &TrainRun| {
+        if classes {
+            r.summary.test_accuracy.unwrap_or(f64::NAN)
+        } else {
+            r.summary.test_loss
+        }
+    };
+    let mut rows = Vec::new();
+    let mut tuning_rows = Vec::new();
+    let mut evals = EvalCounts::default();
+    let mut panels_acc_steps = Vec::new();
+    let mut panels_acc_evals = Vec::new();
+    let mut panels_acc_secs = Vec::new();
+    let mut panels_loss = Vec::new();
+    for res in results {
+        let ok: Vec<&TrainRun> = res.runs.iter().filter_map(|r| r.as_ref().ok()).collect();
+        let diverged = res.runs.len() - ok.len();
+        ok.iter().for_each(|r| evals = evals + r.summary.evals);
+        let finals: Vec<f64> = ok.iter().map(|r| final_metric(r)).collect();
+        let (m, sd) = mean_std(&finals);
+        let (to_evals, to_secs, reached) = match cfg.target_accuracy {
+            Some(t) if classes => {
+                let hits: Vec<&EpochRecord> = ok
+                    .iter()
+                    .filter_map(|r| first_reaching(&r.history, t))
+                    .collect();
+                (
+                    median(&hits.iter().map(|h| h.grad_evals as f64).collect::<Vec<_>>()),
+                    median(&hits.iter().map(|h| h.seconds).collect::<Vec<_>>()),
+                    hits.len(),
+                )
+            }
+            _ => (f64::NAN, f64::NAN, 0),
+        };
+        let train_losses: Vec<f64> = ok.iter().map(|r| r.summary.train_loss).collect();
+        rows.push(vec![
+            json!(res.spec),
+            res.tuning.as_ref().map_or(Value::Null, |t| num(t.value)),
+            num(m),
+            num(sd),
+            num(median(&finals)),
+            num(mean_std(&train_losses).0),
+            json!(diverged),
+            json!(reached),
+            num(to_evals),
+            num(to_secs),
+        ]);
+        if let Some(t) = &res.tuning {
+            for (v, s) in &t.grid {
+                tuning_rows.push(vec![json!(res.spec), num(*v), s.map_or(Value::Null, num)]);
+            }
+        }
+        if ok.is_empty() {
+            continue;
+        }
+        // Per-epoch mean ± std across the seeds that did not diverge (columns in the CSV: the
+        // plotted metric, i.e. test error for classes).
+        let n_epochs = ok[0].history.len();
+        let at = |f: &dyn Fn(&EpochRecord) -> f64| -> (Vec<f64>, Vec<f64>) {
+            (0..n_epochs)
+                .map(|e| mean_std(&ok.iter().map(|r| f(&r.history[e])).collect::<Vec<_>>()))
+                .unzip()
+        };
+        let (steps, _) = at(&|r| r.steps as f64);
+        let (grad_evals, _) = at(&|r| r.grad_evals as f64);
+        let (secs, _) = at(&|r| r.seconds);
+        // Plotted: test error 1 − accuracy (log scale spreads the last percent), or test loss.
+        let (mm, ms) = at(&|r| {
+            if classes {
+                1.0 - r.test_accuracy.unwrap_or(f64::NAN)
+            } else {
+                r.test_loss
+            }
+        });
+        let (lm, ls) = at(&|r| r.train_loss);
+        let name = format!("curves {}", res.spec);
+        report.add_series(
+            &name,
+            &[
+                ("steps", steps.clone()),
+                ("grad_evals", grad_evals.clone()),
+                ("seconds", secs.clone()),
+                ("metric_mean", mm.clone()),
+                ("metric_std", ms.clone()),
+                ("train_loss_mean", lm.clone()),
+                ("train_loss_std", ls.clone()),
+            ],
+        );
+        let band = |m: &[f64], s: &[f64]| {
+            Some((
+                m.iter().zip(s).map(|(a, b)| a - b).collect(),
+                m.iter().zip(s).map(|(a, b)| a + b).collect(),
+            ))
+        };
+        let line = |x: &[f64], m: &[f64], s: &[f64]| Line {
+            band: band(m, s),
+            ..Line::new(res.spec.clone(), x.to_vec(), m.to_vec())
+        };
+        panels_acc_steps.push(line(&steps, &mm, &ms));
+        panels_acc_evals.push(line(&grad_evals, &mm, &ms));
+        panels_acc_secs.push(line(&secs, &mm, &ms));
+        // train loss: band in log space would be clearer, but ± std keeps one convention
+        panels_loss.push(line(&steps, &lm, &ls));
+    }
+    report.add_table(
+        "summary",
+        &[
+            "optimizer",
+            "tuned value",
+            &format!("final {metric} mean"),
+            &format!("final {metric} std"),
+            &format!("final {metric} median"),
+            "final train loss mean",
+            "diverged runs",
+            "runs reaching target",
+            "median grad evals to target",
+            "median seconds to target",
+        ],
+        rows,
+    );
+    if let Some(grid) = &cfg.tune {
+        report.add_table(
+            "tuning",
+            &["optimizer", &grid.key, &format!("validation {metric}")],
+            tuning_rows,
+        );
+        report.assume(format!(
+            "tuning: every optimizer tried {} log-spaced values of '{}' from {} to {} on a \
+             validation split of the training part (seed {}), keeping the best validation {metric}",
+            grid.values.len(),
+            grid.key,
+            grid.values[0],
+            grid.values[grid.values.len() - 1],
+            cfg.base.seed
+        ));
+    }
+    report.assume(format!(
+        "{} seeds ({}..{}); for each seed every optimizer sees the same split, initialisation \
+         and batch order; bands are ± one standard deviation across seeds that did not diverge",
+        cfg.seeds,
+        cfg.base.seed,
+        cfg.base.seed + cfg.seeds as u64 - 1
+    ));
+    report.evals = evals;
+    let (plotted, y_metric) = if classes {
+        ("test error", "test error (1 - accuracy)")
+    } else {
+        ("test loss", "test loss")
+    };
+    let legend = LegendAt::UpperRight;
+    let panel = |title: &str, x: &str, lines: Vec<Line>, log_y: bool, y: &str, legend| Panel {
+        title: title.into(),
+        x_label: x.into(),
+        y_label: y.into(),
+        log_y,
+        legend,
+        lines,
+        ..Default::default()
+    };
+    let fig = Figure {
+        caption: Some(format!(
+            "{} on {}: {} seeds, batch {}",
+            cfg.base.model, cfg.base.data, cfg.seeds, cfg.base.batch_size
+        )),
+        panels: vec![
+            panel(
+                &format!("{plotted} vs steps"),
+                "optimizer steps",
+                panels_acc_steps,
+                true,
+                y_metric,
+                legend,
+            ),
+            panel(
+                &format!("{plotted} vs gradient evaluations"),
+                "gradient evaluations",
+                panels_acc_evals,
+                true,
+                y_metric,
+                LegendAt::Hidden,
+            ),
+            panel(
+                &format!("{plotted} vs time"),
+                "wall-clock seconds",
+                panels_acc_secs,
+                true,
+                y_metric,
+                LegendAt::Hidden,
+            ),
+            panel(
+                "train loss vs steps",
+                "optimizer steps",
+                panels_loss,
+                true,
+                "mean train loss",
+                LegendAt::Hidden,
+            ),
+        ],
+    };
+    (report, vec![("curves".to_string(), fig)])
+}
