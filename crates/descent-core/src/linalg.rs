@@ -23,11 +23,17 @@ fn view_mut(a: &mut [f64], rows: usize, cols: usize) -> MatMut<'_, f64> {
     MatMut::from_row_major_slice_mut(a, rows, cols)
 }
 
+/// Below this many multiply-adds [`gemm`] uses plain loops: a faer call costs more than it saves
+/// on tiny matrices (DESIGN §4: the drift simulations' 2×10 layers).
+pub const SMALL_PRODUCT: usize = 16 * 16 * 16;
+
 /// `C ← α·op(A)·op(B) + β·C`, all row-major; `C` is `m × n`, `op(A)` is `m × k`, `op(B)` is
-/// `k × n`. Panics on inconsistent slice lengths (a programming error, not user input).
+/// `k × n`. With β = 0, C is overwritten (its old contents, even NaN, are ignored). Panics on
+/// inconsistent slice lengths (a programming error, not user input).
 ///
-/// After the call it issues `vzeroupper` on x86-64: faer leaves the upper AVX register state
-/// dirty, which made glibc's `tanh`/`exp` ~4.5× slower afterwards (measured, DESIGN §10).
+/// Products of at most [`SMALL_PRODUCT`] multiply-adds run as plain loops; larger ones call
+/// faer and then issue `vzeroupper` on x86-64: faer leaves the upper AVX register state dirty,
+/// which made glibc's `tanh`/`exp` ~4.5× slower afterwards (measured, DESIGN §10).
 #[allow(clippy::too_many_arguments)]
 pub fn gemm(
     c: &mut [f64],
@@ -45,6 +51,10 @@ pub fn gemm(
     assert_eq!(a.len(), m * k, "gemm: A has the wrong length");
     assert_eq!(b.len(), k * n, "gemm: B has the wrong length");
     if m == 0 || n == 0 {
+        return;
+    }
+    if m * n * k <= SMALL_PRODUCT {
+        small_gemm(c, m, n, k, alpha, a, ta, b, tb, beta);
         return;
     }
     let accum = if beta == 0.0 {
@@ -71,6 +81,44 @@ pub fn gemm(
     };
     faer::linalg::matmul::matmul(view_mut(c, m, n), accum, av, bv, alpha, Par::Seq);
     clear_upper_avx();
+}
+
+/// [`gemm`] by plain loops, for tiny products.
+#[allow(clippy::too_many_arguments)]
+fn small_gemm(
+    c: &mut [f64],
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f64,
+    a: &[f64],
+    ta: Trans,
+    b: &[f64],
+    tb: Trans,
+    beta: f64,
+) {
+    for i in 0..m {
+        for j in 0..n {
+            let mut s = 0.0;
+            for p in 0..k {
+                let av = match ta {
+                    Trans::N => a[i * k + p],
+                    Trans::T => a[p * m + i],
+                };
+                let bv = match tb {
+                    Trans::N => b[p * n + j],
+                    Trans::T => b[j * k + p],
+                };
+                s += av * bv;
+            }
+            let cij = &mut c[i * n + j];
+            *cij = if beta == 0.0 {
+                alpha * s
+            } else {
+                alpha * s + beta * *cij
+            };
+        }
+    }
 }
 
 /// Issues `vzeroupper` when the CPU has AVX (see [`gemm`]).
@@ -280,7 +328,13 @@ mod tests {
 
     #[test]
     fn gemm_matches_naive_product_for_all_transpositions() {
-        let (m, k, n) = (7, 5, 3);
+        // (7, 5, 3) runs the loop path, (20, 19, 18) the faer path
+        for (m, k, n) in [(7, 5, 3), (20, 19, 18)] {
+            check_gemm(m, k, n);
+        }
+    }
+
+    fn check_gemm(m: usize, k: usize, n: usize) {
         let a = randn(m * k, 1);
         let b = randn(k * n, 2);
         let want = naive(&a, &b, m, k, n);

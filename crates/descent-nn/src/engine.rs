@@ -20,56 +20,6 @@ use descent_data::{Dataset, Targets};
 use crate::loss::{Loss, Target};
 use crate::mlp::{LayerParams, Mlp};
 
-/// Below this many multiply-adds a product is done with plain loops: a GEMM call costs more than
-/// it saves on tiny matrices (DESIGN §4: the drift simulations' 2×10 layers).
-const SMALL_PRODUCT: usize = 16 * 16 * 16;
-
-/// `C ← α·op(A)·op(B) + β·C` (row-major; `C` is m × n, `op(A)` m × k, `op(B)` k × n), by loops
-/// for tiny products and by [`gemm`] otherwise.
-#[allow(clippy::too_many_arguments)]
-fn matmul(
-    c: &mut [f64],
-    m: usize,
-    n: usize,
-    k: usize,
-    alpha: f64,
-    a: &[f64],
-    ta: Trans,
-    b: &[f64],
-    tb: Trans,
-    beta: f64,
-) {
-    if m * n * k > SMALL_PRODUCT {
-        gemm(c, m, n, k, alpha, a, ta, b, tb, beta);
-        return;
-    }
-    debug_assert_eq!(c.len(), m * n);
-    debug_assert_eq!(a.len(), m * k);
-    debug_assert_eq!(b.len(), k * n);
-    for i in 0..m {
-        for j in 0..n {
-            let mut s = 0.0;
-            for p in 0..k {
-                let av = match ta {
-                    Trans::N => a[i * k + p],
-                    Trans::T => a[p * m + i],
-                };
-                let bv = match tb {
-                    Trans::N => b[p * n + j],
-                    Trans::T => b[j * k + p],
-                };
-                s += av * bv;
-            }
-            let cij = &mut c[i * n + j];
-            *cij = if beta == 0.0 {
-                alpha * s
-            } else {
-                alpha * s + beta * *cij
-            };
-        }
-    }
-}
-
 /// Scratch space for one model, sized once for batches of up to `max_batch` rows.
 #[derive(Debug, Clone)]
 pub struct Workspace {
@@ -207,7 +157,7 @@ impl Mlp {
             let (fi, fo) = (lp.fan_in, lp.fan_out);
             let w = &p[lp.weight..lp.weight + fi * fo];
             let z = &mut ws.z[l][..b * fo];
-            matmul(
+            gemm(
                 z,
                 b,
                 fo,
@@ -241,7 +191,7 @@ impl Mlp {
             let (fi, fo) = (lp.fan_in, lp.fan_out);
             let d = &ws.d[l][..b * fo];
             let gw = &mut g[lp.weight..lp.weight + fi * fo];
-            matmul(
+            gemm(
                 gw,
                 fo,
                 fi,
@@ -269,7 +219,7 @@ impl Mlp {
         let w = &p[lp.weight..lp.weight + fi * fo];
         let (lower, upper) = ws.d.split_at_mut(l);
         let below = &mut lower[l - 1][..b * fi];
-        matmul(
+        gemm(
             below,
             b,
             fi,
@@ -499,7 +449,7 @@ impl Mlp {
                 let w = &p[lp.weight..lp.weight + fi * fo];
                 let vw = &v[lp.weight..lp.weight + fi * fo];
                 let rz = &mut ws.rz[l][..b * fo];
-                matmul(
+                gemm(
                     rz,
                     b,
                     fo,
@@ -512,7 +462,7 @@ impl Mlp {
                     0.0,
                 );
                 if l > 0 {
-                    matmul(
+                    gemm(
                         rz,
                         b,
                         fo,
@@ -556,7 +506,7 @@ impl Mlp {
                 let (fi, fo) = (lp.fan_in, lp.fan_out);
                 let gw = &mut out[lp.weight..lp.weight + fi * fo];
                 let (d, rd) = (&ws.d[l][..b * fo], &ws.rd[l][..b * fo]);
-                matmul(
+                gemm(
                     gw,
                     fo,
                     fi,
@@ -569,7 +519,7 @@ impl Mlp {
                     1.0,
                 );
                 if l > 0 {
-                    matmul(
+                    gemm(
                         gw,
                         fo,
                         fi,
@@ -595,9 +545,9 @@ impl Mlp {
                 let (d_up, rd_up) = (&d_hi[0][..b * fo], &rd_hi[0][..b * fo]);
                 let (d_below, rd_below) = (&mut d_lo[l - 1][..b * fi], &mut rd_lo[l - 1][..b * fi]);
                 // δ_l W_l (before the σ' factor), then R{δ_l} W_l + δ_l V_l
-                matmul(d_below, b, fi, fo, 1.0, d_up, Trans::N, w, Trans::N, 0.0);
-                matmul(rd_below, b, fi, fo, 1.0, rd_up, Trans::N, w, Trans::N, 0.0);
-                matmul(rd_below, b, fi, fo, 1.0, d_up, Trans::N, vw, Trans::N, 1.0);
+                gemm(d_below, b, fi, fo, 1.0, d_up, Trans::N, w, Trans::N, 0.0);
+                gemm(rd_below, b, fi, fo, 1.0, rd_up, Trans::N, w, Trans::N, 0.0);
+                gemm(rd_below, b, fi, fo, 1.0, d_up, Trans::N, vw, Trans::N, 1.0);
                 let (z, rz) = (&ws.z[l - 1][..b * fi], &ws.rz[l - 1][..b * fi]);
                 for j in 0..b * fi {
                     let s1 = act.d1(z[j]);
@@ -652,7 +602,7 @@ impl Mlp {
                 row.iter_mut().for_each(|x| *x *= s);
             }
             let w = &p[lp.weight..lp.weight + fi * fo];
-            matmul(
+            gemm(
                 &mut next[..fo * n0],
                 fo,
                 n0,
