@@ -6,6 +6,7 @@
 //! | `csv:PATH` | [`crate::load_csv`] with default options |
 //! | `csv:PATH(label=0, regression=true, header=auto, skip=1, delimiter=semicolon)` | with options |
 //! | `csv(path=train.csv, ...)` | the same, with a path that is a bare word |
+//! | `mixture(...)`, `teacher(...)`, `gaussian(...)` | a seeded synthetic draw ([`crate::generators`]) |
 //!
 //! The short form keeps everything after the colon up to `(`, `,` or `)`, so a path with those
 //! characters cannot be written as a spec; load such files with [`crate::load_csv`] directly.
@@ -17,6 +18,7 @@ use descent_core::{Error, Result, Spec};
 use crate::csv::{CsvOptions, HeaderMode, TargetKind, load_csv};
 use crate::dataset::Dataset;
 use crate::embedded;
+use crate::generators::{self, GENERATORS};
 
 /// Every dataset source by spec name, with a one-line description (for `descent list`).
 pub const DATASETS: &[(&str, &str)] = &[
@@ -37,6 +39,9 @@ pub const DATASETS: &[(&str, &str)] = &[
         "a numeric CSV file, csv:PATH[(label=-1, regression=false, header=auto|true|false, \
          skip=0, delimiter=comma|semicolon|tab)]",
     ),
+    GENERATORS[0],
+    GENERATORS[1],
+    GENERATORS[2],
 ];
 
 /// Parses `text` as a spec and builds the dataset it names.
@@ -51,6 +56,7 @@ pub fn from_spec(spec: &Spec) -> Result<Dataset> {
         "iris" => embedded_set(spec, embedded::iris),
         "wine" => embedded_set(spec, embedded::wine),
         "csv" => csv_source(spec),
+        "mixture" | "teacher" | "gaussian" => generators::dataset_from_spec(spec),
         other => Err(Error::unknown_name(
             "dataset",
             other,
@@ -142,7 +148,10 @@ mod tests {
     #[test]
     fn unknown_names_list_the_valid_ones() {
         let e = load("mnist").unwrap_err().to_string();
-        assert_eq!(e, "unknown dataset 'mnist'; valid: digits, iris, wine, csv");
+        assert_eq!(
+            e,
+            "unknown dataset 'mnist'; valid: digits, iris, wine, csv, mixture, teacher, gaussian"
+        );
         assert!(
             load("iris(scale=1)")
                 .unwrap_err()

@@ -7,7 +7,7 @@ use descent_core::{
     Error, Function, Gradient, HessianVector, Layout, PerSampleGradients, Problem, Result,
     RngStreams, Stochastic,
 };
-use descent_data::{BatchSampler, Dataset, SamplingMode, Targets};
+use descent_data::{BatchSampler, Dataset, SamplingMode, Stream, Targets};
 
 use crate::engine::{Eval, Workspace};
 use crate::loss::Loss;
@@ -110,6 +110,9 @@ pub fn check_compatible(model: &Mlp, loss: Loss, data: &Dataset) -> Result<()> {
 /// With a batch size ≥ n the batch is the whole dataset in order and resampling is a no-op
 /// (deterministic full-batch mode).
 ///
+/// With [`Objective::streaming`] the data is an endless [`Stream`] from a generator instead:
+/// every resample draws a fresh batch (online learning, P1).
+///
 /// Offers Function, Gradient, Stochastic, PerSampleGradients and HessianVector. Per-sample
 /// gradients are those of each sample's own loss ℓᵢ, so f = (1/B) Σᵢ ℓᵢ.
 #[derive(Debug, Clone)]
@@ -117,6 +120,8 @@ pub struct Objective {
     model: Mlp,
     layout: Layout,
     data: Arc<Dataset>,
+    /// In streaming mode the batches come from here and `data` is unused.
+    stream: Option<Stream>,
     loss: Loss,
     sampler: Option<BatchSampler>,
     batch: Vec<usize>,
@@ -179,6 +184,7 @@ impl Objective {
             ws: Workspace::new(&model, batch_size.min(n)),
             model,
             data,
+            stream: None,
             loss,
             sampler,
             batch,
@@ -193,6 +199,40 @@ impl Objective {
         Ok(obj)
     }
 
+    /// Binds a model to an endless stream of fresh batches (one generator draw of the stream's
+    /// batch size per [`Stochastic::resample`]); shapes are checked against the stream's batch.
+    pub fn streaming(model: Mlp, stream: Stream, loss: Loss) -> Result<Objective> {
+        let first = stream.batch();
+        check_compatible(&model, loss, first)?;
+        let b = first.len();
+        let name = format!(
+            "{} + {loss} on a stream of {}",
+            model.describe(),
+            stream.generator().name()
+        );
+        Ok(Objective {
+            layout: model.layout(),
+            ws: Workspace::new(&model, b),
+            model,
+            data: Arc::new(first.subset(&[])),
+            stream: Some(stream),
+            loss,
+            sampler: None,
+            batch: (0..b).collect(),
+            name,
+        })
+    }
+
+    /// The stream, in streaming mode.
+    pub fn stream(&self) -> Option<&Stream> {
+        self.stream.as_ref()
+    }
+
+    /// The data the current minibatch indexes into: the training set, or the stream's batch.
+    pub fn current_data(&self) -> &Dataset {
+        self.stream.as_ref().map_or(&*self.data, Stream::batch)
+    }
+
     /// The model.
     pub fn model(&self) -> &Mlp {
         &self.model
@@ -203,7 +243,7 @@ impl Objective {
         self.loss
     }
 
-    /// The training data.
+    /// The training data (an empty dataset of the stream's shape in streaming mode).
     pub fn data(&self) -> &Arc<Dataset> {
         &self.data
     }
@@ -222,7 +262,7 @@ impl Objective {
 
     /// True when every evaluation sees the whole dataset.
     pub fn is_full_batch(&self) -> bool {
-        self.sampler.is_none()
+        self.sampler.is_none() && self.stream.is_none()
     }
 
     /// Epochs started by the sampler (1 after construction; 1 in full-batch mode).
@@ -281,20 +321,25 @@ impl Function for Objective {
     }
 
     fn value(&mut self, x: &[f64]) -> f64 {
+        let data = self.stream.as_ref().map_or(&*self.data, Stream::batch);
         self.model
-            .loss(x, &self.data, &self.batch, self.loss, &mut self.ws)
+            .loss(x, data, &self.batch, self.loss, &mut self.ws)
     }
 }
 
 impl Gradient for Objective {
     fn value_grad(&mut self, x: &[f64], g: &mut [f64]) -> f64 {
+        let data = self.stream.as_ref().map_or(&*self.data, Stream::batch);
         self.model
-            .loss_grad(x, &self.data, &self.batch, self.loss, &mut self.ws, g)
+            .loss_grad(x, data, &self.batch, self.loss, &mut self.ws, g)
     }
 }
 
 impl Stochastic for Objective {
     fn resample(&mut self) {
+        if let Some(s) = &mut self.stream {
+            s.resample();
+        }
         if let Some(s) = &mut self.sampler {
             self.batch.clear();
             self.batch.extend_from_slice(s.next_batch());
@@ -308,33 +353,23 @@ impl PerSampleGradients for Objective {
     }
 
     fn per_sample_grad_norms(&mut self, x: &[f64], norms: &mut [f64]) {
-        self.model.per_sample_grad_norms(
-            x,
-            &self.data,
-            &self.batch,
-            self.loss,
-            &mut self.ws,
-            norms,
-        );
+        let data = self.stream.as_ref().map_or(&*self.data, Stream::batch);
+        self.model
+            .per_sample_grad_norms(x, data, &self.batch, self.loss, &mut self.ws, norms);
     }
 
     fn weighted_grad(&mut self, x: &[f64], weights: &[f64], g: &mut [f64]) -> f64 {
-        self.model.weighted_grad(
-            x,
-            &self.data,
-            &self.batch,
-            self.loss,
-            weights,
-            &mut self.ws,
-            g,
-        )
+        let data = self.stream.as_ref().map_or(&*self.data, Stream::batch);
+        self.model
+            .weighted_grad(x, data, &self.batch, self.loss, weights, &mut self.ws, g)
     }
 }
 
 impl HessianVector for Objective {
     fn hvp(&mut self, x: &[f64], v: &[f64], out: &mut [f64]) {
+        let data = self.stream.as_ref().map_or(&*self.data, Stream::batch);
         self.model
-            .hvp(x, &self.data, &self.batch, self.loss, v, &mut self.ws, out);
+            .hvp(x, data, &self.batch, self.loss, v, &mut self.ws, out);
     }
 }
 
