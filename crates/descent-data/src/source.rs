@@ -7,6 +7,12 @@
 //! | `csv:PATH(label=0, regression=true, header=auto, skip=1, delimiter=semicolon)` | with options |
 //! | `csv(path=train.csv, ...)` | the same, with a path that is a bare word |
 //! | `mixture(...)`, `teacher(...)`, `gaussian(...)` | a seeded synthetic draw ([`crate::generators`]) |
+//! | `idx:DIR(classes=10)` | MNIST/Fashion-MNIST IDX files, `t10k-…` as the test split ([`crate::idx`]) |
+//! | `cifar10:DIR` | CIFAR-10 binary batches, `test_batch.bin` as the test split ([`crate::cifar`]) |
+//! | `npy:X.npy,Y.npy(classes=10, regression=false)` | NumPy arrays ([`crate::npy`]) |
+//!
+//! [`load_source`] also returns a source's predefined test split (`idx`, `cifar10`), which
+//! `descent train` uses instead of a random split; [`load`] returns the training part only.
 //!
 //! The short form keeps everything after the colon up to `(`, `,` or `)`, so a path with those
 //! characters cannot be written as a spec; load such files with [`crate::load_csv`] directly.
@@ -42,11 +48,116 @@ pub const DATASETS: &[(&str, &str)] = &[
     GENERATORS[0],
     GENERATORS[1],
     GENERATORS[2],
+    (
+        "idx",
+        "MNIST/Fashion-MNIST IDX files in a directory, idx:DIR[(classes=10)]: \
+         train-images-idx3-ubyte, train-labels-idx1-ubyte (.gz or not); t10k-* is the test split",
+    ),
+    (
+        "cifar10",
+        "CIFAR-10 binary batches, cifar10:DIR (data_batch_1..5.bin; test_batch.bin is the test \
+         split)",
+    ),
+    (
+        "npy",
+        "NumPy arrays, npy:X.npy,Y.npy[(classes=K, regression=false)] (f4/f8/integer, C order)",
+    ),
 ];
 
-/// Parses `text` as a spec and builds the dataset it names.
+/// A dataset and, when the source defines one, its predefined test split.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataSource {
+    pub train: Dataset,
+    /// The source's own test split (MNIST's t10k, CIFAR's test_batch), if any.
+    pub test: Option<Dataset>,
+}
+
+/// Parses `text` as a spec and loads the source with its predefined test split, if any.
+pub fn load_source(text: &str) -> Result<DataSource> {
+    source_from_spec(&parse_source_spec(text)?)
+}
+
+/// Like [`from_spec`], keeping a predefined test split.
+pub fn source_from_spec(spec: &Spec) -> Result<DataSource> {
+    match spec.name.as_str() {
+        "idx" => {
+            let args = spec.args(&["classes"])?;
+            let dir = short_path(spec, "DIR")?;
+            let (train, test) = crate::idx::load_idx_dir(dir, positive_classes(&args, 10)?)?;
+            Ok(DataSource { train, test })
+        }
+        "cifar10" => {
+            spec.args(&[])?;
+            let (train, test) = crate::cifar::load_cifar10_dir(short_path(spec, "DIR")?)?;
+            Ok(DataSource { train, test })
+        }
+        _ => Ok(DataSource {
+            train: from_spec(spec)?,
+            test: None,
+        }),
+    }
+}
+
+/// `npy:X.npy,Y.npy(...)` has a comma in its short form, which the spec grammar ends the short
+/// form at; it is parsed here as `npy(...)` with the short form `X.npy,Y.npy`.
+fn parse_source_spec(text: &str) -> Result<Spec> {
+    let t = text.trim();
+    if let Some(rest) = t.strip_prefix("npy:") {
+        let (paths, opts) = match rest.find('(') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        let mut spec = Spec::parse(&format!("npy{opts}"))?;
+        spec.short = Some(paths.trim().to_string());
+        return Ok(spec);
+    }
+    Spec::parse(t)
+}
+
+fn short_path<'a>(spec: &'a Spec, what: &str) -> Result<&'a str> {
+    spec.short.as_deref().ok_or_else(|| {
+        Error::invalid(
+            format!("{}.path", spec.name),
+            "nothing",
+            format!("{}:{what}", spec.name),
+        )
+    })
+}
+
+fn positive_classes(args: &descent_core::Args<'_>, default: usize) -> Result<usize> {
+    let c = args.usize("classes", default)?;
+    if c == 0 {
+        return Err(Error::invalid("classes", 0, "an integer >= 1"));
+    }
+    Ok(c)
+}
+
+/// `npy:X.npy,Y.npy(classes=K, regression=true)`.
+fn npy_source(spec: &Spec) -> Result<Dataset> {
+    let args = spec.args(&["classes", "regression"])?;
+    let paths = short_path(spec, "X.npy,Y.npy")?;
+    let Some((x, y)) = paths.split_once(',') else {
+        return Err(Error::invalid(
+            "npy.path",
+            paths,
+            "two files, npy:X.npy,Y.npy (features, then targets)",
+        ));
+    };
+    let options = crate::npy::NpyOptions {
+        classes: if args.has("classes") {
+            Some(positive_classes(&args, 1)?)
+        } else {
+            None
+        },
+        regression: args.bool("regression", false)?,
+    };
+    crate::npy::load_npy(x.trim(), y.trim(), options)
+}
+
+/// Parses `text` as a spec and builds the dataset it names (the training part of a source with
+/// a predefined test split; see [`load_source`]).
 pub fn load(text: &str) -> Result<Dataset> {
-    from_spec(&Spec::parse(text)?)
+    from_spec(&parse_source_spec(text)?)
 }
 
 /// Builds the dataset a spec names (see the module docs for the forms).
@@ -57,6 +168,8 @@ pub fn from_spec(spec: &Spec) -> Result<Dataset> {
         "wine" => embedded_set(spec, embedded::wine),
         "csv" => csv_source(spec),
         "mixture" | "teacher" | "gaussian" => generators::dataset_from_spec(spec),
+        "idx" | "cifar10" => Ok(source_from_spec(spec)?.train),
+        "npy" => npy_source(spec),
         other => Err(Error::unknown_name(
             "dataset",
             other,

@@ -1,7 +1,8 @@
 //! The supervised training run behind `descent train`: any optimizer on any model and dataset.
 //!
 //! Protocol: load the data, split it 80/20 (stratified for classes) with the seed's `"split"`
-//! stream, standardize features with statistics of the training part only, initialise the model
+//! stream — or, for a source with a predefined test split (`idx:DIR`'s t10k files, `cifar10:DIR`'s
+//! test_batch), use that split as is — standardize features with statistics of the training part only, initialise the model
 //! from the `"init"` stream, and run the optimizer for whole epochs of shuffled minibatches (the
 //! `"batches"` stream). After every epoch (and before the first) the full training loss, the test
 //! loss and the test accuracy are measured. Divergence is an error naming the step, optimizer and
@@ -24,7 +25,8 @@ use crate::plot::{Figure, LegendAt, Line, Panel};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrainConfig {
-    /// Dataset spec: `digits`, `iris`, `wine`, `csv:PATH`.
+    /// Dataset spec: `digits`, `iris`, `wine`, `csv:PATH`, `idx:DIR`, `cifar10:DIR`,
+    /// `npy:X.npy,Y.npy`, `mixture(...)`, `teacher(...)`, `gaussian(...)`.
     pub data: String,
     /// Model spec: `mlp:64-128-10`, `mlp(sizes=[64,128,10], act=relu)`, `softmax-regression`.
     pub model: String,
@@ -38,7 +40,7 @@ pub struct TrainConfig {
     pub batch_size: usize,
     /// The run seed (split, init and batch order are streams derived from it).
     pub seed: u64,
-    /// Fraction of samples held out for testing.
+    /// Fraction of samples held out for testing (unused when the data has its own test split).
     pub test_fraction: f64,
     /// Standardize features with the training part's mean and standard deviation.
     pub standardize: bool,
@@ -116,12 +118,19 @@ pub struct PreparedData {
     pub test: Arc<Dataset>,
 }
 
-/// Loads, splits and standardizes the data as [`train`] does.
+/// Loads, splits and standardizes the data as [`train`] does; a source's predefined test split
+/// replaces the random split (and `test_fraction` is then unused).
 pub fn prepare_data(cfg: &TrainConfig) -> Result<PreparedData> {
-    let data = descent_data::load_dataset(&cfg.data)?;
+    let source = descent_data::load_source(&cfg.data)?;
     let streams = RngStreams::new(cfg.seed);
-    let (mut train, mut test) =
-        descent_data::split(&data, cfg.test_fraction, &mut streams.stream("split"))?;
+    let (mut train, mut test) = match source.test {
+        Some(test) => (source.train, test),
+        None => descent_data::split(
+            &source.train,
+            cfg.test_fraction,
+            &mut streams.stream("split"),
+        )?,
+    };
     if cfg.validation {
         (train, test) =
             descent_data::split(&train, cfg.test_fraction, &mut streams.stream("validation"))?;

@@ -1,0 +1,59 @@
+//! `descent train` on a source with a predefined test split (IDX's t10k files) uses that split
+//! instead of a random one; a generator spec is split 80/20 as any dataset.
+
+use descent_lab::train::{TrainConfig, prepare_data, train};
+
+fn idx(dims: &[u32], data: &[u8]) -> Vec<u8> {
+    let mut b = vec![0, 0, 8, dims.len() as u8];
+    dims.iter().for_each(|d| b.extend(d.to_be_bytes()));
+    b.extend_from_slice(data);
+    b
+}
+
+#[test]
+fn predefined_test_split_replaces_the_random_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let (n_train, n_test) = (40u32, 10u32);
+    let pixels = |n: u32| (0..n * 4).map(|i| (i * 37 % 251) as u8).collect::<Vec<_>>();
+    let labels = |n: u32| (0..n).map(|i| (i % 3) as u8).collect::<Vec<_>>();
+    let files = [
+        (
+            "train-images-idx3-ubyte",
+            idx(&[n_train, 2, 2], &pixels(n_train)),
+        ),
+        ("train-labels-idx1-ubyte", idx(&[n_train], &labels(n_train))),
+        (
+            "t10k-images-idx3-ubyte",
+            idx(&[n_test, 2, 2], &pixels(n_test)),
+        ),
+        ("t10k-labels-idx1-ubyte", idx(&[n_test], &labels(n_test))),
+    ];
+    for (name, bytes) in files {
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+    }
+    let cfg = TrainConfig {
+        data: format!("idx:{}(classes=3)", dir.path().display()),
+        model: "mlp:4-8-3".into(),
+        epochs: 1,
+        batch_size: 8,
+        ..TrainConfig::default()
+    };
+    let data = prepare_data(&cfg).unwrap();
+    assert_eq!((data.train.len(), data.test.len()), (40, 10));
+    // standardized with the training part's statistics: each training column has mean 0
+    for j in 0..4 {
+        let mean: f64 = (0..40).map(|i| data.train.row(i)[j]).sum::<f64>() / 40.0;
+        assert!(mean.abs() < 1e-12, "{mean}");
+    }
+    let run = train(&cfg, |_| {}).unwrap();
+    assert_eq!((run.summary.n_train, run.summary.n_test), (40, 10));
+    assert_eq!(run.summary.steps, 5);
+
+    // a generator spec has no predefined split: 80/20 of its 3 × 50 samples
+    let cfg = TrainConfig {
+        data: "mixture(classes=3, dim=4, n=50)".into(),
+        ..cfg
+    };
+    let data = prepare_data(&cfg).unwrap();
+    assert_eq!((data.train.len(), data.test.len()), (120, 30));
+}
