@@ -389,17 +389,17 @@ impl FloatFormat {
                 ));
             }
             FloatFormat {
-                exponent_bits: e.min(64) as u32,
-                mantissa_bits: m.min(64) as u32,
+                exponent_bits: e.min(1_000_000) as u32,
+                mantissa_bits: m.min(1_000_000) as u32,
                 ..Self::FP32
             }
         } else {
             let mut p = Self::preset(&spec.name)?;
             if a.has("e") {
-                p.exponent_bits = a.usize("e", 8)?.min(64) as u32;
+                p.exponent_bits = a.usize("e", 8)?.min(1_000_000) as u32;
             }
             if a.has("m") {
-                p.mantissa_bits = a.usize("m", 23)?.min(64) as u32;
+                p.mantissa_bits = a.usize("m", 23)?.min(1_000_000) as u32;
             }
             p
         };
