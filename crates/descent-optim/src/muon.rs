@@ -458,7 +458,12 @@ mod tests {
     fn newton_schulz_approximates_the_polar_factor() {
         for (p, q) in [(3usize, 5usize), (8, 8), (16, 24)] {
             let g: Vec<f64> = (0..p * q)
-                .map(|i| ((i * 37 + 11) % 17) as f64 / 17.0 - 0.5)
+                .map(|i| {
+                    (descent_core::float_format::hash_bits(p as u64, q as u64, i as u64) >> 11)
+                        as f64
+                        / (1u64 << 53) as f64
+                        - 0.5
+                })
                 .collect();
             let mut x = g.clone();
             let (mut a, mut b, mut t) = (vec![0.0; p * p], vec![0.0; p * p], vec![0.0; p * q]);
