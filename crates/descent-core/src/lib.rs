@@ -8,12 +8,15 @@
 //! - [`EvalCounter`]: the oracle adapter that counts every evaluation, the source of truth for
 //!   every "per evaluation" axis.
 //! - [`RngStreams`]: named, independent, reproducible random streams derived from one seed.
+//! - [`FloatFormat`] / [`Quantizer`]: simulated low-precision formats (fp32 … fp8) with nearest,
+//!   toward-zero and stochastic rounding (P7).
 //! - [`spec`]: the one text grammar for optimizers, models, data and formats.
 //! - [`testfns`]: Rosenbrock, quadratics with a chosen spectrum and the matrix parabola.
 //! - [`linalg`]: the only place that talks to faer (GEMM, Cholesky, QR, SVD, symmetric eigen).
 
 pub mod counter;
 pub mod error;
+pub mod float_format;
 pub mod layout;
 pub mod linalg;
 pub mod oracle;
@@ -23,6 +26,7 @@ pub mod testfns;
 
 pub use counter::{EvalCounter, EvalCounts};
 pub use error::{Error, Result};
+pub use float_format::{FloatFormat, Overflow, Quantizer, Rounding};
 pub use layout::{Block, Layout};
 pub use oracle::{
     BilevelProblem, Caps, Function, Gradient, HessianVector, MinimaxProblem, PerSampleGradients,

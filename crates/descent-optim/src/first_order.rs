@@ -2,7 +2,7 @@
 //! Nesterov, L2 weight decay), [`Adam`] / AdamW, [`DecoupledWeightDecay`], and gradient clipping
 //! ([`ClipByGlobalNorm`], [`ClipByValue`]).
 
-use descent_core::{Error, Layout, Result, RngStreams};
+use descent_core::{Error, Layout, Quantizer, Result, RngStreams};
 use serde::{Deserialize, Serialize};
 
 use crate::Transform;
@@ -285,12 +285,19 @@ impl AdamConfig {
 ///
 /// and as torch.optim.AdamW (Loshchilov & Hutter 2019) when decoupled: no L2 term, and
 /// `u = −lr·λ·x − lr·m̂ / (√v̂ + ε)`. `t` counts this transform's updates since build.
+///
+/// With state quantizers (P7, [`Adam::with_state_quantizers`]) the stored moments are
+/// `m = Q_M(β₁·m + (1 − β₁)·g)` and `v = Q_V(β₂·v + (1 − β₂)·g²)`: the EMA is computed in full
+/// precision and then stored quantized (P7 §2.3 and pitfall 2); bias correction and √v use the
+/// stored values in full precision.
 #[derive(Debug, Clone)]
 pub struct Adam {
     cfg: AdamConfig,
     m: Vec<f64>,
     v: Vec<f64>,
     count: u64,
+    qm: Option<Quantizer>,
+    qv: Option<Quantizer>,
 }
 
 impl Adam {
@@ -302,7 +309,17 @@ impl Adam {
             m: Vec::new(),
             v: Vec::new(),
             count: 0,
+            qm: None,
+            qv: None,
         })
+    }
+
+    /// Stores the first moment through `m` and the second through `v` (P7's Q_M, Q_V). Their
+    /// stochastic-rounding seeds are derived from the run seed at build.
+    pub fn with_state_quantizers(mut self, m: Option<Quantizer>, v: Option<Quantizer>) -> Self {
+        self.qm = m;
+        self.qv = v;
+        self
     }
 
     /// The current hyperparameters.
@@ -316,21 +333,42 @@ const ADAM_HYPERS: &[&str] = &["lr", "beta1", "beta2", "eps", "weight_decay"];
 impl Transform for Adam {
     fn name(&self) -> String {
         let c = &self.cfg;
-        format!(
-            "{}(lr={}, beta1={}, beta2={}, eps={}, weight_decay={})",
+        let mut s = format!(
+            "{}(lr={}, beta1={}, beta2={}, eps={}, weight_decay={}",
             c.kind(),
             c.lr,
             c.beta1,
             c.beta2,
             c.eps,
             c.weight_decay
-        )
+        );
+        for (k, q) in [("m", &self.qm), ("v", &self.qv)] {
+            if let Some(q) = q {
+                s.push_str(&format!(", {k}={q}"));
+            }
+        }
+        s.push(')');
+        s
     }
 
-    fn build(&mut self, layout: &Layout, _streams: &RngStreams) -> Result<()> {
+    fn build(&mut self, layout: &Layout, streams: &RngStreams) -> Result<()> {
         self.m = vec![0.0; layout.len()];
         self.v = vec![0.0; layout.len()];
         self.count = 0;
+        if let Some(q) = &mut self.qm {
+            *q = q.with_seed(crate::quantized::quantizer_seed(
+                streams,
+                "quantize.m",
+                layout,
+            ));
+        }
+        if let Some(q) = &mut self.qv {
+            *q = q.with_seed(crate::quantized::quantizer_seed(
+                streams,
+                "quantize.v",
+                layout,
+            ));
+        }
         Ok(())
     }
 
@@ -352,8 +390,14 @@ impl Transform for Adam {
             if !decoupled && wd != 0.0 {
                 g += wd * params[i];
             }
-            let m = beta1 * self.m[i] + (1.0 - beta1) * g;
-            let v = beta2 * self.v[i] + (1.0 - beta2) * g * g;
+            let mut m = beta1 * self.m[i] + (1.0 - beta1) * g;
+            let mut v = beta2 * self.v[i] + (1.0 - beta2) * g * g;
+            if let Some(q) = &self.qm {
+                m = q.quantize(m, self.count, i as u64);
+            }
+            if let Some(q) = &self.qv {
+                v = q.quantize(v, self.count, i as u64);
+            }
             self.m[i] = m;
             self.v[i] = v;
             let mut u = -lr * (m / bc1) / ((v / bc2).sqrt() + eps);

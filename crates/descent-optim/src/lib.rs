@@ -3,8 +3,10 @@
 //! Three levels (DESIGN §3):
 //! - oracle adapters wrap problems (here: the driver's evaluation counting);
 //! - [`Transform`] (optax's gradient transformation): [`Sgd`], [`Adam`] (and AdamW),
-//!   [`DecoupledWeightDecay`], [`ClipByGlobalNorm`], [`ClipByValue`], [`Scheduled`], composed
-//!   with [`Chain`] and [`Partition`];
+//!   [`DecoupledWeightDecay`], [`ClipByGlobalNorm`], [`ClipByValue`], [`Scheduled`], [`Muon`],
+//!   P7's [`QuantizeGradient`] (and quantized Adam/Muon states), composed with [`Chain`] and
+//!   [`Partition`]; the oracle adapter [`QuantizedWeights`] evaluates gradients at quantized
+//!   weights;
 //! - [`Optimizer`]: one step of a method over any [`descent_core::Problem`];
 //!   [`TransformOptimizer`] adapts any transform.
 //!
@@ -15,7 +17,9 @@
 pub mod conformance;
 pub mod driver;
 pub mod first_order;
+pub mod muon;
 pub mod optimizer;
+pub mod quantized;
 pub mod registry;
 pub mod schedule;
 pub mod transform;
@@ -24,7 +28,9 @@ pub use driver::{Outcome, StepRecord, no_observer, run};
 pub use first_order::{
     Adam, AdamConfig, ClipByGlobalNorm, ClipByValue, DecoupledWeightDecay, Sgd, SgdConfig,
 };
+pub use muon::{Muon, MuonConfig, MuonOrthogonal, newton_schulz};
 pub use optimizer::{Extras, Optimizer, OptimizerState, StepInfo, TransformOptimizer};
+pub use quantized::{QuantizeGradient, QuantizedWeights, WithQuantizedWeights};
 pub use registry::{OPTIMIZERS, build_optimizer, build_transform, parse_optimizer};
 pub use schedule::{Schedule, Scheduled};
 pub use transform::{Chain, Partition, Transform, TransformState};

@@ -4,7 +4,19 @@
 //! sgd(lr=0.01, momentum=0, dampening=0, nesterov=false, weight_decay=0)
 //! adam(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0)        L2 decay
 //! adamw(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01)    decoupled decay
+//! muon(lr=0.02, beta=0.95, nesterov=true, ns_steps=5, weight_decay=0,
+//!      adam_lr=3e-4, adam_beta1=0.9, adam_beta2=0.95, adam_eps=1e-10)    AdamW off matrices
 //! ```
+//!
+//! P7's quantizers take a float-format spec (`fmt(e=8, m=7, round=nearest|stochastic|
+//! toward_zero)`, or a preset `fp32`, `tf32`, `fp16`, `bf16`, `e5m2`, `e4m3`, see
+//! [`descent_core::float_format`]):
+//! - `w=F`: gradients are evaluated at the quantized weights Q_W(x), master weights stay in f64
+//!   (every optimizer);
+//! - `g=F`: the gradient is quantized first (every optimizer);
+//! - `m=F`, `v=F`: Adam's/AdamW's stored moments; Muon's momentum and its AdamW's moments.
+//!
+//! e.g. `adam(lr=1e-3, v=fmt(e=8, m=7, round=nearest))`.
 //!
 //! Every first-order optimizer also takes
 //! - `clip_value=c`: clamp each gradient entry to `[−c, c]` first;
@@ -22,12 +34,14 @@
 //! `clip_value(max=..)`, `decoupled_weight_decay(lr=.., weight_decay=..)` and
 //! `chain(of=[spec, spec, ...])`.
 
-use descent_core::{Args, Error, Result, Spec};
+use descent_core::{Args, Error, Quantizer, Result, Spec};
 
 use crate::first_order::{
     Adam, AdamConfig, ClipByGlobalNorm, ClipByValue, DecoupledWeightDecay, Sgd, SgdConfig,
 };
+use crate::muon::{Muon, MuonConfig};
 use crate::optimizer::{Optimizer, TransformOptimizer};
+use crate::quantized::{QuantizeGradient, WithQuantizedWeights};
 use crate::schedule::{Schedule, Scheduled};
 use crate::transform::{Chain, Transform};
 
@@ -49,6 +63,13 @@ pub const OPTIMIZERS: &[(&str, &str)] = &[
         "AdamW as torch.optim.AdamW: lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, \
          weight_decay=0.01 (decoupled); also clip_norm, clip_value, schedule",
     ),
+    (
+        "muon",
+        "Muon (KellerJordan/Muon): Newton-Schulz-orthogonalised momentum on matrix blocks, \
+         AdamW elsewhere: lr=0.02, beta=0.95, nesterov=true, ns_steps=5, weight_decay=0, \
+         adam_lr=3e-4, adam_beta1=0.9, adam_beta2=0.95, adam_eps=1e-10; also clip_norm, \
+         clip_value, schedule",
+    ),
 ];
 
 /// The building blocks [`build_transform`] knows besides [`OPTIMIZERS`].
@@ -66,10 +87,33 @@ pub const TRANSFORMS: &[(&str, &str)] = &[
         "chain",
         "apply transforms in order: of=[spec, ...] (required)",
     ),
+    (
+        "quantize",
+        "quantize the gradient (P7's Q_G): fmt=fmt(e=8, m=7, round=nearest) (required)",
+    ),
 ];
 
-/// The keys every first-order optimizer takes besides its own.
-pub const COMMON_KEYS: &[&str] = &["clip_norm", "clip_value", "schedule"];
+/// The keys every first-order optimizer takes besides its own: clipping, a schedule, and P7's
+/// gradient (`g`) and weight (`w`) quantizers.
+pub const COMMON_KEYS: &[&str] = &["clip_norm", "clip_value", "schedule", "g", "w"];
+
+/// The quantizer under `key` (a float-format spec), with errors naming `optimizer.key.field`.
+fn quantizer(a: &Args<'_>, owner: &str, key: &str) -> Result<Option<Quantizer>> {
+    let Some(s) = a.spec(key)? else {
+        return Ok(None);
+    };
+    Quantizer::from_spec(s).map(Some).map_err(|e| match e {
+        Error::InvalidValue {
+            field,
+            value,
+            expected,
+        } => {
+            let tail = field.split_once('.').map_or(field.as_str(), |(_, t)| t);
+            Error::invalid(format!("{owner}.{key}.{tail}"), value, expected)
+        }
+        other => other,
+    })
+}
 
 fn names(list: &[(&'static str, &str)]) -> Vec<&'static str> {
     list.iter().map(|(n, _)| *n).collect()
@@ -86,7 +130,22 @@ pub fn build_optimizer(spec: &Spec) -> Result<Box<dyn Optimizer>> {
         ));
     }
     let t = build_transform(spec)?;
-    Ok(Box::new(TransformOptimizer::new(t, spec.to_string())))
+    let opt: Box<dyn Optimizer> = Box::new(TransformOptimizer::new(t, spec.to_string()));
+    // the keys were checked by build_transform; read `w` from a spec holding only it
+    let only_w = Spec {
+        args: spec
+            .args
+            .iter()
+            .filter(|(k, _)| k == "w")
+            .cloned()
+            .collect(),
+        ..spec.clone()
+    };
+    let w = quantizer(&only_w.args(&["w"])?, &spec.name, "w")?;
+    Ok(match w {
+        Some(q) => Box::new(WithQuantizedWeights::new(opt, q)),
+        None => opt,
+    })
 }
 
 /// Parses and builds an optimizer from text.
@@ -109,10 +168,10 @@ pub fn build_transform(spec: &Spec) -> Result<Box<dyn Transform>> {
                 nesterov: a.bool("nesterov", d.nesterov)?,
                 weight_decay: a.f64("weight_decay", d.weight_decay)?,
             };
-            wrap_common(Box::new(Sgd::new(cfg)?), &a)
+            wrap_common(Box::new(Sgd::new(cfg)?), &a, &spec.name)
         }
         "adam" | "adamw" => {
-            let keys = with_common(&["lr", "beta1", "beta2", "eps", "weight_decay"]);
+            let keys = with_common(&["lr", "beta1", "beta2", "eps", "weight_decay", "m", "v"]);
             let a = spec.args(&keys)?;
             let d = if spec.name == "adamw" {
                 AdamConfig::adamw()
@@ -127,7 +186,56 @@ pub fn build_transform(spec: &Spec) -> Result<Box<dyn Transform>> {
                 weight_decay: a.f64("weight_decay", d.weight_decay)?,
                 decoupled: d.decoupled,
             };
-            wrap_common(Box::new(Adam::new(cfg)?), &a)
+            let adam = Adam::new(cfg)?.with_state_quantizers(
+                quantizer(&a, &spec.name, "m")?,
+                quantizer(&a, &spec.name, "v")?,
+            );
+            wrap_common(Box::new(adam), &a, &spec.name)
+        }
+        "muon" => {
+            let keys = with_common(&[
+                "lr",
+                "beta",
+                "nesterov",
+                "ns_steps",
+                "weight_decay",
+                "adam_lr",
+                "adam_beta1",
+                "adam_beta2",
+                "adam_eps",
+                "m",
+                "v",
+            ]);
+            let a = spec.args(&keys)?;
+            let d = MuonConfig::default();
+            let cfg = MuonConfig {
+                lr: a.positive("lr", d.lr)?,
+                beta: a.f64("beta", d.beta)?,
+                nesterov: a.bool("nesterov", d.nesterov)?,
+                ns_steps: a.usize("ns_steps", d.ns_steps)?,
+                weight_decay: a.f64("weight_decay", d.weight_decay)?,
+                adam_lr: a.f64("adam_lr", d.adam_lr)?,
+                adam_beta1: a.f64("adam_beta1", d.adam_beta1)?,
+                adam_beta2: a.f64("adam_beta2", d.adam_beta2)?,
+                adam_eps: a.f64("adam_eps", d.adam_eps)?,
+            };
+            let muon = Muon::new(
+                cfg,
+                quantizer(&a, &spec.name, "m")?,
+                quantizer(&a, &spec.name, "v")?,
+            )?;
+            wrap_common(Box::new(muon), &a, &spec.name)
+        }
+        "quantize" => {
+            let a = spec.args(&["fmt"])?;
+            let q = quantizer(&a, "quantize", "fmt")?.ok_or_else(|| {
+                Error::invalid(
+                    "quantize.fmt",
+                    "nothing",
+                    "a float format such as fmt(e=8, m=7) (required)",
+                )
+            })?;
+            Ok(Box::new(QuantizeGradient::new(q)))
         }
         "clip_norm" => {
             let a = spec.args(&["max"])?;
@@ -194,13 +302,17 @@ fn required(a: &Args<'_>, spec: &Spec, key: &str) -> Result<f64> {
     })
 }
 
-/// `chain(clip_value, clip_norm, scheduled(core))` with the parts that were given.
-fn wrap_common(core: Box<dyn Transform>, a: &Args<'_>) -> Result<Box<dyn Transform>> {
+/// `chain(quantize, clip_value, clip_norm, scheduled(core))` with the parts that were given
+/// (Q_G first: P7's workers send the quantized gradient).
+fn wrap_common(core: Box<dyn Transform>, a: &Args<'_>, owner: &str) -> Result<Box<dyn Transform>> {
     let core: Box<dyn Transform> = match a.spec("schedule")? {
         Some(s) => Box::new(Scheduled::new(core, Schedule::from_spec(s)?)?),
         None => core,
     };
     let mut members: Vec<Box<dyn Transform>> = Vec::new();
+    if let Some(q) = quantizer(a, owner, "g")? {
+        members.push(Box::new(QuantizeGradient::new(q)));
+    }
     if a.has("clip_value") {
         members.push(Box::new(ClipByValue::new(a.positive("clip_value", 1.0)?)?));
     }

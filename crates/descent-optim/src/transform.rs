@@ -332,6 +332,11 @@ impl Partition {
     pub fn members(&self) -> &[Box<dyn Transform>] {
         &self.members
     }
+
+    /// The members in label order, mutably (to set one group's hyperparameters).
+    pub fn members_mut(&mut self) -> &mut [Box<dyn Transform>] {
+        &mut self.members
+    }
 }
 
 impl Transform for Partition {

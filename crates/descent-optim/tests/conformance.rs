@@ -35,3 +35,21 @@ conformance_test!(
     spec("sgd(lr=0.001, momentum=0.9, schedule=warmup_cosine(warmup=100, total=5000, min=0.01))"),
     Budget::uniform(5_000, 1e-3).rosenbrock(5_000, 1e-8)
 );
+conformance_test!(
+    muon,
+    spec("muon(lr=0.02, adam_lr=0.01, schedule=linear(total=5000, end=0))"),
+    Budget::uniform(5_000, 1e-6)
+);
+conformance_test!(
+    adam_quantized_states,
+    spec("adam(lr=0.01, m=fmt(e=8, m=23), v=fmt(e=8, m=23, round=stochastic))"),
+    Budget::uniform(5_000, 1e-8)
+);
+conformance_test!(
+    muon_quantized,
+    spec(
+        "muon(lr=0.02, adam_lr=0.01, schedule=linear(total=5000, end=0), \
+         m=bf16(round=stochastic), g=bf16, w=fmt(e=8, m=23))"
+    ),
+    Budget::uniform(5_000, 1e-4)
+);

@@ -45,7 +45,7 @@ fn every_listed_optimizer_builds_with_its_defaults() {
             assert!(desc.contains(key), "{name}'s description lists {key}");
         }
     }
-    assert_eq!(TRANSFORMS.len(), 4);
+    assert_eq!(TRANSFORMS.len(), 5);
 }
 
 #[test]
@@ -70,12 +70,12 @@ fn clipping_and_schedule_keys_compose_in_a_documented_order() {
 fn bad_specs_name_the_field_and_the_valid_choices() {
     assert_eq!(
         err("adagrad(lr=0.1)"),
-        "unknown optimizer 'adagrad'; valid: sgd, adam, adamw"
+        "unknown optimizer 'adagrad'; valid: sgd, adam, adamw, muon"
     );
     assert_eq!(
         err("sgd(lr=0.1, momentun=0.9)"),
         "unknown key 'momentun' for 'sgd'; valid keys: lr, momentum, dampening, nesterov, \
-         weight_decay, clip_norm, clip_value, schedule"
+         weight_decay, clip_norm, clip_value, schedule, g, w"
     );
     assert_eq!(
         err("sgd(lr=-0.1)"),
@@ -123,6 +123,7 @@ fn bad_specs_name_the_field_and_the_valid_choices() {
             .err()
             .unwrap()
             .to_string(),
-        "unknown transform 'lion'; valid: sgd, adam, adamw, clip_norm, clip_value, decoupled_weight_decay, chain"
+        "unknown transform 'lion'; valid: sgd, adam, adamw, muon, clip_norm, clip_value, \
+         decoupled_weight_decay, chain, quantize"
     );
 }

@@ -1,0 +1,42 @@
+//! P7 `quantized`: the quick preset's asserted Z1 checks hold, with specific numbers.
+
+use descent_lab::experiment::run_quick_checked;
+use descent_lab::papers::quantized::{Quantized, adam_condition, muon_condition};
+
+fn measured<'a>(r: &'a descent_lab::report::Report, id: &str) -> &'a serde_json::Value {
+    &r.claims.iter().find(|c| c.id == id).unwrap().measured
+}
+
+#[test]
+fn quick_preset_reproduces_the_z1_checks() {
+    let dir = std::env::var("QUANTIZED_OUT")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| tempfile::tempdir().unwrap().keep());
+    std::fs::create_dir_all(&dir).unwrap();
+    let report = run_quick_checked(&Quantized, 7, &dir);
+    // Adam's RTN-V stall is a large factor, not a marginal one
+    let stall = measured(&report, "quantized/adam-rtn-v7-stalls");
+    assert!(stall["V nearest M=7"].as_f64().unwrap() > 300.0, "{stall}");
+    // SR at M = 7 is indistinguishable from full precision within 20 %
+    let sr = measured(&report, "quantized/sr-cures-adam");
+    let r = sr["V stochastic M=7"].as_f64().unwrap();
+    assert!((0.8..1.2).contains(&r), "{sr}");
+    // the f32 cast of the states changes the final loss by far less than 1e-6 relative
+    let rec = measured(&report, "quantized/m23-recovers-fp");
+    for (_, v) in rec.as_object().unwrap() {
+        assert!(v.as_f64().unwrap() < 1e-6);
+    }
+    assert!(report.evals.gradients > 1_000_000);
+    assert!(dir.join("z1_loss_vs_bits.png").exists());
+}
+
+#[test]
+fn theory_predicates_have_the_spec_thresholds() {
+    // spec §3 (b): q < 0.0706 at (0.9, 0.999); (b′) q < 0.0526 at 0.95
+    assert!(adam_condition(0.9, 0.999, 0.0705, 0.0705));
+    assert!(!adam_condition(0.9, 0.999, 0.0707, 0.0707));
+    assert!(adam_condition(0.9, 0.99, 0.0674, 0.0674));
+    assert!(!adam_condition(0.9, 0.99, 0.0676, 0.0676));
+    assert!(muon_condition(0.95, 0.0526));
+    assert!(!muon_condition(0.95, 0.0527));
+}

@@ -1,0 +1,276 @@
+//! Floating-point quantization where P7 (Tang, Li & Zou, ICLR 2026, §2.2) puts it:
+//!
+//! - Q_W, the weights a worker sees: the oracle adapter [`QuantizedWeights`] evaluates the
+//!   gradient at Q_W(x) while the optimizer keeps full-precision master weights x;
+//!   [`WithQuantizedWeights`] makes any optimizer run through it (`adam(.., w=bf16)`).
+//! - Q_G, the gradient sent back: the leading transform [`QuantizeGradient`].
+//! - Q_M, Q_V, the stored optimizer states: inside [`crate::Adam`] and [`crate::Muon`].
+//!
+//! Stochastic rounding draws its bits from a counter-based hash of (seed, step, index); each
+//! component gets its own seed from the run's [`RngStreams`], independent of the data and
+//! noise streams, so full-precision and quantized runs see identical gradient noise.
+
+use descent_core::{
+    Caps, Error, Function, Gradient, Layout, Problem, Quantizer, Requires, Result, RngStreams,
+    Stochastic,
+};
+
+use crate::Transform;
+use crate::optimizer::{Optimizer, OptimizerState, StepInfo};
+use crate::transform::TransformState;
+
+/// The stochastic-rounding seed of one quantized component (`"quantize.m"`, ...) for the
+/// transform built on `layout`: derived from the run seed, the component and the block names,
+/// so the members of a partition draw independent bits.
+pub fn quantizer_seed(streams: &RngStreams, component: &str, layout: &Layout) -> u64 {
+    let mut salt: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in layout.blocks() {
+        for c in b.name.bytes() {
+            salt ^= c as u64;
+            salt = salt.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        salt ^= b.offset as u64;
+    }
+    streams.child_seed(component, salt)
+}
+
+/// Q_G: quantizes the gradient in place (put it first in a chain: P7's workers send Q_G(g)).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QuantizeGradient {
+    pub quantizer: Quantizer,
+    count: u64,
+}
+
+impl QuantizeGradient {
+    /// Quantizes with `quantizer` (its seed is set from the run seed at build).
+    pub fn new(quantizer: Quantizer) -> Self {
+        QuantizeGradient {
+            quantizer,
+            count: 0,
+        }
+    }
+}
+
+impl Transform for QuantizeGradient {
+    fn name(&self) -> String {
+        format!("quantize(fmt={})", self.quantizer)
+    }
+    fn build(&mut self, layout: &Layout, streams: &RngStreams) -> Result<()> {
+        self.quantizer = self
+            .quantizer
+            .with_seed(quantizer_seed(streams, "quantize.g", layout));
+        self.count = 0;
+        Ok(())
+    }
+    fn update(&mut self, _step: u64, grad: &mut [f64], _params: &[f64]) {
+        self.count += 1;
+        self.quantizer.quantize_slice(grad, self.count, 0);
+    }
+    fn hyper_names(&self) -> Vec<&'static str> {
+        Vec::new()
+    }
+    fn hyper(&self, _name: &str) -> Option<f64> {
+        None
+    }
+    fn set_hyper(&mut self, name: &str, _value: f64) -> Result<()> {
+        Err(crate::transform::unknown_hyper("quantize", name, &[]))
+    }
+    fn state(&self) -> TransformState {
+        TransformState::new("quantize").with_scalar("count", self.count as f64)
+    }
+    fn load_state(&mut self, s: &TransformState) -> Result<()> {
+        s.expect_kind("quantize")?;
+        self.count = read_count(s, "count")?;
+        Ok(())
+    }
+}
+
+fn read_count(s: &TransformState, key: &str) -> Result<u64> {
+    let c = s.scalar(key)?;
+    if c >= 0.0 && c.fract() == 0.0 {
+        Ok(c as u64)
+    } else {
+        Err(Error::invalid(
+            format!("{} state {key}", s.kind),
+            c,
+            "a non-negative integer",
+        ))
+    }
+}
+
+/// Q_W as an oracle adapter: every value and gradient of the wrapped problem is evaluated at
+/// Q_W(x), the quantized copy of the full-precision master weights x (P7 §2.2). The gradient is
+/// the exact gradient at the quantized point, so a method that steps x by it keeps its master
+/// weights in full precision. Offers Function, Gradient and Stochastic where the inner problem
+/// does. The stochastic-rounding step counter advances once per evaluation.
+pub struct QuantizedWeights<P> {
+    inner: P,
+    quantizer: Quantizer,
+    xq: Vec<f64>,
+    evals: u64,
+}
+
+impl<P: Problem> QuantizedWeights<P> {
+    /// Wraps `inner`; allocates the quantized copy once.
+    pub fn new(inner: P, quantizer: Quantizer) -> Self {
+        let n = inner.dim();
+        Self::with_buffer(inner, quantizer, vec![0.0; n], 0)
+    }
+
+    /// Wraps `inner` reusing `buffer` (resized to the dimension) and continuing the evaluation
+    /// counter from `evals` (for adapters created per step without allocating).
+    pub fn with_buffer(inner: P, quantizer: Quantizer, mut buffer: Vec<f64>, evals: u64) -> Self {
+        buffer.resize(inner.dim(), 0.0);
+        QuantizedWeights {
+            inner,
+            quantizer,
+            xq: buffer,
+            evals,
+        }
+    }
+
+    /// The inner problem, the buffer and the evaluation count.
+    pub fn into_parts(self) -> (P, Vec<f64>, u64) {
+        (self.inner, self.xq, self.evals)
+    }
+
+    /// The quantized point of the last evaluation.
+    pub fn quantized_point(&self) -> &[f64] {
+        &self.xq
+    }
+
+    fn quantize(&mut self, x: &[f64]) {
+        self.evals += 1;
+        self.xq.copy_from_slice(x);
+        self.quantizer.quantize_slice(&mut self.xq, self.evals, 0);
+    }
+}
+
+impl<P: Problem> Function for QuantizedWeights<P> {
+    fn dim(&self) -> usize {
+        self.inner.dim()
+    }
+    fn value(&mut self, x: &[f64]) -> f64 {
+        self.quantize(x);
+        let f = self
+            .inner
+            .as_function()
+            .expect("caps() offers Function only when the inner problem does");
+        f.value(&self.xq)
+    }
+}
+
+impl<P: Problem> Gradient for QuantizedWeights<P> {
+    fn value_grad(&mut self, x: &[f64], g: &mut [f64]) -> f64 {
+        self.quantize(x);
+        let inner = self
+            .inner
+            .as_gradient()
+            .expect("caps() offers Gradient only when the inner problem does");
+        inner.value_grad(&self.xq, g)
+    }
+}
+
+impl<P: Problem> Stochastic for QuantizedWeights<P> {
+    fn resample(&mut self) {
+        self.inner.resample();
+    }
+}
+
+const QW_CAPS: Caps = Caps::FUNCTION;
+
+impl<P: Problem> Problem for QuantizedWeights<P> {
+    fn name(&self) -> String {
+        format!("{} at Q_W = {}", self.inner.name(), self.quantizer)
+    }
+    fn layout(&self) -> &Layout {
+        self.inner.layout()
+    }
+    fn caps(&self) -> Caps {
+        self.inner.caps() & (QW_CAPS | Caps::GRADIENT | Caps::STOCHASTIC)
+    }
+    fn as_function(&mut self) -> Option<&mut dyn Function> {
+        if self.inner.caps().contains(Caps::FUNCTION) {
+            Some(self)
+        } else {
+            None
+        }
+    }
+    fn as_gradient(&mut self) -> Option<&mut dyn Gradient> {
+        if self.inner.caps().contains(Caps::GRADIENT) {
+            Some(self)
+        } else {
+            None
+        }
+    }
+    fn as_stochastic(&mut self) -> Option<&mut dyn Stochastic> {
+        if self.inner.caps().contains(Caps::STOCHASTIC) {
+            Some(self)
+        } else {
+            None
+        }
+    }
+}
+
+/// Any optimizer whose every evaluation goes through [`QuantizedWeights`]: P7's master keeps
+/// x in full precision and the workers compute gradients at Q_W(x). Built by the registry for
+/// the key `w=` (e.g. `adam(lr=1e-3, w=bf16(round=stochastic))`).
+pub struct WithQuantizedWeights {
+    inner: Box<dyn Optimizer>,
+    quantizer: Quantizer,
+    buffer: Vec<f64>,
+    evals: u64,
+}
+
+impl WithQuantizedWeights {
+    /// Wraps `inner`.
+    pub fn new(inner: Box<dyn Optimizer>, quantizer: Quantizer) -> Self {
+        WithQuantizedWeights {
+            inner,
+            quantizer,
+            buffer: Vec::new(),
+            evals: 0,
+        }
+    }
+}
+
+impl Optimizer for WithQuantizedWeights {
+    fn requires(&self) -> Requires {
+        self.inner.requires()
+    }
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+    fn init(&mut self, layout: &Layout, streams: &RngStreams) -> Result<()> {
+        self.quantizer = self
+            .quantizer
+            .with_seed(quantizer_seed(streams, "quantize.w", layout));
+        self.buffer = vec![0.0; layout.len()];
+        self.evals = 0;
+        self.inner.init(layout, streams)
+    }
+    fn step(&mut self, x: &mut [f64], problem: &mut dyn Problem) -> Result<StepInfo> {
+        let buffer = std::mem::take(&mut self.buffer);
+        let mut qw = QuantizedWeights::with_buffer(problem, self.quantizer, buffer, self.evals);
+        let info = self.inner.step(x, &mut qw);
+        let (_, buffer, evals) = qw.into_parts();
+        self.buffer = buffer;
+        self.evals = evals;
+        info
+    }
+    fn set_hyper(&mut self, name: &str, value: f64) -> Result<()> {
+        self.inner.set_hyper(name, value)
+    }
+    fn state(&self) -> OptimizerState {
+        TransformState::new("quantized_weights")
+            .with_scalar("evals", self.evals as f64)
+            .with_child(self.inner.state())
+    }
+    fn load_state(&mut self, s: &OptimizerState) -> Result<()> {
+        s.expect_kind("quantized_weights")?;
+        let evals = read_count(s, "evals")?;
+        self.inner.load_state(&s.expect_children(1)?[0])?;
+        self.evals = evals;
+        Ok(())
+    }
+}
