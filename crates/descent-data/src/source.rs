@@ -263,7 +263,8 @@ mod tests {
         let e = load("mnist").unwrap_err().to_string();
         assert_eq!(
             e,
-            "unknown dataset 'mnist'; valid: digits, iris, wine, csv, mixture, teacher, gaussian"
+            "unknown dataset 'mnist'; valid: digits, iris, wine, csv, mixture, teacher, gaussian, \
+             idx, cifar10, npy"
         );
         assert!(
             load("iris(scale=1)")
