@@ -75,3 +75,27 @@ fn bad_config_values_are_named() {
         .to_string();
     assert!(e.starts_with("unknown key 'z2.trails'"), "{e}");
 }
+
+#[test]
+fn descent_train_runs_a_zo_spec_and_counts_only_function_values() {
+    let cfg = descent_lab::train::TrainConfig {
+        data: "iris".into(),
+        model: "softmax-regression".into(),
+        optimizer: "zo(law=gaussian, q=10, mu=1e-3, base=sgd(lr=0.1))".into(),
+        epochs: 10,
+        batch_size: 16,
+        ..Default::default()
+    };
+    let run = descent_lab::train::train(&cfg, |_| {}).unwrap();
+    let (first, last) = (run.history[0], *run.history.last().unwrap());
+    assert!(
+        last.train_loss < 0.8 * first.train_loss,
+        "{first:?} {last:?}"
+    );
+    let e = run.summary.evals;
+    assert_eq!(e.gradients, 0);
+    // 11 values per step (f(x) and 10 directions), plus the driver's final f(x) of each
+    // epoch's run
+    assert_eq!(e.values, run.summary.steps * 11 + 10);
+    assert_eq!(e.resamples, run.summary.steps);
+}

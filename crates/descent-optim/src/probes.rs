@@ -275,7 +275,7 @@ mod tests {
         assert_eq!(s.total_mse, 2.0);
         assert_eq!(s.total_var, 2.0);
         assert!((s.along_mse - 0.04).abs() < 1e-15);
-        assert_eq!(s.second_moment, 25.0);
+        assert_eq!(s.second_moment, 27.0); // (25 + 29)/2
         let mut q = EstimatorProbe::new(&a);
         q.add(&[4.0, 5.0]);
         let s = q.stats();

@@ -212,7 +212,11 @@ pub fn build_transform(spec: &Spec) -> Result<Box<dyn Transform>> {
             Ok(Box::new(Chain::new(members)))
         }
         other => {
-            let mut valid = names(OPTIMIZERS);
+            // `zo` is an optimizer around a transform, not a transform itself
+            let mut valid: Vec<&str> = names(OPTIMIZERS)
+                .into_iter()
+                .filter(|n| *n != "zo")
+                .collect();
             valid.extend(names(TRANSFORMS));
             Err(Error::unknown_name("transform", other, &valid))
         }
