@@ -317,6 +317,185 @@ impl Problem for MatrixParabola {
     crate::problem_views!(function, gradient, hvp);
 }
 
+/// A separable quadratic f(x) = ½ Σᵢ wᵢ xᵢ² + Σᵢ bᵢ xᵢ (wᵢ of any sign), O(d) per evaluation: the
+/// zeroth-order tests' quadratics (P10 Z1, Z2, Z4), where the central difference is exact.
+#[derive(Debug, Clone)]
+pub struct SeparableQuadratic {
+    pub w: Vec<f64>,
+    pub b: Vec<f64>,
+    layout: Layout,
+}
+
+impl SeparableQuadratic {
+    /// Curvatures `w` and linear term `b` of equal length ≥ 1.
+    pub fn new(w: &[f64], b: &[f64]) -> Result<Self> {
+        if w.is_empty() {
+            return Err(Error::invalid(
+                "separable quadratic.w",
+                "[]",
+                "at least one entry",
+            ));
+        }
+        if b.len() != w.len() {
+            return Err(Error::shape("separable quadratic.b", w.len(), b.len()));
+        }
+        Ok(SeparableQuadratic {
+            w: w.to_vec(),
+            b: b.to_vec(),
+            layout: Layout::flat(w.len()),
+        })
+    }
+}
+
+impl Function for SeparableQuadratic {
+    fn dim(&self) -> usize {
+        self.w.len()
+    }
+    fn value(&mut self, x: &[f64]) -> f64 {
+        x.iter()
+            .zip(self.w.iter().zip(&self.b))
+            .map(|(xi, (wi, bi))| xi * (0.5 * wi * xi + bi))
+            .sum()
+    }
+}
+
+impl Gradient for SeparableQuadratic {
+    fn value_grad(&mut self, x: &[f64], g: &mut [f64]) -> f64 {
+        for i in 0..x.len() {
+            g[i] = self.w[i] * x[i] + self.b[i];
+        }
+        self.value(x)
+    }
+}
+
+impl HessianVector for SeparableQuadratic {
+    fn hvp(&mut self, _x: &[f64], v: &[f64], out: &mut [f64]) {
+        for i in 0..v.len() {
+            out[i] = self.w[i] * v[i];
+        }
+    }
+}
+
+impl Problem for SeparableQuadratic {
+    fn name(&self) -> String {
+        format!("separable-quadratic(dim={})", self.w.len())
+    }
+    fn layout(&self) -> &Layout {
+        &self.layout
+    }
+    crate::problem_views!(function, gradient, hvp);
+}
+
+/// f(x) = Πᵢ xᵢ, the authors' "Synthetic B": at a point with x₀ = 0 only ∂₀f is non-zero
+/// (a 1-sparse gradient).
+#[derive(Debug, Clone)]
+pub struct Product {
+    layout: Layout,
+}
+
+impl Product {
+    /// The product of `n ≥ 1` coordinates.
+    pub fn new(n: usize) -> Result<Self> {
+        if n == 0 {
+            return Err(Error::invalid("product.dim", 0, "at least 1"));
+        }
+        Ok(Product {
+            layout: Layout::flat(n),
+        })
+    }
+}
+
+impl Function for Product {
+    fn dim(&self) -> usize {
+        self.layout.len()
+    }
+    fn value(&mut self, x: &[f64]) -> f64 {
+        x.iter().product()
+    }
+}
+
+impl Gradient for Product {
+    /// ∂ᵢf = Π_{j≠i} xⱼ, by prefix and suffix products (exact when some xⱼ = 0).
+    fn value_grad(&mut self, x: &[f64], g: &mut [f64]) -> f64 {
+        let mut prefix = 1.0;
+        for i in 0..x.len() {
+            g[i] = prefix;
+            prefix *= x[i];
+        }
+        let mut suffix = 1.0;
+        for i in (0..x.len()).rev() {
+            g[i] *= suffix;
+            suffix *= x[i];
+        }
+        prefix
+    }
+}
+
+impl Problem for Product {
+    fn name(&self) -> String {
+        format!("product(dim={})", self.layout.len())
+    }
+    fn layout(&self) -> &Layout {
+        &self.layout
+    }
+    crate::problem_views!(function, gradient);
+}
+
+/// The separable nonconvex f(x) = Σᵢ (2 cos xᵢ + xᵢ²/2) of P10's Z4: stationary points per
+/// coordinate at 0 (a maximum) and ±1.8955 (minima); ∇f is 1 + 2 = 3-Lipschitz.
+#[derive(Debug, Clone)]
+pub struct CosineWell {
+    layout: Layout,
+}
+
+impl CosineWell {
+    /// In `n ≥ 1` dimensions.
+    pub fn new(n: usize) -> Result<Self> {
+        if n == 0 {
+            return Err(Error::invalid("cosine-well.dim", 0, "at least 1"));
+        }
+        Ok(CosineWell {
+            layout: Layout::flat(n),
+        })
+    }
+}
+
+impl Function for CosineWell {
+    fn dim(&self) -> usize {
+        self.layout.len()
+    }
+    fn value(&mut self, x: &[f64]) -> f64 {
+        x.iter().map(|v| 2.0 * v.cos() + 0.5 * v * v).sum()
+    }
+}
+
+impl Gradient for CosineWell {
+    fn value_grad(&mut self, x: &[f64], g: &mut [f64]) -> f64 {
+        for (gi, v) in g.iter_mut().zip(x) {
+            *gi = v - 2.0 * v.sin();
+        }
+        self.value(x)
+    }
+}
+
+impl HessianVector for CosineWell {
+    fn hvp(&mut self, x: &[f64], v: &[f64], out: &mut [f64]) {
+        for i in 0..x.len() {
+            out[i] = (1.0 - 2.0 * x[i].cos()) * v[i];
+        }
+    }
+}
+
+impl Problem for CosineWell {
+    fn name(&self) -> String {
+        format!("cosine-well(dim={})", self.layout.len())
+    }
+    fn layout(&self) -> &Layout {
+        &self.layout
+    }
+    crate::problem_views!(function, gradient, hvp);
+}
+
 /// Central finite-difference gradient of `f` at `x` with step `h` (for tests).
 pub fn finite_diff_grad(f: &mut dyn Function, x: &[f64], h: f64) -> Vec<f64> {
     let mut xp = x.to_vec();
@@ -390,6 +569,38 @@ mod tests {
         check(&mut m, &x);
         let t = m.target.clone();
         assert!(m.value(&t) < 1e-24);
+    }
+
+    #[test]
+    fn zeroth_order_toys_match_finite_differences() {
+        let mut q = SeparableQuadratic::new(&[0.5, -1.0, 2.0], &[1.0, 0.0, -3.0]).unwrap();
+        check(&mut q, &[0.3, -0.7, 1.1]);
+        let mut c = CosineWell::new(3).unwrap();
+        check(&mut c, &[0.5, -1.2, 2.0]);
+        // the minimum of 2cos x + x²/2 at x = 1.8955 (x = 2 sin x)
+        let mut g = [0.0];
+        CosineWell::new(1)
+            .unwrap()
+            .value_grad(&[1.895494267], &mut g);
+        assert!(g[0].abs() < 1e-8, "{}", g[0]);
+        let mut p = Product::new(4).unwrap();
+        let x = [0.0, 1.5, -2.0, 0.5];
+        let mut g = [0.0; 4];
+        assert_eq!(p.value_grad(&x, &mut g), 0.0);
+        assert_eq!(g, [-1.5, 0.0, 0.0, 0.0]);
+        let x = [0.7, 1.5, -2.0, 0.5];
+        p.value_grad(&x, &mut g);
+        let fd = finite_diff_grad(&mut p, &x, 1e-6);
+        for (a, b) in g.iter().zip(&fd) {
+            assert!((a - b).abs() < 1e-8, "{a} vs {b}");
+        }
+        assert!(SeparableQuadratic::new(&[1.0], &[]).is_err());
+        assert!(
+            Product::new(0)
+                .unwrap_err()
+                .to_string()
+                .contains("product.dim")
+        );
     }
 
     #[test]

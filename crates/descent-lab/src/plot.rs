@@ -320,8 +320,31 @@ impl Panel {
 }
 
 /// Tick positions for a log axis over [lo, hi]: decades when the range spans more than four of
-/// them, else the 1-2-5 sequence, else (within one decade) every integer mantissa.
+/// them, else the 1-2-5 sequence, else every integer mantissa, and when even that leaves fewer
+/// than three ticks (a range within a fraction of a decade), evenly spaced round values.
 pub fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let ticks = mantissa_ticks(lo, hi);
+    if ticks.len() >= 3 || !(lo > 0.0 && hi > lo) {
+        return ticks;
+    }
+    linear_ticks(lo, hi, 5)
+}
+
+/// About `n` round values (1, 2 or 5 times a power of ten apart) within [lo, hi].
+pub fn linear_ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
+    let raw = (hi - lo) / n.max(1) as f64;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * mag);
+    let first = (lo / step).ceil() as i64;
+    let last = (hi / step).floor() as i64;
+    (first..=last).map(|i| i as f64 * step).collect()
+}
+
+fn mantissa_ticks(lo: f64, hi: f64) -> Vec<f64> {
     if !(lo > 0.0 && hi > lo) {
         return Vec::new();
     }
@@ -353,7 +376,7 @@ pub fn short_number(v: f64) -> String {
         let s = format!("{v:.1e}");
         return s.replace(".0e", "e");
     }
-    let s = format!("{v:.4}");
+    let s = format!("{v:.6}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
     s.to_string()
 }
@@ -368,6 +391,13 @@ mod tests {
         assert_eq!(log_ticks(1e-9, 1.0).len(), 10);
         assert_eq!(log_ticks(2.0, 7.5), vec![2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
         assert!(log_ticks(0.0, 1.0).is_empty());
+        // within a fraction of a decade: round linear values
+        let t = log_ticks(0.95, 1.06);
+        assert_eq!(t.len(), 3);
+        for (a, b) in t.iter().zip([0.95, 1.0, 1.05]) {
+            assert!((a - b).abs() < 1e-12);
+        }
+        assert_eq!(short_number(t[0]), "0.95");
     }
 
     #[test]

@@ -10,6 +10,9 @@
 //! - [`Optimizer`]: one step of a method over any [`descent_core::Problem`];
 //!   [`TransformOptimizer`] adapts any transform.
 //!
+//! Zeroth-order methods ([`zeroth_order`]): the [`ZoGradient`] oracle adapter turns any
+//! transform into ZO-SGD/ZO-Adam; [`probes`] measures estimator bias and variance.
+//!
 //! [`driver::run`] is the loop (divergence is an [`Outcome`], not a crash), [`registry`] builds
 //! everything from spec text (`adam(lr=1e-3, clip_norm=1, schedule=cosine(total=1000))`), and
 //! [`conformance`] is the suite every optimizer passes.
@@ -19,10 +22,12 @@ pub mod driver;
 pub mod first_order;
 pub mod muon;
 pub mod optimizer;
+pub mod probes;
 pub mod quantized;
 pub mod registry;
 pub mod schedule;
 pub mod transform;
+pub mod zeroth_order;
 
 pub use driver::{Outcome, StepRecord, no_observer, run};
 pub use first_order::{
@@ -34,3 +39,7 @@ pub use quantized::{QuantizeGradient, QuantizedWeights, WithQuantizedWeights};
 pub use registry::{OPTIMIZERS, build_optimizer, build_transform, parse_optimizer};
 pub use schedule::{Schedule, Scheduled};
 pub use transform::{Chain, Partition, Transform, TransformState};
+pub use zeroth_order::{
+    DapConstruction, DapDirection, Difference, PerturbationLaw, ZoConfig, ZoEstimator, ZoGradient,
+    ZoOptimizer,
+};

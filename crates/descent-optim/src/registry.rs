@@ -30,6 +30,19 @@
 //! result is `chain(clip_value, clip_norm, scheduled(optimizer))`, leaving out what is not given.
 //! Defaults are torch.optim's, except `sgd.lr = 0.01` (torch's SGD has no meaningful default).
 //!
+//! Zeroth-order methods wrap any transform (the base) around a two-point gradient estimate:
+//!
+//! ```text
+//! zo(law=gaussian, q=1, mu=1e-3, diff=forward, base=sgd(lr=0.01))
+//! ```
+//!
+//! `law` is `gaussian`, `sphere` (radius √d), `coordinate` (√d·e_J), `rademacher`, `dap`
+//! (aligned with a pilot estimate, 2q directions per step) or `dap_exact` (aligned with the true
+//! gradient; needs a Gradient problem); `diff` is `forward` (q+1 values), `central` (2q+1) or
+//! `limit` (the μ → 0 form from one exact gradient, for analysis); `dap` picks the DAP
+//! construction (`sphere_project`, `gaussian_complement`, `norm_constant`). E.g.
+//! `zo(law=sphere, q=10, mu=1e-4, base=adam(lr=1e-2))` is ZO-Adam.
+//!
 //! [`build_transform`] also knows the building blocks `clip_norm(max=..)`,
 //! `clip_value(max=..)`, `decoupled_weight_decay(lr=.., weight_decay=..)` and
 //! `chain(of=[spec, spec, ...])`.
@@ -44,6 +57,7 @@ use crate::optimizer::{Optimizer, TransformOptimizer};
 use crate::quantized::{QuantizeGradient, WithQuantizedWeights};
 use crate::schedule::{Schedule, Scheduled};
 use crate::transform::{Chain, Transform};
+use crate::zeroth_order::ZoOptimizer;
 
 /// The optimizers [`build_optimizer`] knows: (name, one-line description with keys and
 /// defaults), for `descent list`.
@@ -70,7 +84,17 @@ pub const OPTIMIZERS: &[(&str, &str)] = &[
          adam_lr=3e-4, adam_beta1=0.9, adam_beta2=0.95, adam_eps=1e-10; also clip_norm, \
          clip_value, schedule",
     ),
+    (
+        "zo",
+        "zeroth-order: any transform over a two-point gradient estimate: law=gaussian|sphere|\
+         coordinate|rademacher|dap|dap_exact (gaussian), q=1 directions, mu=1e-3, \
+         diff=forward|central|limit (forward), dap=sphere_project|gaussian_complement|\
+         norm_constant, pilot_threshold=1e-8, base=sgd(lr=0.01) (any transform spec)",
+    ),
 ];
+
+/// The keys of `zo(...)`.
+pub const ZO_KEYS: &[&str] = &["law", "q", "mu", "diff", "dap", "pilot_threshold", "base"];
 
 /// The building blocks [`build_transform`] knows besides [`OPTIMIZERS`].
 pub const TRANSFORMS: &[(&str, &str)] = &[
@@ -129,6 +153,9 @@ pub fn build_optimizer(spec: &Spec) -> Result<Box<dyn Optimizer>> {
             &names(OPTIMIZERS),
         ));
     }
+    if spec.name == "zo" {
+        return build_zo(spec);
+    }
     let t = build_transform(spec)?;
     let opt: Box<dyn Optimizer> = Box::new(TransformOptimizer::new(t, spec.to_string()));
     // the keys were checked by build_transform; read `w` from a spec holding only it
@@ -146,6 +173,18 @@ pub fn build_optimizer(spec: &Spec) -> Result<Box<dyn Optimizer>> {
         Some(q) => Box::new(WithQuantizedWeights::new(opt, q)),
         None => opt,
     })
+}
+
+/// `zo(law=.., q=.., mu=.., diff=.., base=..)`: a [`ZoOptimizer`] whose base transform defaults
+/// to `sgd(lr=0.01)` (ZO-SGD); `base=adam(lr=1e-3)` gives ZO-Adam.
+fn build_zo(spec: &Spec) -> Result<Box<dyn Optimizer>> {
+    let cfg = crate::zeroth_order::config_from_spec(spec, ZO_KEYS)?;
+    let a = spec.args(ZO_KEYS)?;
+    let base = match a.spec("base")? {
+        Some(b) => build_transform(b)?,
+        None => build_transform(&Spec::parse("sgd(lr=0.01)")?)?,
+    };
+    Ok(Box::new(ZoOptimizer::new(cfg, base, spec.to_string())?))
 }
 
 /// Parses and builds an optimizer from text.
@@ -281,7 +320,11 @@ pub fn build_transform(spec: &Spec) -> Result<Box<dyn Transform>> {
             Ok(Box::new(Chain::new(members)))
         }
         other => {
-            let mut valid = names(OPTIMIZERS);
+            // `zo` is an optimizer around a transform, not a transform itself
+            let mut valid: Vec<&str> = names(OPTIMIZERS)
+                .into_iter()
+                .filter(|n| *n != "zo")
+                .collect();
             valid.extend(names(TRANSFORMS));
             Err(Error::unknown_name("transform", other, &valid))
         }

@@ -53,3 +53,15 @@ conformance_test!(
     ),
     Budget::uniform(5_000, 1e-4)
 );
+conformance_test!(
+    zo_sgd_sphere,
+    spec(
+        "zo(law=sphere, q=4, mu=1e-6, diff=central, base=sgd(lr=0.001, momentum=0.9, clip_norm=10))"
+    ),
+    Budget::uniform(20_000, 1e-5)
+);
+conformance_test!(
+    zo_adam_dap,
+    spec("zo(law=dap, q=2, mu=1e-6, base=adam(lr=0.01, schedule=cosine(total=20000, min=0.01)))"),
+    Budget::uniform(20_000, 1e-5)
+);

@@ -41,6 +41,11 @@ fn defaults_are_torch_optims() {
 fn every_listed_optimizer_builds_with_its_defaults() {
     for (name, desc) in OPTIMIZERS {
         assert!(build_optimizer(&Spec::named(name)).is_ok(), "{name}");
+        if *name == "zo" {
+            // zeroth-order takes clipping and schedules through its base transform
+            assert!(desc.contains("base=sgd(lr=0.01)"), "{desc}");
+            continue;
+        }
         for key in ["clip_norm", "clip_value", "schedule"] {
             assert!(desc.contains(key), "{name}'s description lists {key}");
         }
@@ -70,7 +75,7 @@ fn clipping_and_schedule_keys_compose_in_a_documented_order() {
 fn bad_specs_name_the_field_and_the_valid_choices() {
     assert_eq!(
         err("adagrad(lr=0.1)"),
-        "unknown optimizer 'adagrad'; valid: sgd, adam, adamw, muon"
+        "unknown optimizer 'adagrad'; valid: sgd, adam, adamw, muon, zo"
     );
     assert_eq!(
         err("sgd(lr=0.1, momentun=0.9)"),

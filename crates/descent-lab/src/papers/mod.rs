@@ -5,8 +5,12 @@
 use crate::experiment::Experiment;
 
 pub mod quantized;
+pub mod zeroth_order;
 
 /// Every paper experiment, in paper order.
 pub fn all() -> Vec<Box<dyn Experiment>> {
-    vec![Box::new(quantized::Quantized)]
+    vec![
+        Box::new(quantized::Quantized),
+        Box::new(zeroth_order::ZerothOrder),
+    ]
 }

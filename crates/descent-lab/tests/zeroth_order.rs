@@ -1,0 +1,101 @@
+//! The `zeroth-order` experiment (P10): the quick preset's asserted claims hold, and a few
+//! measured numbers are where the closed forms put them.
+
+use descent_lab::experiment::{Preset, resolve_config, run_quick_checked};
+use descent_lab::papers::zeroth_order::ZerothOrder;
+use descent_lab::report::Report;
+
+fn measured(r: &Report, id: &str) -> serde_json::Value {
+    r.claims
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("no claim {id}"))
+        .measured
+        .clone()
+}
+
+#[test]
+fn quick_preset_reproduces_the_asserted_claims() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = std::time::Instant::now();
+    let r = run_quick_checked(&ZerothOrder, 0, dir.path());
+    eprintln!(
+        "zeroth-order quick preset: {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+    eprintln!("{}", r.markdown());
+    // total MSE of the Gaussian law at d = 64 is (d+1)|a|^2 within 3%
+    let tot = measured(&r, "zeroth-order/z1-total-mse");
+    let g = tot["d=64 gaussian"].as_f64().unwrap();
+    assert!((g - 1.0).abs() < 0.03, "{g}");
+    // DAP's along-gradient error is at rounding level
+    let along = measured(&r, "zeroth-order/z1-dap-along-gradient")
+        .as_f64()
+        .unwrap();
+    assert!(along < 1e-25, "{along}");
+    // Synthetic A: DAP-exact < sphere < Gaussian medians near 0.75 : 0.95 : 1.25 (times |a|^2/B)
+    let ord = measured(&r, "zeroth-order/z2-quadratic-ordering");
+    let b32 = ord["B=32"].as_array().unwrap();
+    let (d, s, ga) = (
+        b32[0].as_f64().unwrap(),
+        b32[1].as_f64().unwrap(),
+        b32[2].as_f64().unwrap(),
+    );
+    assert!(d / s > 0.6 && d / s < 0.95, "{d} {s}");
+    assert!(ga / s > 1.1 && ga / s < 1.6, "{ga} {s}");
+    // DAP-exact's aᵀg = |a|^2 holds to rounding
+    let c = measured(&r, "zeroth-order/z4c-dap-exact-descent")
+        .as_f64()
+        .unwrap();
+    assert!(c < 1e-13, "{c}");
+    // every function query is counted
+    assert!(r.evals.values > 1_000_000, "{:?}", r.evals);
+    assert!(dir.path().join("zo_sgd.png").exists());
+}
+
+#[test]
+fn bad_config_values_are_named() {
+    let e = resolve_config(&ZerothOrder, Preset::Quick, None, &["z4.q=0".into()]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = descent_lab::experiment::RunContext {
+        preset: Preset::Quick,
+        seed: 0,
+        progress: &|_, _| {},
+    };
+    let err = descent_lab::experiment::run_and_write(&ZerothOrder, &e, &ctx, dir.path())
+        .err()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        err,
+        "invalid value for 'z4.q': got 0, expected an integer >= 1"
+    );
+    let e = resolve_config(&ZerothOrder, Preset::Quick, None, &["z2.trails=3".into()])
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("unknown key 'z2.trails'"), "{e}");
+}
+
+#[test]
+fn descent_train_runs_a_zo_spec_and_counts_only_function_values() {
+    let cfg = descent_lab::train::TrainConfig {
+        data: "iris".into(),
+        model: "softmax-regression".into(),
+        optimizer: "zo(law=gaussian, q=10, mu=1e-3, base=sgd(lr=0.1))".into(),
+        epochs: 10,
+        batch_size: 16,
+        ..Default::default()
+    };
+    let run = descent_lab::train::train(&cfg, |_| {}).unwrap();
+    let (first, last) = (run.history[0], *run.history.last().unwrap());
+    assert!(
+        last.train_loss < 0.8 * first.train_loss,
+        "{first:?} {last:?}"
+    );
+    let e = run.summary.evals;
+    assert_eq!(e.gradients, 0);
+    // 11 values per step (f(x) and 10 directions), plus the driver's final f(x) of each
+    // epoch's run
+    assert_eq!(e.values, run.summary.steps * 11 + 10);
+    assert_eq!(e.resamples, run.summary.steps);
+}

@@ -1,0 +1,855 @@
+//! Zeroth-order optimization (P10, Ma & Huang, ICLR 2025): two-point gradient estimators with
+//! the perturbation laws the paper compares, including directionally aligned perturbations
+//! (DAP), exposed as an oracle adapter so that any transform (SGD, Adam, ...) becomes a ZO method.
+//!
+//! - [`PerturbationLaw`]: Gaussian, uniform sphere of radius √d, random coordinate √d·e_J,
+//!   Rademacher, and DAP v = s·u + w (s = ±1, w ⊥ u with E[wwᵀ] = I − uuᵀ) in the three
+//!   constructions of the authors' code. Every law is scaled so that E[vvᵀ] = I (δ = 1, spec §2.2),
+//!   so the estimator targets ∇f itself.
+//! - [`ZoEstimator`]: the two-point estimator averaged over q directions,
+//!   forward ĝ = (1/q) Σ_b [f(x+μv_b) − f(x)]/μ · v_b, central with [f(x+μv) − f(x−μv)]/(2μ),
+//!   or the μ → 0 limit (∇f·v)·v for analysis. DAP takes its direction u either from the exact
+//!   gradient (an oracle baseline) or from a pilot estimate with q uniform-sphere directions at
+//!   the current point; the estimate is then the average of pilot and DAP estimates (spec §2.4).
+//! - [`ZoGradient`]: the oracle adapter of DESIGN §3. It wraps a problem that offers `Function`
+//!   and is a problem that offers `Gradient` (the estimate), so [`ZoOptimizer`] is just
+//!   [`TransformOptimizer`] over it. Every query goes through the wrapped problem, so an
+//!   [`descent_core::EvalCounter`] around it counts each (DAP's pilot queries included); it does
+//!   not resample between the two points of a difference, so all queries of one estimate see the
+//!   same minibatch (pitfall Z8).
+//!
+//! Bugs of the authors' code deliberately not copied (spec §6): the coordinate law carries the √d
+//! factor (Z2), each law is what its name says (Z3: their `elif x == "uniform" or "optimal"`),
+//! the sphere is taken on the flat parameter vector (Z4), DAP keeps its random sign (Z7), and the
+//! degenerate-pilot threshold is relative (Z6).
+//!
+//! Query cost per estimate (function values unless noted): forward q + 1, central 2q + 1 (the
+//! value f(x) is returned, as [`Gradient::value_grad`] promises), limit 1 gradient; DAP-estimated
+//! doubles the directions (forward 2q + 1, central 4q + 1); DAP-exact trades the f(x) query for
+//! 1 gradient.
+
+use std::borrow::BorrowMut;
+
+use descent_core::rng::Rng;
+use descent_core::{
+    Caps, Error, Function, Gradient, Layout, Problem, Requires, Result, RngStreams, Spec,
+    Stochastic,
+};
+use rand::{RngExt, SeedableRng};
+use rand_distr::{Distribution, StandardNormal};
+
+use crate::optimizer::{Optimizer, OptimizerState, StepInfo, TransformOptimizer};
+use crate::transform::{Transform, TransformState};
+
+/// How a DAP sample's complement w ⊥ u is drawn (spec §2.2; all give E[vvᵀ] = I).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DapConstruction {
+    /// (i) w = (I − uuᵀ)z, z ~ N(0, I) (the notebook's `grad` mode).
+    GaussianComplement,
+    /// (ii) w = √(d−1)·Pz/‖Pz‖: ‖v‖² = d exactly, so the sample is constant-magnitude and
+    /// aligned at once (the notebook's `get_optimal`).
+    NormConstant,
+    /// (iii) z uniform on the sphere of radius √d, w = z − (zᵀu)u (the LLM and mesh code).
+    SphereProject,
+}
+
+impl DapConstruction {
+    /// The spec name.
+    pub fn name(self) -> &'static str {
+        match self {
+            DapConstruction::GaussianComplement => "gaussian_complement",
+            DapConstruction::NormConstant => "norm_constant",
+            DapConstruction::SphereProject => "sphere_project",
+        }
+    }
+    /// The names [`DapConstruction::parse`] accepts.
+    pub const NAMES: [&'static str; 3] = ["gaussian_complement", "norm_constant", "sphere_project"];
+    /// Parses a spec name.
+    pub fn parse(field: &str, s: &str) -> Result<Self> {
+        match s {
+            "gaussian_complement" => Ok(DapConstruction::GaussianComplement),
+            "norm_constant" => Ok(DapConstruction::NormConstant),
+            "sphere_project" => Ok(DapConstruction::SphereProject),
+            other => Err(Error::invalid(
+                field,
+                other,
+                format!("one of {}", Self::NAMES.join(", ")),
+            )),
+        }
+    }
+}
+
+/// Where DAP gets its direction u.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DapDirection {
+    /// u = ∇f/‖∇f‖ from the problem's exact gradient: the oracle upper bound of the paper's
+    /// "DAP (exact gradient)" curves. Needs `Gradient` (one gradient evaluation per estimate).
+    Exact,
+    /// u from a pilot forward/central estimate with q uniform-sphere directions at the current
+    /// point ("DAP (estimated gradient)"); the returned estimate is (pilot + DAP)/2.
+    Estimated,
+}
+
+/// A perturbation law V with E[vvᵀ] = I (δ = 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PerturbationLaw {
+    /// v ~ N(0, I_d).
+    Gaussian,
+    /// v = √d·z/‖z‖, z ~ N(0, I): uniform on the sphere of radius √d.
+    Sphere,
+    /// v = √d·e_J, J uniform on {1..d}.
+    Coordinate,
+    /// vᵢ = ±1 independently.
+    Rademacher,
+    /// Directionally aligned: v = s·u + w, s = ±1, w ⊥ u (so |aᵀv| = ‖a‖ when u = a/‖a‖).
+    Dap {
+        construction: DapConstruction,
+        direction: DapDirection,
+    },
+}
+
+impl PerturbationLaw {
+    /// The laws by spec name: `gaussian`, `sphere`, `coordinate`, `rademacher`, `dap`
+    /// (estimated direction) and `dap_exact`.
+    pub const NAMES: [&'static str; 6] = [
+        "gaussian",
+        "sphere",
+        "coordinate",
+        "rademacher",
+        "dap",
+        "dap_exact",
+    ];
+
+    /// DAP with the construction of the authors' LLM/mesh code and an estimated direction.
+    pub const DAP: PerturbationLaw = PerturbationLaw::Dap {
+        construction: DapConstruction::SphereProject,
+        direction: DapDirection::Estimated,
+    };
+
+    /// DAP aligned with the exact gradient (construction (iii)).
+    pub const DAP_EXACT: PerturbationLaw = PerturbationLaw::Dap {
+        construction: DapConstruction::SphereProject,
+        direction: DapDirection::Exact,
+    };
+
+    /// Parses a law name (see [`PerturbationLaw::NAMES`]); DAP uses construction (iii).
+    pub fn parse(field: &str, s: &str) -> Result<Self> {
+        Ok(match s {
+            "gaussian" => PerturbationLaw::Gaussian,
+            "sphere" => PerturbationLaw::Sphere,
+            "coordinate" => PerturbationLaw::Coordinate,
+            "rademacher" => PerturbationLaw::Rademacher,
+            "dap" => Self::DAP,
+            "dap_exact" => Self::DAP_EXACT,
+            other => {
+                return Err(Error::invalid(
+                    field,
+                    other,
+                    format!("one of {}", Self::NAMES.join(", ")),
+                ));
+            }
+        })
+    }
+
+    /// The spec name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            PerturbationLaw::Gaussian => "gaussian",
+            PerturbationLaw::Sphere => "sphere",
+            PerturbationLaw::Coordinate => "coordinate",
+            PerturbationLaw::Rademacher => "rademacher",
+            PerturbationLaw::Dap {
+                direction: DapDirection::Estimated,
+                ..
+            } => "dap",
+            PerturbationLaw::Dap {
+                direction: DapDirection::Exact,
+                ..
+            } => "dap_exact",
+        }
+    }
+
+    /// True for DAP with the exact-gradient direction (the problem must offer `Gradient`).
+    pub fn needs_gradient(&self) -> bool {
+        matches!(
+            self,
+            PerturbationLaw::Dap {
+                direction: DapDirection::Exact,
+                ..
+            }
+        )
+    }
+
+    /// Draws one v into `v`. DAP needs the unit direction `u` (same length as `v`); the other
+    /// laws ignore it. Never allocates.
+    pub fn sample(&self, rng: &mut Rng, u: Option<&[f64]>, v: &mut [f64]) {
+        let d = v.len();
+        match self {
+            PerturbationLaw::Gaussian => gaussian(rng, v),
+            PerturbationLaw::Sphere => sphere(rng, v),
+            PerturbationLaw::Coordinate => {
+                v.fill(0.0);
+                if d > 0 {
+                    v[rng.random_range(0..d)] = (d as f64).sqrt();
+                }
+            }
+            PerturbationLaw::Rademacher => {
+                for vi in v.iter_mut() {
+                    *vi = if rng.random::<bool>() { 1.0 } else { -1.0 };
+                }
+            }
+            PerturbationLaw::Dap { construction, .. } => {
+                let u = u.expect("a DAP sample needs its direction u");
+                dap(*construction, rng, u, v);
+            }
+        }
+    }
+}
+
+fn gaussian(rng: &mut Rng, v: &mut [f64]) {
+    for vi in v.iter_mut() {
+        *vi = StandardNormal.sample(rng);
+    }
+}
+
+fn norm(v: &[f64]) -> f64 {
+    v.iter().map(|x| x * x).sum::<f64>().sqrt()
+}
+
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Uniform on the sphere of radius √d (redraws the measure-zero z = 0).
+fn sphere(rng: &mut Rng, v: &mut [f64]) {
+    let r = (v.len() as f64).sqrt();
+    loop {
+        gaussian(rng, v);
+        let n = norm(v);
+        if n > 0.0 {
+            v.iter_mut().for_each(|x| *x *= r / n);
+            return;
+        }
+    }
+}
+
+/// v = s·u + w with w ⊥ u drawn by `construction` (u must be a unit vector).
+fn dap(construction: DapConstruction, rng: &mut Rng, u: &[f64], v: &mut [f64]) {
+    let d = v.len();
+    match construction {
+        DapConstruction::GaussianComplement => gaussian(rng, v),
+        DapConstruction::SphereProject => sphere(rng, v),
+        DapConstruction::NormConstant => gaussian(rng, v),
+    }
+    // project out u (twice, so the along-u component is at rounding level even for large d)
+    for _ in 0..2 {
+        let c = dot(v, u);
+        v.iter_mut().zip(u).for_each(|(vi, ui)| *vi -= c * ui);
+    }
+    if construction == DapConstruction::NormConstant {
+        let n = norm(v);
+        let target = ((d - 1) as f64).sqrt();
+        if n > 0.0 {
+            v.iter_mut().for_each(|x| *x *= target / n);
+        }
+    }
+    let s = if rng.random::<bool>() { 1.0 } else { -1.0 };
+    v.iter_mut().zip(u).for_each(|(vi, ui)| *vi += s * ui);
+}
+
+/// Which two-point difference an estimate uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Difference {
+    /// [f(x+μv) − f(x)]/μ (the authors' code; one shared f(x) per estimate).
+    Forward,
+    /// [f(x+μv) − f(x−μv)]/(2μ): exact for quadratics.
+    Central,
+    /// The μ → 0 limit ∇f(x)·v, from one exact gradient: for analysis (spec §2.3).
+    Limit,
+}
+
+impl Difference {
+    /// The names [`Difference::parse`] accepts.
+    pub const NAMES: [&'static str; 3] = ["forward", "central", "limit"];
+    /// Parses a spec name.
+    pub fn parse(field: &str, s: &str) -> Result<Self> {
+        match s {
+            "forward" => Ok(Difference::Forward),
+            "central" => Ok(Difference::Central),
+            "limit" => Ok(Difference::Limit),
+            other => Err(Error::invalid(
+                field,
+                other,
+                format!("one of {}", Self::NAMES.join(", ")),
+            )),
+        }
+    }
+    /// The spec name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Difference::Forward => "forward",
+            Difference::Central => "central",
+            Difference::Limit => "limit",
+        }
+    }
+}
+
+/// The settings of a two-point estimator.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ZoConfig {
+    pub law: PerturbationLaw,
+    /// Directions averaged per estimate (the paper's batch B).
+    pub q: usize,
+    /// Smoothing step μ > 0.
+    pub mu: f64,
+    pub difference: Difference,
+    /// DAP-estimated falls back to uniform-sphere directions when the pilot is degenerate,
+    /// ‖ĝ₀‖ ≤ `pilot_threshold`·(1 + |f(x)|) (relative, unlike the code's fixed 1e-3; pitfall Z6).
+    pub pilot_threshold: f64,
+}
+
+impl Default for ZoConfig {
+    fn default() -> Self {
+        ZoConfig {
+            law: PerturbationLaw::Gaussian,
+            q: 1,
+            mu: 1e-3,
+            difference: Difference::Forward,
+            pilot_threshold: 1e-8,
+        }
+    }
+}
+
+impl ZoConfig {
+    /// Checks q ≥ 1 and μ finite and > 0.
+    pub fn validate(&self) -> Result<()> {
+        if self.q == 0 {
+            return Err(Error::invalid("zo.q", 0, "an integer >= 1"));
+        }
+        if !(self.mu > 0.0 && self.mu.is_finite()) {
+            return Err(Error::invalid("zo.mu", self.mu, "a finite number > 0"));
+        }
+        if !(self.pilot_threshold >= 0.0 && self.pilot_threshold.is_finite()) {
+            return Err(Error::invalid(
+                "zo.pilot_threshold",
+                self.pilot_threshold,
+                "a finite number >= 0",
+            ));
+        }
+        Ok(())
+    }
+
+    /// What a problem must offer: `Function`, plus `Gradient` for DAP-exact and the limit.
+    pub fn requires(&self) -> Requires {
+        if self.law.needs_gradient() || self.difference == Difference::Limit {
+            Requires::all(Caps::FUNCTION | Caps::GRADIENT)
+        } else {
+            Requires::all(Caps::FUNCTION)
+        }
+    }
+
+    /// Function values per estimate (the one gradient of the limit and of DAP-exact not included;
+    /// DAP-exact gets f(x) with its gradient).
+    pub fn queries_per_estimate(&self) -> usize {
+        let dirs = match self.law {
+            PerturbationLaw::Dap {
+                direction: DapDirection::Estimated,
+                ..
+            } => 2 * self.q,
+            _ => self.q,
+        };
+        // f(x) comes with the exact gradient when DAP-exact evaluates one
+        let fx = usize::from(!self.law.needs_gradient());
+        match self.difference {
+            Difference::Forward => dirs + fx,
+            Difference::Central => 2 * dirs + fx,
+            Difference::Limit => 0,
+        }
+    }
+
+    /// A short name such as `zo(law=dap, q=4, mu=0.001, diff=forward)`.
+    pub fn label(&self) -> String {
+        let mut s = format!(
+            "zo(law={}, q={}, mu={}, diff={}",
+            self.law.name(),
+            self.q,
+            self.mu,
+            self.difference.name()
+        );
+        if let PerturbationLaw::Dap { construction, .. } = self.law
+            && construction != DapConstruction::SphereProject
+        {
+            s.push_str(&format!(", dap={}", construction.name()));
+        }
+        s.push(')');
+        s
+    }
+}
+
+/// The two-point estimator with its perturbation stream and scratch space (sized once).
+#[derive(Debug, Clone)]
+pub struct ZoEstimator {
+    cfg: ZoConfig,
+    rng: Rng,
+    v: Vec<f64>,
+    xp: Vec<f64>,
+    u: Vec<f64>,
+    pilot: Vec<f64>,
+    exact: Vec<f64>,
+    last_queries: u64,
+}
+
+impl ZoEstimator {
+    /// An estimator for dimension `dim` drawing perturbations from `rng`.
+    pub fn new(cfg: ZoConfig, dim: usize, rng: Rng) -> Result<Self> {
+        cfg.validate()?;
+        if dim == 0 {
+            return Err(Error::invalid("zo dimension", 0, "at least 1 parameter"));
+        }
+        Ok(ZoEstimator {
+            cfg,
+            rng,
+            v: vec![0.0; dim],
+            xp: vec![0.0; dim],
+            u: vec![0.0; dim],
+            pilot: vec![0.0; dim],
+            exact: vec![0.0; dim],
+            last_queries: 0,
+        })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &ZoConfig {
+        &self.cfg
+    }
+
+    /// The perturbation stream (its position is part of an optimizer's state).
+    pub fn rng(&self) -> &Rng {
+        &self.rng
+    }
+
+    /// Replaces the perturbation stream.
+    pub fn set_rng(&mut self, rng: Rng) {
+        self.rng = rng;
+    }
+
+    /// Function values the last estimate queried.
+    pub fn last_queries(&self) -> u64 {
+        self.last_queries
+    }
+
+    fn dim(&self) -> usize {
+        self.v.len()
+    }
+
+    /// Writes the estimate of ∇f(x) into `g` and returns f(x). `problem` must offer what
+    /// [`ZoConfig::requires`] says (checked by [`ZoGradient::new`] and the optimizer; a problem
+    /// without the view panics here, a programming error). Never allocates.
+    pub fn estimate(&mut self, problem: &mut dyn Problem, x: &[f64], g: &mut [f64]) -> f64 {
+        assert_eq!(x.len(), self.dim(), "zo estimate: x has the wrong length");
+        assert_eq!(g.len(), self.dim(), "zo estimate: g has the wrong length");
+        self.last_queries = 0;
+        let cfg = self.cfg;
+        // The exact gradient, when the limit or DAP-exact needs it.
+        let mut f0 = None;
+        if cfg.difference == Difference::Limit || cfg.law.needs_gradient() {
+            let grad = problem
+                .as_gradient()
+                .expect("zo: limit and dap_exact need a Gradient problem");
+            f0 = Some(grad.value_grad(x, &mut self.exact));
+        }
+        match cfg.law {
+            PerturbationLaw::Dap {
+                direction: DapDirection::Exact,
+                ..
+            } => {
+                let ok = unit_into(&self.exact, &mut self.u);
+                let law = if ok { cfg.law } else { PerturbationLaw::Sphere };
+                self.batch(problem, law, x, g, &mut f0)
+            }
+            PerturbationLaw::Dap {
+                direction: DapDirection::Estimated,
+                ..
+            } => {
+                // pilot with uniform-sphere directions, then DAP along its direction
+                let mut pilot = std::mem::take(&mut self.pilot);
+                let f = self.batch(problem, PerturbationLaw::Sphere, x, &mut pilot, &mut f0);
+                let n = norm(&pilot);
+                let law = if n > cfg.pilot_threshold * (1.0 + f.abs()) && n.is_finite() {
+                    unit_into(&pilot, &mut self.u);
+                    cfg.law
+                } else {
+                    PerturbationLaw::Sphere
+                };
+                self.batch(problem, law, x, g, &mut f0);
+                g.iter_mut()
+                    .zip(&pilot)
+                    .for_each(|(gi, pi)| *gi = 0.5 * (*gi + pi));
+                self.pilot = pilot;
+                f
+            }
+            law => self.batch(problem, law, x, g, &mut f0),
+        }
+    }
+
+    /// One batch of q directions of `law` (DAP uses `self.u`); `f0` caches f(x).
+    fn batch(
+        &mut self,
+        problem: &mut dyn Problem,
+        law: PerturbationLaw,
+        x: &[f64],
+        g: &mut [f64],
+        f0: &mut Option<f64>,
+    ) -> f64 {
+        let cfg = self.cfg;
+        let inv_q = 1.0 / cfg.q as f64;
+        g.fill(0.0);
+        if cfg.difference == Difference::Limit {
+            for _ in 0..cfg.q {
+                law.sample(&mut self.rng, Some(&self.u), &mut self.v);
+                let c = dot(&self.exact, &self.v) * inv_q;
+                g.iter_mut().zip(&self.v).for_each(|(gi, vi)| *gi += c * vi);
+            }
+            return f0.expect("the limit evaluated the gradient");
+        }
+        let f = problem
+            .as_function()
+            .expect("zo: the problem must offer Function");
+        let fx = match *f0 {
+            Some(v) => v,
+            None => {
+                self.last_queries += 1;
+                let v = f.value(x);
+                *f0 = Some(v);
+                v
+            }
+        };
+        for _ in 0..cfg.q {
+            law.sample(&mut self.rng, Some(&self.u), &mut self.v);
+            self.xp
+                .iter_mut()
+                .zip(x.iter().zip(&self.v))
+                .for_each(|(p, (xi, vi))| *p = xi + cfg.mu * vi);
+            let fp = f.value(&self.xp);
+            let c = match cfg.difference {
+                Difference::Forward => {
+                    self.last_queries += 1;
+                    (fp - fx) / cfg.mu
+                }
+                _ => {
+                    self.xp
+                        .iter_mut()
+                        .zip(x.iter().zip(&self.v))
+                        .for_each(|(p, (xi, vi))| *p = xi - cfg.mu * vi);
+                    let fm = f.value(&self.xp);
+                    self.last_queries += 2;
+                    (fp - fm) / (2.0 * cfg.mu)
+                }
+            } * inv_q;
+            g.iter_mut().zip(&self.v).for_each(|(gi, vi)| *gi += c * vi);
+        }
+        fx
+    }
+}
+
+/// u = a/‖a‖; false (and u untouched) when a is zero or not finite.
+fn unit_into(a: &[f64], u: &mut [f64]) -> bool {
+    let n = norm(a);
+    if !(n > 0.0 && n.is_finite()) {
+        return false;
+    }
+    u.iter_mut().zip(a).for_each(|(ui, ai)| *ui = ai / n);
+    true
+}
+
+/// The oracle adapter of DESIGN §3: wraps a problem offering `Function` and offers `Gradient`,
+/// whose `value_grad` is the two-point estimate of [`ZoEstimator`] (and `Stochastic`, forwarded,
+/// when the inner problem has it). `E` is the estimator, owned (`ZoEstimator`) or borrowed
+/// (`&mut ZoEstimator`, as [`ZoOptimizer`] does to keep its perturbation stream across steps).
+///
+/// ```
+/// use descent_core::{EvalCounter, Gradient, Problem, RngStreams};
+/// use descent_core::testfns::Rosenbrock;
+/// use descent_optim::zeroth_order::{PerturbationLaw, ZoConfig, ZoGradient};
+///
+/// let cfg = ZoConfig { law: PerturbationLaw::Sphere, q: 4, ..ZoConfig::default() };
+/// let counted = EvalCounter::new(Rosenbrock::new(3).unwrap());
+/// let mut zo = ZoGradient::new(counted, cfg, &RngStreams::new(0)).unwrap();
+/// let mut g = [0.0; 3];
+/// let f = zo.value_grad(&[0.0, 0.0, 0.0], &mut g);
+/// assert_eq!(f, 2.0);
+/// assert_eq!(zo.inner().counts().values, 5); // f(x) and 4 perturbed points
+/// ```
+pub struct ZoGradient<P: Problem, E: BorrowMut<ZoEstimator> = ZoEstimator> {
+    inner: P,
+    estimator: E,
+}
+
+impl<P: Problem> ZoGradient<P, ZoEstimator> {
+    /// Wraps `inner` with a new estimator drawing from the `"perturbations"` stream.
+    pub fn new(inner: P, cfg: ZoConfig, streams: &RngStreams) -> Result<Self> {
+        let est = ZoEstimator::new(cfg, inner.dim(), streams.stream("perturbations"))?;
+        Self::with_estimator(inner, est)
+    }
+}
+
+impl<P: Problem, E: BorrowMut<ZoEstimator>> ZoGradient<P, E> {
+    /// Wraps `inner` with the given estimator; errors when the problem lacks what the estimator
+    /// needs or the dimensions differ.
+    pub fn with_estimator(inner: P, estimator: E) -> Result<Self> {
+        let cfg = *estimator.borrow().config();
+        cfg.requires().check(&cfg.label(), &inner)?;
+        if estimator.borrow().dim() != inner.dim() {
+            return Err(Error::shape(
+                format!("zo estimator for {}", inner.name()),
+                inner.dim(),
+                estimator.borrow().dim(),
+            ));
+        }
+        Ok(ZoGradient { inner, estimator })
+    }
+    /// The wrapped problem.
+    pub fn inner(&self) -> &P {
+        &self.inner
+    }
+    /// The wrapped problem, mutably (e.g. for its true gradient in a probe).
+    pub fn inner_mut(&mut self) -> &mut P {
+        &mut self.inner
+    }
+    /// The estimator.
+    pub fn estimator(&self) -> &ZoEstimator {
+        self.estimator.borrow()
+    }
+    /// Unwraps the problem.
+    pub fn into_inner(self) -> P {
+        self.inner
+    }
+}
+
+impl<P: Problem, E: BorrowMut<ZoEstimator>> Function for ZoGradient<P, E> {
+    fn dim(&self) -> usize {
+        self.inner.dim()
+    }
+    fn value(&mut self, x: &[f64]) -> f64 {
+        self.inner
+            .as_function()
+            .expect("ZoGradient wraps a Function problem")
+            .value(x)
+    }
+}
+
+impl<P: Problem, E: BorrowMut<ZoEstimator>> Gradient for ZoGradient<P, E> {
+    fn value_grad(&mut self, x: &[f64], g: &mut [f64]) -> f64 {
+        self.estimator.borrow_mut().estimate(&mut self.inner, x, g)
+    }
+}
+
+impl<P: Problem, E: BorrowMut<ZoEstimator>> Stochastic for ZoGradient<P, E> {
+    fn resample(&mut self) {
+        self.inner.resample()
+    }
+}
+
+impl<P: Problem, E: BorrowMut<ZoEstimator> + Send> Problem for ZoGradient<P, E> {
+    fn name(&self) -> String {
+        format!(
+            "{} on {}",
+            self.estimator.borrow().cfg.label(),
+            self.inner.name()
+        )
+    }
+    fn layout(&self) -> &Layout {
+        self.inner.layout()
+    }
+    fn caps(&self) -> Caps {
+        Caps::FUNCTION | Caps::GRADIENT | (self.inner.caps() & Caps::STOCHASTIC)
+    }
+    fn as_function(&mut self) -> Option<&mut dyn Function> {
+        Some(self)
+    }
+    fn as_gradient(&mut self) -> Option<&mut dyn Gradient> {
+        Some(self)
+    }
+    fn as_stochastic(&mut self) -> Option<&mut dyn Stochastic> {
+        self.inner
+            .caps()
+            .contains(Caps::STOCHASTIC)
+            .then_some(self as _)
+    }
+}
+
+/// ZO-SGD, ZO-Adam, ...: any transform over [`ZoGradient`]. Each step resamples the problem
+/// once, so all queries of the step's estimate see one minibatch, and moves x by the transform
+/// of the estimate. Built from text as `zo(law=.., q=.., mu=.., diff=.., base=sgd(lr=..))`
+/// (see [`crate::registry`]).
+pub struct ZoOptimizer {
+    cfg: ZoConfig,
+    base: TransformOptimizer,
+    estimator: Option<ZoEstimator>,
+    name: String,
+}
+
+impl ZoOptimizer {
+    /// `base` rewrites each estimate into the update; `name` is the spec text.
+    pub fn new(cfg: ZoConfig, base: Box<dyn Transform>, name: impl Into<String>) -> Result<Self> {
+        cfg.validate()?;
+        let name = name.into();
+        Ok(ZoOptimizer {
+            cfg,
+            base: TransformOptimizer::new(base, name.clone()),
+            estimator: None,
+            name,
+        })
+    }
+
+    /// The estimator settings.
+    pub fn config(&self) -> &ZoConfig {
+        &self.cfg
+    }
+}
+
+fn not_initialised(name: &str) -> Error {
+    Error::invalid(
+        format!("optimizer '{name}'"),
+        "a step before init",
+        "init(layout, streams) first",
+    )
+}
+
+/// A u64 as four exact 16-bit pieces (f64 holds only 53 bits).
+fn push_u64(out: &mut Vec<f64>, x: u64) {
+    for k in 0..4 {
+        out.push(((x >> (16 * k)) & 0xffff) as f64);
+    }
+}
+
+fn read_u64(v: &[f64]) -> Option<u64> {
+    let mut x = 0u64;
+    for (k, p) in v.iter().enumerate() {
+        if !(*p >= 0.0 && *p < 65536.0 && p.fract() == 0.0) {
+            return None;
+        }
+        x |= (*p as u64) << (16 * k);
+    }
+    Some(x)
+}
+
+/// The perturbation stream as exact plain data: seed (4×u64), stream, word position (2×u64).
+fn rng_to_vec(rng: &Rng) -> Vec<f64> {
+    let mut out = Vec::with_capacity(28);
+    for chunk in rng.get_seed().chunks_exact(8) {
+        push_u64(
+            &mut out,
+            u64::from_le_bytes(chunk.try_into().expect("8 bytes")),
+        );
+    }
+    push_u64(&mut out, rng.get_stream());
+    let pos = rng.get_word_pos();
+    push_u64(&mut out, pos as u64);
+    push_u64(&mut out, (pos >> 64) as u64);
+    out
+}
+
+fn rng_from_vec(v: &[f64]) -> Option<Rng> {
+    if v.len() != 28 {
+        return None;
+    }
+    let words: Option<Vec<u64>> = v.chunks_exact(4).map(read_u64).collect();
+    let w = words?;
+    let mut seed = [0u8; 32];
+    for (i, x) in w[..4].iter().enumerate() {
+        seed[8 * i..8 * i + 8].copy_from_slice(&x.to_le_bytes());
+    }
+    let mut rng = Rng::from_seed(seed);
+    rng.set_stream(w[4]);
+    rng.set_word_pos(w[5] as u128 | ((w[6] as u128) << 64));
+    Some(rng)
+}
+
+impl Optimizer for ZoOptimizer {
+    fn requires(&self) -> Requires {
+        self.cfg.requires()
+    }
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+    fn init(&mut self, layout: &Layout, streams: &RngStreams) -> Result<()> {
+        self.estimator = Some(ZoEstimator::new(
+            self.cfg,
+            layout.len(),
+            streams.stream("perturbations"),
+        )?);
+        self.base.init(layout, streams)
+    }
+    fn step(&mut self, x: &mut [f64], problem: &mut dyn Problem) -> Result<StepInfo> {
+        let est = self
+            .estimator
+            .as_mut()
+            .ok_or_else(|| not_initialised(&self.name))?;
+        let mut zo = ZoGradient::with_estimator(problem, est)?;
+        self.base.step(x, &mut zo)
+    }
+    fn set_hyper(&mut self, name: &str, value: f64) -> Result<()> {
+        self.base.set_hyper(name, value)
+    }
+    fn state(&self) -> OptimizerState {
+        let mut s = TransformState::new("zo").with_child(self.base.state());
+        if let Some(e) = &self.estimator {
+            s = s.with_vector("rng", &rng_to_vec(&e.rng));
+        }
+        s
+    }
+    fn load_state(&mut self, state: &OptimizerState) -> Result<()> {
+        state.expect_kind("zo")?;
+        let est = self
+            .estimator
+            .as_mut()
+            .ok_or_else(|| not_initialised(&self.name))?;
+        let v = state.vectors.get("rng").ok_or_else(|| {
+            Error::invalid("zo state", "no vector 'rng'", "the perturbation stream")
+        })?;
+        let rng = rng_from_vec(v).ok_or_else(|| {
+            Error::invalid(
+                "zo state vector 'rng'",
+                format!("{} values", v.len()),
+                "28 integers in [0, 65535]",
+            )
+        })?;
+        self.base.load_state(&state.expect_children(1)?[0])?;
+        est.set_rng(rng);
+        Ok(())
+    }
+}
+
+/// Builds a [`ZoConfig`] from the keys of a `zo(...)` spec (all but `base`).
+pub fn config_from_spec(spec: &Spec, keys: &[&str]) -> Result<ZoConfig> {
+    let a = spec.args(keys)?;
+    let d = ZoConfig::default();
+    let law_name = a.choice("law", "gaussian", &PerturbationLaw::NAMES)?;
+    let mut law = PerturbationLaw::parse("zo.law", &law_name)?;
+    if a.has("dap") {
+        let c = a.choice("dap", "sphere_project", &DapConstruction::NAMES)?;
+        match &mut law {
+            PerturbationLaw::Dap { construction, .. } => {
+                *construction = DapConstruction::parse("zo.dap", &c)?
+            }
+            _ => {
+                return Err(Error::invalid(
+                    "zo.dap",
+                    c,
+                    "no 'dap' key unless law is dap or dap_exact",
+                ));
+            }
+        }
+    }
+    let diff = a.choice("diff", "forward", &Difference::NAMES)?;
+    let cfg = ZoConfig {
+        law,
+        q: a.usize("q", d.q)?,
+        mu: a.positive("mu", d.mu)?,
+        difference: Difference::parse("zo.diff", &diff)?,
+        pilot_threshold: a.non_negative("pilot_threshold", d.pilot_threshold)?,
+    };
+    cfg.validate()?;
+    Ok(cfg)
+}
