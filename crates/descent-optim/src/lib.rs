@@ -8,6 +8,9 @@
 //! - [`Optimizer`]: one step of a method over any [`descent_core::Problem`];
 //!   [`TransformOptimizer`] adapts any transform.
 //!
+//! - second-order methods for least squares and quasi-Newton: [`Engd`] (ENGD, ENGD-W, SPRING,
+//!   Nyström, sketch-and-project with the grid line search, P8) and [`Lbfgs`] (strong Wolfe).
+//!
 //! [`driver::run`] is the loop (divergence is an [`Outcome`], not a crash), [`registry`] builds
 //! everything from spec text (`adam(lr=1e-3, clip_norm=1, schedule=cosine(total=1000))`), and
 //! [`conformance`] is the suite every optimizer passes.
@@ -15,6 +18,8 @@
 pub mod conformance;
 pub mod driver;
 pub mod first_order;
+pub mod lbfgs;
+pub mod natural;
 pub mod optimizer;
 pub mod registry;
 pub mod schedule;
@@ -23,6 +28,11 @@ pub mod transform;
 pub use driver::{Outcome, StepRecord, no_observer, run};
 pub use first_order::{
     Adam, AdamConfig, ClipByGlobalNorm, ClipByValue, DecoupledWeightDecay, Sgd, SgdConfig,
+};
+pub use lbfgs::{Lbfgs, LbfgsConfig};
+pub use natural::{
+    Engd, EngdConfig, LINE_SEARCH_GRID, SolveLog, Solver, StepRule, StepTimes, nystrom_factor,
+    nystrom_solve, solve_psd,
 };
 pub use optimizer::{Extras, Optimizer, OptimizerState, StepInfo, TransformOptimizer};
 pub use registry::{OPTIMIZERS, build_optimizer, build_transform, parse_optimizer};

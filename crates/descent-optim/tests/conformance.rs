@@ -35,3 +35,25 @@ conformance_test!(
     spec("sgd(lr=0.001, momentum=0.9, schedule=warmup_cosine(warmup=100, total=5000, min=0.01))"),
     Budget::uniform(5_000, 1e-3).rosenbrock(5_000, 1e-8)
 );
+conformance_test!(
+    lbfgs,
+    spec("lbfgs"),
+    Budget::uniform(200, 1e-12)
+);
+conformance_test!(engd, spec("engd(damping=1e-10)"), Budget::uniform(100, 1e-12));
+conformance_test!(engd_w, spec("engd_w(damping=1e-10)"), Budget::uniform(100, 1e-12));
+conformance_test!(
+    spring,
+    spec("spring(damping=1e-10, momentum=0.5)"),
+    Budget::uniform(200, 1e-12)
+);
+conformance_test!(
+    nystrom,
+    spec("nystrom(rank=2, damping=1e-8)"),
+    Budget::uniform(200, 1e-10)
+);
+conformance_test!(
+    engd_w_fixed_lr,
+    spec("engd_w(damping=1e-10, lr=0.5)"),
+    Budget::uniform(200, 1e-10)
+);
