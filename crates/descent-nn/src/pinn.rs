@@ -8,7 +8,9 @@
 
 use std::f64::consts::PI;
 
-use descent_core::{Error, Function, Gradient, Layout, Problem, Residuals, Result, RngStreams, Stochastic};
+use descent_core::{
+    Error, Function, Gradient, Layout, Problem, Residuals, Result, RngStreams, Stochastic,
+};
 use rand::RngExt;
 
 use crate::mlp::{Init, Mlp};
@@ -158,7 +160,13 @@ impl Pde for Poisson {
     fn sample_interior(&self, rng: &mut descent_core::rng::Rng, x: &mut [f64]) {
         uniform(rng, x);
     }
-    fn sample_condition(&self, rng: &mut descent_core::rng::Rng, _: usize, _: usize, x: &mut [f64]) {
+    fn sample_condition(
+        &self,
+        rng: &mut descent_core::rng::Rng,
+        _: usize,
+        _: usize,
+        x: &mut [f64],
+    ) {
         cube_boundary(rng, x);
     }
 }
@@ -229,7 +237,9 @@ impl Pde for Heat {
                 (-PI * PI * self.d as f64 * t / 4.0).exp()
                     * x[1..].iter().map(|v| (PI * v).sin()).product::<f64>()
             }
-            HeatSolution::SinSum => (-t).exp() * x[1..].iter().map(|v| (2.0 * v).sin()).sum::<f64>(),
+            HeatSolution::SinSum => {
+                (-t).exp() * x[1..].iter().map(|v| (2.0 * v).sin()).sum::<f64>()
+            }
         }
     }
     fn exact_grad(&self, x: &[f64], g: &mut [f64]) {
@@ -318,7 +328,12 @@ pub struct PinnObjective {
 impl PinnObjective {
     /// A PINN with network `mlp` (input width = `pde.dim()`, output 1) and the given sizes; the
     /// first batch and the evaluation set are drawn from `streams`.
-    pub fn new(mlp: Mlp, pde: Box<dyn Pde>, sizes: PinnSizes, streams: &RngStreams) -> Result<Self> {
+    pub fn new(
+        mlp: Mlp,
+        pde: Box<dyn Pde>,
+        sizes: PinnSizes,
+        streams: &RngStreams,
+    ) -> Result<Self> {
         if mlp.n_inputs() != pde.dim() {
             return Err(Error::invalid(
                 "pinn model input width",
@@ -422,10 +437,18 @@ impl PinnObjective {
     /// Replaces the current batch (lengths must match the sizes).
     pub fn set_batch(&mut self, interior: &[f64], condition: &[f64]) -> Result<()> {
         if interior.len() != self.x_int.len() {
-            return Err(Error::shape("pinn interior batch", self.x_int.len(), interior.len()));
+            return Err(Error::shape(
+                "pinn interior batch",
+                self.x_int.len(),
+                interior.len(),
+            ));
         }
         if condition.len() != self.x_cond.len() {
-            return Err(Error::shape("pinn condition batch", self.x_cond.len(), condition.len()));
+            return Err(Error::shape(
+                "pinn condition batch",
+                self.x_cond.len(),
+                condition.len(),
+            ));
         }
         self.x_int.copy_from_slice(interior);
         self.x_cond.copy_from_slice(condition);
@@ -464,7 +487,8 @@ impl PinnObjective {
         let (si, sc) = (1.0 / (ni as f64).sqrt(), 1.0 / (nc as f64).sqrt());
         for i in 0..ni {
             let seeds = &self.seeds_int[i * m..(i + 1) * m];
-            let mut r = seeds[0] * self.interior.value(i) + seeds[m - 1] * self.interior.laplacian(i);
+            let mut r =
+                seeds[0] * self.interior.value(i) + seeds[m - 1] * self.interior.laplacian(i);
             for k in 0..m - 2 {
                 if seeds[1 + k] != 0.0 {
                     r += seeds[1 + k] * self.interior.input_grad(i, k);
@@ -481,14 +505,19 @@ impl PinnObjective {
     pub fn interior_residuals(&mut self, x: &[f64]) -> Vec<f64> {
         self.forward_residuals(x);
         let s = (self.sizes.interior as f64).sqrt();
-        self.r[..self.sizes.interior].iter().map(|v| v * s).collect()
+        self.r[..self.sizes.interior]
+            .iter()
+            .map(|v| v * s)
+            .collect()
     }
 
     /// Absolute RMS error √(mean (u_θ − u*)²) over the fixed evaluation set (spec §2.7).
     pub fn l2_error(&mut self, x: &[f64]) -> f64 {
         let n = self.sizes.eval;
         self.eval.forward(x, &self.eval_x, n, Streams::Value);
-        let sse: f64 = (0..n).map(|i| (self.eval.value(i) - self.eval_u[i]).powi(2)).sum();
+        let sse: f64 = (0..n)
+            .map(|i| (self.eval.value(i) - self.eval_u[i]).powi(2))
+            .sum();
         (sse / n as f64).sqrt()
     }
 
@@ -541,7 +570,8 @@ impl Gradient for PinnObjective {
         for j in 0..nc {
             self.wseeds_cond[j] = self.seeds_cond[j] * self.r[ni + j];
         }
-        self.cond.backward(x, &self.wseeds_cond, Out::Sum(&mut self.gtmp));
+        self.cond
+            .backward(x, &self.wseeds_cond, Out::Sum(&mut self.gtmp));
         g.iter_mut().zip(&self.gtmp).for_each(|(a, b)| *a += b);
         f
     }
@@ -566,16 +596,26 @@ impl Residuals for PinnObjective {
         r.copy_from_slice(&self.r);
         let p = self.n_params;
         let ni = self.sizes.interior;
-        assert_eq!(jac.len(), (ni + self.sizes.condition) * p, "pinn Jacobian length");
+        assert_eq!(
+            jac.len(),
+            (ni + self.sizes.condition) * p,
+            "pinn Jacobian length"
+        );
         let (top, bottom) = jac.split_at_mut(ni * p);
-        self.interior.backward(x, &self.seeds_int, Out::Rows(top, p));
-        self.cond.backward(x, &self.seeds_cond, Out::Rows(bottom, p));
+        self.interior
+            .backward(x, &self.seeds_int, Out::Rows(top, p));
+        self.cond
+            .backward(x, &self.seeds_cond, Out::Rows(bottom, p));
     }
 }
 
 impl Problem for PinnObjective {
     fn name(&self) -> String {
-        format!("pinn {} on {}", self.interior.mlp().describe(), self.pde.name())
+        format!(
+            "pinn {} on {}",
+            self.interior.mlp().describe(),
+            self.pde.name()
+        )
     }
     fn layout(&self) -> &Layout {
         &self.layout

@@ -88,7 +88,10 @@ impl TaylorMlp {
             .iter()
             .map(|&n| vec![0.0; rows * n])
             .collect();
-        let hs = mlp.sizes[1..].iter().map(|&n| vec![0.0; rows * n]).collect();
+        let hs = mlp.sizes[1..]
+            .iter()
+            .map(|&n| vec![0.0; rows * n])
+            .collect();
         let w = mlp.max_width();
         Ok(TaylorMlp {
             layers: mlp.layer_params(),
@@ -125,7 +128,10 @@ impl TaylorMlp {
     /// [`TaylorMlp::max_samples`] or slices do not fit (programming errors).
     pub fn forward(&mut self, params: &[f64], x: &[f64], n: usize, streams: Streams) {
         let d = self.mlp.n_inputs();
-        assert!(n <= self.max_samples, "TaylorMlp: batch larger than max_samples");
+        assert!(
+            n <= self.max_samples,
+            "TaylorMlp: batch larger than max_samples"
+        );
         assert_eq!(x.len(), n * d, "TaylorMlp: wrong input length");
         assert_eq!(params.len(), self.mlp.n_params(), "TaylorMlp: wrong params");
         let m = self.rows_per_sample(streams);
@@ -149,7 +155,18 @@ impl TaylorMlp {
             let (fi, fo) = (lp.fan_in, lp.fan_out);
             let w = &params[lp.weight..lp.weight + fi * fo];
             let h = &mut self.hs[l][..rows * fo];
-            gemm(h, rows, fo, fi, 1.0, &self.zs[l][..rows * fi], Trans::N, w, Trans::T, 0.0);
+            gemm(
+                h,
+                rows,
+                fo,
+                fi,
+                1.0,
+                &self.zs[l][..rows * fi],
+                Trans::N,
+                w,
+                Trans::T,
+                0.0,
+            );
             if let Some(b) = lp.bias {
                 let b = &params[b..b + fo];
                 for s in 0..n {
@@ -174,14 +191,22 @@ impl TaylorMlp {
 
     /// ∂u/∂x_k at sample `s` (needs a [`Streams::Taylor`] pass).
     pub fn input_grad(&self, s: usize, k: usize) -> f64 {
-        assert_eq!(self.last.1, Streams::Taylor, "input_grad needs a Taylor pass");
+        assert_eq!(
+            self.last.1,
+            Streams::Taylor,
+            "input_grad needs a Taylor pass"
+        );
         let m = self.rows_per_sample(Streams::Taylor);
         self.hs[self.layers.len() - 1][s * m + 1 + k]
     }
 
     /// Δ_S u at sample `s` (needs a [`Streams::Taylor`] pass).
     pub fn laplacian(&self, s: usize) -> f64 {
-        assert_eq!(self.last.1, Streams::Taylor, "laplacian needs a Taylor pass");
+        assert_eq!(
+            self.last.1,
+            Streams::Taylor,
+            "laplacian needs a Taylor pass"
+        );
         let m = self.rows_per_sample(Streams::Taylor);
         self.hs[self.layers.len() - 1][s * m + m - 1]
     }
@@ -284,7 +309,15 @@ fn derivs(act: Activation, h: f64) -> (f64, f64, f64, f64) {
 }
 
 /// The activation's Taylor-mode forward map on stacked rows.
-fn activate(act: Activation, mask: &[bool], h: &[f64], z: &mut [f64], n: usize, m: usize, w: usize) {
+fn activate(
+    act: Activation,
+    mask: &[bool],
+    h: &[f64],
+    z: &mut [f64],
+    n: usize,
+    m: usize,
+    w: usize,
+) {
     let d = m.saturating_sub(2);
     for s in 0..n {
         let hb = &h[s * m * w..(s + 1) * m * w];

@@ -2,7 +2,9 @@
 
 use descent_core::testfns::finite_diff_grad;
 use descent_core::{Function, Gradient, Problem, Residuals, RngStreams, Stochastic};
-use descent_nn::pinn::{Heat, HeatSolution, Pde, PinnObjective, PinnSizes, Poisson, PoissonSolution};
+use descent_nn::pinn::{
+    Heat, HeatSolution, Pde, PinnObjective, PinnSizes, Poisson, PoissonSolution,
+};
 use descent_nn::{Activation, Init, Mlp, Out, Streams, TaylorMlp};
 use num_dual::{Dual2, Dual64, DualNum};
 use rand::RngExt;
@@ -15,7 +17,9 @@ fn net(sizes: &[usize], seed: u64) -> (Mlp, Vec<f64>) {
 
 fn points(n: usize, d: usize, seed: u64) -> Vec<f64> {
     let mut rng = RngStreams::new(seed).stream("pts");
-    (0..n * d).map(|_| rng.random::<f64>() * 2.0 - 1.0).collect()
+    (0..n * d)
+        .map(|_| rng.random::<f64>() * 2.0 - 1.0)
+        .collect()
 }
 
 /// The network evaluated in any dual number type (the independent reference).
@@ -29,7 +33,11 @@ fn eval_generic<T: DualNum<Primitive = f64> + Copy>(mlp: &Mlp, p: &[T], x: &[T])
             for i in 0..lp.fan_in {
                 acc += p[lp.weight + o * lp.fan_in + i] * z[i];
             }
-            h[o] = if l + 1 < layers.len() { acc.tanh() } else { acc };
+            h[o] = if l + 1 < layers.len() {
+                acc.tanh()
+            } else {
+                acc
+            };
         }
         z = h;
     }
@@ -38,7 +46,13 @@ fn eval_generic<T: DualNum<Primitive = f64> + Copy>(mlp: &Mlp, p: &[T], x: &[T])
 
 /// (u, ∇u, Δ_S u) and the directional derivative of Δ_S u along parameter direction v, all by
 /// num-dual: Dual2 over the input coordinate, Dual64 over the parameter direction.
-fn num_dual_taylor(mlp: &Mlp, p: &[f64], v: &[f64], x: &[f64], mask: &[bool]) -> (f64, Vec<f64>, f64, f64) {
+fn num_dual_taylor(
+    mlp: &Mlp,
+    p: &[f64],
+    v: &[f64],
+    x: &[f64],
+    mask: &[bool],
+) -> (f64, Vec<f64>, f64, f64) {
     type D = Dual2<Dual64>;
     let pd: Vec<D> = p
         .iter()
@@ -84,7 +98,10 @@ fn taylor_forward_matches_num_dual_and_finite_differences() {
         for k in 0..3 {
             assert!((t.input_grad(s, k) - g[k]).abs() < 1e-13, "grad {s} {k}");
         }
-        assert!((t.laplacian(s) - lap).abs() < 1e-12 * lap.abs().max(1.0), "lap {s}");
+        assert!(
+            (t.laplacian(s) - lap).abs() < 1e-12 * lap.abs().max(1.0),
+            "lap {s}"
+        );
         // central finite differences of u (spec check 1: rel. err <= 1e-5)
         let f = |y: &[f64]| eval_generic::<f64>(&mlp, &p, y);
         let mut fd = 0.0;
@@ -95,7 +112,10 @@ fn taylor_forward_matches_num_dual_and_finite_differences() {
             b[k] -= h;
             fd += (f(&a) - 2.0 * f(xs) + f(&b)) / (h * h);
         }
-        assert!((fd - lap).abs() <= 1e-5 * lap.abs().max(1e-2), "FD lap {fd} vs {lap}");
+        assert!(
+            (fd - lap).abs() <= 1e-5 * lap.abs().max(1e-2),
+            "FD lap {fd} vs {lap}"
+        );
     }
     // a value pass gives the same values
     t.forward(&p, &x, n, Streams::Value);
@@ -160,7 +180,10 @@ fn check_jacobian(mask: Vec<bool>, seeds_for: impl Fn(usize, usize) -> Vec<f64>)
         let jv: f64 = (0..np).map(|i| jac[s * np + i] * v[i]).sum();
         // seeds on u and ∂u: directional derivatives by Dual64 alone
         let pd: Vec<Dual64> = p.iter().zip(&v).map(|(&a, &b)| Dual64::new(a, b)).collect();
-        let xs: Vec<Dual64> = x[s * d..(s + 1) * d].iter().map(|&y| Dual64::from_re(y)).collect();
+        let xs: Vec<Dual64> = x[s * d..(s + 1) * d]
+            .iter()
+            .map(|&y| Dual64::from_re(y))
+            .collect();
         let u_dir = eval_generic(&mlp, &pd, &xs).eps;
         let mut grad_dir = 0.0;
         for k in 0..d {
@@ -203,7 +226,9 @@ fn heat_and_general_seed_jacobians_match() {
     assert!(fd <= 1e-7 && nd <= 1e-10, "heat: {fd:e} {nd:e}");
     // log-FP style: per-sample seeds on every stream
     let (fd, nd) = check_jacobian(vec![false, true, true], |s, d| {
-        (0..d + 2).map(|j| 0.3 * ((s * 7 + j * 3) as f64).sin() - 0.1).collect()
+        (0..d + 2)
+            .map(|j| 0.3 * ((s * 7 + j * 3) as f64).sin() - 0.1)
+            .collect()
     });
     assert!(fd <= 1e-7 && nd <= 1e-10, "general: {fd:e} {nd:e}");
 }
@@ -269,7 +294,10 @@ fn problem_a(ni: usize, nc: usize, seed: u64) -> (PinnObjective, Vec<f64>) {
 #[test]
 fn pinn_gradient_is_j_transpose_r_and_matches_finite_differences() {
     let (mut obj, x) = problem_a(30, 12, 1);
-    assert_eq!(obj.caps().to_string(), "Function, Gradient, Stochastic, Residuals");
+    assert_eq!(
+        obj.caps().to_string(),
+        "Function, Gradient, Stochastic, Residuals"
+    );
     let np = x.len();
     let n = obj.n_residuals();
     let mut r = vec![0.0; n];
@@ -324,10 +352,21 @@ fn bad_shapes_are_named_errors() {
         .to_string();
     assert!(e.contains("'pinn model output width': got 2"), "{e}");
     let mlp = Mlp::new(vec![2, 8, 1], Activation::Tanh, true).unwrap();
-    let e = PinnObjective::new(mlp, pde, PinnSizes { interior: 0, ..sizes }, &RngStreams::new(0))
-        .err()
-        .unwrap()
-        .to_string();
-    assert_eq!(e, "invalid value for 'pinn.interior': got 0, expected at least 1 point");
+    let e = PinnObjective::new(
+        mlp,
+        pde,
+        PinnSizes {
+            interior: 0,
+            ..sizes
+        },
+        &RngStreams::new(0),
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert_eq!(
+        e,
+        "invalid value for 'pinn.interior': got 0, expected at least 1 point"
+    );
     assert!(Poisson::new(0, PoissonSolution::CosSum).is_err());
 }

@@ -62,7 +62,11 @@ impl Lbfgs {
     /// An L-BFGS optimizer reporting `name`; errors name the bad field.
     pub fn new(cfg: LbfgsConfig, name: impl Into<String>) -> Result<Self> {
         if cfg.history == 0 {
-            return Err(Error::invalid("lbfgs.history", cfg.history, "at least 1 pair"));
+            return Err(Error::invalid(
+                "lbfgs.history",
+                cfg.history,
+                "at least 1 pair",
+            ));
         }
         if !(cfg.lr > 0.0 && cfg.lr.is_finite()) {
             return Err(Error::invalid("lbfgs.lr", cfg.lr, "a finite number > 0"));
@@ -121,7 +125,10 @@ impl Lbfgs {
             let b = self.rho[idx] * dot(y, &self.d);
             let s = &self.s[idx * p..(idx + 1) * p];
             let a = self.alpha[idx];
-            self.d.iter_mut().zip(s).for_each(|(d, sv)| *d += (a - b) * sv);
+            self.d
+                .iter_mut()
+                .zip(s)
+                .for_each(|(d, sv)| *d += (a - b) * sv);
         }
     }
 
@@ -263,7 +270,10 @@ impl Optimizer for Lbfgs {
     fn step(&mut self, x: &mut [f64], problem: &mut dyn Problem) -> Result<StepInfo> {
         if x.len() != self.dim {
             return Err(Error::shape(
-                format!("parameters of '{}' (was init called with this layout?)", self.name),
+                format!(
+                    "parameters of '{}' (was init called with this layout?)",
+                    self.name
+                ),
                 self.dim,
                 x.len(),
             ));
@@ -301,7 +311,16 @@ impl Optimizer for Lbfgs {
                 self.y[idx * p + i] = y;
                 sy += s * y;
             }
-            if sy > 1e-10 * dot(&self.y[idx * p..(idx + 1) * p], &self.y[idx * p..(idx + 1) * p]).sqrt() * alpha * dot(&self.d, &self.d).sqrt() {
+            if sy
+                > 1e-10
+                    * dot(
+                        &self.y[idx * p..(idx + 1) * p],
+                        &self.y[idx * p..(idx + 1) * p],
+                    )
+                    .sqrt()
+                    * alpha
+                    * dot(&self.d, &self.d).sqrt()
+            {
                 self.rho[idx] = 1.0 / sy;
                 self.head = (self.head + 1) % m;
                 self.len = (self.len + 1).min(m);
@@ -349,16 +368,28 @@ impl Optimizer for Lbfgs {
     fn load_state(&mut self, st: &OptimizerState) -> Result<()> {
         st.expect_kind("lbfgs")?;
         if st.scalar("dim")? != self.dim as f64 {
-            return Err(Error::shape("lbfgs state (parameter count)", self.dim, st.scalar("dim")?));
+            return Err(Error::shape(
+                "lbfgs state (parameter count)",
+                self.dim,
+                st.scalar("dim")?,
+            ));
         }
         st.vector_into("s", &mut self.s)?;
         st.vector_into("y", &mut self.y)?;
         st.vector_into("rho", &mut self.rho)?;
         let m = self.cfg.history as f64;
         let (len, head, step) = (st.scalar("len")?, st.scalar("head")?, st.scalar("step")?);
-        for (k, v, hi) in [("len", len, m), ("head", head, m - 1.0), ("step", step, f64::MAX)] {
+        for (k, v, hi) in [
+            ("len", len, m),
+            ("head", head, m - 1.0),
+            ("step", step, f64::MAX),
+        ] {
             if !(v >= 0.0 && v <= hi && v.fract() == 0.0) {
-                return Err(Error::invalid(format!("lbfgs state {k}"), v, format!("an integer in [0, {hi}]")));
+                return Err(Error::invalid(
+                    format!("lbfgs state {k}"),
+                    v,
+                    format!("an integer in [0, {hi}]"),
+                ));
             }
         }
         self.len = len as usize;

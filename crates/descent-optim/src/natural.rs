@@ -48,7 +48,10 @@ pub enum StepRule {
     /// The 31-point grid {2⁻³⁰, …, 1} on the same batch, no step when nothing improves.
     LineSearch,
     /// α = min(lr, √C/‖φ‖) (the SPRING norm constraint C when given, else α = lr).
-    Fixed { lr: f64, norm_constraint: Option<f64> },
+    Fixed {
+        lr: f64,
+        norm_constraint: Option<f64>,
+    },
 }
 
 /// Hyperparameters of [`Engd`].
@@ -80,18 +83,34 @@ impl EngdConfig {
     /// Checks the ranges; errors name the field.
     pub fn validate(&self, owner: &str) -> Result<()> {
         if !(self.damping >= 0.0 && self.damping.is_finite()) {
-            return Err(Error::invalid(format!("{owner}.damping"), self.damping, "a finite number >= 0"));
+            return Err(Error::invalid(
+                format!("{owner}.damping"),
+                self.damping,
+                "a finite number >= 0",
+            ));
         }
         if !(0.0..1.0).contains(&self.momentum) {
-            return Err(Error::invalid(format!("{owner}.momentum"), self.momentum, "a number in [0, 1)"));
+            return Err(Error::invalid(
+                format!("{owner}.momentum"),
+                self.momentum,
+                "a number in [0, 1)",
+            ));
         }
         match self.solver {
             Solver::Nystrom { rank, shift } => {
                 if rank == 0 {
-                    return Err(Error::invalid(format!("{owner}.rank"), rank, "a sketch size >= 1"));
+                    return Err(Error::invalid(
+                        format!("{owner}.rank"),
+                        rank,
+                        "a sketch size >= 1",
+                    ));
                 }
                 if !(shift >= 0.0 && shift.is_finite()) {
-                    return Err(Error::invalid(format!("{owner}.shift"), shift, "a finite number >= 0"));
+                    return Err(Error::invalid(
+                        format!("{owner}.shift"),
+                        shift,
+                        "a finite number >= 0",
+                    ));
                 }
                 if self.damping == 0.0 {
                     return Err(Error::invalid(
@@ -102,22 +121,42 @@ impl EngdConfig {
                 }
             }
             Solver::SketchProject { rank } if rank == 0 => {
-                return Err(Error::invalid(format!("{owner}.rank"), rank, "a sketch size >= 1"));
+                return Err(Error::invalid(
+                    format!("{owner}.rank"),
+                    rank,
+                    "a sketch size >= 1",
+                ));
             }
             _ => {}
         }
-        if let StepRule::Fixed { lr, norm_constraint } = self.step {
+        if let StepRule::Fixed {
+            lr,
+            norm_constraint,
+        } = self.step
+        {
             if !(lr > 0.0 && lr.is_finite()) {
-                return Err(Error::invalid(format!("{owner}.lr"), lr, "a finite number > 0"));
+                return Err(Error::invalid(
+                    format!("{owner}.lr"),
+                    lr,
+                    "a finite number > 0",
+                ));
             }
             if let Some(c) = norm_constraint
                 && !(c > 0.0 && c.is_finite())
             {
-                return Err(Error::invalid(format!("{owner}.norm_constraint"), c, "a finite number > 0"));
+                return Err(Error::invalid(
+                    format!("{owner}.norm_constraint"),
+                    c,
+                    "a finite number > 0",
+                ));
             }
         }
         if !(self.max_jitter > 0.0) {
-            return Err(Error::invalid(format!("{owner}.max_jitter"), self.max_jitter, "a number > 0"));
+            return Err(Error::invalid(
+                format!("{owner}.max_jitter"),
+                self.max_jitter,
+                "a number > 0",
+            ));
         }
         Ok(())
     }
@@ -158,7 +197,13 @@ impl StepTimes {
 /// `k` right-hand sides in `b` (n × k, overwritten): Cholesky with jitter escalation up to
 /// `max_jitter`, else the SVD pseudo-inverse (the min-norm solution of `lstsq`/gelsd).
 /// Returns (jitter used, whether the fallback fired).
-pub fn solve_psd(a: &[f64], n: usize, b: &mut [f64], k: usize, max_jitter: f64) -> Result<(f64, bool)> {
+pub fn solve_psd(
+    a: &[f64],
+    n: usize,
+    b: &mut [f64],
+    k: usize,
+    max_jitter: f64,
+) -> Result<(f64, bool)> {
     match Cholesky::factor(a, n, max_jitter) {
         Ok(ch) => {
             ch.solve_in_place(b, k);
@@ -197,7 +242,18 @@ pub fn nystrom_factor(
     let mut y = omega.to_vec();
     gemm(&mut y, n, rank, p, 1.0, jac, Trans::N, &t, Trans::N, shift);
     let mut m = vec![0.0; rank * rank];
-    gemm(&mut m, rank, rank, n, 1.0, omega, Trans::T, &y, Trans::N, 0.0);
+    gemm(
+        &mut m,
+        rank,
+        rank,
+        n,
+        1.0,
+        omega,
+        Trans::T,
+        &y,
+        Trans::N,
+        0.0,
+    );
     symmetrize(&mut m, rank);
     let ch = Cholesky::factor(&m, rank, max_jitter)?;
     let l = ch.l();
@@ -216,7 +272,14 @@ pub fn nystrom_factor(
 
 /// (BBᵀ + λI)⁻¹ z = (z − B(BᵀB + λI)⁻¹Bᵀz)/λ (Woodbury; the ℓ × ℓ inner system by Cholesky),
 /// written into `z`. Returns (jitter, fallback) of the inner solve.
-pub fn nystrom_solve(b: &[f64], n: usize, rank: usize, damping: f64, z: &mut [f64], max_jitter: f64) -> Result<(f64, bool)> {
+pub fn nystrom_solve(
+    b: &[f64],
+    n: usize,
+    rank: usize,
+    damping: f64,
+    z: &mut [f64],
+    max_jitter: f64,
+) -> Result<(f64, bool)> {
     let mut s = vec![0.0; rank * rank];
     gemm(&mut s, rank, rank, n, 1.0, b, Trans::T, b, Trans::N, 0.0);
     for i in 0..rank {
@@ -339,35 +402,103 @@ impl Engd {
         let t_gram;
         match self.cfg.solver {
             Solver::Parameter => {
-                gemm(&mut self.gram, p, p, n, 1.0, &self.jac, Trans::T, &self.jac, Trans::N, 0.0);
+                gemm(
+                    &mut self.gram,
+                    p,
+                    p,
+                    n,
+                    1.0,
+                    &self.jac,
+                    Trans::T,
+                    &self.jac,
+                    Trans::N,
+                    0.0,
+                );
                 for i in 0..p {
                     self.gram[i * p + i] += lam;
                 }
                 t_gram = t0.elapsed().as_secs_f64();
-                gemm(&mut self.inc, p, 1, n, 1.0, &self.jac, Trans::T, &self.rhs[..n], Trans::N, 0.0);
+                gemm(
+                    &mut self.inc,
+                    p,
+                    1,
+                    n,
+                    1.0,
+                    &self.jac,
+                    Trans::T,
+                    &self.rhs[..n],
+                    Trans::N,
+                    0.0,
+                );
                 info = solve_psd(&self.gram, p, &mut self.inc, 1, self.cfg.max_jitter)?;
             }
             Solver::Sample => {
-                gemm(&mut self.gram, n, n, p, 1.0, &self.jac, Trans::N, &self.jac, Trans::T, 0.0);
+                gemm(
+                    &mut self.gram,
+                    n,
+                    n,
+                    p,
+                    1.0,
+                    &self.jac,
+                    Trans::N,
+                    &self.jac,
+                    Trans::T,
+                    0.0,
+                );
                 for i in 0..n {
                     self.gram[i * n + i] += lam;
                 }
                 t_gram = t0.elapsed().as_secs_f64();
                 info = solve_psd(&self.gram, n, &mut self.rhs[..n], 1, self.cfg.max_jitter)?;
-                gemm(&mut self.inc, p, 1, n, 1.0, &self.jac, Trans::T, &self.rhs[..n], Trans::N, 0.0);
+                gemm(
+                    &mut self.inc,
+                    p,
+                    1,
+                    n,
+                    1.0,
+                    &self.jac,
+                    Trans::T,
+                    &self.rhs[..n],
+                    Trans::N,
+                    0.0,
+                );
             }
             Solver::Nystrom { rank, shift } => {
                 let omega = self.sketch(n, rank);
-                let (b, jit) = nystrom_factor(&self.jac, n, p, &omega, rank, shift, self.cfg.max_jitter)?;
+                let (b, jit) =
+                    nystrom_factor(&self.jac, n, p, &omega, rank, shift, self.cfg.max_jitter)?;
                 t_gram = t0.elapsed().as_secs_f64();
-                let inner = nystrom_solve(&b, n, rank, lam, &mut self.rhs[..n], self.cfg.max_jitter)?;
+                let inner =
+                    nystrom_solve(&b, n, rank, lam, &mut self.rhs[..n], self.cfg.max_jitter)?;
                 info = (jit.max(inner.0), inner.1);
-                gemm(&mut self.inc, p, 1, n, 1.0, &self.jac, Trans::T, &self.rhs[..n], Trans::N, 0.0);
+                gemm(
+                    &mut self.inc,
+                    p,
+                    1,
+                    n,
+                    1.0,
+                    &self.jac,
+                    Trans::T,
+                    &self.rhs[..n],
+                    Trans::N,
+                    0.0,
+                );
             }
             Solver::SketchProject { rank } => {
                 let omega = self.sketch(n, rank);
                 let mut t = vec![0.0; p * rank];
-                gemm(&mut t, p, rank, n, 1.0, &self.jac, Trans::T, &omega, Trans::N, 0.0);
+                gemm(
+                    &mut t,
+                    p,
+                    rank,
+                    n,
+                    1.0,
+                    &self.jac,
+                    Trans::T,
+                    &omega,
+                    Trans::N,
+                    0.0,
+                );
                 let mut s = vec![0.0; rank * rank];
                 gemm(&mut s, rank, rank, p, 1.0, &t, Trans::T, &t, Trans::N, 0.0);
                 for i in 0..rank {
@@ -375,10 +506,32 @@ impl Engd {
                 }
                 t_gram = t0.elapsed().as_secs_f64();
                 let mut w = vec![0.0; rank];
-                gemm(&mut w, rank, 1, n, 1.0, &omega, Trans::T, &self.rhs[..n], Trans::N, 0.0);
+                gemm(
+                    &mut w,
+                    rank,
+                    1,
+                    n,
+                    1.0,
+                    &omega,
+                    Trans::T,
+                    &self.rhs[..n],
+                    Trans::N,
+                    0.0,
+                );
                 info = solve_psd(&s, rank, &mut w, 1, self.cfg.max_jitter)?;
                 // inc = Jᵀ Ω w = T w
-                gemm(&mut self.inc, p, 1, rank, 1.0, &t, Trans::N, &w, Trans::N, 0.0);
+                gemm(
+                    &mut self.inc,
+                    p,
+                    1,
+                    rank,
+                    1.0,
+                    &t,
+                    Trans::N,
+                    &w,
+                    Trans::N,
+                    0.0,
+                );
             }
         }
         Ok((info.0, info.1, t_gram, t0.elapsed().as_secs_f64() - t_gram))
@@ -388,7 +541,9 @@ impl Engd {
     /// run draws the same sketches.
     fn sketch(&self, n: usize, rank: usize) -> Vec<f64> {
         let mut rng = RngStreams::new(self.seed).indexed("sketch", self.step);
-        (0..n * rank).map(|_| StandardNormal.sample(&mut rng)).collect()
+        (0..n * rank)
+            .map(|_| StandardNormal.sample(&mut rng))
+            .collect()
     }
 }
 
@@ -422,7 +577,10 @@ impl Optimizer for Engd {
     fn step(&mut self, x: &mut [f64], problem: &mut dyn Problem) -> Result<StepInfo> {
         if x.len() != self.dim {
             return Err(Error::shape(
-                format!("parameters of '{}' (was init called with this layout?)", self.name),
+                format!(
+                    "parameters of '{}' (was init called with this layout?)",
+                    self.name
+                ),
                 self.dim,
                 x.len(),
             ));
@@ -450,7 +608,18 @@ impl Optimizer for Engd {
             self.rhs[i] = -self.r[i];
         }
         if mu > 0.0 {
-            gemm(&mut self.rhs[..n], n, 1, self.dim, -mu, &self.jac, Trans::N, &self.phi, Trans::N, 1.0);
+            gemm(
+                &mut self.rhs[..n],
+                n,
+                1,
+                self.dim,
+                -mu,
+                &self.jac,
+                Trans::N,
+                &self.phi,
+                Trans::N,
+                1.0,
+            );
         }
         let (jitter, fallback, t_gram, t_solve) = self.solve()?;
         self.note((jitter, fallback));
@@ -480,10 +649,17 @@ impl Optimizer for Engd {
                 }
                 best.0
             }
-            StepRule::Fixed { lr, norm_constraint } => match norm_constraint {
+            StepRule::Fixed {
+                lr,
+                norm_constraint,
+            } => match norm_constraint {
                 Some(c) => {
                     let norm = self.phi.iter().map(|v| v * v).sum::<f64>().sqrt();
-                    if norm > 0.0 { lr.min(c.sqrt() / norm) } else { lr }
+                    if norm > 0.0 {
+                        lr.min(c.sqrt() / norm)
+                    } else {
+                        lr
+                    }
                 }
                 None => lr,
             },
@@ -528,7 +704,13 @@ impl Optimizer for Engd {
                     ));
                 }
             },
-            other => return Err(crate::transform::unknown_hyper(&self.name, other, &["damping", "momentum", "lr"])),
+            other => {
+                return Err(crate::transform::unknown_hyper(
+                    &self.name,
+                    other,
+                    &["damping", "momentum", "lr"],
+                ));
+            }
         }
         self.cfg.validate(&self.name)
     }
@@ -544,7 +726,11 @@ impl Optimizer for Engd {
         s.vector_into("phi", &mut self.phi)?;
         let step = s.scalar("step")?;
         if !(step >= 0.0 && step.fract() == 0.0) {
-            return Err(Error::invalid("engd state step", step, "a non-negative integer"));
+            return Err(Error::invalid(
+                "engd state step",
+                step,
+                "a non-negative integer",
+            ));
         }
         self.step = step as u64;
         Ok(())

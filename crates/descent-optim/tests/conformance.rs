@@ -35,13 +35,17 @@ conformance_test!(
     spec("sgd(lr=0.001, momentum=0.9, schedule=warmup_cosine(warmup=100, total=5000, min=0.01))"),
     Budget::uniform(5_000, 1e-3).rosenbrock(5_000, 1e-8)
 );
+conformance_test!(lbfgs, spec("lbfgs"), Budget::uniform(200, 1e-12));
 conformance_test!(
-    lbfgs,
-    spec("lbfgs"),
-    Budget::uniform(200, 1e-12)
+    engd,
+    spec("engd(damping=1e-10)"),
+    Budget::uniform(100, 1e-12)
 );
-conformance_test!(engd, spec("engd(damping=1e-10)"), Budget::uniform(100, 1e-12));
-conformance_test!(engd_w, spec("engd_w(damping=1e-10)"), Budget::uniform(100, 1e-12));
+conformance_test!(
+    engd_w,
+    spec("engd_w(damping=1e-10)"),
+    Budget::uniform(100, 1e-12)
+);
 conformance_test!(
     spring,
     spec("spring(damping=1e-10, momentum=0.5)"),

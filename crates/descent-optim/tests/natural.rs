@@ -133,10 +133,16 @@ fn spring_with_zero_momentum_is_engd_w_bit_for_bit_and_reports_its_phases() {
     };
     let (a, aa) = run("engd_w(damping=1e-9)");
     let (b, ab) = run("spring(damping=1e-9, momentum=0)");
-    assert_eq!(a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), b.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+    assert_eq!(
+        a.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+        b.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+    );
     assert_eq!(aa, ab);
     // every line-searched step is a power of two in [2^-30, 1]
-    assert!(aa.iter().all(|a| *a == 0.0 || (a.log2().fract() == 0.0 && *a <= 1.0 && *a >= 2f64.powi(-30))));
+    assert!(
+        aa.iter()
+            .all(|a| *a == 0.0 || (a.log2().fract() == 0.0 && *a <= 1.0 && *a >= 2f64.powi(-30)))
+    );
     let (c, _) = run("engd(damping=1e-9)");
     assert!(rel(&c, &a) < 1e-6, "{c:?} vs {a:?}");
 }
@@ -144,26 +150,53 @@ fn spring_with_zero_momentum_is_engd_w_bit_for_bit_and_reports_its_phases() {
 #[test]
 fn bad_hyperparameters_are_named_errors() {
     let cases = [
-        ("spring(momentum=1)", "invalid value for 'spring.momentum': got 1, expected a number in [0, 1)"),
-        ("nystrom(rank=0)", "invalid value for 'nystrom.rank': got 0, expected a sketch size >= 1"),
-        ("engd_w(damping=-1)", "invalid value for 'engd_w.damping': got -1, expected a finite number >= 0"),
+        (
+            "spring(momentum=1)",
+            "invalid value for 'spring.momentum': got 1, expected a number in [0, 1)",
+        ),
+        (
+            "nystrom(rank=0)",
+            "invalid value for 'nystrom.rank': got 0, expected a sketch size >= 1",
+        ),
+        (
+            "engd_w(damping=-1)",
+            "invalid value for 'engd_w.damping': got -1, expected a finite number >= 0",
+        ),
         (
             "engd_w(norm_constraint=0.001)",
             "invalid value for 'engd_w.norm_constraint': got 0.001, expected a fixed lr=.. as well (the line search has no norm constraint)",
         ),
-        ("lbfgs(history=0)", "invalid value for 'lbfgs.history': got 0, expected at least 1 pair"),
-        ("engd(rank=3)", "unknown key 'rank' for 'engd'; valid keys: damping, lr, norm_constraint, momentum"),
+        (
+            "lbfgs(history=0)",
+            "invalid value for 'lbfgs.history': got 0, expected at least 1 pair",
+        ),
+        (
+            "engd(rank=3)",
+            "unknown key 'rank' for 'engd'; valid keys: damping, lr, norm_constraint, momentum",
+        ),
     ];
     for (spec, want) in cases {
-        let e = parse_optimizer(spec).err().unwrap_or_else(|| panic!("{spec} built")).to_string();
+        let e = parse_optimizer(spec)
+            .err()
+            .unwrap_or_else(|| panic!("{spec} built"))
+            .to_string();
         assert_eq!(e, want, "{spec}");
     }
     // a problem without residuals is a capability error naming both sides
     let mut opt = parse_optimizer("engd_w").unwrap();
     let mut q = descent_core::testfns::Rosenbrock::new(2).unwrap();
     opt.init(q.layout(), &RngStreams::new(0)).unwrap();
-    let e = descent_optim::run(opt.as_mut(), &mut [0.0, 0.0], &mut q, 1, descent_optim::no_observer)
-        .unwrap_err()
-        .to_string();
-    assert_eq!(e, "'engd_w' needs Residuals; rosenbrock(dim=2) offers Function, Gradient, HessianVector");
+    let e = descent_optim::run(
+        opt.as_mut(),
+        &mut [0.0, 0.0],
+        &mut q,
+        1,
+        descent_optim::no_observer,
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        e,
+        "'engd_w' needs Residuals; rosenbrock(dim=2) offers Function, Gradient, HessianVector"
+    );
 }
