@@ -103,6 +103,25 @@ impl Activation {
         }
     }
 
+    /// σ'''(x): the Taylor-mode Jacobian of a Laplacian residual needs it (P8 §5.1, the
+    /// σ3 term of the backward pass).
+    #[inline]
+    pub fn d3(self, x: f64) -> f64 {
+        match self {
+            Activation::Identity | Activation::Relu => 0.0,
+            Activation::Tanh => {
+                let t = x.tanh();
+                let s1 = 1.0 - t * t;
+                s1 * (6.0 * t * t - 2.0)
+            }
+            Activation::Gelu => normal_pdf(x) * (x * x * x - 4.0 * x),
+            Activation::Sigmoid => {
+                let s = sigmoid(x);
+                s * (1.0 - s) * (1.0 - 6.0 * s + 6.0 * s * s)
+            }
+        }
+    }
+
     /// σ'' ≡ 0: the R-operator can skip the curvature term of this activation.
     pub fn is_piecewise_linear(self) -> bool {
         matches!(self, Activation::Identity | Activation::Relu)
@@ -352,6 +371,8 @@ mod tests {
                 let d2 = (act.d1(x + h) - act.d1(x - h)) / (2.0 * h);
                 assert!((d1 - act.d1(x)).abs() < 1e-8, "{act} d1 at {x}");
                 assert!((d2 - act.d2(x)).abs() < 1e-8, "{act} d2 at {x}");
+                let d3 = (act.d2(x + h) - act.d2(x - h)) / (2.0 * h);
+                assert!((d3 - act.d3(x)).abs() < 1e-8, "{act} d3 at {x}");
             }
         }
     }

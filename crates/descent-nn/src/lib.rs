@@ -10,6 +10,10 @@
 //!   predictions, all over a [`Workspace`] sized once.
 //! - [`Objective`]: model + dataset + loss + batch size as a descent problem (Function,
 //!   Gradient, Stochastic, PerSampleGradients, HessianVector).
+//! - [`taylor`]: Taylor-mode forward passes (value, input gradient, input Laplacian) and exact
+//!   Jacobians of linear differential-operator residuals (P8).
+//! - [`pinn`]: PDEs with manufactured solutions, collocation samplers and [`PinnObjective`]
+//!   (Function, Gradient, Stochastic, Residuals) for ENGD and friends (P8).
 //! - [`builder`]: models and losses from spec text (`mlp:64-128-10`,
 //!   `mlp(hidden=[128], act=relu)`, `softmax-regression`).
 
@@ -19,6 +23,8 @@ pub mod engine;
 pub mod loss;
 pub mod mlp;
 pub mod objective;
+pub mod pinn;
+pub mod taylor;
 
 pub use activation::{ACTIVATION_NAMES, Activation};
 pub use builder::{MODELS, ModelSpec, build_model, choose_loss, default_loss, parse_model};
@@ -26,3 +32,7 @@ pub use engine::{Eval, Workspace, predicted_class, target_of};
 pub use loss::{LOSS_NAMES, LOSSES, Loss, Target};
 pub use mlp::{INIT_NAMES, Init, LayerParams, Mlp};
 pub use objective::{Objective, check_compatible, output_width};
+pub use pinn::{
+    Heat, HeatSolution, LinearOperator, Pde, PinnObjective, PinnSizes, Poisson, PoissonSolution,
+};
+pub use taylor::{Out, Streams, TaylorMlp};

@@ -83,7 +83,70 @@ pub fn problems(budget: &Budget) -> Vec<(Box<dyn Problem>, Vec<f64>, Target)> {
         (Box::new(rosen), rosen_start.clone(), budget.rosenbrock),
         (Box::new(rosen_m), rosen_start, budget.rosenbrock),
         (Box::new(parabola), vec![0.0; 12], budget.matrix_parabola),
+        (
+            Box::new(RosenbrockResiduals::new()),
+            vec![-1.2, 1.0],
+            budget.rosenbrock,
+        ),
     ]
+}
+
+/// Rosenbrock in 2-D as a least-squares problem f = ½‖r‖², r = (√(2a)(x₂ − x₁²), √2(1 − x₁)),
+/// a = 100 (the same f as [`Rosenbrock`]); it offers only `Function` and `Residuals`, so the
+/// Gauss–Newton family (ENGD, ENGD-W, SPRING, Nyström) joins the suite and first-order methods
+/// skip it.
+pub struct RosenbrockResiduals {
+    layout: Layout,
+}
+
+impl RosenbrockResiduals {
+    /// The 2-D problem.
+    pub fn new() -> Self {
+        RosenbrockResiduals {
+            layout: Layout::flat(2),
+        }
+    }
+}
+
+impl Default for RosenbrockResiduals {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl descent_core::Function for RosenbrockResiduals {
+    fn dim(&self) -> usize {
+        2
+    }
+    fn value(&mut self, x: &[f64]) -> f64 {
+        100.0 * (x[1] - x[0] * x[0]).powi(2) + (1.0 - x[0]).powi(2)
+    }
+}
+
+impl descent_core::Residuals for RosenbrockResiduals {
+    fn n_residuals(&mut self) -> usize {
+        2
+    }
+    fn residuals(&mut self, x: &[f64], r: &mut [f64]) {
+        let (c1, c2) = (200f64.sqrt(), 2f64.sqrt());
+        r[0] = c1 * (x[1] - x[0] * x[0]);
+        r[1] = c2 * (1.0 - x[0]);
+    }
+    fn residual_jacobian(&mut self, x: &[f64], r: &mut [f64], jac: &mut [f64]) {
+        self.residuals(x, r);
+        let (c1, c2) = (200f64.sqrt(), 2f64.sqrt());
+        jac.copy_from_slice(&[-2.0 * c1 * x[0], c1, -c2, 0.0]);
+    }
+}
+
+impl Problem for RosenbrockResiduals {
+    fn name(&self) -> String {
+        "rosenbrock least squares (dim=2)".into()
+    }
+    fn layout(&self) -> &Layout {
+        &self.layout
+    }
+    descent_core::problem_views!(function, residuals);
 }
 
 fn fresh(make: &dyn Fn() -> Box<dyn Optimizer>, layout: &Layout) -> Box<dyn Optimizer> {

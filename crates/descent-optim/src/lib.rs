@@ -12,6 +12,8 @@
 //!
 //! Zeroth-order methods ([`zeroth_order`]): the [`ZoGradient`] oracle adapter turns any
 //! transform into ZO-SGD/ZO-Adam; [`probes`] measures estimator bias and variance.
+//! - second-order methods for least squares and quasi-Newton: [`Engd`] (ENGD, ENGD-W, SPRING,
+//!   Nyström, sketch-and-project with the grid line search, P8) and [`Lbfgs`] (strong Wolfe).
 //!
 //! [`driver::run`] is the loop (divergence is an [`Outcome`], not a crash), [`registry`] builds
 //! everything from spec text (`adam(lr=1e-3, clip_norm=1, schedule=cosine(total=1000))`), and
@@ -20,7 +22,9 @@
 pub mod conformance;
 pub mod driver;
 pub mod first_order;
+pub mod lbfgs;
 pub mod muon;
+pub mod natural;
 pub mod optimizer;
 pub mod probes;
 pub mod quantized;
@@ -33,7 +37,12 @@ pub use driver::{Outcome, StepRecord, no_observer, run};
 pub use first_order::{
     Adam, AdamConfig, ClipByGlobalNorm, ClipByValue, DecoupledWeightDecay, Sgd, SgdConfig,
 };
+pub use lbfgs::{Lbfgs, LbfgsConfig};
 pub use muon::{Muon, MuonConfig, MuonOrthogonal, newton_schulz};
+pub use natural::{
+    Engd, EngdConfig, LINE_SEARCH_GRID, SolveLog, Solver, StepRule, StepTimes, nystrom_factor,
+    nystrom_solve, solve_psd,
+};
 pub use optimizer::{Extras, Optimizer, OptimizerState, StepInfo, TransformOptimizer};
 pub use quantized::{QuantizeGradient, QuantizedWeights, WithQuantizedWeights};
 pub use registry::{OPTIMIZERS, build_optimizer, build_transform, parse_optimizer};

@@ -52,7 +52,9 @@ use descent_core::{Args, Error, Quantizer, Result, Spec};
 use crate::first_order::{
     Adam, AdamConfig, ClipByGlobalNorm, ClipByValue, DecoupledWeightDecay, Sgd, SgdConfig,
 };
+use crate::lbfgs::{Lbfgs, LbfgsConfig};
 use crate::muon::{Muon, MuonConfig};
+use crate::natural::{Engd, EngdConfig, Solver, StepRule};
 use crate::optimizer::{Optimizer, TransformOptimizer};
 use crate::quantized::{QuantizeGradient, WithQuantizedWeights};
 use crate::schedule::{Schedule, Scheduled};
@@ -91,6 +93,36 @@ pub const OPTIMIZERS: &[(&str, &str)] = &[
          diff=forward|central|limit (forward), dap=sphere_project|gaussian_complement|\
          norm_constant, pilot_threshold=1e-8, base=sgd(lr=0.01) (any transform spec)",
     ),
+    (
+        "engd",
+        "energy natural gradient in parameter space, (JᵀJ + λI)⁻¹Jᵀ by Cholesky (P8): \
+         damping=1e-8, momentum=0, lr (fixed step; default: 31-point grid line search), \
+         norm_constraint; needs Residuals",
+    ),
+    (
+        "engd_w",
+        "ENGD-W, the Woodbury/sample-space form Jᵀ(JJᵀ + λI)⁻¹ (P8): damping=1e-8, lr, \
+         norm_constraint; needs Residuals",
+    ),
+    (
+        "spring",
+        "SPRING, ENGD-W with momentum and bias correction (P8): damping=1e-8, momentum=0.5, lr, \
+         norm_constraint; needs Residuals",
+    ),
+    (
+        "nystrom",
+        "ENGD-W/SPRING with a randomized Nyström kernel of rank ℓ (P8): rank=100, damping=1e-4, \
+         shift=1e-7, momentum=0, lr, norm_constraint; needs Residuals",
+    ),
+    (
+        "sap",
+        "ENGD-W with a sketch-and-project kernel solve of rank ℓ: rank=100, damping=1e-4, \
+         momentum=0, lr, norm_constraint; needs Residuals",
+    ),
+    (
+        "lbfgs",
+        "L-BFGS with a strong-Wolfe line search: history=10, lr=1, c1=1e-4, c2=0.9, max_evals=25",
+    ),
 ];
 
 /// The keys of `zo(...)`.
@@ -116,6 +148,10 @@ pub const TRANSFORMS: &[(&str, &str)] = &[
         "quantize the gradient (P7's Q_G): fmt=fmt(e=8, m=7, round=nearest) (required)",
     ),
 ];
+
+/// The optimizers that are transforms (the rest choose where to evaluate: the ENGD family,
+/// L-BFGS and `zo`, which wraps a transform around an oracle adapter, are [`Optimizer`]s only).
+pub const FIRST_ORDER: &[&str] = &["sgd", "adam", "adamw", "muon"];
 
 /// The keys every first-order optimizer takes besides its own: clipping, a schedule, and P7's
 /// gradient (`g`) and weight (`w`) quantizers.
@@ -153,9 +189,27 @@ pub fn build_optimizer(spec: &Spec) -> Result<Box<dyn Optimizer>> {
             &names(OPTIMIZERS),
         ));
     }
-    if spec.name == "zo" {
-        return build_zo(spec);
+    match spec.name.as_str() {
+        "zo" => build_zo(spec),
+        "engd" | "engd_w" | "spring" | "nystrom" | "sap" => build_engd(spec),
+        "lbfgs" => {
+            let a = spec.args(&["history", "lr", "c1", "c2", "max_evals"])?;
+            let d = LbfgsConfig::default();
+            let cfg = LbfgsConfig {
+                history: a.usize("history", d.history)?,
+                lr: a.positive("lr", d.lr)?,
+                c1: a.f64("c1", d.c1)?,
+                c2: a.f64("c2", d.c2)?,
+                max_evals: a.usize("max_evals", d.max_evals)?,
+            };
+            Ok(Box::new(Lbfgs::new(cfg, spec.to_string())?))
+        }
+        _ => build_first_order(spec),
     }
+}
+
+/// A transform optimizer, wrapped in P7's quantized-weights adapter when `w=` is given.
+fn build_first_order(spec: &Spec) -> Result<Box<dyn Optimizer>> {
     let t = build_transform(spec)?;
     let opt: Box<dyn Optimizer> = Box::new(TransformOptimizer::new(t, spec.to_string()));
     // the keys were checked by build_transform; read `w` from a spec holding only it
@@ -185,6 +239,55 @@ fn build_zo(spec: &Spec) -> Result<Box<dyn Optimizer>> {
         None => build_transform(&Spec::parse("sgd(lr=0.01)")?)?,
     };
     Ok(Box::new(ZoOptimizer::new(cfg, base, spec.to_string())?))
+}
+
+/// The ENGD family from its spec (see [`OPTIMIZERS`] for keys and defaults).
+fn build_engd(spec: &Spec) -> Result<Box<dyn Optimizer>> {
+    let name = spec.name.as_str();
+    let mut keys = vec!["damping", "lr", "norm_constraint", "momentum"];
+    if name == "nystrom" || name == "sap" {
+        keys.push("rank");
+    }
+    if name == "nystrom" {
+        keys.push("shift");
+    }
+    let a = spec.args(&keys)?;
+    let sketched = name == "nystrom" || name == "sap";
+    let damping = a.non_negative("damping", if sketched { 1e-4 } else { 1e-8 })?;
+    let momentum = a.f64("momentum", if name == "spring" { 0.5 } else { 0.0 })?;
+    let solver = match name {
+        "engd" => Solver::Parameter,
+        "nystrom" => Solver::Nystrom {
+            rank: a.usize("rank", 100)?,
+            shift: a.non_negative("shift", 1e-7)?,
+        },
+        "sap" => Solver::SketchProject {
+            rank: a.usize("rank", 100)?,
+        },
+        _ => Solver::Sample,
+    };
+    let step = match a.f64_opt("lr")? {
+        Some(lr) => StepRule::Fixed {
+            lr,
+            norm_constraint: a.f64_opt("norm_constraint")?,
+        },
+        None if a.has("norm_constraint") => {
+            return Err(Error::invalid(
+                format!("{name}.norm_constraint"),
+                a.f64("norm_constraint", 0.0)?,
+                "a fixed lr=.. as well (the line search has no norm constraint)",
+            ));
+        }
+        None => StepRule::LineSearch,
+    };
+    let cfg = EngdConfig {
+        solver,
+        damping,
+        momentum,
+        step,
+        ..EngdConfig::default()
+    };
+    Ok(Box::new(Engd::new(cfg, spec.to_string())?))
 }
 
 /// Parses and builds an optimizer from text.
@@ -320,10 +423,9 @@ pub fn build_transform(spec: &Spec) -> Result<Box<dyn Transform>> {
             Ok(Box::new(Chain::new(members)))
         }
         other => {
-            // `zo` is an optimizer around a transform, not a transform itself
             let mut valid: Vec<&str> = names(OPTIMIZERS)
                 .into_iter()
-                .filter(|n| *n != "zo")
+                .filter(|n| FIRST_ORDER.contains(n))
                 .collect();
             valid.extend(names(TRANSFORMS));
             Err(Error::unknown_name("transform", other, &valid))

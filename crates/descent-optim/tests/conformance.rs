@@ -65,3 +65,29 @@ conformance_test!(
     spec("zo(law=dap, q=2, mu=1e-6, base=adam(lr=0.01, schedule=cosine(total=20000, min=0.01)))"),
     Budget::uniform(20_000, 1e-5)
 );
+conformance_test!(lbfgs, spec("lbfgs"), Budget::uniform(200, 1e-12));
+conformance_test!(
+    engd,
+    spec("engd(damping=1e-10)"),
+    Budget::uniform(100, 1e-12)
+);
+conformance_test!(
+    engd_w,
+    spec("engd_w(damping=1e-10)"),
+    Budget::uniform(100, 1e-12)
+);
+conformance_test!(
+    spring,
+    spec("spring(damping=1e-10, momentum=0.5)"),
+    Budget::uniform(200, 1e-12)
+);
+conformance_test!(
+    nystrom,
+    spec("nystrom(rank=2, damping=1e-8)"),
+    Budget::uniform(200, 1e-10)
+);
+conformance_test!(
+    engd_w_fixed_lr,
+    spec("engd_w(damping=1e-10, lr=0.5)"),
+    Budget::uniform(200, 1e-10)
+);

@@ -4,6 +4,7 @@
 
 use crate::experiment::Experiment;
 
+pub mod engd;
 pub mod quantized;
 pub mod zeroth_order;
 
@@ -11,6 +12,7 @@ pub mod zeroth_order;
 pub fn all() -> Vec<Box<dyn Experiment>> {
     vec![
         Box::new(quantized::Quantized),
+        Box::new(engd::EngdExperiment),
         Box::new(zeroth_order::ZerothOrder),
     ]
 }

@@ -1,0 +1,738 @@
+//! Energy natural gradient for least-squares problems (P8, Guzmán-Cordero, Dangel, Goldshlager
+//! & Zeinhofer 2025; spec §2): ENGD, ENGD-W (Woodbury / push-through), SPRING (momentum with bias
+//! correction), randomized Nyström and sketch-and-project kernel solvers, and the 31-point grid
+//! line search, over any problem offering [`Residuals`] (f = ½‖r‖², J = ∂r/∂x).
+//!
+//! One step on a freshly resampled batch (spec §2.2–2.6):
+//!
+//! ```text
+//! ζ   = −r − μ J φ                             (μ = 0: ζ = ε = −r)
+//! inc = (JᵀJ + λI)⁻¹ Jᵀζ                       parameter space (ENGD), Cholesky of P × P
+//!     = Jᵀ (JJᵀ + λI)⁻¹ ζ                      sample space (ENGD-W, SPRING), N × N
+//!     ≈ Jᵀ (BBᵀ + λI)⁻¹ ζ, K ≈ BBᵀ            Nyström sketch of rank ℓ
+//! φ   = μ φ + inc,   d = φ / √(1 − μ^{2(k+1)})
+//! x  ← x + α d,   α = argmin over {2⁻³⁰, …, 2⁰} of f(x + α d) on the same batch (0 if none
+//!                 improves), or α = min(η, √C/‖φ‖) with a fixed learning rate η
+//! ```
+//!
+//! Gram matrices are GEMMs (`descent_core::linalg::gemm`). Every Cholesky escalates a diagonal
+//! jitter when the damped Gramian is not numerically positive definite (spec pitfall 6) and falls
+//! back to an SVD pseudo-inverse when even that fails; both events are counted in
+//! [`SolveLog`] and reported per step in the extras `jitter` and `fallback`, never a panic.
+
+use std::time::Instant;
+
+use descent_core::linalg::{Cholesky, Trans, gemm, svd};
+use descent_core::{Caps, Error, Layout, Problem, Requires, Result, RngStreams};
+use rand_distr::{Distribution, StandardNormal};
+
+use crate::optimizer::{Extras, Optimizer, OptimizerState, StepInfo};
+
+/// Where the damped least-squares system is solved.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Solver {
+    /// (JᵀJ + λI) x = Jᵀζ, a P × P Cholesky (the original ENGD, spec §2.2).
+    Parameter,
+    /// Jᵀ(JJᵀ + λI)⁻¹ζ, an N × N Cholesky (ENGD-W / SPRING, spec §2.3–2.4).
+    Sample,
+    /// The GPU-efficient randomized Nyström approximation K ≈ BBᵀ of rank `rank` with the
+    /// absolute shift ν = `shift` (spec §2.5, the paper's Algorithm 2), fresh sketch each step.
+    Nystrom { rank: usize, shift: f64 },
+    /// Sketch-and-project: y = Ω(ΩᵀKΩ + λI)⁻¹Ωᵀζ with a Gaussian N × `rank` sketch Ω.
+    SketchProject { rank: usize },
+}
+
+/// How far to move along the direction.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum StepRule {
+    /// The 31-point grid {2⁻³⁰, …, 1} on the same batch, no step when nothing improves.
+    LineSearch,
+    /// α = min(lr, √C/‖φ‖) (the SPRING norm constraint C when given, else α = lr).
+    Fixed {
+        lr: f64,
+        norm_constraint: Option<f64>,
+    },
+}
+
+/// Hyperparameters of [`Engd`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EngdConfig {
+    pub solver: Solver,
+    /// Damping λ ≥ 0 added to the Gramian (not scaled by N, spec pitfall 1).
+    pub damping: f64,
+    /// SPRING momentum μ ∈ [0, 1); 0 is ENGD / ENGD-W.
+    pub momentum: f64,
+    pub step: StepRule,
+    /// Cap of the Cholesky jitter escalation, relative to the mean diagonal.
+    pub max_jitter: f64,
+}
+
+impl Default for EngdConfig {
+    fn default() -> Self {
+        EngdConfig {
+            solver: Solver::Sample,
+            damping: 1e-8,
+            momentum: 0.0,
+            step: StepRule::LineSearch,
+            max_jitter: 1e-3,
+        }
+    }
+}
+
+impl EngdConfig {
+    /// Checks the ranges; errors name the field.
+    pub fn validate(&self, owner: &str) -> Result<()> {
+        if !(self.damping >= 0.0 && self.damping.is_finite()) {
+            return Err(Error::invalid(
+                format!("{owner}.damping"),
+                self.damping,
+                "a finite number >= 0",
+            ));
+        }
+        if !(0.0..1.0).contains(&self.momentum) {
+            return Err(Error::invalid(
+                format!("{owner}.momentum"),
+                self.momentum,
+                "a number in [0, 1)",
+            ));
+        }
+        match self.solver {
+            Solver::Nystrom { rank, shift } => {
+                if rank == 0 {
+                    return Err(Error::invalid(
+                        format!("{owner}.rank"),
+                        rank,
+                        "a sketch size >= 1",
+                    ));
+                }
+                if !(shift >= 0.0 && shift.is_finite()) {
+                    return Err(Error::invalid(
+                        format!("{owner}.shift"),
+                        shift,
+                        "a finite number >= 0",
+                    ));
+                }
+                if self.damping == 0.0 {
+                    return Err(Error::invalid(
+                        format!("{owner}.damping"),
+                        0,
+                        "a number > 0 (the Nyström inverse divides by λ)",
+                    ));
+                }
+            }
+            Solver::SketchProject { rank } if rank == 0 => {
+                return Err(Error::invalid(
+                    format!("{owner}.rank"),
+                    rank,
+                    "a sketch size >= 1",
+                ));
+            }
+            _ => {}
+        }
+        if let StepRule::Fixed {
+            lr,
+            norm_constraint,
+        } = self.step
+        {
+            if !(lr > 0.0 && lr.is_finite()) {
+                return Err(Error::invalid(
+                    format!("{owner}.lr"),
+                    lr,
+                    "a finite number > 0",
+                ));
+            }
+            if let Some(c) = norm_constraint
+                && !(c > 0.0 && c.is_finite())
+            {
+                return Err(Error::invalid(
+                    format!("{owner}.norm_constraint"),
+                    c,
+                    "a finite number > 0",
+                ));
+            }
+        }
+        if !(self.max_jitter > 0.0) {
+            return Err(Error::invalid(
+                format!("{owner}.max_jitter"),
+                self.max_jitter,
+                "a number > 0",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Counts of the linear-algebra safety nets (spec pitfall 6: "log whenever the fallback fires").
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SolveLog {
+    /// Solves whose Cholesky needed a diagonal jitter.
+    pub jittered: u64,
+    /// Solves that fell back to the SVD pseudo-inverse.
+    pub fallbacks: u64,
+    /// The largest jitter used so far.
+    pub max_jitter: f64,
+}
+
+/// Cumulative wall-clock seconds by phase.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StepTimes {
+    /// Residuals and Jacobian.
+    pub jacobian: f64,
+    /// Gramian (JJᵀ or JᵀJ) or the sketch products.
+    pub gram: f64,
+    /// Factorisation, solves and the Jᵀ· product.
+    pub solve: f64,
+    /// The line search (31 loss evaluations).
+    pub line_search: f64,
+}
+
+impl StepTimes {
+    /// Sum of the phases.
+    pub fn total(&self) -> f64 {
+        self.jacobian + self.gram + self.solve + self.line_search
+    }
+}
+
+/// Solves the symmetric positive (semi)definite `a` (n × n, damping already added) for the
+/// `k` right-hand sides in `b` (n × k, overwritten): Cholesky with jitter escalation up to
+/// `max_jitter`, else the SVD pseudo-inverse (the min-norm solution of `lstsq`/gelsd).
+/// Returns (jitter used, whether the fallback fired).
+pub fn solve_psd(
+    a: &[f64],
+    n: usize,
+    b: &mut [f64],
+    k: usize,
+    max_jitter: f64,
+) -> Result<(f64, bool)> {
+    match Cholesky::factor(a, n, max_jitter) {
+        Ok(ch) => {
+            ch.solve_in_place(b, k);
+            Ok((ch.jitter, false))
+        }
+        Err(Error::Linalg(_)) if a.iter().all(|v| v.is_finite()) => {
+            let (u, s, v) = svd(a, n, n)?;
+            let tol = s.first().copied().unwrap_or(0.0) * n as f64 * f64::EPSILON;
+            let mut utb = vec![0.0; n * k];
+            gemm(&mut utb, n, k, n, 1.0, &u, Trans::T, b, Trans::N, 0.0);
+            for i in 0..n {
+                let inv = if s[i] > tol { 1.0 / s[i] } else { 0.0 };
+                utb[i * k..(i + 1) * k].iter_mut().for_each(|x| *x *= inv);
+            }
+            gemm(b, n, k, n, 1.0, &v, Trans::N, &utb, Trans::N, 0.0);
+            Ok((0.0, true))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The randomized Nyström factor B (N × ℓ, row-major) with K + νI ≈ BBᵀ, K = JJᵀ, from the
+/// sketch Ω (N × ℓ): Y = J(JᵀΩ) + νΩ, ΩᵀY = LLᵀ, B = Y L⁻ᵀ (spec §2.5, no QR, no SVD, the ν
+/// bias kept). K is never formed. Returns B and the jitter the ℓ × ℓ Cholesky needed.
+pub fn nystrom_factor(
+    jac: &[f64],
+    n: usize,
+    p: usize,
+    omega: &[f64],
+    rank: usize,
+    shift: f64,
+    max_jitter: f64,
+) -> Result<(Vec<f64>, f64)> {
+    let mut t = vec![0.0; p * rank];
+    gemm(&mut t, p, rank, n, 1.0, jac, Trans::T, omega, Trans::N, 0.0);
+    let mut y = omega.to_vec();
+    gemm(&mut y, n, rank, p, 1.0, jac, Trans::N, &t, Trans::N, shift);
+    let mut m = vec![0.0; rank * rank];
+    gemm(
+        &mut m,
+        rank,
+        rank,
+        n,
+        1.0,
+        omega,
+        Trans::T,
+        &y,
+        Trans::N,
+        0.0,
+    );
+    symmetrize(&mut m, rank);
+    let ch = Cholesky::factor(&m, rank, max_jitter)?;
+    let l = ch.l();
+    // B = Y L⁻ᵀ  ⇔  each row b of B solves L bᵀ = yᵀ (forward substitution).
+    for row in y.chunks_mut(rank) {
+        for i in 0..rank {
+            let mut acc = row[i];
+            for j in 0..i {
+                acc -= l[i * rank + j] * row[j];
+            }
+            row[i] = acc / l[i * rank + i];
+        }
+    }
+    Ok((y, ch.jitter))
+}
+
+/// (BBᵀ + λI)⁻¹ z = (z − B(BᵀB + λI)⁻¹Bᵀz)/λ (Woodbury; the ℓ × ℓ inner system by Cholesky),
+/// written into `z`. Returns (jitter, fallback) of the inner solve.
+pub fn nystrom_solve(
+    b: &[f64],
+    n: usize,
+    rank: usize,
+    damping: f64,
+    z: &mut [f64],
+    max_jitter: f64,
+) -> Result<(f64, bool)> {
+    let mut s = vec![0.0; rank * rank];
+    gemm(&mut s, rank, rank, n, 1.0, b, Trans::T, b, Trans::N, 0.0);
+    for i in 0..rank {
+        s[i * rank + i] += damping;
+    }
+    let mut w = vec![0.0; rank];
+    gemm(&mut w, rank, 1, n, 1.0, b, Trans::T, z, Trans::N, 0.0);
+    let info = solve_psd(&s, rank, &mut w, 1, max_jitter)?;
+    gemm(z, n, 1, rank, -1.0, b, Trans::N, &w, Trans::N, 1.0);
+    z.iter_mut().for_each(|v| *v /= damping);
+    Ok(info)
+}
+
+fn symmetrize(a: &mut [f64], n: usize) {
+    for i in 0..n {
+        for j in 0..i {
+            let v = 0.5 * (a[i * n + j] + a[j * n + i]);
+            a[i * n + j] = v;
+            a[j * n + i] = v;
+        }
+    }
+}
+
+/// ENGD and its relatives as one [`Optimizer`] over [`Residuals`] problems (see the module docs).
+pub struct Engd {
+    cfg: EngdConfig,
+    name: String,
+    dim: usize,
+    n: usize,
+    seed: u64,
+    step: u64,
+    r: Vec<f64>,
+    jac: Vec<f64>,
+    gram: Vec<f64>,
+    rhs: Vec<f64>,
+    inc: Vec<f64>,
+    phi: Vec<f64>,
+    dir: Vec<f64>,
+    trial: Vec<f64>,
+    log: SolveLog,
+    times: StepTimes,
+}
+
+impl Engd {
+    /// An optimizer with this configuration, reporting `name` (its spec text).
+    pub fn new(cfg: EngdConfig, name: impl Into<String>) -> Result<Self> {
+        let name = name.into();
+        cfg.validate(name.split('(').next().unwrap_or("engd"))?;
+        Ok(Engd {
+            cfg,
+            name,
+            dim: 0,
+            n: 0,
+            seed: 0,
+            step: 0,
+            r: Vec::new(),
+            jac: Vec::new(),
+            gram: Vec::new(),
+            rhs: Vec::new(),
+            inc: Vec::new(),
+            phi: Vec::new(),
+            dir: Vec::new(),
+            trial: Vec::new(),
+            log: SolveLog::default(),
+            times: StepTimes::default(),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EngdConfig {
+        &self.cfg
+    }
+
+    /// Jitter and fallback counts so far.
+    pub fn solve_log(&self) -> SolveLog {
+        self.log
+    }
+
+    /// Cumulative seconds per phase since `init`.
+    pub fn times(&self) -> StepTimes {
+        self.times
+    }
+
+    /// The SPRING state φ.
+    pub fn momentum_state(&self) -> &[f64] {
+        &self.phi
+    }
+
+    fn size_for(&mut self, n: usize) {
+        if n == self.n {
+            return;
+        }
+        let p = self.dim;
+        self.n = n;
+        self.r = vec![0.0; n];
+        self.jac = vec![0.0; n * p];
+        self.gram = match self.cfg.solver {
+            Solver::Parameter => vec![0.0; p * p],
+            Solver::Sample => vec![0.0; n * n],
+            _ => Vec::new(),
+        };
+        self.rhs = vec![0.0; n.max(p)];
+    }
+
+    fn note(&mut self, (jitter, fallback): (f64, bool)) {
+        if jitter > 0.0 {
+            self.log.jittered += 1;
+            self.log.max_jitter = self.log.max_jitter.max(jitter);
+        }
+        if fallback {
+            self.log.fallbacks += 1;
+        }
+    }
+
+    /// inc ← the solver's approximation of Jᵀ(JJᵀ + λI)⁻¹ζ for ζ in `self.rhs[..n]`.
+    fn solve(&mut self) -> Result<(f64, bool, f64, f64)> {
+        let (n, p, lam) = (self.n, self.dim, self.cfg.damping);
+        let t0 = Instant::now();
+        let info;
+        let t_gram;
+        match self.cfg.solver {
+            Solver::Parameter => {
+                gemm(
+                    &mut self.gram,
+                    p,
+                    p,
+                    n,
+                    1.0,
+                    &self.jac,
+                    Trans::T,
+                    &self.jac,
+                    Trans::N,
+                    0.0,
+                );
+                for i in 0..p {
+                    self.gram[i * p + i] += lam;
+                }
+                t_gram = t0.elapsed().as_secs_f64();
+                gemm(
+                    &mut self.inc,
+                    p,
+                    1,
+                    n,
+                    1.0,
+                    &self.jac,
+                    Trans::T,
+                    &self.rhs[..n],
+                    Trans::N,
+                    0.0,
+                );
+                info = solve_psd(&self.gram, p, &mut self.inc, 1, self.cfg.max_jitter)?;
+            }
+            Solver::Sample => {
+                gemm(
+                    &mut self.gram,
+                    n,
+                    n,
+                    p,
+                    1.0,
+                    &self.jac,
+                    Trans::N,
+                    &self.jac,
+                    Trans::T,
+                    0.0,
+                );
+                for i in 0..n {
+                    self.gram[i * n + i] += lam;
+                }
+                t_gram = t0.elapsed().as_secs_f64();
+                info = solve_psd(&self.gram, n, &mut self.rhs[..n], 1, self.cfg.max_jitter)?;
+                gemm(
+                    &mut self.inc,
+                    p,
+                    1,
+                    n,
+                    1.0,
+                    &self.jac,
+                    Trans::T,
+                    &self.rhs[..n],
+                    Trans::N,
+                    0.0,
+                );
+            }
+            Solver::Nystrom { rank, shift } => {
+                let omega = self.sketch(n, rank);
+                let (b, jit) =
+                    nystrom_factor(&self.jac, n, p, &omega, rank, shift, self.cfg.max_jitter)?;
+                t_gram = t0.elapsed().as_secs_f64();
+                let inner =
+                    nystrom_solve(&b, n, rank, lam, &mut self.rhs[..n], self.cfg.max_jitter)?;
+                info = (jit.max(inner.0), inner.1);
+                gemm(
+                    &mut self.inc,
+                    p,
+                    1,
+                    n,
+                    1.0,
+                    &self.jac,
+                    Trans::T,
+                    &self.rhs[..n],
+                    Trans::N,
+                    0.0,
+                );
+            }
+            Solver::SketchProject { rank } => {
+                let omega = self.sketch(n, rank);
+                let mut t = vec![0.0; p * rank];
+                gemm(
+                    &mut t,
+                    p,
+                    rank,
+                    n,
+                    1.0,
+                    &self.jac,
+                    Trans::T,
+                    &omega,
+                    Trans::N,
+                    0.0,
+                );
+                let mut s = vec![0.0; rank * rank];
+                gemm(&mut s, rank, rank, p, 1.0, &t, Trans::T, &t, Trans::N, 0.0);
+                for i in 0..rank {
+                    s[i * rank + i] += lam;
+                }
+                t_gram = t0.elapsed().as_secs_f64();
+                let mut w = vec![0.0; rank];
+                gemm(
+                    &mut w,
+                    rank,
+                    1,
+                    n,
+                    1.0,
+                    &omega,
+                    Trans::T,
+                    &self.rhs[..n],
+                    Trans::N,
+                    0.0,
+                );
+                info = solve_psd(&s, rank, &mut w, 1, self.cfg.max_jitter)?;
+                // inc = Jᵀ Ω w = T w
+                gemm(
+                    &mut self.inc,
+                    p,
+                    1,
+                    rank,
+                    1.0,
+                    &t,
+                    Trans::N,
+                    &w,
+                    Trans::N,
+                    0.0,
+                );
+            }
+        }
+        Ok((info.0, info.1, t_gram, t0.elapsed().as_secs_f64() - t_gram))
+    }
+
+    /// The Gaussian sketch of this step: a counter-based stream ("sketch", step), so a resumed
+    /// run draws the same sketches.
+    fn sketch(&self, n: usize, rank: usize) -> Vec<f64> {
+        let mut rng = RngStreams::new(self.seed).indexed("sketch", self.step);
+        (0..n * rank)
+            .map(|_| StandardNormal.sample(&mut rng))
+            .collect()
+    }
+}
+
+/// The line-search grid 2⁻³⁰, …, 2⁰ (spec §2.6).
+pub const LINE_SEARCH_GRID: usize = 31;
+
+impl Optimizer for Engd {
+    fn requires(&self) -> Requires {
+        Requires::all(Caps::RESIDUALS)
+    }
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn init(&mut self, layout: &Layout, streams: &RngStreams) -> Result<()> {
+        self.dim = layout.len();
+        self.seed = streams.seed();
+        self.step = 0;
+        self.n = usize::MAX;
+        self.size_for(0);
+        self.phi = vec![0.0; self.dim];
+        self.inc = vec![0.0; self.dim];
+        self.dir = vec![0.0; self.dim];
+        self.trial = vec![0.0; self.dim];
+        self.log = SolveLog::default();
+        self.times = StepTimes::default();
+        Ok(())
+    }
+
+    fn step(&mut self, x: &mut [f64], problem: &mut dyn Problem) -> Result<StepInfo> {
+        if x.len() != self.dim {
+            return Err(Error::shape(
+                format!(
+                    "parameters of '{}' (was init called with this layout?)",
+                    self.name
+                ),
+                self.dim,
+                x.len(),
+            ));
+        }
+        problem.resample();
+        let pname = problem.name();
+        let caps = problem.caps();
+        let Some(res) = problem.as_residuals() else {
+            return Err(Error::Capability {
+                method: self.name.clone(),
+                needs: "Residuals".into(),
+                problem: pname,
+                offers: caps.to_string(),
+            });
+        };
+        let t0 = Instant::now();
+        let n = res.n_residuals();
+        self.size_for(n);
+        res.residual_jacobian(x, &mut self.r, &mut self.jac);
+        let t_jac = t0.elapsed().as_secs_f64();
+        let f0 = 0.5 * self.r.iter().map(|v| v * v).sum::<f64>();
+        let mu = self.cfg.momentum;
+        // ζ = −r − μ J φ (the current J on the previous φ)
+        for i in 0..n {
+            self.rhs[i] = -self.r[i];
+        }
+        if mu > 0.0 {
+            gemm(
+                &mut self.rhs[..n],
+                n,
+                1,
+                self.dim,
+                -mu,
+                &self.jac,
+                Trans::N,
+                &self.phi,
+                Trans::N,
+                1.0,
+            );
+        }
+        let (jitter, fallback, t_gram, t_solve) = self.solve()?;
+        self.note((jitter, fallback));
+        let k = self.step;
+        let bias = if mu > 0.0 {
+            (1.0 - mu.powi(2 * (k as i32 + 1))).sqrt()
+        } else {
+            1.0
+        };
+        for i in 0..self.dim {
+            self.phi[i] = mu * self.phi[i] + self.inc[i];
+            self.dir[i] = self.phi[i] / bias;
+        }
+        let t1 = Instant::now();
+        let alpha = match self.cfg.step {
+            StepRule::LineSearch => {
+                let mut best = (0.0, f0);
+                for e in 0..LINE_SEARCH_GRID {
+                    let a = 0.5f64.powi(e as i32);
+                    for i in 0..self.dim {
+                        self.trial[i] = x[i] + a * self.dir[i];
+                    }
+                    let f = res.value(&self.trial);
+                    if f < best.1 {
+                        best = (a, f);
+                    }
+                }
+                best.0
+            }
+            StepRule::Fixed {
+                lr,
+                norm_constraint,
+            } => match norm_constraint {
+                Some(c) => {
+                    let norm = self.phi.iter().map(|v| v * v).sum::<f64>().sqrt();
+                    if norm > 0.0 {
+                        lr.min(c.sqrt() / norm)
+                    } else {
+                        lr
+                    }
+                }
+                None => lr,
+            },
+        };
+        if alpha > 0.0 {
+            for i in 0..self.dim {
+                x[i] += alpha * self.dir[i];
+            }
+        }
+        let t_ls = t1.elapsed().as_secs_f64();
+        self.times.jacobian += t_jac;
+        self.times.gram += t_gram;
+        self.times.solve += t_solve;
+        self.times.line_search += t_ls;
+        self.step += 1;
+        let mut extras = Extras::new();
+        extras.push("alpha", alpha);
+        extras.push("jitter", jitter);
+        extras.push("fallback", if fallback { 1.0 } else { 0.0 });
+        extras.push("t_jacobian", t_jac);
+        extras.push("t_gram", t_gram);
+        extras.push("t_solve", t_solve);
+        extras.push("t_line_search", t_ls);
+        Ok(StepInfo {
+            loss: Some(f0),
+            extras,
+            ..StepInfo::default()
+        })
+    }
+
+    fn set_hyper(&mut self, name: &str, value: f64) -> Result<()> {
+        match name {
+            "damping" => self.cfg.damping = value,
+            "momentum" => self.cfg.momentum = value,
+            "lr" => match &mut self.cfg.step {
+                StepRule::Fixed { lr, .. } => *lr = value,
+                StepRule::LineSearch => {
+                    return Err(Error::invalid(
+                        format!("{}.lr", self.name),
+                        value,
+                        "no lr: this optimizer uses the grid line search (give lr=.. in the spec)",
+                    ));
+                }
+            },
+            other => {
+                return Err(crate::transform::unknown_hyper(
+                    &self.name,
+                    other,
+                    &["damping", "momentum", "lr"],
+                ));
+            }
+        }
+        self.cfg.validate(&self.name)
+    }
+
+    fn state(&self) -> OptimizerState {
+        OptimizerState::new("engd")
+            .with_scalar("step", self.step as f64)
+            .with_vector("phi", &self.phi)
+    }
+
+    fn load_state(&mut self, s: &OptimizerState) -> Result<()> {
+        s.expect_kind("engd")?;
+        s.vector_into("phi", &mut self.phi)?;
+        let step = s.scalar("step")?;
+        if !(step >= 0.0 && step.fract() == 0.0) {
+            return Err(Error::invalid(
+                "engd state step",
+                step,
+                "a non-negative integer",
+            ));
+        }
+        self.step = step as u64;
+        Ok(())
+    }
+}
