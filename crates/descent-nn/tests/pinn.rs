@@ -95,8 +95,8 @@ fn taylor_forward_matches_num_dual_and_finite_differences() {
         let xs = &x[s * 3..(s + 1) * 3];
         let (u, g, lap, _) = num_dual_taylor(&mlp, &p, &zero, xs, &mask);
         assert!((t.value(s) - u).abs() < 1e-14);
-        for k in 0..3 {
-            assert!((t.input_grad(s, k) - g[k]).abs() < 1e-13, "grad {s} {k}");
+        for (k, gk) in g.iter().enumerate().take(3) {
+            assert!((t.input_grad(s, k) - gk).abs() < 1e-13, "grad {s} {k}");
         }
         assert!(
             (t.laplacian(s) - lap).abs() < 1e-12 * lap.abs().max(1.0),

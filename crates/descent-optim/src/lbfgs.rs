@@ -134,8 +134,8 @@ impl Lbfgs {
 
     /// f and g_new at x + a·d; returns (f, φ'(a)).
     fn eval(&mut self, g: &mut dyn Gradient, x: &[f64], a: f64) -> (f64, f64) {
-        for i in 0..self.dim {
-            self.x_new[i] = x[i] + a * self.d[i];
+        for ((xn, xi), di) in self.x_new.iter_mut().zip(x).zip(&self.d) {
+            *xn = xi + a * di;
         }
         let f = g.value_grad(&self.x_new, &mut self.g_new);
         (f, dot(&self.g_new, &self.d))
@@ -325,9 +325,7 @@ impl Optimizer for Lbfgs {
                 self.head = (self.head + 1) % m;
                 self.len = (self.len + 1).min(m);
             }
-            for i in 0..p {
-                x[i] = self.x_new[i];
-            }
+            x[..p].copy_from_slice(&self.x_new[..p]);
             std::mem::swap(&mut self.g, &mut self.g_new);
             self.f = f_new;
             self.have_grad = true;

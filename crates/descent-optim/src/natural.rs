@@ -151,7 +151,7 @@ impl EngdConfig {
                 ));
             }
         }
-        if !(self.max_jitter > 0.0) {
+        if self.max_jitter.is_nan() || self.max_jitter <= 0.0 {
             return Err(Error::invalid(
                 format!("{owner}.max_jitter"),
                 self.max_jitter,
@@ -639,8 +639,8 @@ impl Optimizer for Engd {
                 let mut best = (0.0, f0);
                 for e in 0..LINE_SEARCH_GRID {
                     let a = 0.5f64.powi(e as i32);
-                    for i in 0..self.dim {
-                        self.trial[i] = x[i] + a * self.dir[i];
+                    for ((t, xi), di) in self.trial.iter_mut().zip(x.iter()).zip(&self.dir) {
+                        *t = xi + a * di;
                     }
                     let f = res.value(&self.trial);
                     if f < best.1 {
@@ -665,8 +665,8 @@ impl Optimizer for Engd {
             },
         };
         if alpha > 0.0 {
-            for i in 0..self.dim {
-                x[i] += alpha * self.dir[i];
+            for (xi, di) in x.iter_mut().zip(&self.dir) {
+                *xi += alpha * di;
             }
         }
         let t_ls = t1.elapsed().as_secs_f64();
