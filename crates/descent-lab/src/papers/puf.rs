@@ -1538,7 +1538,8 @@ fn figures(c: &PufExpConfig, d: &DatasetRun) -> Vec<(String, Figure)> {
         ],
     };
     // MIA bars: groups = attacks, bars = methods
-    let methods: [(&str, fn(&Case) -> Point); 5] = [
+    type Pick = fn(&Case) -> Point;
+    let methods: [(&str, Pick); 5] = [
         ("original", |k| k.original),
         ("retrain", |k| k.retrain),
         ("PUF-Special right after", |k| k.special_after),
