@@ -48,6 +48,9 @@ pub struct Line {
     pub band: Option<(Vec<f64>, Vec<f64>)>,
     /// Draw markers at the points (for sparse data such as sweep points).
     pub markers: bool,
+    /// Draw each point as a bar of this width from 0 to y instead of a line (bar charts; the
+    /// band, if any, becomes error bars).
+    pub bar_width: Option<f64>,
 }
 
 impl Line {
@@ -84,6 +87,9 @@ pub struct Panel {
     pub log_y: bool,
     pub legend: LegendAt,
     pub lines: Vec<Line>,
+    /// Categorical x axis: when non-empty, x = i is labelled `x_ticks[i]` and other ticks are
+    /// blank (bar charts over named groups).
+    pub x_ticks: Vec<String>,
 }
 
 /// Panels side by side, with an optional overall caption.
@@ -179,8 +185,14 @@ fn range(values: impl Iterator<Item = f64>, log: bool) -> Option<(f64, f64)> {
 
 impl Panel {
     fn x_range(&self) -> (f64, f64) {
+        if !self.x_ticks.is_empty() {
+            return (-0.6, self.x_ticks.len() as f64 - 0.4);
+        }
         range(
-            self.lines.iter().flat_map(|l| l.x.iter().copied()),
+            self.lines.iter().flat_map(|l| {
+                let w = l.bar_width.unwrap_or(0.0) / 2.0;
+                l.x.iter().flat_map(move |x| [x - w, x + w])
+            }),
             self.log_x,
         )
         .unwrap_or((0.0, 1.0))
@@ -194,7 +206,8 @@ impl Panel {
                     .iter()
                     .flat_map(|(a, b)| a.iter().chain(b.iter()))
                     .copied();
-                l.y.iter().copied().chain(band)
+                let zero = l.bar_width.map(|_| 0.0);
+                l.y.iter().copied().chain(band).chain(zero)
             }),
             self.log_y,
         )
@@ -249,7 +262,22 @@ impl Panel {
             .light_line_style(RGBColor(240, 240, 240))
             .max_light_lines(3)
             .bold_line_style(RGBColor(210, 210, 210))
-            .x_label_formatter(&|v| short_number(*v))
+            .x_labels(if self.x_ticks.is_empty() {
+                10
+            } else {
+                self.x_ticks.len() * 4 + 1
+            })
+            .x_label_formatter(&|v| {
+                if self.x_ticks.is_empty() {
+                    return short_number(*v);
+                }
+                let i = v.round();
+                if (v - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < self.x_ticks.len() {
+                    self.x_ticks[i as usize].clone()
+                } else {
+                    String::new()
+                }
+            })
             .y_label_formatter(&|v| short_number(*v))
             .draw()
             .map_err(|e| err(&e))?;
@@ -267,6 +295,43 @@ impl Panel {
         };
         for (i, line) in self.lines.iter().enumerate() {
             let color = PALETTE[i % PALETTE.len()];
+            if let Some(width) = line.bar_width {
+                let h = width / 2.0;
+                let pts = finite(line);
+                chart
+                    .draw_series(
+                        pts.iter().map(|&(x, y)| {
+                            Rectangle::new([(x - h, 0.0), (x + h, y)], color.filled())
+                        }),
+                    )
+                    .map_err(|e| err(&e))?
+                    .label(line.label.clone())
+                    .legend(move |(x, y)| {
+                        Rectangle::new([(x, y - 5), (x + 16, y + 5)], color.filled())
+                    });
+                if let Some((lo, hi)) = &line.band {
+                    let black = RGBColor(40, 40, 40);
+                    for ((x, l), u) in line.x.iter().zip(lo).zip(hi) {
+                        if x.is_finite() && l.is_finite() && u.is_finite() {
+                            let whisker = [(x - h / 3.0, *l), (x + h / 3.0, *l)];
+                            chart
+                                .draw_series([
+                                    PathElement::new(
+                                        vec![(*x, *l), (*x, *u)],
+                                        black.stroke_width(1),
+                                    ),
+                                    PathElement::new(whisker.to_vec(), black.stroke_width(1)),
+                                    PathElement::new(
+                                        vec![(x - h / 3.0, *u), (x + h / 3.0, *u)],
+                                        black.stroke_width(1),
+                                    ),
+                                ])
+                                .map_err(|e| err(&e))?;
+                        }
+                    }
+                }
+                continue;
+            }
             if let Some((lo, hi)) = &line.band {
                 let mut poly: Vec<(f64, f64)> =
                     line.x.iter().zip(hi).map(|(x, y)| (*x, *y)).collect();

@@ -1024,6 +1024,7 @@ fn l2_figure(title: &str, results: &[RunResult], idx: &[usize]) -> Figure {
                 log_y: true,
                 legend: LegendAt::LowerLeft,
                 lines: idx.iter().map(|&i| line(i, false)).collect(),
+                ..Default::default()
             },
             Panel {
                 title: format!("{title}: L2 vs time"),
@@ -1033,6 +1034,7 @@ fn l2_figure(title: &str, results: &[RunResult], idx: &[usize]) -> Figure {
                 log_y: true,
                 legend: LegendAt::LowerLeft,
                 lines: idx.iter().map(|&i| line(i, true)).collect(),
+                ..Default::default()
             },
         ],
     }

@@ -802,6 +802,7 @@ fn z2(c: &Z2Config, streams: &RngStreams, report: &mut Report) -> Result<Vec<Pan
             log_y: true,
             legend,
             lines,
+            ..Default::default()
         }
     };
     for (name, r, bs) in [

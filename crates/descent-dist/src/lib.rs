@@ -1,0 +1,32 @@
+//! descent-dist: federated learning and federated unlearning over a narrow [`Transport`]
+//! (DESIGN §7).
+//!
+//! - [`transport`]: the [`Transport`] trait (server broadcast + gather, point-to-point to
+//!   out-neighbours; every message carries its round and sender; clients that drop out of a round
+//!   are tolerated down to a configurable minimum) and the in-process backend [`InProcess`]
+//!   (rayon across nodes, bit-identical to a serial run). An MPI backend implements the same
+//!   trait without touching the algorithms.
+//! - [`client`]: a federated [`Client`]: its data, the model, and a local optimizer built from a
+//!   spec (any `Transform`), trained for E local epochs per round.
+//! - [`fedavg`]: [`FedAvg`] (server learning rate, size weighting, client sampling, per-round
+//!   learning-rate decay through `set_hyper`), as in the PUF authors' code (P3 §2.1).
+//! - [`puf`]: federated unlearning by negated pseudo-gradients, both forms of P3 §2.2
+//!   (PUF-Special, PUF-Regular), for one or several concurrent targets; the
+//!   retrain-from-scratch and continue-without-client baselines; recovery (§2.4).
+//! - [`metrics`]: accuracy, the Yeom loss-threshold and confidence-threshold
+//!   membership-inference attacks (P3 §4.2) as member rates, and attack AUC.
+
+pub mod client;
+pub mod fedavg;
+pub mod metrics;
+pub mod puf;
+pub mod transport;
+
+pub use client::{Client, ClientUpdate, RoundMsg};
+pub use fedavg::{FedAvg, FedAvgConfig, RoundReport, Weighting, aggregate};
+pub use metrics::{Mia, accuracy, auc, confidence_threshold, evaluate_mia, true_class_probs};
+pub use puf::{
+    PufConfig, PufMode, UnlearnReport, continue_without, puf_coefficients, recover,
+    retrain_from_scratch, unlearn,
+};
+pub use transport::{Gathered, InProcess, Message, SERVER, Traffic, Transport, Wire};

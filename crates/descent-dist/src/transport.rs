@@ -1,0 +1,523 @@
+//! The [`Transport`]: how a round's messages move between the server and the nodes (federated
+//! clients or decentralized peers), and the in-process backend [`InProcess`].
+//!
+//! The trait is deliberately narrow so that an MPI backend (one rank per node or per group of
+//! nodes, launched with `mpirun`) can implement it without touching the algorithms:
+//!
+//! - [`Transport::broadcast_gather`]: the server sends one payload to a set of nodes; each node
+//!   that receives it runs the algorithm's node-side closure on its own state and replies (or
+//!   drops out of the round); the server gets the replies in ascending sender order. Fewer
+//!   replies than the caller's minimum is an error.
+//! - [`Transport::exchange`]: every node sends payloads to chosen out-neighbours (directed,
+//!   possibly time-varying graphs), then every node processes its inbox, sorted by sender.
+//!
+//! Node state lives with the transport (in-process: all nodes; MPI: the rank's own nodes), so
+//! the closures get `&mut N`. Every message carries its round number and sender; the traffic of
+//! each call is counted in bytes ([`Wire::wire_bytes`] of the payload plus a
+//! [`HEADER_BYTES`]-byte header), which is how "PUF adds no communication" is measured.
+
+use descent_core::{Error, Result};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// The sender id of the server.
+pub const SERVER: usize = usize::MAX;
+
+/// Bytes of a message header: round (u64) and sender (u64).
+pub const HEADER_BYTES: u64 = 16;
+
+/// Something that can be sent: its size on the wire, for traffic accounting.
+pub trait Wire {
+    /// Payload bytes (f64 = 8, u64 = 8).
+    fn wire_bytes(&self) -> u64;
+}
+
+impl Wire for Vec<f64> {
+    fn wire_bytes(&self) -> u64 {
+        8 * self.len() as u64
+    }
+}
+
+impl Wire for f64 {
+    fn wire_bytes(&self) -> u64 {
+        8
+    }
+}
+
+impl Wire for () {
+    fn wire_bytes(&self) -> u64 {
+        0
+    }
+}
+
+impl<T: Wire + ?Sized> Wire for &T {
+    fn wire_bytes(&self) -> u64 {
+        (**self).wire_bytes()
+    }
+}
+
+/// A message: the round it belongs to, who sent it ([`SERVER`] or a node id) and the payload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message<T> {
+    pub round: u64,
+    pub sender: usize,
+    pub payload: T,
+}
+
+impl<T: Wire> Message<T> {
+    /// Header plus payload bytes.
+    pub fn bytes(&self) -> u64 {
+        HEADER_BYTES + self.payload.wire_bytes()
+    }
+}
+
+/// Messages and bytes moved by one transport call (or accumulated over several).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Traffic {
+    /// Server → nodes.
+    pub down_messages: u64,
+    pub down_bytes: u64,
+    /// Nodes → server.
+    pub up_messages: u64,
+    pub up_bytes: u64,
+    /// Node → node.
+    pub p2p_messages: u64,
+    pub p2p_bytes: u64,
+}
+
+impl Traffic {
+    /// All bytes sent.
+    pub fn bytes(&self) -> u64 {
+        self.down_bytes + self.up_bytes + self.p2p_bytes
+    }
+    /// All messages sent.
+    pub fn messages(&self) -> u64 {
+        self.down_messages + self.up_messages + self.p2p_messages
+    }
+}
+
+impl std::ops::AddAssign for Traffic {
+    fn add_assign(&mut self, o: Traffic) {
+        self.down_messages += o.down_messages;
+        self.down_bytes += o.down_bytes;
+        self.up_messages += o.up_messages;
+        self.up_bytes += o.up_bytes;
+        self.p2p_messages += o.p2p_messages;
+        self.p2p_bytes += o.p2p_bytes;
+    }
+}
+
+/// What the server gets back from [`Transport::broadcast_gather`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gathered<R> {
+    pub round: u64,
+    /// Replies in ascending sender order.
+    pub replies: Vec<Message<R>>,
+    /// Nodes that received the broadcast but did not reply (dropped out), ascending.
+    pub dropped: Vec<usize>,
+    /// Traffic of this call.
+    pub traffic: Traffic,
+}
+
+/// Per-round communication between a server and nodes holding state `N` (see the module docs).
+pub trait Transport<N: Send> {
+    /// Number of nodes.
+    fn n_nodes(&self) -> usize;
+
+    /// Sends `payload` from the server to the nodes `to` (distinct ids, ascending), runs `work`
+    /// on each reached node (`Ok(None)` = the node drops out of this round) and returns the
+    /// replies in ascending sender order. Errors: an id out of range or repeated, a node's
+    /// error (the first in node order), or fewer than `min_replies` replies.
+    fn broadcast_gather<B, R, F>(
+        &mut self,
+        round: u64,
+        to: &[usize],
+        payload: &B,
+        min_replies: usize,
+        work: F,
+    ) -> Result<Gathered<R>>
+    where
+        B: Wire + Sync,
+        R: Wire + Send,
+        F: Fn(usize, &mut N, &Message<&B>) -> Result<Option<R>> + Sync;
+
+    /// Point-to-point round: every node returns `(destination, payload)` pairs for its
+    /// out-neighbours from `send`; then every node runs `receive` on its inbox (sorted by
+    /// sender). A destination out of range is an error naming the sender.
+    fn exchange<M, S, V>(&mut self, round: u64, send: S, receive: V) -> Result<Traffic>
+    where
+        M: Wire + Send + Sync,
+        S: Fn(usize, &mut N) -> Vec<(usize, M)> + Sync,
+        V: Fn(usize, &mut N, &[Message<M>]) + Sync;
+
+    /// Traffic of every call so far.
+    fn total_traffic(&self) -> Traffic;
+}
+
+/// Every node in this process. Node work runs in parallel with rayon (or serially), and results
+/// are collected in node order, so a run is bit-identical whatever the thread count.
+/// Optionally simulates clients dropping out: node k misses round t with probability `p`,
+/// decided by a hash of (seed, t, k), so drop-outs are reproducible.
+#[derive(Debug, Clone)]
+pub struct InProcess<N> {
+    nodes: Vec<N>,
+    parallel: bool,
+    dropout: f64,
+    dropout_seed: u64,
+    total: Traffic,
+}
+
+impl<N: Send> InProcess<N> {
+    /// A parallel in-process transport over `nodes` (node id = index).
+    pub fn new(nodes: Vec<N>) -> Self {
+        InProcess {
+            nodes,
+            parallel: true,
+            dropout: 0.0,
+            dropout_seed: 0,
+            total: Traffic::default(),
+        }
+    }
+
+    /// Runs node work serially (the reference the parallel run must equal bit for bit).
+    pub fn serial(mut self) -> Self {
+        self.parallel = false;
+        self
+    }
+
+    /// Each node misses each round with probability `p` in [0, 1).
+    pub fn with_dropout(mut self, p: f64, seed: u64) -> Result<Self> {
+        if !(0.0..1.0).contains(&p) {
+            return Err(Error::invalid(
+                "transport.dropout",
+                p,
+                "a probability in [0, 1)",
+            ));
+        }
+        self.dropout = p;
+        self.dropout_seed = seed;
+        Ok(self)
+    }
+
+    /// The nodes.
+    pub fn nodes(&self) -> &[N] {
+        &self.nodes
+    }
+
+    /// Mutable access to the nodes (e.g. to change a client's data between experiments).
+    pub fn nodes_mut(&mut self) -> &mut [N] {
+        &mut self.nodes
+    }
+
+    /// True when node `k` drops out of round `round`.
+    pub fn drops(&self, round: u64, k: usize) -> bool {
+        if self.dropout == 0.0 {
+            return false;
+        }
+        let h = descent_core::rng::splitmix64(
+            self.dropout_seed ^ descent_core::rng::splitmix64(round ^ ((k as u64) << 40)),
+        );
+        ((h >> 11) as f64 / (1u64 << 53) as f64) < self.dropout
+    }
+
+    fn check_targets(&self, to: &[usize]) -> Result<Vec<bool>> {
+        let mut selected = vec![false; self.nodes.len()];
+        for (i, &k) in to.iter().enumerate() {
+            if k >= self.nodes.len() {
+                return Err(Error::invalid(
+                    "broadcast recipient",
+                    k,
+                    format!("a node id in 0..{}", self.nodes.len()),
+                ));
+            }
+            if i > 0 && to[i - 1] >= k {
+                return Err(Error::invalid(
+                    "broadcast recipients",
+                    format!("{to:?}"),
+                    "distinct node ids in ascending order",
+                ));
+            }
+            selected[k] = true;
+        }
+        Ok(selected)
+    }
+}
+
+type NodeResult<R> = (usize, Result<Option<R>>);
+
+impl<N: Send> Transport<N> for InProcess<N> {
+    fn n_nodes(&self) -> usize {
+        self.nodes.len()
+    }
+
+    fn broadcast_gather<B, R, F>(
+        &mut self,
+        round: u64,
+        to: &[usize],
+        payload: &B,
+        min_replies: usize,
+        work: F,
+    ) -> Result<Gathered<R>>
+    where
+        B: Wire + Sync,
+        R: Wire + Send,
+        F: Fn(usize, &mut N, &Message<&B>) -> Result<Option<R>> + Sync,
+    {
+        let selected = self.check_targets(to)?;
+        let msg = Message {
+            round,
+            sender: SERVER,
+            payload,
+        };
+        let dropped_now: Vec<bool> = (0..self.nodes.len())
+            .map(|k| self.drops(round, k))
+            .collect();
+        let run = |(k, node): (usize, &mut N)| -> Option<NodeResult<R>> {
+            if !selected[k] {
+                return None;
+            }
+            if dropped_now[k] {
+                return Some((k, Ok(None)));
+            }
+            Some((k, work(k, node, &msg)))
+        };
+        let results: Vec<NodeResult<R>> = if self.parallel {
+            self.nodes
+                .par_iter_mut()
+                .enumerate()
+                .filter_map(run)
+                .collect()
+        } else {
+            self.nodes.iter_mut().enumerate().filter_map(run).collect()
+        };
+        let mut traffic = Traffic {
+            down_messages: to.len() as u64,
+            down_bytes: to.len() as u64 * msg.bytes(),
+            ..Traffic::default()
+        };
+        let mut replies = Vec::with_capacity(results.len());
+        let mut dropped = Vec::new();
+        for (k, r) in results {
+            match r? {
+                Some(payload) => {
+                    let m = Message {
+                        round,
+                        sender: k,
+                        payload,
+                    };
+                    traffic.up_messages += 1;
+                    traffic.up_bytes += m.bytes();
+                    replies.push(m);
+                }
+                None => dropped.push(k),
+            }
+        }
+        self.total += traffic;
+        if replies.len() < min_replies {
+            return Err(Error::invalid(
+                format!("replies in round {round}"),
+                format!("{} of {} (dropped: {dropped:?})", replies.len(), to.len()),
+                format!("at least {min_replies} (the configured minimum)"),
+            ));
+        }
+        Ok(Gathered {
+            round,
+            replies,
+            dropped,
+            traffic,
+        })
+    }
+
+    fn exchange<M, S, V>(&mut self, round: u64, send: S, receive: V) -> Result<Traffic>
+    where
+        M: Wire + Send + Sync,
+        S: Fn(usize, &mut N) -> Vec<(usize, M)> + Sync,
+        V: Fn(usize, &mut N, &[Message<M>]) + Sync,
+    {
+        let n = self.nodes.len();
+        let outgoing: Vec<Vec<(usize, M)>> = if self.parallel {
+            self.nodes
+                .par_iter_mut()
+                .enumerate()
+                .map(|(k, node)| send(k, node))
+                .collect()
+        } else {
+            self.nodes
+                .iter_mut()
+                .enumerate()
+                .map(|(k, node)| send(k, node))
+                .collect()
+        };
+        let mut inboxes: Vec<Vec<Message<M>>> = (0..n).map(|_| Vec::new()).collect();
+        let mut traffic = Traffic::default();
+        // senders in ascending order, so every inbox is sorted by sender
+        for (k, out) in outgoing.into_iter().enumerate() {
+            for (dest, payload) in out {
+                if dest >= n {
+                    return Err(Error::invalid(
+                        format!("destination of a message from node {k} in round {round}"),
+                        dest,
+                        format!("a node id in 0..{n}"),
+                    ));
+                }
+                let m = Message {
+                    round,
+                    sender: k,
+                    payload,
+                };
+                traffic.p2p_messages += 1;
+                traffic.p2p_bytes += m.bytes();
+                inboxes[dest].push(m);
+            }
+        }
+        if self.parallel {
+            self.nodes
+                .par_iter_mut()
+                .zip(inboxes.par_iter())
+                .enumerate()
+                .for_each(|(k, (node, inbox))| receive(k, node, inbox));
+        } else {
+            for (k, (node, inbox)) in self.nodes.iter_mut().zip(&inboxes).enumerate() {
+                receive(k, node, inbox);
+            }
+        }
+        self.total += traffic;
+        Ok(traffic)
+    }
+
+    fn total_traffic(&self) -> Traffic {
+        self.total
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Nodes that hold a number; work replies with a pseudo-random function of it.
+    fn gather_sum(parallel: bool) -> (Vec<f64>, Gathered<f64>) {
+        let nodes: Vec<f64> = (0..37).map(|k| k as f64 * 0.1).collect();
+        let mut t = InProcess::new(nodes);
+        if !parallel {
+            t = t.serial();
+        }
+        let g = t
+            .broadcast_gather(3, &[1, 4, 5, 30], &vec![2.0; 5], 4, |k, node, msg| {
+                assert_eq!(msg.round, 3);
+                assert_eq!(msg.sender, SERVER);
+                *node = (*node * msg.payload[0] + k as f64).sin();
+                Ok(Some(*node))
+            })
+            .unwrap();
+        (t.nodes().to_vec(), g)
+    }
+
+    #[test]
+    fn gather_returns_replies_in_sender_order_and_counts_bytes() {
+        let (nodes, g) = gather_sum(true);
+        let senders: Vec<usize> = g.replies.iter().map(|m| m.sender).collect();
+        assert_eq!(senders, vec![1, 4, 5, 30]);
+        assert_eq!(g.replies[1].payload, (0.4f64 * 2.0 + 4.0).sin());
+        assert_eq!(nodes[4], g.replies[1].payload);
+        assert_eq!(nodes[2], 0.2); // not addressed, untouched
+        // 4 downlinks of 16 + 40 bytes, 4 uplinks of 16 + 8
+        assert_eq!(g.traffic.down_bytes, 4 * 56);
+        assert_eq!(g.traffic.up_bytes, 4 * 24);
+        assert_eq!(g.traffic.messages(), 8);
+        let (serial_nodes, serial) = gather_sum(false);
+        assert_eq!(serial, g);
+        assert_eq!(serial_nodes, nodes);
+    }
+
+    #[test]
+    fn bad_recipients_and_too_few_replies_are_named_errors() {
+        let mut t = InProcess::new(vec![0.0; 3]);
+        let ok = |_: usize, _: &mut f64, _: &Message<&f64>| Ok(Some(1.0));
+        let e = t.broadcast_gather(1, &[0, 3], &1.0, 0, ok).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid value for 'broadcast recipient': got 3, expected a node id in 0..3"
+        );
+        let e = t.broadcast_gather(1, &[1, 1], &1.0, 0, ok).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("distinct node ids in ascending order")
+        );
+        let half = |k: usize, _: &mut f64, _: &Message<&f64>| Ok((k != 1).then_some(1.0));
+        let g = t.broadcast_gather(2, &[0, 1, 2], &1.0, 2, half).unwrap();
+        assert_eq!(g.dropped, vec![1]);
+        assert_eq!(g.replies.len(), 2);
+        let e = t
+            .broadcast_gather(2, &[0, 1, 2], &1.0, 3, half)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid value for 'replies in round 2': got 2 of 3 (dropped: [1]), expected at \
+             least 3 (the configured minimum)"
+        );
+        let fail = |k: usize, _: &mut f64, _: &Message<&f64>| {
+            if k == 2 {
+                Err(Error::invalid("x", k, "y"))
+            } else {
+                Ok(Some(0.0))
+            }
+        };
+        assert!(t.broadcast_gather(4, &[0, 2], &1.0, 0, fail).is_err());
+    }
+
+    #[test]
+    fn simulated_dropouts_are_reproducible_and_near_their_rate() {
+        let t = InProcess::new(vec![(); 50]).with_dropout(0.3, 9).unwrap();
+        let count = (0..40u64)
+            .flat_map(|r| (0..50).map(move |k| (r, k)))
+            .filter(|&(r, k)| t.drops(r, k))
+            .count();
+        let rate = count as f64 / 2000.0;
+        assert!((rate - 0.3).abs() < 0.04, "{rate}");
+        let u = InProcess::new(vec![(); 50]).with_dropout(0.3, 9).unwrap();
+        assert!((0..50).all(|k| t.drops(7, k) == u.drops(7, k)));
+        assert!(InProcess::new(vec![(); 2]).with_dropout(1.0, 0).is_err());
+    }
+
+    #[test]
+    fn exchange_delivers_to_out_neighbours_sorted_by_sender() {
+        for parallel in [true, false] {
+            // directed ring plus a chord 0 -> 2: node k sends k+1 to (k+1) mod n
+            let mut t = InProcess::new(vec![Vec::<(usize, f64)>::new(); 4]);
+            if !parallel {
+                t = t.serial();
+            }
+            let traffic = t
+                .exchange(
+                    5,
+                    |k, _| {
+                        let mut out = vec![((k + 1) % 4, k as f64 + 1.0)];
+                        if k == 0 {
+                            out.push((2, 10.0));
+                        }
+                        out
+                    },
+                    |_, node, inbox| {
+                        node.extend(inbox.iter().map(|m| {
+                            assert_eq!(m.round, 5);
+                            (m.sender, m.payload)
+                        }))
+                    },
+                )
+                .unwrap();
+            assert_eq!(t.nodes()[2], vec![(0, 10.0), (1, 2.0)]);
+            assert_eq!(t.nodes()[0], vec![(3, 4.0)]);
+            assert_eq!(traffic.p2p_messages, 5);
+            assert_eq!(traffic.p2p_bytes, 5 * 24);
+            assert_eq!(t.total_traffic(), traffic);
+        }
+        let mut t = InProcess::new(vec![0.0; 2]);
+        let e = t
+            .exchange(1, |_, _| vec![(7, 1.0)], |_, _, _: &[Message<f64>]| {})
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("destination of a message from node 0")
+        );
+    }
+}
