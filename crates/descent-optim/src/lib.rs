@@ -1,12 +1,16 @@
 //! descent-optim: optimizers and learning rules over the oracle traits of descent-core.
 //!
 //! Three levels (DESIGN §3):
-//! - oracle adapters wrap problems (here: the driver's evaluation counting);
+//! - oracle adapters wrap problems: the driver's evaluation counting, [`Sam`] (the gradient at
+//!   the ascent point, so `sam(base=adam(..))` is any transform over it);
 //! - [`Transform`] (optax's gradient transformation): [`Sgd`], [`Adam`] (and AdamW),
 //!   [`DecoupledWeightDecay`], [`ClipByGlobalNorm`], [`ClipByValue`], [`Scheduled`], composed
 //!   with [`Chain`] and [`Partition`];
 //! - [`Optimizer`]: one step of a method over any [`descent_core::Problem`];
-//!   [`TransformOptimizer`] adapts any transform.
+//!   [`TransformOptimizer`] adapts any transform; [`Rbo`] (rolling ball) and [`EntropySgd`]
+//!   choose where to evaluate.
+//!
+//! [`probes`] measure a problem at a point (sharpness by Lanczos).
 //!
 //! [`driver::run`] is the loop (divergence is an [`Outcome`], not a crash), [`registry`] builds
 //! everything from spec text (`adam(lr=1e-3, clip_norm=1, schedule=cosine(total=1000))`), and
@@ -14,17 +18,24 @@
 
 pub mod conformance;
 pub mod driver;
+pub mod entropy_sgd;
 pub mod first_order;
 pub mod optimizer;
+pub mod probes;
 pub mod registry;
+pub mod rolling_ball;
+pub mod sam;
 pub mod schedule;
 pub mod transform;
 
 pub use driver::{Outcome, StepRecord, no_observer, run};
+pub use entropy_sgd::{EntropySgd, EntropySgdConfig, OuterStep};
 pub use first_order::{
     Adam, AdamConfig, ClipByGlobalNorm, ClipByValue, DecoupledWeightDecay, Sgd, SgdConfig,
 };
 pub use optimizer::{Extras, Optimizer, OptimizerState, StepInfo, TransformOptimizer};
 pub use registry::{OPTIMIZERS, build_optimizer, build_transform, parse_optimizer};
+pub use rolling_ball::{InnerStep, Rbo, RboConfig, WarmStart};
+pub use sam::{Sam, SamConfig, SamOptimizer};
 pub use schedule::{Schedule, Scheduled};
 pub use transform::{Chain, Partition, Transform, TransformState};

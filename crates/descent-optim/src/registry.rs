@@ -24,10 +24,13 @@
 
 use descent_core::{Args, Error, Result, Spec};
 
+use crate::entropy_sgd::{EntropySgd, EntropySgdConfig, OuterStep};
 use crate::first_order::{
     Adam, AdamConfig, ClipByGlobalNorm, ClipByValue, DecoupledWeightDecay, Sgd, SgdConfig,
 };
 use crate::optimizer::{Optimizer, TransformOptimizer};
+use crate::rolling_ball::{InnerStep, Rbo, RboConfig, WarmStart};
+use crate::sam::{SamConfig, SamOptimizer};
 use crate::schedule::{Schedule, Scheduled};
 use crate::transform::{Chain, Transform};
 
@@ -48,6 +51,25 @@ pub const OPTIMIZERS: &[(&str, &str)] = &[
         "adamw",
         "AdamW as torch.optim.AdamW: lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, \
          weight_decay=0.01 (decoupled); also clip_norm, clip_value, schedule",
+    ),
+    (
+        "sam",
+        "sharpness-aware minimization (Foret et al. 2021): the base transform applied to the \
+         gradient at w + rho g/|g| of the same minibatch (2 gradients/step): rho=0.05, \
+         adaptive=false (ASAM: scale by |w|+eta), eta=0.01, base=sgd(lr=0.01) (any transform)",
+    ),
+    (
+        "rbo",
+        "Rolling Ball Optimizer (Belgoumri et al. 2025): lr=0.1, radius=0.5, projection by \
+         inner_steps=10 gradient steps of inner_lr=0.01 (or inner_c=c for c/(1+|g|^2)), \
+         tol=0 (stop the projection at this residual), warm_start=contact|target (1+K \
+         gradients/step)",
+    ),
+    (
+        "entropy_sgd",
+        "Entropy-SGD (Chaudhari et al. 2017): lr=1, inner_steps=5 (SGLD, fresh minibatch each), \
+         inner_lr=0.1, noise=1e-4, alpha=0.75, gamma=0.03, gamma_growth=0 \
+         (gamma_t=gamma(1+gamma_growth)^t), outer=plain|scaled (x-=lr(x-mu) or lr*gamma*(x-mu))",
     ),
 ];
 
@@ -85,8 +107,113 @@ pub fn build_optimizer(spec: &Spec) -> Result<Box<dyn Optimizer>> {
             &names(OPTIMIZERS),
         ));
     }
-    let t = build_transform(spec)?;
-    Ok(Box::new(TransformOptimizer::new(t, spec.to_string())))
+    match spec.name.as_str() {
+        "sam" => build_sam(spec),
+        "rbo" => build_rbo(spec),
+        "entropy_sgd" => build_entropy_sgd(spec),
+        _ => {
+            let t = build_transform(spec)?;
+            Ok(Box::new(TransformOptimizer::new(t, spec.to_string())))
+        }
+    }
+}
+
+fn build_sam(spec: &Spec) -> Result<Box<dyn Optimizer>> {
+    let a = spec.args(&["rho", "adaptive", "eta", "base"])?;
+    let d = SamConfig::default();
+    let cfg = SamConfig {
+        rho: a.non_negative("rho", d.rho)?,
+        adaptive: a.bool("adaptive", d.adaptive)?,
+        eta: a.non_negative("eta", d.eta)?,
+    };
+    let base = match a.spec("base")? {
+        Some(b) => {
+            if matches!(b.name.as_str(), "sam" | "rbo" | "entropy_sgd") {
+                return Err(Error::invalid(
+                    "sam.base",
+                    b,
+                    "a transform such as sgd(..) or adam(..)",
+                ));
+            }
+            build_transform(b)?
+        }
+        None => build_transform(&Spec::named("sgd"))?,
+    };
+    Ok(Box::new(SamOptimizer::new(cfg, base, spec.to_string())?))
+}
+
+fn build_rbo(spec: &Spec) -> Result<Box<dyn Optimizer>> {
+    let a = spec.args(&[
+        "lr",
+        "radius",
+        "inner_lr",
+        "inner_c",
+        "inner_steps",
+        "tol",
+        "warm_start",
+    ])?;
+    let d = RboConfig::default();
+    let inner_step = match (a.f64_opt("inner_lr")?, a.f64_opt("inner_c")?) {
+        (Some(_), Some(_)) => {
+            return Err(Error::invalid(
+                "rbo.inner_c",
+                "both inner_lr and inner_c",
+                "one of inner_lr (fixed step) or inner_c (step c/(1+|g|^2))",
+            ));
+        }
+        (Some(_), None) => InnerStep::Fixed(a.positive("inner_lr", 0.0)?),
+        (None, Some(_)) => InnerStep::Scaled(a.positive("inner_c", 0.0)?),
+        (None, None) => d.inner_step,
+    };
+    let warm_start = match a
+        .choice("warm_start", "contact", &["contact", "target"])?
+        .as_str()
+    {
+        "target" => WarmStart::Target,
+        _ => WarmStart::Contact,
+    };
+    let inner_steps = a.usize("inner_steps", d.inner_steps)?;
+    if inner_steps == 0 {
+        return Err(Error::invalid("rbo.inner_steps", 0, "an integer >= 1"));
+    }
+    let cfg = RboConfig {
+        lr: a.positive("lr", d.lr)?,
+        radius: a.non_negative("radius", d.radius)?,
+        inner_step,
+        inner_steps,
+        tol: a.non_negative("tol", d.tol)?,
+        warm_start,
+    };
+    Ok(Box::new(Rbo::new(cfg, spec.to_string())?))
+}
+
+fn build_entropy_sgd(spec: &Spec) -> Result<Box<dyn Optimizer>> {
+    let a = spec.args(&[
+        "lr",
+        "inner_steps",
+        "inner_lr",
+        "noise",
+        "alpha",
+        "gamma",
+        "gamma_growth",
+        "outer",
+    ])?;
+    let d = EntropySgdConfig::default();
+    let outer = match a.choice("outer", "plain", &["plain", "scaled"])?.as_str() {
+        "scaled" => OuterStep::Scaled,
+        _ => OuterStep::Plain,
+    };
+    let cfg = EntropySgdConfig {
+        lr: a.positive("lr", d.lr)?,
+        inner_steps: a.usize("inner_steps", d.inner_steps)?,
+        inner_lr: a.positive("inner_lr", d.inner_lr)?,
+        noise: a.non_negative("noise", d.noise)?,
+        alpha: a.f64("alpha", d.alpha)?,
+        gamma: a.non_negative("gamma", d.gamma)?,
+        gamma_growth: a.non_negative("gamma_growth", d.gamma_growth)?,
+        outer,
+    };
+    Ok(Box::new(EntropySgd::new(cfg, spec.to_string())?))
 }
 
 /// Parses and builds an optimizer from text.
