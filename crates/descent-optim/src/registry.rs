@@ -90,6 +90,10 @@ pub const TRANSFORMS: &[(&str, &str)] = &[
     ),
 ];
 
+/// The optimizers of [`OPTIMIZERS`] that are not gradient transforms (they choose where to
+/// evaluate, or wrap the problem).
+pub const NOT_TRANSFORMS: &[&str] = &["sam", "rbo", "entropy_sgd"];
+
 /// The keys every first-order optimizer takes besides its own.
 pub const COMMON_KEYS: &[&str] = &["clip_norm", "clip_value", "schedule"];
 
@@ -128,7 +132,7 @@ fn build_sam(spec: &Spec) -> Result<Box<dyn Optimizer>> {
     };
     let base = match a.spec("base")? {
         Some(b) => {
-            if matches!(b.name.as_str(), "sam" | "rbo" | "entropy_sgd") {
+            if NOT_TRANSFORMS.contains(&b.name.as_str()) {
                 return Err(Error::invalid(
                     "sam.base",
                     b,
@@ -300,7 +304,11 @@ pub fn build_transform(spec: &Spec) -> Result<Box<dyn Transform>> {
             Ok(Box::new(Chain::new(members)))
         }
         other => {
-            let mut valid = names(OPTIMIZERS);
+            // sam, rbo and entropy_sgd are optimizers, not gradient transforms.
+            let mut valid: Vec<&str> = names(OPTIMIZERS)
+                .into_iter()
+                .filter(|n| !NOT_TRANSFORMS.contains(n))
+                .collect();
             valid.extend(names(TRANSFORMS));
             Err(Error::unknown_name("transform", other, &valid))
         }
