@@ -48,6 +48,9 @@ pub struct Line {
     pub band: Option<(Vec<f64>, Vec<f64>)>,
     /// Draw markers at the points (for sparse data such as sweep points).
     pub markers: bool,
+    /// Draw only the markers, without the connecting line (points that are not a curve, such
+    /// as where each run ended).
+    pub scatter: bool,
 }
 
 impl Line {
@@ -273,6 +276,14 @@ impl Panel {
                     .map_err(|e| err(&e))?;
             }
             let pts = finite(line);
+            if line.scatter {
+                chart
+                    .draw_series(pts.iter().map(|p| Circle::new(*p, 5, color.filled())))
+                    .map_err(|e| err(&e))?
+                    .label(line.label.clone())
+                    .legend(move |(x, y)| Circle::new((x + 11, y), 5, color.filled()));
+                continue;
+            }
             chart
                 .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
                 .map_err(|e| err(&e))?

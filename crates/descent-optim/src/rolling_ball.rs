@@ -91,6 +91,17 @@ pub struct ProjectionInfo {
     pub distance: f64,
 }
 
+/// The settings of [`project_iterative`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProjectionSolver {
+    /// Step γ.
+    pub gamma: f64,
+    /// Iterations K (the maximum when `tol > 0`).
+    pub max_steps: usize,
+    /// Stop once the stationarity residual norm is at most `tol`; 0 runs all K.
+    pub tol: f64,
+}
+
 /// The authors' projection solver (spec §2.3): from the warm start in `z`, up to `max_steps`
 /// iterations of z ← z − γ[(z − x̃) + (f(z) − ỹ)∇f(z)], each one gradient evaluation of `f` (on
 /// the current minibatch). With `tol > 0` it stops, without updating, as soon as the residual
@@ -99,12 +110,15 @@ pub fn project_iterative(
     f: &mut dyn Gradient,
     target_x: &[f64],
     target_y: f64,
-    gamma: f64,
-    max_steps: usize,
-    tol: f64,
+    solver: ProjectionSolver,
     z: &mut [f64],
     gz: &mut [f64],
 ) -> ProjectionInfo {
+    let ProjectionSolver {
+        gamma,
+        max_steps,
+        tol,
+    } = solver;
     let mut info = ProjectionInfo {
         evals: 0,
         residual: f64::NAN,
@@ -302,9 +316,11 @@ impl Optimizer for Rbo {
             f,
             &self.target,
             ty,
-            gamma,
-            c.inner_steps,
-            c.tol,
+            ProjectionSolver {
+                gamma,
+                max_steps: c.inner_steps,
+                tol: c.tol,
+            },
             x,
             &mut self.scratch,
         );

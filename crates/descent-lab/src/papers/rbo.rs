@@ -243,7 +243,7 @@ fn validate(c: &RboExperimentConfig) -> Result<()> {
             "an integer >= 1001",
         ));
     }
-    if c.small_limit_lrs.len() < 2 || c.small_limit_lrs.iter().any(|v| !(*v > 0.0)) {
+    if c.small_limit_lrs.len() < 2 || c.small_limit_lrs.iter().any(|v| v.is_nan() || *v <= 0.0) {
         return Err(Error::invalid(
             "small_limit_lrs",
             format!("{:?}", c.small_limit_lrs),
@@ -632,13 +632,13 @@ fn wrinkled_checks(c: &RboExperimentConfig, report: &mut Report) -> Figure {
         big.clone(),
         big.iter().map(|t| wrinkled(*t).0).collect(),
     );
-    finals_line.markers = true;
+    finals_line.scatter = true;
     let mut gd_line = Line::new(
         "GD final points",
         gd_final.clone(),
         gd_final.iter().map(|t| wrinkled(*t).0).collect(),
     );
-    gd_line.markers = true;
+    gd_line.scatter = true;
     Figure {
         caption: Some(format!(
             "R4: f(θ) = θ²/2 + 0.05 sin(50θ), η = {lr}, {steps} steps, exact projection"
@@ -1032,10 +1032,29 @@ fn std(v: &[f64]) -> f64 {
     (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len().max(2) - 1) as f64).sqrt()
 }
 
+/// A legend label: the method's name and its distinguishing settings.
 fn short_label(spec: &str) -> String {
-    spec.replace("inner_steps", "K")
-        .replace("inner_lr", "γ")
-        .replace("radius", "ρ")
+    let Ok(s) = Spec::parse(spec) else {
+        return spec.to_string();
+    };
+    let get = |k: &str, d: &str| {
+        s.args
+            .iter()
+            .find(|(key, _)| key == k)
+            .map_or_else(|| d.to_string(), |(_, v)| v.to_string())
+    };
+    match s.name.as_str() {
+        "sgd" => format!("SGD η={}", get("lr", "0.01")),
+        "sam" => format!("SAM ρ={}", get("rho", "0.05")),
+        "entropy_sgd" => format!("Entropy-SGD L={}", get("inner_steps", "5")),
+        "rbo" => format!(
+            "RBO η={}, ρ={}, K={}",
+            get("lr", "0.1"),
+            get("radius", "0.5"),
+            get("inner_steps", "10")
+        ),
+        _ => spec.to_string(),
+    }
 }
 
 fn lr_of(spec: &str) -> f64 {
@@ -1414,8 +1433,7 @@ fn comparison(
             "accuracy_curves".to_string(),
             Figure {
                 caption: Some(format!(
-                    "R7: 10-{}-5 ReLU MLP on the 5-class mixture, batch {}, {} epochs, mean ± sd \
-                     over {} seeds (runs that diverged are left out; see the table)",
+                    "R7: 10-{}-5 MLP, 5-class mixture, batch {}, {} epochs, mean ± sd of {} seeds",
                     cc.hidden, cc.batch, cc.epochs, cc.seeds
                 )),
                 panels: vec![
@@ -1444,12 +1462,11 @@ fn comparison(
             "lr_radius_grid".to_string(),
             Figure {
                 caption: Some(format!(
-                    "RBO learning-rate × radius grid (γ = 1e-3, K = 20), {} epochs, {} seed(s); \
-                     diverged runs plotted at 0",
+                    "RBO η × ρ grid (γ=1e-3, K=20), {} epochs, {} seed(s)",
                     cc.epochs, cc.grid_seeds
                 )),
                 panels: vec![Panel {
-                    title: "Final train accuracy of RBO".into(),
+                    title: "Final train accuracy (diverged = 0)".into(),
                     x_label: "learning rate η".into(),
                     y_label: "train accuracy (fraction)".into(),
                     log_x: true,
