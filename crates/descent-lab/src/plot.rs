@@ -51,6 +51,9 @@ pub struct Line {
     /// Draw each point as a bar of this width from 0 to y instead of a line (bar charts; the
     /// band, if any, becomes error bars).
     pub bar_width: Option<f64>,
+    /// Draw only the markers, without the connecting line (points that are not a curve, such
+    /// as where each run ended).
+    pub scatter: bool,
 }
 
 impl Line {
@@ -350,6 +353,14 @@ impl Panel {
                     .map_err(|e| err(&e))?;
             }
             let pts = finite(line);
+            if line.scatter {
+                chart
+                    .draw_series(pts.iter().map(|p| Circle::new(*p, 5, color.filled())))
+                    .map_err(|e| err(&e))?
+                    .label(line.label.clone())
+                    .legend(move |(x, y)| Circle::new((x + 11, y), 5, color.filled()));
+                continue;
+            }
             chart
                 .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
                 .map_err(|e| err(&e))?

@@ -1,14 +1,18 @@
 //! descent-optim: optimizers and learning rules over the oracle traits of descent-core.
 //!
 //! Three levels (DESIGN §3):
-//! - oracle adapters wrap problems (here: the driver's evaluation counting);
+//! - oracle adapters wrap problems: the driver's evaluation counting, [`Sam`] (the gradient at
+//!   the ascent point, so `sam(base=adam(..))` is any transform over it);
 //! - [`Transform`] (optax's gradient transformation): [`Sgd`], [`Adam`] (and AdamW),
 //!   [`DecoupledWeightDecay`], [`ClipByGlobalNorm`], [`ClipByValue`], [`Scheduled`], [`Muon`],
 //!   P7's [`QuantizeGradient`] (and quantized Adam/Muon states), composed with [`Chain`] and
 //!   [`Partition`]; the oracle adapter [`QuantizedWeights`] evaluates gradients at quantized
 //!   weights;
 //! - [`Optimizer`]: one step of a method over any [`descent_core::Problem`];
-//!   [`TransformOptimizer`] adapts any transform.
+//!   [`TransformOptimizer`] adapts any transform; [`Rbo`] (rolling ball) and [`EntropySgd`]
+//!   choose where to evaluate.
+//!
+//! [`probes`] measure a problem at a point (sharpness by Lanczos).
 //!
 //! Zeroth-order methods ([`zeroth_order`]): the [`ZoGradient`] oracle adapter turns any
 //! transform into ZO-SGD/ZO-Adam; [`probes`] measures estimator bias and variance.
@@ -21,6 +25,7 @@
 
 pub mod conformance;
 pub mod driver;
+pub mod entropy_sgd;
 pub mod first_order;
 pub mod lbfgs;
 pub mod muon;
@@ -29,11 +34,14 @@ pub mod optimizer;
 pub mod probes;
 pub mod quantized;
 pub mod registry;
+pub mod rolling_ball;
+pub mod sam;
 pub mod schedule;
 pub mod transform;
 pub mod zeroth_order;
 
 pub use driver::{Outcome, StepRecord, no_observer, run};
+pub use entropy_sgd::{EntropySgd, EntropySgdConfig, OuterStep};
 pub use first_order::{
     Adam, AdamConfig, ClipByGlobalNorm, ClipByValue, DecoupledWeightDecay, Sgd, SgdConfig,
 };
@@ -46,6 +54,8 @@ pub use natural::{
 pub use optimizer::{Extras, Optimizer, OptimizerState, StepInfo, TransformOptimizer};
 pub use quantized::{QuantizeGradient, QuantizedWeights, WithQuantizedWeights};
 pub use registry::{OPTIMIZERS, build_optimizer, build_transform, parse_optimizer};
+pub use rolling_ball::{InnerStep, Rbo, RboConfig, WarmStart};
+pub use sam::{Sam, SamConfig, SamOptimizer};
 pub use schedule::{Schedule, Scheduled};
 pub use transform::{Chain, Partition, Transform, TransformState};
 pub use zeroth_order::{

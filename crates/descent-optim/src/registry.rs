@@ -49,6 +49,7 @@
 
 use descent_core::{Args, Error, Quantizer, Result, Spec};
 
+use crate::entropy_sgd::{EntropySgd, EntropySgdConfig, OuterStep};
 use crate::first_order::{
     Adam, AdamConfig, ClipByGlobalNorm, ClipByValue, DecoupledWeightDecay, Sgd, SgdConfig,
 };
@@ -57,6 +58,8 @@ use crate::muon::{Muon, MuonConfig};
 use crate::natural::{Engd, EngdConfig, Solver, StepRule};
 use crate::optimizer::{Optimizer, TransformOptimizer};
 use crate::quantized::{QuantizeGradient, WithQuantizedWeights};
+use crate::rolling_ball::{InnerStep, Rbo, RboConfig, WarmStart};
+use crate::sam::{SamConfig, SamOptimizer};
 use crate::schedule::{Schedule, Scheduled};
 use crate::transform::{Chain, Transform};
 use crate::zeroth_order::ZoOptimizer;
@@ -123,6 +126,25 @@ pub const OPTIMIZERS: &[(&str, &str)] = &[
         "lbfgs",
         "L-BFGS with a strong-Wolfe line search: history=10, lr=1, c1=1e-4, c2=0.9, max_evals=25",
     ),
+    (
+        "sam",
+        "sharpness-aware minimization (Foret et al. 2021): the base transform applied to the \
+         gradient at w + rho g/|g| of the same minibatch (2 gradients/step): rho=0.05, \
+         adaptive=false (ASAM: scale by |w|+eta), eta=0.01, base=sgd(lr=0.01) (any transform)",
+    ),
+    (
+        "rbo",
+        "Rolling Ball Optimizer (Belgoumri et al. 2025): lr=0.1, radius=0.5, projection by \
+         inner_steps=10 gradient steps of inner_lr=0.01 (or inner_c=c for c/(1+|g|^2)), \
+         tol=0 (stop the projection at this residual), warm_start=contact|target (1+K \
+         gradients/step)",
+    ),
+    (
+        "entropy_sgd",
+        "Entropy-SGD (Chaudhari et al. 2017): lr=1, inner_steps=5 (SGLD, fresh minibatch each), \
+         inner_lr=0.1, noise=1e-4, alpha=0.75, gamma=0.03, gamma_growth=0 \
+         (gamma_t=gamma(1+gamma_growth)^t), outer=plain|scaled (x-=lr(x-mu) or lr*gamma*(x-mu))",
+    ),
 ];
 
 /// The keys of `zo(...)`.
@@ -149,8 +171,9 @@ pub const TRANSFORMS: &[(&str, &str)] = &[
     ),
 ];
 
-/// The optimizers that are transforms (the rest choose where to evaluate: the ENGD family,
-/// L-BFGS and `zo`, which wraps a transform around an oracle adapter, are [`Optimizer`]s only).
+/// The optimizers that are transforms (the rest choose where to evaluate or wrap the problem:
+/// the ENGD family, L-BFGS, RBO, Entropy-SGD, and `zo` and `sam`, which put a transform over an
+/// oracle adapter, are [`Optimizer`]s only).
 pub const FIRST_ORDER: &[&str] = &["sgd", "adam", "adamw", "muon"];
 
 /// The keys every first-order optimizer takes besides its own: clipping, a schedule, and P7's
@@ -190,6 +213,9 @@ pub fn build_optimizer(spec: &Spec) -> Result<Box<dyn Optimizer>> {
         ));
     }
     match spec.name.as_str() {
+        "sam" => build_sam(spec),
+        "rbo" => build_rbo(spec),
+        "entropy_sgd" => build_entropy_sgd(spec),
         "zo" => build_zo(spec),
         "engd" | "engd_w" | "spring" | "nystrom" | "sap" => build_engd(spec),
         "lbfgs" => {
@@ -288,6 +314,105 @@ fn build_engd(spec: &Spec) -> Result<Box<dyn Optimizer>> {
         ..EngdConfig::default()
     };
     Ok(Box::new(Engd::new(cfg, spec.to_string())?))
+}
+
+fn build_sam(spec: &Spec) -> Result<Box<dyn Optimizer>> {
+    let a = spec.args(&["rho", "adaptive", "eta", "base"])?;
+    let d = SamConfig::default();
+    let cfg = SamConfig {
+        rho: a.non_negative("rho", d.rho)?,
+        adaptive: a.bool("adaptive", d.adaptive)?,
+        eta: a.non_negative("eta", d.eta)?,
+    };
+    let base = match a.spec("base")? {
+        Some(b) => {
+            let is_optimizer = OPTIMIZERS.iter().any(|(n, _)| *n == b.name);
+            if is_optimizer && !FIRST_ORDER.contains(&b.name.as_str()) {
+                return Err(Error::invalid(
+                    "sam.base",
+                    b,
+                    "a transform such as sgd(..) or adam(..)",
+                ));
+            }
+            build_transform(b)?
+        }
+        None => build_transform(&Spec::named("sgd"))?,
+    };
+    Ok(Box::new(SamOptimizer::new(cfg, base, spec.to_string())?))
+}
+
+fn build_rbo(spec: &Spec) -> Result<Box<dyn Optimizer>> {
+    let a = spec.args(&[
+        "lr",
+        "radius",
+        "inner_lr",
+        "inner_c",
+        "inner_steps",
+        "tol",
+        "warm_start",
+    ])?;
+    let d = RboConfig::default();
+    let inner_step = match (a.f64_opt("inner_lr")?, a.f64_opt("inner_c")?) {
+        (Some(_), Some(_)) => {
+            return Err(Error::invalid(
+                "rbo.inner_c",
+                "both inner_lr and inner_c",
+                "one of inner_lr (fixed step) or inner_c (step c/(1+|g|^2))",
+            ));
+        }
+        (Some(_), None) => InnerStep::Fixed(a.positive("inner_lr", 0.0)?),
+        (None, Some(_)) => InnerStep::Scaled(a.positive("inner_c", 0.0)?),
+        (None, None) => d.inner_step,
+    };
+    let warm_start = match a
+        .choice("warm_start", "contact", &["contact", "target"])?
+        .as_str()
+    {
+        "target" => WarmStart::Target,
+        _ => WarmStart::Contact,
+    };
+    let inner_steps = a.usize("inner_steps", d.inner_steps)?;
+    if inner_steps == 0 {
+        return Err(Error::invalid("rbo.inner_steps", 0, "an integer >= 1"));
+    }
+    let cfg = RboConfig {
+        lr: a.positive("lr", d.lr)?,
+        radius: a.non_negative("radius", d.radius)?,
+        inner_step,
+        inner_steps,
+        tol: a.non_negative("tol", d.tol)?,
+        warm_start,
+    };
+    Ok(Box::new(Rbo::new(cfg, spec.to_string())?))
+}
+
+fn build_entropy_sgd(spec: &Spec) -> Result<Box<dyn Optimizer>> {
+    let a = spec.args(&[
+        "lr",
+        "inner_steps",
+        "inner_lr",
+        "noise",
+        "alpha",
+        "gamma",
+        "gamma_growth",
+        "outer",
+    ])?;
+    let d = EntropySgdConfig::default();
+    let outer = match a.choice("outer", "plain", &["plain", "scaled"])?.as_str() {
+        "scaled" => OuterStep::Scaled,
+        _ => OuterStep::Plain,
+    };
+    let cfg = EntropySgdConfig {
+        lr: a.positive("lr", d.lr)?,
+        inner_steps: a.usize("inner_steps", d.inner_steps)?,
+        inner_lr: a.positive("inner_lr", d.inner_lr)?,
+        noise: a.non_negative("noise", d.noise)?,
+        alpha: a.f64("alpha", d.alpha)?,
+        gamma: a.non_negative("gamma", d.gamma)?,
+        gamma_growth: a.non_negative("gamma_growth", d.gamma_growth)?,
+        outer,
+    };
+    Ok(Box::new(EntropySgd::new(cfg, spec.to_string())?))
 }
 
 /// Parses and builds an optimizer from text.

@@ -91,3 +91,38 @@ conformance_test!(
     spec("engd_w(damping=1e-10, lr=0.5)"),
     Budget::uniform(200, 1e-10)
 );
+conformance_test!(
+    sam_sgd,
+    spec("sam(rho=0.0001, base=sgd(lr=0.001, momentum=0.9))"),
+    Budget::uniform(5_000, 1e-5)
+);
+conformance_test!(
+    asam_sgd,
+    spec("sam(rho=0.0001, adaptive=true, base=sgd(lr=0.001, momentum=0.9))"),
+    Budget::uniform(5_000, 1e-5)
+);
+conformance_test!(
+    sam_adam_cosine,
+    spec("sam(rho=0.0001, base=adam(lr=0.02, schedule=cosine(total=5000, min=0.01)))"),
+    Budget::uniform(5_000, 1e-5)
+);
+conformance_test!(
+    rbo,
+    spec("rbo(lr=0.001, radius=0.0001, inner_c=0.5, inner_steps=20)"),
+    Budget::uniform(50_000, 1e-5)
+);
+conformance_test!(
+    rbo_tol,
+    spec("rbo(lr=0.001, radius=0.0001, inner_c=0.5, inner_steps=50, tol=1e-10, warm_start=target)"),
+    Budget::uniform(50_000, 1e-5)
+);
+conformance_test!(
+    entropy_sgd,
+    spec("entropy_sgd(inner_lr=0.001)"),
+    Budget::uniform(50_000, 1e-5)
+);
+conformance_test!(
+    entropy_sgd_scaled,
+    spec("entropy_sgd(lr=10, inner_lr=0.001, gamma=0.03, gamma_growth=0.00003, outer=scaled)"),
+    Budget::uniform(50_000, 1e-5)
+);

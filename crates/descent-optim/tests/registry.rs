@@ -41,15 +41,16 @@ fn defaults_are_torch_optims() {
 fn every_listed_optimizer_builds_with_its_defaults() {
     for (name, desc) in OPTIMIZERS {
         assert!(build_optimizer(&Spec::named(name)).is_ok(), "{name}");
-        if *name == "zo" {
-            // zeroth-order takes clipping and schedules through its base transform
+        if *name == "zo" || *name == "sam" {
+            // zeroth-order and SAM take clipping and schedules through their base transform
             assert!(desc.contains("base=sgd(lr=0.01)"), "{desc}");
             continue;
         }
+        // the rest choose their own points
+        if !descent_optim::registry::FIRST_ORDER.contains(name) {
+            continue;
+        }
         for key in ["clip_norm", "clip_value", "schedule"] {
-            if !descent_optim::registry::FIRST_ORDER.contains(name) {
-                continue;
-            }
             assert!(desc.contains(key), "{name}'s description lists {key}");
         }
     }
@@ -78,8 +79,8 @@ fn clipping_and_schedule_keys_compose_in_a_documented_order() {
 fn bad_specs_name_the_field_and_the_valid_choices() {
     assert_eq!(
         err("adagrad(lr=0.1)"),
-        "unknown optimizer 'adagrad'; valid: sgd, adam, adamw, muon, zo, engd, engd_w, spring, nystrom, \
-         sap, lbfgs"
+        "unknown optimizer 'adagrad'; valid: sgd, adam, adamw, muon, zo, engd, engd_w, spring, \
+         nystrom, sap, lbfgs, sam, rbo, entropy_sgd"
     );
     assert_eq!(
         err("sgd(lr=0.1, momentun=0.9)"),

@@ -7,12 +7,14 @@ use crate::experiment::Experiment;
 pub mod engd;
 pub mod puf;
 pub mod quantized;
+pub mod rbo;
 pub mod zeroth_order;
 
 /// Every paper experiment, in paper order.
 pub fn all() -> Vec<Box<dyn Experiment>> {
     vec![
         Box::new(puf::Puf),
+        Box::new(rbo::Rbo),
         Box::new(quantized::Quantized),
         Box::new(engd::EngdExperiment),
         Box::new(zeroth_order::ZerothOrder),

@@ -1,6 +1,6 @@
-//! Diagnostics that work on any oracle (DESIGN §4). Here: the bias and variance of a stochastic
-//! gradient estimator against a known true gradient (P10's per-coordinate MSE, τ-MSE and
-//! along-gradient error), and the second moment E[vvᵀ] of a perturbation law.
+//! The bias and variance of a stochastic gradient estimator against a known true gradient (P10's
+//! per-coordinate MSE, τ-MSE and along-gradient error), and the second moment E[vvᵀ] of a
+//! perturbation law.
 
 use descent_core::linalg::{Trans, gemm};
 use descent_core::{Error, Gradient, Problem, Result};

@@ -1,0 +1,53 @@
+//! The `rbo` experiment (P6): the quick preset's asserted claims hold, and a few measured
+//! numbers are where the spec's prototype put them.
+
+use descent_lab::experiment::run_quick_checked;
+use descent_lab::papers::rbo::Rbo;
+use serde_json::Value;
+
+fn measured(report: &descent_lab::report::Report, id: &str) -> Value {
+    report
+        .claims
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("claim {id} missing"))
+        .measured
+        .clone()
+}
+
+#[test]
+fn quick_preset_reproduces_the_rbo_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::env::var_os("RBO_OUT").map(std::path::PathBuf::from);
+    let path = out.as_deref().unwrap_or(dir.path());
+    std::fs::create_dir_all(path).unwrap();
+    let report = run_quick_checked(&Rbo, 0, path);
+    let num = |id: &str| measured(&report, id).as_f64().unwrap();
+    // R3: O(η) gap to GD (prototype 0.026, 0.0023, 0.00022).
+    let g2 = num("rbo/gd-limit-lr1e-2");
+    assert!(g2 > 1e-3 && g2 < 0.05, "{g2}");
+    // R5: 40 minima of the wrinkled function.
+    assert_eq!(num("rbo/minima-count"), 40.0);
+    // R6: the ρ = 1 offset is nearly flat (prototype 0.0020).
+    let flat = num("rbo/ironing-flat");
+    assert!(flat > 1e-4 && flat < 0.003, "{flat}");
+    // R7: every optimizer costs what it should per step.
+    let table = report
+        .tables
+        .iter()
+        .find(|t| t.name == "comparison_mixture")
+        .unwrap();
+    let per_step = |prefix: &str| -> f64 {
+        let row = table
+            .rows
+            .iter()
+            .find(|r| r[0].as_str().unwrap().starts_with(prefix))
+            .unwrap();
+        row[6].as_f64().unwrap()
+    };
+    assert_eq!(per_step("sgd(lr=0.1)"), 1.0);
+    assert_eq!(per_step("sam("), 2.0);
+    assert_eq!(per_step("entropy_sgd("), 5.0);
+    assert_eq!(per_step("rbo(lr=6, radius=1"), 21.0);
+    assert!(report.evals.gradients > 100_000);
+}

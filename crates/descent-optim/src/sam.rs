@@ -1,0 +1,357 @@
+//! Sharpness-aware minimization (Foret et al., ICLR 2021) as an oracle adapter (DESIGN §3 level 1).
+//!
+//! [`Sam`] wraps a problem and is again a problem: its gradient at w is the gradient of the
+//! *same minibatch* at the ascent point w + ε̂ (Foret et al., Eq. 2–3),
+//!
+//! ```text
+//! g  = ∇f_B(w),   ε̂ = ρ g / (‖g‖₂ + 1e-12),   ∇^SAM f_B(w) = ∇f_B(w + ε̂),
+//! ```
+//!
+//! while its value stays f_B(w). Any transform then consumes the SAM gradient, so SAM+SGD,
+//! SAM+Adam or SAM+clipping are compositions, not separate optimizers; the perturbation is never
+//! written into the parameters, so "undo the perturbation before the base step" holds by
+//! construction and weight decay acts in the base step only (P6 spec §6 pitfall 11).
+//!
+//! Adaptive SAM (ASAM, Kwon et al., ICML 2021, Eq. 9 with T_w = |w| + η elementwise) uses
+//! ε̂ = ρ T_w² g / ‖T_w g‖.
+//!
+//! [`SamOptimizer`] is the registry's `sam(rho=0.05, base=sgd(lr=0.1, momentum=0.9))`: the base
+//! transform run through [`crate::TransformOptimizer`] over a [`Sam`]-wrapped problem. Each step
+//! costs two gradient evaluations (visible through [`descent_core::EvalCounter`]).
+
+use descent_core::{
+    Caps, Error, Function, Gradient, Layout, Problem, Requires, Result, RngStreams, Stochastic,
+};
+
+use crate::optimizer::{Optimizer, OptimizerState, StepInfo, TransformOptimizer};
+use crate::transform::{Transform, TransformState};
+
+/// The perturbation of [`Sam`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SamConfig {
+    /// Neighbourhood radius ρ (0.05 is the usual default; ASAM uses ≈ 2).
+    pub rho: f64,
+    /// Adaptive SAM: scale the perturbation by T_w = |w| + eta elementwise.
+    pub adaptive: bool,
+    /// ASAM's η, which keeps the perturbation of zero weights nonzero.
+    pub eta: f64,
+}
+
+impl Default for SamConfig {
+    fn default() -> Self {
+        SamConfig {
+            rho: 0.05,
+            adaptive: false,
+            eta: 0.01,
+        }
+    }
+}
+
+impl SamConfig {
+    /// Checks the fields: ρ ≥ 0 finite, η ≥ 0 finite.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.rho >= 0.0 && self.rho.is_finite()) {
+            return Err(Error::invalid("sam.rho", self.rho, "a finite number >= 0"));
+        }
+        if !(self.eta >= 0.0 && self.eta.is_finite()) {
+            return Err(Error::invalid("sam.eta", self.eta, "a finite number >= 0"));
+        }
+        Ok(())
+    }
+}
+
+/// Scratch space of [`Sam`]: the ascent point and the first gradient. Moved in and out of the
+/// adapter so repeated wrapping never allocates.
+#[derive(Debug, Clone, Default)]
+pub struct SamScratch {
+    perturbed: Vec<f64>,
+    first: Vec<f64>,
+}
+
+impl SamScratch {
+    /// Scratch for `dim` parameters.
+    pub fn new(dim: usize) -> Self {
+        SamScratch {
+            perturbed: vec![0.0; dim],
+            first: vec![0.0; dim],
+        }
+    }
+}
+
+/// The SAM oracle adapter: offers `Function` (f at w), `Gradient` (∇f at the ascent point of
+/// the same minibatch) and `Stochastic` (forwarded), as far as the inner problem offers them.
+pub struct Sam<P: Problem> {
+    inner: P,
+    config: SamConfig,
+    scratch: SamScratch,
+    /// ‖ε̂‖ of the last gradient (ρ for plain SAM; 0 at a stationary point).
+    last_perturbation: f64,
+}
+
+impl<P: Problem> Sam<P> {
+    /// Wraps `inner`, allocating scratch for its dimension.
+    pub fn new(inner: P, config: SamConfig) -> Result<Self> {
+        let dim = inner.dim();
+        Self::with_scratch(inner, config, SamScratch::new(dim))
+    }
+
+    /// Wraps `inner` reusing `scratch` (resized if its dimension differs).
+    pub fn with_scratch(inner: P, config: SamConfig, mut scratch: SamScratch) -> Result<Self> {
+        config.validate()?;
+        let dim = inner.dim();
+        if scratch.perturbed.len() != dim {
+            scratch = SamScratch::new(dim);
+        }
+        Ok(Sam {
+            inner,
+            config,
+            scratch,
+            last_perturbation: 0.0,
+        })
+    }
+
+    /// Returns the scratch space for reuse.
+    pub fn into_scratch(self) -> SamScratch {
+        self.scratch
+    }
+
+    /// ‖ε̂‖ used by the last gradient evaluation.
+    pub fn last_perturbation(&self) -> f64 {
+        self.last_perturbation
+    }
+
+    /// The wrapped problem.
+    pub fn inner_mut(&mut self) -> &mut P {
+        &mut self.inner
+    }
+}
+
+const VIEW: &str = "Sam exposes a view only when the inner problem offers it";
+
+impl<P: Problem> Function for Sam<P> {
+    fn dim(&self) -> usize {
+        self.inner.dim()
+    }
+    fn value(&mut self, x: &[f64]) -> f64 {
+        self.inner.as_function().expect(VIEW).value(x)
+    }
+}
+
+impl<P: Problem> Gradient for Sam<P> {
+    /// Returns f_B(w) and writes ∇f_B(w + ε̂) (two gradient evaluations of the inner problem).
+    fn value_grad(&mut self, x: &[f64], g: &mut [f64]) -> f64 {
+        let SamScratch { perturbed, first } = &mut self.scratch;
+        let grad = self.inner.as_gradient().expect(VIEW);
+        let loss = grad.value_grad(x, first);
+        let cfg = self.config;
+        let scale = if cfg.adaptive {
+            // ε̂ = ρ T² g / ‖T g‖ with T = |w| + η.
+            let tg: f64 = x
+                .iter()
+                .zip(first.iter())
+                .map(|(w, gi)| ((w.abs() + cfg.eta) * gi).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            cfg.rho / (tg + 1e-12)
+        } else {
+            let n = first.iter().map(|v| v * v).sum::<f64>().sqrt();
+            cfg.rho / (n + 1e-12)
+        };
+        let mut eps2 = 0.0;
+        for ((p, w), gi) in perturbed.iter_mut().zip(x).zip(first.iter()) {
+            let t2 = if cfg.adaptive {
+                (w.abs() + cfg.eta).powi(2)
+            } else {
+                1.0
+            };
+            let e = scale * t2 * gi;
+            eps2 += e * e;
+            *p = w + e;
+        }
+        self.last_perturbation = eps2.sqrt();
+        grad.value_grad(perturbed, g);
+        loss
+    }
+}
+
+impl<P: Problem> Stochastic for Sam<P> {
+    fn resample(&mut self) {
+        self.inner.as_stochastic().expect(VIEW).resample()
+    }
+}
+
+impl<P: Problem> Problem for Sam<P> {
+    fn name(&self) -> String {
+        format!("sam(rho={}) over {}", self.config.rho, self.inner.name())
+    }
+    fn layout(&self) -> &Layout {
+        self.inner.layout()
+    }
+    fn caps(&self) -> Caps {
+        self.inner.caps() & (Caps::FUNCTION | Caps::GRADIENT | Caps::STOCHASTIC)
+    }
+    fn as_function(&mut self) -> Option<&mut dyn Function> {
+        self.caps().contains(Caps::FUNCTION).then_some(self as _)
+    }
+    fn as_gradient(&mut self) -> Option<&mut dyn Gradient> {
+        self.caps().contains(Caps::GRADIENT).then_some(self as _)
+    }
+    fn as_stochastic(&mut self) -> Option<&mut dyn Stochastic> {
+        self.caps().contains(Caps::STOCHASTIC).then_some(self as _)
+    }
+}
+
+/// SAM with any base transform: `sam(rho=0.05, base=adam(lr=1e-3))`. Each step resamples once,
+/// takes the SAM gradient through [`Sam`] (2 gradients) and applies the base transform.
+pub struct SamOptimizer {
+    config: SamConfig,
+    base: TransformOptimizer,
+    name: String,
+    scratch: SamScratch,
+}
+
+impl SamOptimizer {
+    /// SAM over `base` (a transform; its `lr` is the step size), reporting `name`.
+    pub fn new(
+        config: SamConfig,
+        base: Box<dyn Transform>,
+        name: impl Into<String>,
+    ) -> Result<Self> {
+        config.validate()?;
+        let name = name.into();
+        Ok(SamOptimizer {
+            config,
+            base: TransformOptimizer::new(base, name.clone()),
+            name,
+            scratch: SamScratch::default(),
+        })
+    }
+
+    /// The perturbation settings.
+    pub fn config(&self) -> SamConfig {
+        self.config
+    }
+}
+
+impl Optimizer for SamOptimizer {
+    fn requires(&self) -> Requires {
+        Requires::all(Caps::GRADIENT)
+    }
+
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn init(&mut self, layout: &Layout, streams: &RngStreams) -> Result<()> {
+        self.scratch = SamScratch::new(layout.len());
+        self.base.init(layout, streams)
+    }
+
+    fn step(&mut self, x: &mut [f64], problem: &mut dyn Problem) -> Result<StepInfo> {
+        self.requires().check(&self.name, problem)?;
+        let scratch = std::mem::take(&mut self.scratch);
+        let mut sam = Sam::with_scratch(problem, self.config, scratch)?;
+        let result = self.base.step(x, &mut sam);
+        let eps = sam.last_perturbation();
+        self.scratch = sam.into_scratch();
+        let mut info = result?;
+        info.extras.push("perturbation_norm", eps);
+        Ok(info)
+    }
+
+    fn set_hyper(&mut self, name: &str, value: f64) -> Result<()> {
+        match name {
+            "rho" => {
+                let c = SamConfig {
+                    rho: value,
+                    ..self.config
+                };
+                c.validate()?;
+                self.config = c;
+                Ok(())
+            }
+            _ => self.base.set_hyper(name, value),
+        }
+    }
+
+    fn state(&self) -> OptimizerState {
+        TransformState::new("sam")
+            .with_scalar("rho", self.config.rho)
+            .with_child(self.base.state())
+    }
+
+    fn load_state(&mut self, state: &OptimizerState) -> Result<()> {
+        state.expect_kind("sam")?;
+        let rho = state.scalar("rho")?;
+        let c = SamConfig { rho, ..self.config };
+        c.validate()?;
+        self.base.load_state(&state.expect_children(1)?[0])?;
+        self.config = c;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use descent_core::testfns::Quadratic;
+
+    #[test]
+    fn sam_gradient_is_the_gradient_at_the_ascent_point() {
+        // f = ½ Σ λᵢ (xᵢ − 0)², ∇f = Λx; at x = (1, 1) with Λ = diag(1, 4): g = (1, 4),
+        // ε̂ = ρ g/‖g‖ = 0.1·(1, 4)/√17, ∇f(x + ε̂) = Λ(x + ε̂).
+        let q = Quadratic::diagonal(&[1.0, 4.0], &[0.0, 0.0]).unwrap();
+        let mut sam = Sam::new(
+            q,
+            SamConfig {
+                rho: 0.1,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let mut g = [0.0; 2];
+        let f = sam.value_grad(&[1.0, 1.0], &mut g);
+        assert!((f - 2.5).abs() < 1e-15);
+        let s = 0.1 / 17f64.sqrt();
+        assert!((g[0] - (1.0 + s)).abs() < 1e-12, "{g:?}");
+        assert!((g[1] - 4.0 * (1.0 + 4.0 * s)).abs() < 1e-12, "{g:?}");
+        assert!((sam.last_perturbation() - 0.1).abs() < 1e-12);
+    }
+
+    #[test]
+    fn asam_scales_the_perturbation_by_the_weights() {
+        let q = Quadratic::diagonal(&[1.0, 1.0], &[0.0, 0.0]).unwrap();
+        let cfg = SamConfig {
+            rho: 0.5,
+            adaptive: true,
+            eta: 0.0,
+        };
+        let mut sam = Sam::new(q, cfg).unwrap();
+        let x = [2.0, 1.0];
+        let mut g = [0.0; 2];
+        sam.value_grad(&x, &mut g);
+        // g = x; T g = (4, 1); ε = ρ T² g / ‖T g‖ = 0.5·(8, 1)/√17.
+        let n = 17f64.sqrt();
+        assert!((g[0] - (2.0 + 0.5 * 8.0 / n)).abs() < 1e-12);
+        assert!((g[1] - (1.0 + 0.5 / n)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn bad_config_names_the_field() {
+        let q = Quadratic::diagonal(&[1.0], &[0.0]).unwrap();
+        let e = Sam::new(
+            q,
+            SamConfig {
+                rho: -1.0,
+                ..Default::default()
+            },
+        )
+        .err()
+        .unwrap()
+        .to_string();
+        assert_eq!(
+            e,
+            "invalid value for 'sam.rho': got -1, expected a finite number >= 0"
+        );
+    }
+}
