@@ -66,6 +66,10 @@ pub const TRANSFORMS: &[(&str, &str)] = &[
         "chain",
         "apply transforms in order: of=[spec, ...] (required)",
     ),
+    (
+        "synaptic_noise",
+        "add sqrt(lr)*sigma*N(0,1) to every update entry (P1): lr=0.01, sigma (required)",
+    ),
 ];
 
 /// The keys every first-order optimizer takes besides its own.
@@ -142,6 +146,14 @@ pub fn build_transform(spec: &Spec) -> Result<Box<dyn Transform>> {
             Ok(Box::new(DecoupledWeightDecay::new(
                 a.f64("lr", 0.01)?,
                 a.f64("weight_decay", 0.01)?,
+            )?))
+        }
+        "synaptic_noise" => {
+            let a = spec.args(&["lr", "sigma"])?;
+            Ok(Box::new(crate::SynapticNoise::new(
+                a.f64("lr", 0.01)?,
+                required(&a, spec, "sigma")?,
+                Vec::new(),
             )?))
         }
         "chain" => {
