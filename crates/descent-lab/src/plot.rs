@@ -48,6 +48,12 @@ pub struct Line {
     pub band: Option<(Vec<f64>, Vec<f64>)>,
     /// Draw markers at the points (for sparse data such as sweep points).
     pub markers: bool,
+    /// Markers only, no connecting line (simulation points over a theory line).
+    pub points_only: bool,
+    /// Symmetric vertical error bars (± one standard error) at the points.
+    pub y_err: Option<Vec<f64>>,
+    /// Palette index instead of the line's position (to pair points with their theory line).
+    pub color: Option<usize>,
 }
 
 impl Line {
@@ -185,7 +191,18 @@ impl Panel {
                     .iter()
                     .flat_map(|(a, b)| a.iter().chain(b.iter()))
                     .copied();
-                l.y.iter().copied().chain(band)
+                let bars = l.y_err.iter().flat_map(move |e| {
+                    l.y.iter().zip(e).flat_map(|(y, e)| {
+                        // on a log axis a bar reaching 0 is clipped, not allowed to set the range
+                        let lo = if self.log_y && y - e <= 0.0 {
+                            *y
+                        } else {
+                            y - e
+                        };
+                        [lo, y + e]
+                    })
+                });
+                l.y.iter().copied().chain(band).chain(bars)
             }),
             self.log_y,
         )
@@ -254,7 +271,7 @@ impl Panel {
                 .collect()
         };
         for (i, line) in self.lines.iter().enumerate() {
-            let color = PALETTE[i % PALETTE.len()];
+            let color = PALETTE[line.color.unwrap_or(i) % PALETTE.len()];
             if let Some((lo, hi)) = &line.band {
                 let mut poly: Vec<(f64, f64)> =
                     line.x.iter().zip(hi).map(|(x, y)| (*x, *y)).collect();
@@ -273,6 +290,39 @@ impl Panel {
                     .map_err(|e| err(&e))?;
             }
             let pts = finite(line);
+            if let Some(errs) = &line.y_err {
+                let bars: Vec<Vec<(f64, f64)>> = line
+                    .x
+                    .iter()
+                    .zip(&line.y)
+                    .zip(errs)
+                    .filter(|((x, y), e)| x.is_finite() && y.is_finite() && e.is_finite())
+                    .filter(|((x, _), _)| !self.log_x || **x > 0.0)
+                    .map(|((x, y), e)| {
+                        let lo = if self.log_y && y - e <= 0.0 {
+                            y * 1e-3
+                        } else {
+                            y - e
+                        };
+                        vec![(*x, lo), (*x, y + e)]
+                    })
+                    .filter(|v| !self.log_y || v[1].1 > 0.0)
+                    .collect();
+                chart
+                    .draw_series(
+                        bars.into_iter()
+                            .map(|b| PathElement::new(b, color.stroke_width(2))),
+                    )
+                    .map_err(|e| err(&e))?;
+            }
+            if line.points_only {
+                chart
+                    .draw_series(pts.iter().map(|p| Circle::new(*p, 4, color.filled())))
+                    .map_err(|e| err(&e))?
+                    .label(line.label.clone())
+                    .legend(move |(x, y)| Circle::new((x + 11, y), 4, color.filled()));
+                continue;
+            }
             chart
                 .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
                 .map_err(|e| err(&e))?

@@ -89,7 +89,12 @@ mod tests {
     #[test]
     fn rates_match_the_spec_tables() {
         // P1-a table: n=10, m=2, η=0.01
-        for (l, d) in [(0.25, 8.33e-8), (0.3, 1.29e-7), (0.5, 5.0e-7), (0.75, 2.25e-6)] {
+        for (l, d) in [
+            (0.25, 8.33e-8),
+            (0.3, 1.29e-7),
+            (0.5, 5.0e-7),
+            (0.75, 2.25e-6),
+        ] {
             assert!(close(oja(10, 2, 0.01, 1.0, l), d, 0.005), "{l}");
         }
         // dimension dependence and m = 4

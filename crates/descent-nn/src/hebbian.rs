@@ -726,7 +726,16 @@ mod tests {
         assert!(inc.iter().all(|v| v.abs() < 1e-16));
         let x = [0.7, -1.2, 0.3, 2.0];
         oja.increment(&w, &x, &[], &mut inc);
-        let expect = [0.0, 0.0, 0.7 * 0.3, 0.7 * 2.0, 0.0, 0.0, -1.2 * 0.3, -1.2 * 2.0];
+        let expect = [
+            0.0,
+            0.0,
+            0.7 * 0.3,
+            0.7 * 2.0,
+            0.0,
+            0.0,
+            -1.2 * 0.3,
+            -1.2 * 2.0,
+        ];
         for (a, b) in inc.iter().zip(expect) {
             assert!((a - b).abs() < 1e-15);
         }

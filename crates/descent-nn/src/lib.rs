@@ -28,10 +28,10 @@ pub mod objective;
 
 pub use activation::{ACTIVATION_NAMES, Activation};
 pub use builder::{MODELS, ModelSpec, build_model, choose_loss, default_loss, parse_model};
+pub use engine::{Eval, Workspace, predicted_class, target_of};
 pub use hebbian::{
     LinearAutoencoder, Oja, OnlineProblem, OnlineRule, SimilarityMatching, TwoLayerLinear,
 };
-pub use engine::{Eval, Workspace, predicted_class, target_of};
 pub use loss::{LOSS_NAMES, LOSSES, Loss, Target};
 pub use mlp::{INIT_NAMES, Init, LayerParams, Mlp};
 pub use objective::{Objective, check_compatible, output_width};

@@ -159,7 +159,11 @@ impl Transform for SynapticNoise {
         self.sigma = check_non_negative("synaptic_noise.sigma", s.scalar("sigma")?)?;
         let draws = s.scalar("draws")?;
         let streams = self.streams.ok_or_else(|| {
-            Error::invalid("synaptic_noise state", "an unbuilt transform", "build first")
+            Error::invalid(
+                "synaptic_noise state",
+                "an unbuilt transform",
+                "build first",
+            )
         })?;
         let mut rng = streams.sim("noise", 0);
         for _ in 0..draws as u64 {
@@ -218,8 +222,13 @@ mod tests {
         assert_eq!(ua, ub);
         let mut c = SynapticNoise::new(0.1, 1.0, vec!["M".into()]).unwrap();
         let e = c.build(&l, &s).unwrap_err().to_string();
-        assert!(e.contains("synaptic_noise.symmetric") && e.contains("(W)"), "{e}");
-        let e = SynapticNoise::new(0.1, -1.0, vec![]).unwrap_err().to_string();
+        assert!(
+            e.contains("synaptic_noise.symmetric") && e.contains("(W)"),
+            "{e}"
+        );
+        let e = SynapticNoise::new(0.1, -1.0, vec![])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("synaptic_noise.sigma"), "{e}");
     }
 }

@@ -4,7 +4,9 @@
 
 use crate::experiment::Experiment;
 
+pub mod drift;
+
 /// Every paper experiment, in paper order.
 pub fn all() -> Vec<Box<dyn Experiment>> {
-    Vec::new()
+    vec![Box::new(drift::Drift)]
 }

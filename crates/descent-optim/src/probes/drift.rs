@@ -55,7 +55,11 @@ pub fn polar_factor(a: &[f64], m: usize, q: &mut [f64], scratch: &mut [f64]) -> 
 /// O(θ³); for m = 2 the entries are ±atan2(R₂₁, R₁₁), the exact angle.
 pub fn rotation_generator(q_old: &[f64], q_new: &[f64], m: usize, theta: &mut [f64]) {
     // R[i][j] = Σ_k Q_old[k][i] Q_new[k][j]
-    let r = |i: usize, j: usize| (0..m).map(|k| q_old[k * m + i] * q_new[k * m + j]).sum::<f64>();
+    let r = |i: usize, j: usize| {
+        (0..m)
+            .map(|k| q_old[k * m + i] * q_new[k * m + j])
+            .sum::<f64>()
+    };
     if m == 2 {
         let angle = r(1, 0).atan2(r(0, 0));
         theta.copy_from_slice(&[0.0, -angle, angle, 0.0]);
@@ -124,7 +128,10 @@ impl DriftProbeConfig {
             return Err(Error::invalid(
                 "drift_probe.window",
                 self.window,
-                format!("a positive multiple of snapshot_every = {}", self.snapshot_every),
+                format!(
+                    "a positive multiple of snapshot_every = {}",
+                    self.snapshot_every
+                ),
             ));
         }
         if let Some(l) = self
@@ -135,7 +142,10 @@ impl DriftProbeConfig {
             return Err(Error::invalid(
                 "drift_probe.lags",
                 l,
-                format!("positive multiples of snapshot_every = {}", self.snapshot_every),
+                format!(
+                    "positive multiples of snapshot_every = {}",
+                    self.snapshot_every
+                ),
             ));
         }
         if self.batches < 2 {
@@ -444,7 +454,17 @@ mod tests {
         assert!((th[2] - 0.25).abs() < 1e-14 && (th[1] + 0.25).abs() < 1e-14);
         // m = 3: a rotation by φ in plane (0, 2) gives Θ_20 = sin φ
         let phi: f64 = 0.01;
-        let r = [phi.cos(), 0.0, -phi.sin(), 0.0, 1.0, 0.0, phi.sin(), 0.0, phi.cos()];
+        let r = [
+            phi.cos(),
+            0.0,
+            -phi.sin(),
+            0.0,
+            1.0,
+            0.0,
+            phi.sin(),
+            0.0,
+            phi.cos(),
+        ];
         let id = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0];
         let mut th = [0.0; 9];
         rotation_generator(&id, &r, 3, &mut th);
@@ -483,7 +503,11 @@ mod tests {
             est.d,
             est.se
         );
-        assert!(est.se / d_true < 0.1 && est.se / d_true > 0.01, "{}", est.se);
+        assert!(
+            est.se / d_true < 0.1 && est.se / d_true > 0.01,
+            "{}",
+            est.se
+        );
         assert!((est.stimulus_rates[0] - est.d).abs() < 1e-12);
         // MSD of unit vectors rotating by θ: 2(1 − cos θ) ≈ 2·D·τ for Dτ ≪ 1
         let fit = fit_diffusion(&est.msd, 500.0).unwrap();
@@ -502,17 +526,23 @@ mod tests {
             expected_snapshots: 0,
         };
         assert!(DriftProbe::new(ok.clone()).is_ok());
-        let e = DriftProbe::new(DriftProbeConfig { window: 105, ..ok.clone() })
-            .unwrap_err()
-            .to_string();
+        let e = DriftProbe::new(DriftProbeConfig {
+            window: 105,
+            ..ok.clone()
+        })
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("drift_probe.window") && e.contains("105"), "{e}");
         let e = DriftProbe::new(DriftProbeConfig { m: 1, ..ok.clone() })
             .unwrap_err()
             .to_string();
         assert!(e.contains("drift_probe.m"), "{e}");
-        let e = DriftProbe::new(DriftProbeConfig { lags: vec![15], ..ok })
-            .unwrap_err()
-            .to_string();
+        let e = DriftProbe::new(DriftProbeConfig {
+            lags: vec![15],
+            ..ok
+        })
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("drift_probe.lags"), "{e}");
         let e = fit_diffusion(&[(1.0, 1.0)], 0.0).unwrap_err().to_string();
         assert!(e.contains("fit_diffusion"), "{e}");
