@@ -11,7 +11,11 @@ fn table_rows<'a>(r: &'a descent_lab::report::Report, name: &str) -> &'a Vec<Vec
 #[test]
 fn quick_preset_reproduces_the_drift_rates() {
     let dir = tempfile::tempdir().unwrap();
-    let report = run_quick_checked(&Drift, 0, dir.path());
+    // DRIFT_OUT=/some/dir keeps the report and figures for inspection
+    let out = std::env::var_os("DRIFT_OUT").map_or(dir.path().to_path_buf(), Into::into);
+    std::fs::create_dir_all(&out).unwrap();
+    let report = run_quick_checked(&Drift, 0, &out);
+    eprintln!("quick preset elapsed {:.1} s", report.elapsed_s);
     for c in &report.claims {
         eprintln!("{} {} {} {}", c.id, c.holds, c.expected, c.measured);
     }
@@ -36,7 +40,7 @@ fn quick_preset_reproduces_the_drift_rates() {
     assert!((f(&syn[9]) / 9.0e-6 - 1.0).abs() < 0.15, "{}", syn[9]);
     // every figure and the speed table are written
     for stem in ["d_vs_var_irr", "d_vs_dimension", "d_vs_m", "msd"] {
-        assert!(dir.path().join(format!("{stem}.png")).exists(), "{stem}");
+        assert!(out.join(format!("{stem}.png")).exists(), "{stem}");
     }
     assert_eq!(table_rows(&report, "speed").len(), 7);
     assert!(report.evals.fields > 200_000_000);

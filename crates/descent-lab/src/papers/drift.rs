@@ -1066,7 +1066,7 @@ fn figures(
                 title: "Unsupervised models (n = 10, m = 2)".into(),
                 x_label: "irrelevant variance λ⊥".into(),
                 y_label: "drift rate D (per step)".into(),
-                log_x: true,
+                log_x: false,
                 log_y: true,
                 legend: LegendAt::UpperLeft,
                 lines: vec![
@@ -1081,7 +1081,6 @@ fn figures(
                 title: "Supervised two-layer net (γ = 0.25, η = 0.025)".into(),
                 x_label: "irrelevant variance λ⊥".into(),
                 y_label: "drift rate D (per step)".into(),
-                log_y: true,
                 legend: LegendAt::UpperLeft,
                 lines: vec![
                     theory_line("leading-order formula (P1-d)", 3, tx6, ty6),
@@ -1172,7 +1171,7 @@ fn figures(
     for (i, q) in p1.iter().enumerate() {
         let lags: Vec<f64> = q.msd.iter().map(|p| p.0).collect();
         msd_lines.push(Line {
-            label: format!("λ⊥ = {}", q.spec.var_irr),
+            label: format!("simulation, λ⊥ = {}", q.spec.var_irr),
             x: lags.clone(),
             y: q.msd.iter().map(|p| p.1).collect(),
             markers: true,
@@ -1193,7 +1192,7 @@ fn figures(
         });
     }
     let fig_msd = Figure {
-        caption: Some("Oja (n = 10, m = 2, η = 0.01): MSD of the normalised representation; thin lines 2·D_theory·τ".into()),
+        caption: Some("Oja, n = 10, m = 2, η = 0.01".into()),
         panels: vec![Panel {
             title: "Mean squared displacement versus lag".into(),
             x_label: "lag τ (learning steps)".into(),
