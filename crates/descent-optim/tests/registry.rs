@@ -45,7 +45,7 @@ fn every_listed_optimizer_builds_with_its_defaults() {
             assert!(desc.contains(key), "{name}'s description lists {key}");
         }
     }
-    assert_eq!(TRANSFORMS.len(), 4);
+    assert_eq!(TRANSFORMS.len(), 5);
 }
 
 #[test]
@@ -123,6 +123,6 @@ fn bad_specs_name_the_field_and_the_valid_choices() {
             .err()
             .unwrap()
             .to_string(),
-        "unknown transform 'lion'; valid: sgd, adam, adamw, clip_norm, clip_value, decoupled_weight_decay, chain"
+        "unknown transform 'lion'; valid: sgd, adam, adamw, clip_norm, clip_value, decoupled_weight_decay, chain, synaptic_noise"
     );
 }
