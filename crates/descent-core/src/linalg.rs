@@ -295,6 +295,56 @@ pub fn matmul(
     c
 }
 
+/// Solves A X = B in place for a small m × m matrix `a` (overwritten by its LU factors) and an
+/// m × r right-hand side `b` (row-major, overwritten by X), by Gaussian elimination with partial
+/// pivoting. Plain loops, no allocation: meant for m ≲ 16, where a
+/// faer call costs more than the arithmetic (P1's similarity matching and polar factors). Returns false when A is singular.
+pub fn solve_small(a: &mut [f64], b: &mut [f64], m: usize) -> bool {
+    let r = b.len() / m;
+    for k in 0..m {
+        let mut p = k;
+        for i in k + 1..m {
+            if a[i * m + k].abs() > a[p * m + k].abs() {
+                p = i;
+            }
+        }
+        if a[p * m + k] == 0.0 || !a[p * m + k].is_finite() {
+            return false;
+        }
+        if p != k {
+            for j in 0..m {
+                a.swap(k * m + j, p * m + j);
+            }
+            for j in 0..r {
+                b.swap(k * r + j, p * r + j);
+            }
+        }
+        let inv = 1.0 / a[k * m + k];
+        for i in k + 1..m {
+            let f = a[i * m + k] * inv;
+            if f != 0.0 {
+                for j in k + 1..m {
+                    a[i * m + j] -= f * a[k * m + j];
+                }
+                for j in 0..r {
+                    b[i * r + j] -= f * b[k * r + j];
+                }
+            }
+        }
+    }
+    for k in (0..m).rev() {
+        let inv = 1.0 / a[k * m + k];
+        for j in 0..r {
+            let mut s = b[k * r + j];
+            for i in k + 1..m {
+                s -= a[k * m + i] * b[i * r + j];
+            }
+            b[k * r + j] = s * inv;
+        }
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

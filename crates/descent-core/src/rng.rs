@@ -2,9 +2,22 @@
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
 
 /// The random generator used everywhere outside hot simulation loops.
 pub type Rng = ChaCha8Rng;
+
+/// The generator of hot simulation loops (P1's drift runs draw ~10⁹ normals): xoshiro256++, about
+/// twice as fast per draw as ChaCha8 and statistically sound for Monte Carlo. Seeded from a
+/// [`RngStreams`] stream with [`RngStreams::sim`].
+pub type SimRng = rand_xoshiro::Xoshiro256PlusPlus;
+
+/// One standard normal draw by rand_distr's ziggurat ([`StandardNormal`]); about 3 ns with
+/// [`SimRng`].
+#[inline(always)]
+pub fn std_normal<R: rand::Rng + ?Sized>(rng: &mut R) -> f64 {
+    StandardNormal.sample(rng)
+}
 
 /// Derives independent ChaCha8 streams from one `u64` seed: the stream for a name (and an index,
 /// e.g. a client id) is `ChaCha8Rng::seed_from_u64(seed)` with `set_stream(hash(name, index))`.
@@ -38,6 +51,12 @@ impl RngStreams {
         rng
     }
 
+    /// The `index`-th fast simulation stream called `name` ([`SimRng`]), seeded from a mixed
+    /// (seed, name, index) so equal triples give equal sequences.
+    pub fn sim(&self, name: &str, index: u64) -> SimRng {
+        SimRng::seed_from_u64(splitmix64(self.seed ^ stream_id(name, index)))
+    }
+
     /// A child seed for an independent sub-run (e.g. the k-th seed of a comparison).
     pub fn child_seed(&self, name: &str, index: u64) -> u64 {
         splitmix64(self.seed ^ stream_id(name, index))
@@ -66,6 +85,30 @@ pub fn splitmix64(mut z: u64) -> u64 {
 mod tests {
     use super::*;
     use rand::RngExt;
+
+    #[test]
+    fn sim_streams_are_reproducible_and_normal() {
+        let s = RngStreams::new(3);
+        let mut a = s.sim("noise", 0);
+        let mut b = s.sim("noise", 0);
+        let mut c = s.sim("noise", 1);
+        let (x, y, z) = (std_normal(&mut a), std_normal(&mut b), std_normal(&mut c));
+        assert_eq!(x, y);
+        assert_ne!(x, z);
+        let n = 200_000;
+        let (mut m1, mut m2, mut m4) = (0.0, 0.0, 0.0);
+        for _ in 0..n {
+            let v = std_normal(&mut a);
+            m1 += v;
+            m2 += v * v;
+            m4 += v * v * v * v;
+        }
+        let (m1, m2, m4) = (m1 / n as f64, m2 / n as f64, m4 / n as f64);
+        // standard errors: 1/√n ≈ 0.0022, √(2/n) ≈ 0.0032, √(96/n) ≈ 0.022
+        assert!(m1.abs() < 0.01, "{m1}");
+        assert!((m2 - 1.0).abs() < 0.015, "{m2}");
+        assert!((m4 - 3.0).abs() < 0.1, "{m4}");
+    }
 
     #[test]
     fn equal_names_equal_streams_different_names_differ() {

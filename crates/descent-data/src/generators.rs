@@ -699,6 +699,48 @@ impl SpectralGaussian {
     }
 }
 
+impl SpectralGaussian {
+    /// One sample with any generator (the hot loops of P1's drift runs use
+    /// [`descent_core::rng::SimRng`]): x = U (√λ ⊙ ε), ε ~ N(0, I), and y = U∥ᵀ x, the first
+    /// `y.len()` entries of √λ ⊙ ε (pass an empty `y` for no target). Never allocates for n ≤ 256.
+    #[inline]
+    pub fn draw_with<R: rand::Rng + ?Sized>(&self, rng: &mut R, x: &mut [f64], y: &mut [f64]) {
+        let n = self.dim();
+        match &self.basis {
+            None => {
+                for (xi, s) in x.iter_mut().zip(&self.std) {
+                    *xi = s * descent_core::rng::std_normal(rng);
+                }
+                let m = y.len();
+                y.copy_from_slice(&x[..m]);
+            }
+            Some(u) => {
+                // z = √λ ⊙ ε on the stack up to n = 256 (no allocation per sample), then x = U z
+                let mut stack = [0.0f64; 256];
+                let mut heap = Vec::new();
+                let z: &mut [f64] = if n <= stack.len() {
+                    &mut stack[..n]
+                } else {
+                    heap.resize(n, 0.0);
+                    &mut heap
+                };
+                for (zk, s) in z.iter_mut().zip(&self.std) {
+                    *zk = s * descent_core::rng::std_normal(rng);
+                }
+                for (i, xi) in x.iter_mut().enumerate() {
+                    *xi = u[i * n..(i + 1) * n]
+                        .iter()
+                        .zip(z.iter())
+                        .map(|(a, b)| a * b)
+                        .sum();
+                }
+                let m = y.len();
+                y.copy_from_slice(&z[..m]);
+            }
+        }
+    }
+}
+
 /// A Haar-random orthogonal n × n matrix: QR of a Gaussian matrix with Q's columns signed so
 /// that R's diagonal is positive.
 fn random_orthogonal(n: usize, rng: &mut Rng) -> Vec<f64> {
@@ -739,42 +781,9 @@ impl Generator for SpectralGaussian {
     }
     /// x = U (√λ ⊙ ε), ε ~ N(0, I); y = U∥ᵀ x = the first m entries of √λ ⊙ ε.
     fn draw(&self, rng: &mut Rng, x: &mut [f64], y: TargetMut<'_>) {
-        let n = self.dim();
-        match &self.basis {
-            None => {
-                for (xi, s) in x.iter_mut().zip(&self.std) {
-                    *xi = s * normal(rng);
-                }
-                if let TargetMut::Real(y) = y {
-                    let m = y.len();
-                    y.copy_from_slice(&x[..m]);
-                }
-            }
-            Some(u) => {
-                // z = √λ ⊙ ε on the stack up to n = 256 (no allocation per sample), then x = U z
-                let mut stack = [0.0f64; 256];
-                let mut heap = Vec::new();
-                let z: &mut [f64] = if n <= stack.len() {
-                    &mut stack[..n]
-                } else {
-                    heap.resize(n, 0.0);
-                    &mut heap
-                };
-                for (zk, s) in z.iter_mut().zip(&self.std) {
-                    *zk = s * normal(rng);
-                }
-                for (i, xi) in x.iter_mut().enumerate() {
-                    *xi = u[i * n..(i + 1) * n]
-                        .iter()
-                        .zip(z.iter())
-                        .map(|(a, b)| a * b)
-                        .sum();
-                }
-                if let TargetMut::Real(y) = y {
-                    let m = y.len();
-                    y.copy_from_slice(&z[..m]);
-                }
-            }
+        match y {
+            TargetMut::Real(y) => self.draw_with(rng, x, y),
+            TargetMut::Class(_) => self.draw_with(rng, x, &mut []),
         }
     }
 }

@@ -54,6 +54,10 @@ pub struct Line {
     /// Draw only the markers, without the connecting line (points that are not a curve, such
     /// as where each run ended).
     pub scatter: bool,
+    /// Symmetric vertical error bars (± one standard error) at the points.
+    pub y_err: Option<Vec<f64>>,
+    /// Palette index instead of the line's position (to pair points with their theory line).
+    pub color: Option<usize>,
 }
 
 impl Line {
@@ -209,8 +213,19 @@ impl Panel {
                     .iter()
                     .flat_map(|(a, b)| a.iter().chain(b.iter()))
                     .copied();
+                let bars = l.y_err.iter().flat_map(move |e| {
+                    l.y.iter().zip(e).flat_map(|(y, e)| {
+                        // on a log axis a bar reaching 0 is clipped, not allowed to set the range
+                        let lo = if self.log_y && y - e <= 0.0 {
+                            *y
+                        } else {
+                            y - e
+                        };
+                        [lo, y + e]
+                    })
+                });
                 let zero = l.bar_width.map(|_| 0.0);
-                l.y.iter().copied().chain(band).chain(zero)
+                l.y.iter().copied().chain(band).chain(bars).chain(zero)
             }),
             self.log_y,
         )
@@ -297,7 +312,7 @@ impl Panel {
                 .collect()
         };
         for (i, line) in self.lines.iter().enumerate() {
-            let color = PALETTE[i % PALETTE.len()];
+            let color = PALETTE[line.color.unwrap_or(i) % PALETTE.len()];
             if let Some(width) = line.bar_width {
                 let h = width / 2.0;
                 let pts = finite(line);
@@ -353,6 +368,31 @@ impl Panel {
                     .map_err(|e| err(&e))?;
             }
             let pts = finite(line);
+            if let Some(errs) = &line.y_err {
+                let bars: Vec<Vec<(f64, f64)>> = line
+                    .x
+                    .iter()
+                    .zip(&line.y)
+                    .zip(errs)
+                    .filter(|((x, y), e)| x.is_finite() && y.is_finite() && e.is_finite())
+                    .filter(|((x, _), _)| !self.log_x || **x > 0.0)
+                    .map(|((x, y), e)| {
+                        let lo = if self.log_y && y - e <= 0.0 {
+                            y * 1e-3
+                        } else {
+                            y - e
+                        };
+                        vec![(*x, lo), (*x, y + e)]
+                    })
+                    .filter(|v| !self.log_y || v[1].1 > 0.0)
+                    .collect();
+                chart
+                    .draw_series(
+                        bars.into_iter()
+                            .map(|b| PathElement::new(b, color.stroke_width(2))),
+                    )
+                    .map_err(|e| err(&e))?;
+            }
             if line.scatter {
                 chart
                     .draw_series(pts.iter().map(|p| Circle::new(*p, 5, color.filled())))

@@ -14,12 +14,18 @@
 //!   Jacobians of linear differential-operator residuals (P8).
 //! - [`pinn`]: PDEs with manufactured solutions, collocation samplers and [`PinnObjective`]
 //!   (Function, Gradient, Stochastic, Residuals) for ENGD and friends (P8).
+//! - [`hebbian`]: P1's online rules with a rotational symmetry: Oja's subspace rule and
+//!   similarity matching (UpdateField problems), the linear autoencoder and the supervised
+//!   two-layer linear network trained by SGD with weight decay; [`drift_theory`] their
+//!   closed-form drift rates.
 //! - [`builder`]: models and losses from spec text (`mlp:64-128-10`,
 //!   `mlp(hidden=[128], act=relu)`, `softmax-regression`).
 
 pub mod activation;
 pub mod builder;
+pub mod drift_theory;
 pub mod engine;
+pub mod hebbian;
 pub mod loss;
 pub mod mlp;
 pub mod objective;
@@ -29,6 +35,9 @@ pub mod taylor;
 pub use activation::{ACTIVATION_NAMES, Activation};
 pub use builder::{MODELS, ModelSpec, build_model, choose_loss, default_loss, parse_model};
 pub use engine::{Eval, Workspace, predicted_class, target_of};
+pub use hebbian::{
+    LinearAutoencoder, Oja, OnlineProblem, OnlineRule, SimilarityMatching, TwoLayerLinear,
+};
 pub use loss::{LOSS_NAMES, LOSSES, Loss, Target};
 pub use mlp::{INIT_NAMES, Init, LayerParams, Mlp};
 pub use objective::{Objective, check_compatible, output_width};

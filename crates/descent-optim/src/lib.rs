@@ -6,7 +6,7 @@
 //! - [`Transform`] (optax's gradient transformation): [`Sgd`], [`Adam`] (and AdamW),
 //!   [`DecoupledWeightDecay`], [`ClipByGlobalNorm`], [`ClipByValue`], [`Scheduled`], [`Muon`],
 //!   P7's [`QuantizeGradient`] (and quantized Adam/Muon states), composed with [`Chain`] and
-//!   [`Partition`]; the oracle adapter [`QuantizedWeights`] evaluates gradients at quantized
+//!   [`Partition`]; [`SynapticNoise`] (P1's Gaussian weight noise); the oracle adapter [`QuantizedWeights`] evaluates gradients at quantized
 //!   weights;
 //! - [`Optimizer`]: one step of a method over any [`descent_core::Problem`];
 //!   [`TransformOptimizer`] adapts any transform; [`Rbo`] (rolling ball) and [`EntropySgd`]
@@ -21,7 +21,8 @@
 //!
 //! [`driver::run`] is the loop (divergence is an [`Outcome`], not a crash), [`registry`] builds
 //! everything from spec text (`adam(lr=1e-3, clip_norm=1, schedule=cosine(total=1000))`), and
-//! [`conformance`] is the suite every optimizer passes.
+//! [`conformance`] is the suite every optimizer passes; [`probes`] holds trajectory diagnostics
+//! (P1's drift estimators).
 
 pub mod conformance;
 pub mod driver;
@@ -30,6 +31,7 @@ pub mod first_order;
 pub mod lbfgs;
 pub mod muon;
 pub mod natural;
+pub mod noise;
 pub mod optimizer;
 pub mod probes;
 pub mod quantized;
@@ -51,6 +53,7 @@ pub use natural::{
     Engd, EngdConfig, LINE_SEARCH_GRID, SolveLog, Solver, StepRule, StepTimes, nystrom_factor,
     nystrom_solve, solve_psd,
 };
+pub use noise::SynapticNoise;
 pub use optimizer::{Extras, Optimizer, OptimizerState, StepInfo, TransformOptimizer};
 pub use quantized::{QuantizeGradient, QuantizedWeights, WithQuantizedWeights};
 pub use registry::{OPTIMIZERS, build_optimizer, build_transform, parse_optimizer};

@@ -169,6 +169,10 @@ pub const TRANSFORMS: &[(&str, &str)] = &[
         "quantize",
         "quantize the gradient (P7's Q_G): fmt=fmt(e=8, m=7, round=nearest) (required)",
     ),
+    (
+        "synaptic_noise",
+        "add sqrt(lr)*sigma*N(0,1) to every update entry (P1): lr=0.01, sigma (required)",
+    ),
 ];
 
 /// The optimizers that are transforms (the rest choose where to evaluate or wrap the problem:
@@ -517,6 +521,14 @@ pub fn build_transform(spec: &Spec) -> Result<Box<dyn Transform>> {
             Ok(Box::new(DecoupledWeightDecay::new(
                 a.f64("lr", 0.01)?,
                 a.f64("weight_decay", 0.01)?,
+            )?))
+        }
+        "synaptic_noise" => {
+            let a = spec.args(&["lr", "sigma"])?;
+            Ok(Box::new(crate::SynapticNoise::new(
+                a.f64("lr", 0.01)?,
+                required(&a, spec, "sigma")?,
+                Vec::new(),
             )?))
         }
         "chain" => {

@@ -134,6 +134,6 @@ fn bad_specs_name_the_field_and_the_valid_choices() {
             .unwrap()
             .to_string(),
         "unknown transform 'lion'; valid: sgd, adam, adamw, muon, clip_norm, clip_value, \
-         decoupled_weight_decay, chain, quantize"
+         decoupled_weight_decay, chain, quantize, synaptic_noise"
     );
 }

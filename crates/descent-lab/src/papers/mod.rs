@@ -4,6 +4,7 @@
 
 use crate::experiment::Experiment;
 
+pub mod drift;
 pub mod engd;
 pub mod puf;
 pub mod quantized;
@@ -13,6 +14,7 @@ pub mod zeroth_order;
 /// Every paper experiment, in paper order.
 pub fn all() -> Vec<Box<dyn Experiment>> {
     vec![
+        Box::new(drift::Drift),
         Box::new(puf::Puf),
         Box::new(rbo::Rbo),
         Box::new(quantized::Quantized),

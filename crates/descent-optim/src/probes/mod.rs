@@ -1,13 +1,20 @@
-//! Diagnostics that work on any oracle (DESIGN §4): they measure a problem at a point and never
-//! change it.
+//! Diagnostics that work on any oracle or trajectory (DESIGN §4): they measure a problem or a
+//! run and never change it.
 //!
 //! - [`estimator`]: bias and variance of a stochastic gradient estimator against a true gradient
 //!   (P10's per-coordinate MSE, τ-MSE, along-gradient error) and the second moment E[vvᵀ] of a
 //!   perturbation law.
 //! - [`sharpness`]: the top Hessian eigenvalue by Lanczos on exact Hessian-vector products.
+//! - [`drift`]: P1's polar-factor alignment to a reference frame, rotation and MSD estimators,
+//!   and the diffusion-coefficient fit with its standard error.
 
+pub mod drift;
 pub mod estimator;
 pub mod sharpness;
 
+pub use drift::{
+    DiffusionFit, DriftEstimate, DriftProbe, DriftProbeConfig, fit_diffusion, polar_factor,
+    rotation_generator,
+};
 pub use estimator::*;
 pub use sharpness::{Sharpness, top_hessian_eigenvalue};

@@ -1,0 +1,76 @@
+//! P1 `drift`: the quick preset's asserted claims hold, and specific measured numbers.
+
+use descent_lab::experiment::{Preset, resolve_config, run_quick_checked};
+use descent_lab::papers::drift::Drift;
+use serde_json::Value;
+
+fn table_rows<'a>(r: &'a descent_lab::report::Report, name: &str) -> &'a Vec<Vec<Value>> {
+    &r.tables.iter().find(|t| t.name == name).unwrap().rows
+}
+
+#[test]
+fn quick_preset_reproduces_the_drift_rates() {
+    let dir = tempfile::tempdir().unwrap();
+    // DRIFT_OUT=/some/dir keeps the report and figures for inspection
+    let out = std::env::var_os("DRIFT_OUT").map_or(dir.path().to_path_buf(), Into::into);
+    std::fs::create_dir_all(&out).unwrap();
+    let report = run_quick_checked(&Drift, 0, &out);
+    eprintln!("quick preset elapsed {:.1} s", report.elapsed_s);
+    for c in &report.claims {
+        eprintln!("{} {} {} {}", c.id, c.holds, c.expected, c.measured);
+    }
+    let rows = table_rows(&report, "drift_rates");
+    let f = |v: &Value| v.as_f64().unwrap();
+    // T1 at λ⊥ = 0.5: theory 5.0e-7 per step, measured within 15 %, s.e. about 4 %
+    let t1 = rows
+        .iter()
+        .find(|r| r[0] == "T1" && f(&r[4]) == 0.5)
+        .unwrap();
+    assert!((f(&t1[11]) - 5.0e-7).abs() < 1e-12);
+    assert!((f(&t1[9]) / 5.0e-7 - 1.0).abs() < 0.15, "{}", t1[9]);
+    assert!(f(&t1[10]) / f(&t1[9]) < 0.08, "s.e. {}", t1[10]);
+    // the MSD fit agrees with the rotation estimator within 30 %
+    assert!((f(&t1[13]) / f(&t1[9]) - 1.0).abs() < 0.3, "{}", t1[13]);
+    // T3 synaptic at m = 10: (m−1)ησ²/4 = 9e-6
+    let syn = rows
+        .iter()
+        .find(|r| r[0] == "T3-synaptic" && r[3] == 10)
+        .unwrap();
+    assert!((f(&syn[11]) - 9.0e-6).abs() < 1e-15);
+    assert!((f(&syn[9]) / 9.0e-6 - 1.0).abs() < 0.15, "{}", syn[9]);
+    // every figure and the speed table are written
+    for stem in ["d_vs_var_irr", "d_vs_dimension", "d_vs_m", "msd"] {
+        assert!(out.join(format!("{stem}.png")).exists(), "{stem}");
+    }
+    assert_eq!(table_rows(&report, "speed").len(), 7);
+    assert!(report.evals.fields > 200_000_000);
+}
+
+#[test]
+fn bad_config_values_name_the_field() {
+    let e = resolve_config(
+        &Drift,
+        Preset::Quick,
+        None,
+        &["t1_oja_var.window=150".into()],
+    )
+    .and_then(|cfg| {
+        descent_lab::experiment::Experiment::run(
+            &Drift,
+            &cfg,
+            &descent_lab::experiment::RunContext {
+                preset: Preset::Quick,
+                seed: 0,
+                progress: &|_, _| {},
+            },
+        )
+        .map(|_| ())
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("t1_oja_var.window") && e.contains("150"), "{e}");
+    let e = resolve_config(&Drift, Preset::Quick, None, &["t5_ae_var.etaa=1".into()])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("etaa"), "{e}");
+}
