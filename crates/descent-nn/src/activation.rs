@@ -62,6 +62,18 @@ impl Activation {
         }
     }
 
+    /// σ'(x) given also a = σ(x) from the forward pass: tanh and sigmoid reuse a (1 − a² and
+    /// a(1 − a), the same arithmetic as [`Activation::d1`], so the result is bit-identical) and
+    /// skip a second libm call, which dominated small-net training steps.
+    #[inline]
+    pub fn d1_with_output(self, x: f64, a: f64) -> f64 {
+        match self {
+            Activation::Tanh => 1.0 - a * a,
+            Activation::Sigmoid => a * (1.0 - a),
+            other => other.d1(x),
+        }
+    }
+
     /// σ'(x).
     #[inline]
     pub fn d1(self, x: f64) -> f64 {
@@ -353,6 +365,26 @@ mod tests {
         assert_eq!(erfc(0.0), 1.0);
         assert!((normal_cdf(1.0) - 0.8413447460685429485852325456320).abs() < 2e-16);
         assert!((normal_cdf(-1.0) + normal_cdf(1.0) - 1.0).abs() < 2e-16);
+    }
+
+    #[test]
+    fn derivative_from_the_output_is_bit_identical() {
+        for act in [
+            Activation::Identity,
+            Activation::Tanh,
+            Activation::Relu,
+            Activation::Gelu,
+            Activation::Sigmoid,
+        ] {
+            for i in -40..=40 {
+                let x = i as f64 * 0.173;
+                assert_eq!(
+                    act.d1_with_output(x, act.value(x)),
+                    act.d1(x),
+                    "{act:?} at {x}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -231,11 +231,13 @@ impl Mlp {
             Trans::N,
             0.0,
         );
+        // a[l] = σ(z[l−1]) from the forward pass
         let act = self.activation;
         below
             .iter_mut()
             .zip(&ws.z[l - 1][..b * fi])
-            .for_each(|(d, z)| *d *= act.d1(*z));
+            .zip(&ws.a[l][..b * fi])
+            .for_each(|((d, z), a)| *d *= act.d1_with_output(*z, *a));
     }
 
     /// Forward pass for the samples `indices`, then sets d[L−1] row k to w_k ∇ℓ and ws.losses[k]
