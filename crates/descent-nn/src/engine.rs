@@ -170,10 +170,7 @@ impl Mlp {
                 0.0,
             );
             if let Some(bo) = lp.bias {
-                let bias = &p[bo..bo + fo];
-                for row in z.chunks_exact_mut(fo) {
-                    row.iter_mut().zip(bias).for_each(|(x, b)| *x += b);
-                }
+                add_to_rows(z, &p[bo..bo + fo]);
             }
             if l + 1 < n_layers {
                 let act = self.activation;
@@ -478,15 +475,14 @@ impl Mlp {
                     );
                 }
                 if let Some(bo) = lp.bias {
-                    let vb = &v[bo..bo + fo];
-                    for row in rz.chunks_exact_mut(fo) {
-                        row.iter_mut().zip(vb).for_each(|(x, b)| *x += b);
-                    }
+                    add_to_rows(rz, &v[bo..bo + fo]);
                 }
                 if l + 1 < n_layers {
+                    // a[l+1] = σ(z[l]) from the forward pass: σ' without a second tanh
                     let (z, rz, ra) = (&ws.z[l][..b * fo], &ws.rz[l][..b * fo], &mut ws.ra[l + 1]);
-                    for ((ra, rz), z) in ra[..b * fo].iter_mut().zip(rz).zip(z) {
-                        *ra = act.d1(*z) * rz;
+                    let a = &ws.a[l + 1][..b * fo];
+                    for (((ra, rz), z), a) in ra[..b * fo].iter_mut().zip(rz).zip(z).zip(a) {
+                        *ra = act.d1_with_output(*z, *a) * rz;
                     }
                 }
             }
@@ -684,6 +680,13 @@ fn true_class(t: Target<'_>) -> usize {
 #[inline]
 fn sum_sq(x: &[f64]) -> f64 {
     x.iter().map(|v| v * v).sum()
+}
+
+/// m[row, j] += v[j] for every row of a row-major matrix with `v.len()` columns (bias).
+fn add_to_rows(m: &mut [f64], v: &[f64]) {
+    for row in m.chunks_exact_mut(v.len()) {
+        row.iter_mut().zip(v).for_each(|(x, b)| *x += b);
+    }
 }
 
 /// g[j] += Σ_rows m[row, j] for a row-major matrix with `cols` columns.
