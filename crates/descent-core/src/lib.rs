@@ -13,6 +13,7 @@
 //! - [`spec`]: the one text grammar for optimizers, models, data and formats.
 //! - [`testfns`]: Rosenbrock, quadratics with a chosen spectrum and the matrix parabola.
 //! - [`linalg`]: the only place that talks to faer (GEMM, Cholesky, QR, SVD, symmetric eigen).
+//! - [`simd`]: AVX2 dispatch for elementwise loops (bit-identical with and without it).
 
 pub mod counter;
 pub mod error;
@@ -21,6 +22,7 @@ pub mod layout;
 pub mod linalg;
 pub mod oracle;
 pub mod rng;
+pub mod simd;
 pub mod spec;
 pub mod testfns;
 

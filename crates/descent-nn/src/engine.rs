@@ -175,7 +175,7 @@ impl Mlp {
             if l + 1 < n_layers {
                 let act = self.activation;
                 let (z, a) = (&ws.z[l][..b * fo], &mut ws.a[l + 1][..b * fo]);
-                a.iter_mut().zip(z).for_each(|(a, z)| *a = act.value(*z));
+                act.apply(z, a);
             }
         }
     }

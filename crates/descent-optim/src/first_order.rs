@@ -385,6 +385,23 @@ impl Transform for Adam {
         let t = self.count as f64;
         let bc1 = 1.0 - beta1.powf(t);
         let bc2 = 1.0 - beta2.powf(t);
+        // u = −lr·m̂/(√v̂ + ε) with m̂ = m/bc1, v̂ = v/bc2, arranged as one division and one square
+        // root per entry (the divider bounds this loop): −(lr/bc1)·m / (√(v·(1/bc2)) + ε).
+        let step = -lr / bc1;
+        let inv_bc2 = 1.0 / bc2;
+        if self.qm.is_none() && self.qv.is_none() && wd == 0.0 {
+            // The common case as a branch-free zipped loop, which vectorises; the arithmetic is
+            // the general loop's below, so both give the same bits.
+            let moments = self.m.iter_mut().zip(self.v.iter_mut());
+            descent_core::simd::with_avx2(|| {
+                for (g, (m, v)) in grad.iter_mut().zip(moments) {
+                    *m = beta1 * *m + (1.0 - beta1) * *g;
+                    *v = beta2 * *v + (1.0 - beta2) * *g * *g;
+                    *g = step * *m / ((*v * inv_bc2).sqrt() + eps);
+                }
+            });
+            return;
+        }
         for i in 0..grad.len() {
             let mut g = grad[i];
             if !decoupled && wd != 0.0 {
@@ -400,7 +417,7 @@ impl Transform for Adam {
             }
             self.m[i] = m;
             self.v[i] = v;
-            let mut u = -lr * (m / bc1) / ((v / bc2).sqrt() + eps);
+            let mut u = step * m / ((v * inv_bc2).sqrt() + eps);
             if decoupled && wd != 0.0 {
                 u -= lr * wd * params[i];
             }
