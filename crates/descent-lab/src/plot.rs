@@ -58,6 +58,8 @@ pub struct Line {
     pub y_err: Option<Vec<f64>>,
     /// Palette index instead of the line's position (to pair points with their theory line).
     pub color: Option<usize>,
+    /// Draw the line dashed (theory curves next to simulated ones of the same colour).
+    pub dashed: bool,
 }
 
 impl Line {
@@ -151,7 +153,8 @@ impl Figure {
         let area = match &self.caption {
             Some(c) => {
                 let (top, rest) = root.split_vertically(40);
-                top.titled(c, ("sans-serif", 22).into_font())
+                let size = caption_font_size(&top, c);
+                top.titled(c, ("sans-serif", size).into_font())
                     .map_err(|e| e.to_string())?;
                 rest
             }
@@ -163,6 +166,20 @@ impl Figure {
         }
         Ok(())
     }
+}
+
+/// The caption's font size: 22 px, reduced (down to 13) until the text fits the figure width.
+fn caption_font_size<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, text: &str) -> f64 {
+    let width = area.dim_in_pixel().0 as f64 - 24.0;
+    let mut size = 22.0;
+    while size > 13.0 {
+        let font: TextStyle = ("sans-serif", size).into_font().into();
+        match area.estimate_text_size(text, &font) {
+            Ok((w, _)) if (w as f64) > width => size -= 1.0,
+            _ => break,
+        }
+    }
+    size
 }
 
 /// Finite (and, on a log axis, positive) values of a line's points and band.
@@ -316,17 +333,17 @@ impl Panel {
             if let Some(width) = line.bar_width {
                 let h = width / 2.0;
                 let pts = finite(line);
-                chart
-                    .draw_series(
-                        pts.iter().map(|&(x, y)| {
+                let anno =
+                    chart
+                        .draw_series(pts.iter().map(|&(x, y)| {
                             Rectangle::new([(x - h, 0.0), (x + h, y)], color.filled())
-                        }),
-                    )
-                    .map_err(|e| err(&e))?
-                    .label(line.label.clone())
-                    .legend(move |(x, y)| {
+                        }))
+                        .map_err(|e| err(&e))?;
+                if !line.label.is_empty() {
+                    anno.label(line.label.clone()).legend(move |(x, y)| {
                         Rectangle::new([(x, y - 5), (x + 16, y + 5)], color.filled())
                     });
+                }
                 if let Some((lo, hi)) = &line.band {
                     let black = RGBColor(40, 40, 40);
                     for ((x, l), u) in line.x.iter().zip(lo).zip(hi) {
@@ -394,20 +411,44 @@ impl Panel {
                     .map_err(|e| err(&e))?;
             }
             if line.scatter {
-                chart
+                let anno = chart
                     .draw_series(pts.iter().map(|p| Circle::new(*p, 5, color.filled())))
-                    .map_err(|e| err(&e))?
-                    .label(line.label.clone())
-                    .legend(move |(x, y)| Circle::new((x + 11, y), 5, color.filled()));
+                    .map_err(|e| err(&e))?;
+                if !line.label.is_empty() {
+                    anno.label(line.label.clone())
+                        .legend(move |(x, y)| Circle::new((x + 11, y), 5, color.filled()));
+                }
                 continue;
             }
-            chart
-                .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
-                .map_err(|e| err(&e))?
-                .label(line.label.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 22, y)], color.stroke_width(3))
+            let anno = if line.dashed {
+                let style = color.stroke_width(2);
+                chart
+                    .draw_series(DashedLineSeries::new(pts.clone(), 8, 5, style))
+                    .map_err(|e| err(&e))?
+            } else {
+                chart
+                    .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
+                    .map_err(|e| err(&e))?
+            };
+            if !line.label.is_empty() {
+                let dashed = line.dashed;
+                anno.label(line.label.clone()).legend(move |(x, y)| {
+                    // coordinates relative to (x, y), the anchor of the composed element
+                    let segment = if dashed {
+                        vec![(0, 0), (8, 0)]
+                    } else {
+                        vec![(0, 0), (22, 0)]
+                    };
+                    let tail = if dashed {
+                        vec![(13, 0), (22, 0)]
+                    } else {
+                        Vec::new()
+                    };
+                    EmptyElement::at((x, y))
+                        + PathElement::new(segment, color.stroke_width(3))
+                        + PathElement::new(tail, color.stroke_width(3))
                 });
+            }
             if line.markers {
                 chart
                     .draw_series(pts.iter().map(|p| Circle::new(*p, 3, color.filled())))
@@ -561,5 +602,89 @@ mod tests {
         assert!(bytes.len() > 10_000);
         let text = std::fs::read_to_string(&svg).unwrap();
         assert!(text.contains("<svg") && text.contains("loss"));
+    }
+
+    /// The (x, y) pairs of every `<polyline>` of `svg` with the given stroke width.
+    fn polylines(svg: &str, stroke_width: &str) -> Vec<Vec<(f64, f64)>> {
+        svg.split("<polyline")
+            .skip(1)
+            .filter(|p| p.contains(&format!("stroke-width=\"{stroke_width}\"")))
+            .map(|p| {
+                let pts = p
+                    .split("points=\"")
+                    .nth(1)
+                    .unwrap()
+                    .split('"')
+                    .next()
+                    .unwrap();
+                pts.split_whitespace()
+                    .map(|xy| {
+                        let (x, y) = xy.split_once(',').unwrap();
+                        (x.parse().unwrap(), y.parse().unwrap())
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn legend_lists_labelled_lines_with_their_glyph_beside_the_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let x: Vec<f64> = (1..=20).map(f64::from).collect();
+        let fig = Figure {
+            caption: Some(
+                "a caption far longer than one panel is wide, which must shrink to fit the figure \
+                 instead of running off both edges"
+                    .into(),
+            ),
+            panels: vec![Panel {
+                title: "t".into(),
+                legend: LegendAt::UpperRight,
+                lines: vec![
+                    Line::new("simulated", x.clone(), x.iter().map(|v| v * 2.0).collect()),
+                    Line::new("", x.clone(), x.iter().map(|v| v * 3.0).collect()),
+                    Line {
+                        dashed: true,
+                        ..Line::new("theory", x.clone(), x.clone())
+                    },
+                ],
+                ..Default::default()
+            }],
+        };
+        let (_, svg) = fig.save(dir.path(), "legend").unwrap();
+        let svg = std::fs::read_to_string(&svg).unwrap();
+        // two legend rows (the unlabelled line has none), each with its glyph (stroke 3) at
+        // most 40 px left of the row's text and at the same height
+        let label_pos = |label: &str| -> (f64, f64) {
+            // plotters' SVG: <text x=".." y=".." dy="0.76em" ...>\nlabel\n</text>, y = top
+            let end = svg.find(&format!(">\n{label}\n</text>")).expect(label);
+            let tag = svg[..end].rsplit("<text").next().unwrap();
+            let attr = |name: &str| -> f64 {
+                let v = tag.split(&format!(" {name}=\"")).nth(1).unwrap();
+                v.split('"').next().unwrap().parse().unwrap()
+            };
+            (attr("x"), attr("y"))
+        };
+        let glyphs = polylines(&svg, "3");
+        assert_eq!(
+            glyphs.iter().filter(|g| !g.is_empty()).count(),
+            3,
+            "solid + 2 dashes"
+        );
+        for label in ["simulated", "theory"] {
+            let (tx, ty) = label_pos(label);
+            let beside = glyphs
+                .iter()
+                .flatten()
+                .filter(|(gx, gy)| (tx - 40.0..tx).contains(gx) && (gy - ty - 7.0).abs() < 8.0);
+            assert!(
+                beside.count() >= 2,
+                "no glyph beside '{label}' at ({tx}, {ty})"
+            );
+        }
+        // the dashed data line is drawn as several pieces, the solid one as one polyline
+        assert!(polylines(&svg, "2").len() >= 4);
+        // the caption was shrunk below its 22 px default
+        assert!(!svg.contains("font-size=\"22\""), "caption still at 22 px");
     }
 }

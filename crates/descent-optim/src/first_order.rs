@@ -6,7 +6,7 @@ use descent_core::{Error, Layout, Quantizer, Result, RngStreams};
 use serde::{Deserialize, Serialize};
 
 use crate::Transform;
-use crate::transform::{TransformState, check_non_negative, unknown_hyper};
+use crate::transform::{TransformState, add_update, check_non_negative, unknown_hyper};
 
 fn fmt_bool(b: bool) -> &'static str {
     if b { "true" } else { "false" }
@@ -326,6 +326,53 @@ impl Adam {
     pub fn config(&self) -> &AdamConfig {
         &self.cfg
     }
+
+    /// Counts one more step and returns its coefficients.
+    fn advance(&mut self) -> AdamStep {
+        let AdamConfig {
+            lr,
+            beta1,
+            beta2,
+            eps,
+            ..
+        } = self.cfg;
+        self.count += 1;
+        let t = self.count as f64;
+        AdamStep {
+            beta1,
+            beta2,
+            eps,
+            step: -lr / (1.0 - beta1.powf(t)),
+            inv_bc2: 1.0 / (1.0 - beta2.powf(t)),
+        }
+    }
+
+    /// No quantized state and no weight decay: the update is one branch-free streaming pass.
+    fn is_plain(&self) -> bool {
+        self.qm.is_none() && self.qv.is_none() && self.cfg.weight_decay == 0.0
+    }
+}
+
+/// The coefficients of one Adam step. The update u = −lr·m̂/(√v̂ + ε), with m̂ = m/(1 − β₁ᵗ) and
+/// v̂ = v/(1 − β₂ᵗ), is arranged as one division and one square root per entry (the divider
+/// bounds the loop): u = step·m/(√(v·inv_bc2) + ε), step = −lr/(1 − β₁ᵗ), inv_bc2 = 1/(1 − β₂ᵗ).
+#[derive(Debug, Clone, Copy)]
+struct AdamStep {
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    step: f64,
+    inv_bc2: f64,
+}
+
+impl AdamStep {
+    /// Updates the moments of one entry with gradient g and returns its update.
+    #[inline(always)]
+    fn entry(&self, g: f64, m: &mut f64, v: &mut f64) -> f64 {
+        *m = self.beta1 * *m + (1.0 - self.beta1) * g;
+        *v = self.beta2 * *v + (1.0 - self.beta2) * g * g;
+        self.step * *m / ((*v * self.inv_bc2).sqrt() + self.eps)
+    }
 }
 
 const ADAM_HYPERS: &[&str] = &["lr", "beta1", "beta2", "eps", "weight_decay"];
@@ -373,35 +420,25 @@ impl Transform for Adam {
     }
 
     fn update(&mut self, _step: u64, grad: &mut [f64], params: &[f64]) {
-        let AdamConfig {
-            lr,
-            beta1,
-            beta2,
-            eps,
-            weight_decay: wd,
-            decoupled,
-        } = self.cfg;
-        self.count += 1;
-        let t = self.count as f64;
-        let bc1 = 1.0 - beta1.powf(t);
-        let bc2 = 1.0 - beta2.powf(t);
-        // u = −lr·m̂/(√v̂ + ε) with m̂ = m/bc1, v̂ = v/bc2, arranged as one division and one square
-        // root per entry (the divider bounds this loop): −(lr/bc1)·m / (√(v·(1/bc2)) + ε).
-        let step = -lr / bc1;
-        let inv_bc2 = 1.0 / bc2;
-        if self.qm.is_none() && self.qv.is_none() && wd == 0.0 {
-            // The common case as a branch-free zipped loop, which vectorises; the arithmetic is
-            // the general loop's below, so both give the same bits.
+        let c = self.advance();
+        if self.is_plain() {
+            // the common case as a branch-free zipped loop, which vectorises
             let moments = self.m.iter_mut().zip(self.v.iter_mut());
             descent_core::simd::with_avx2(|| {
                 for (g, (m, v)) in grad.iter_mut().zip(moments) {
-                    *m = beta1 * *m + (1.0 - beta1) * *g;
-                    *v = beta2 * *v + (1.0 - beta2) * *g * *g;
-                    *g = step * *m / ((*v * inv_bc2).sqrt() + eps);
+                    *g = c.entry(*g, m, v);
                 }
             });
             return;
         }
+        let AdamConfig {
+            lr,
+            beta1,
+            beta2,
+            weight_decay: wd,
+            decoupled,
+            ..
+        } = self.cfg;
         for i in 0..grad.len() {
             let mut g = grad[i];
             if !decoupled && wd != 0.0 {
@@ -417,12 +454,30 @@ impl Transform for Adam {
             }
             self.m[i] = m;
             self.v[i] = v;
-            let mut u = step * m / ((v * inv_bc2).sqrt() + eps);
+            let mut u = c.step * m / ((v * c.inv_bc2).sqrt() + c.eps);
             if decoupled && wd != 0.0 {
                 u -= lr * wd * params[i];
             }
             grad[i] = u;
         }
+    }
+
+    /// Fuses the plain update with `params += u` (one pass over memory instead of two; the
+    /// step is memory-bound at large sizes). `grad` is left as it was.
+    fn apply(&mut self, step: u64, grad: &mut [f64], params: &mut [f64]) {
+        if !self.is_plain() {
+            self.update(step, grad, params);
+            add_update(params, grad);
+            return;
+        }
+        let c = self.advance();
+        let moments = self.m.iter_mut().zip(self.v.iter_mut());
+        let entries = params.iter_mut().zip(grad.iter());
+        descent_core::simd::with_avx2(|| {
+            for ((x, &g), (m, v)) in entries.zip(moments) {
+                *x += c.entry(g, m, v);
+            }
+        });
     }
 
     fn hyper_names(&self) -> Vec<&'static str> {

@@ -187,10 +187,7 @@ impl Optimizer for TransformOptimizer {
             ));
         };
         self.step += 1;
-        self.transform.update(self.step, &mut self.grad, x);
-        for (xi, ui) in x.iter_mut().zip(&self.grad) {
-            *xi += ui;
-        }
+        self.transform.apply(self.step, &mut self.grad, x);
         Ok(StepInfo {
             loss,
             ..StepInfo::default()

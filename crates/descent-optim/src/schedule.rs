@@ -279,6 +279,12 @@ impl Transform for Scheduled {
         self.inner.update(step, grad, params);
     }
 
+    fn apply(&mut self, step: u64, grad: &mut [f64], params: &mut [f64]) {
+        let r = self.inner.set_hyper("lr", self.lr_at(step));
+        debug_assert!(r.is_ok(), "scheduled lr rejected: {r:?}");
+        self.inner.apply(step, grad, params);
+    }
+
     fn hyper_names(&self) -> Vec<&'static str> {
         self.inner.hyper_names()
     }

@@ -29,6 +29,16 @@ pub trait Transform: Send {
     /// correction. Never allocates.
     fn update(&mut self, step: u64, grad: &mut [f64], params: &[f64]);
 
+    /// One step in place: `params += update(grad)`, as optax's `apply_updates` after `update`.
+    /// The default does exactly that; a transform whose update is one streaming pass over
+    /// memory (Adam) overrides it to fuse the two, saving a pass over the parameters (as
+    /// torch's fused Adam does), with the same result bit for bit. Afterwards `grad` holds the
+    /// update for the default and is unspecified for a fused override.
+    fn apply(&mut self, step: u64, grad: &mut [f64], params: &mut [f64]) {
+        self.update(step, grad, params);
+        add_update(params, grad);
+    }
+
     /// The hyperparameter names [`Transform::set_hyper`] accepts (e.g. `["lr", "momentum"]`).
     fn hyper_names(&self) -> Vec<&'static str>;
 
@@ -46,6 +56,13 @@ pub trait Transform: Send {
     /// Restores a state produced by [`Transform::state`] of an equal transform built on an
     /// equal layout; a state of another kind or shape is an error.
     fn load_state(&mut self, state: &TransformState) -> Result<()>;
+}
+
+/// `params += update`, entry by entry.
+pub fn add_update(params: &mut [f64], update: &[f64]) {
+    for (x, u) in params.iter_mut().zip(update) {
+        *x += u;
+    }
 }
 
 /// The error for a hyperparameter name a transform does not have.
@@ -238,6 +255,16 @@ impl Transform for Chain {
     fn update(&mut self, step: u64, grad: &mut [f64], params: &[f64]) {
         for m in &mut self.members {
             m.update(step, grad, params);
+        }
+    }
+
+    /// The members' updates in order, the last one applied (fused where it can be).
+    fn apply(&mut self, step: u64, grad: &mut [f64], params: &mut [f64]) {
+        if let Some((last, first)) = self.members.split_last_mut() {
+            for m in first {
+                m.update(step, grad, params);
+            }
+            last.apply(step, grad, params);
         }
     }
 

@@ -1182,14 +1182,14 @@ fn figures(
         });
         msd_lines.push(Line {
             label: if i == 0 {
-                "2·D_theory·τ".into()
+                "theory 2·D·τ (dashed, same colour)".into()
             } else {
                 String::new()
             },
             x: lags.clone(),
             y: lags.iter().map(|t| 2.0 * q.theory * t).collect(),
             color: Some(i),
-            scatter: false,
+            dashed: true,
             ..Default::default()
         });
     }

@@ -1471,7 +1471,7 @@ fn comparison(
                     x_label: "learning rate η".into(),
                     y_label: "train accuracy (fraction)".into(),
                     log_x: true,
-                    legend: LegendAt::LowerLeft,
+                    legend: LegendAt::UpperLeft,
                     lines: grid_lines,
                     ..Default::default()
                 }],

@@ -348,6 +348,14 @@ fn z1_cell(
     })
 }
 
+/// The tolerance on the coordinate law's diagonal second moment and per-coordinate MSE: the
+/// spec's 0.1, calibrated at d = 64, scaled by √(d/64) beyond it. Each diagonal entry is
+/// d·(count of e_i)/n, whose relative standard error √((d−1)/n) grows like √d at a fixed sample
+/// count (0.036 at d = 256, n = 2·10⁵, where the maximum over 256 entries is ≈ 3.3 of them).
+fn coordinate_law_tolerance(d: usize) -> f64 {
+    0.1 * (d as f64 / 64.0).sqrt().max(1.0)
+}
+
 /// The authors' coordinate law without √d: E[(aᵀe_J)e_J] = a/d. Returns d·aᵀE[g]/‖a‖².
 fn unscaled_coordinate_coefficient(d: usize, n: usize, streams: &RngStreams) -> f64 {
     let a = z1_truth(d, streams);
@@ -384,9 +392,10 @@ fn z1(c: &Z1Config, streams: &RngStreams, report: &mut Report) -> Result<()> {
     let mut along_max = 0.0f64;
     for cell in &cells {
         let key = format!("d={} {}", cell.d, cell.label);
+        let coordinate_tol = coordinate_law_tolerance(cell.d);
         let (diag_tol, off_tol) = match (cell.d <= 8, cell.label) {
             (true, _) => (0.02, 0.02),
-            (false, "coordinate") => (0.1, 0.03),
+            (false, "coordinate") => (coordinate_tol, 0.03),
             (false, _) => (0.03, 0.03),
         };
         sm_ok &= cell.diag_dev <= diag_tol && cell.off_dev <= off_tol;
@@ -396,7 +405,7 @@ fn z1(c: &Z1Config, streams: &RngStreams, report: &mut Report) -> Result<()> {
         central_ok &= (cell.central_total_ratio - 1.0).abs() <= 0.03;
         central_meas.insert(key.clone(), num(cell.central_total_ratio));
         let tol = if cell.label == "coordinate" {
-            0.10
+            coordinate_tol
         } else {
             0.06
         };
@@ -438,7 +447,7 @@ fn z1(c: &Z1Config, streams: &RngStreams, report: &mut Report) -> Result<()> {
             "every law has E[vv^T] = I (max entry deviation per d and law)",
             K,
             Value::Object(sm_meas),
-            "<= 0.02 (d = 8); <= 0.03 (d = 64; coordinate diagonal <= 0.1)",
+            "<= 0.02 (d = 8); <= 0.03 (d >= 64; coordinate diagonal <= 0.1·sqrt(d/64))",
             sm_ok,
         ))
         .claim(Claim::judged(
@@ -465,7 +474,7 @@ fn z1(c: &Z1Config, streams: &RngStreams, report: &mut Report) -> Result<()> {
              deviation)",
             K,
             Value::Object(coord_meas),
-            "<= 0.06 (coordinate law <= 0.10)",
+            "<= 0.06 (coordinate law <= 0.1·sqrt(d/64))",
             coord_ok,
         ))
         .claim(Claim::at_most(
@@ -1469,6 +1478,11 @@ impl Experiment for ZerothOrder {
              0..11 gave a mean of 0.93, but seeds 0 and 11 exceeded 1.1 once each, at B = 128: \
              1.103 and 1.104), so the 1.1 bound was decided by noise; the bound itself is the \
              spec's",
+        );
+        report.assume(
+            "Z1 tolerances at d > 64 (full preset): the spec calibrates d = 8 and 64; the \
+             coordinate law's 0.1 is scaled by sqrt(d/64), the growth of its per-entry sampling \
+             error at a fixed sample count (0.2 at d = 256), the other laws keep 0.03 and 0.06",
         );
         report.assume(
             "Z2 uses central differences for every law; DAP-estimated averages its sphere pilot \
