@@ -88,7 +88,7 @@ fn significand_is_even(f: &FloatFormat, v: f64) -> bool {
     let e = e.max(f.emin());
     let n = v / 2f64.powi(e - m);
     assert_eq!(n.fract(), 0.0);
-    (n as u64) % 2 == 0
+    (n as u64).is_multiple_of(2)
 }
 
 /// The reference: the two enumerated neighbours of |x| (plus the virtual value one step past

@@ -35,7 +35,7 @@ impl Dataset {
         targets: Targets,
     ) -> Result<Self> {
         let name = name.into();
-        if n_features == 0 || features.len() % n_features != 0 {
+        if n_features == 0 || !features.len().is_multiple_of(n_features) {
             return Err(Error::shape(
                 format!("dataset '{name}' features"),
                 format!("a multiple of {n_features} values"),

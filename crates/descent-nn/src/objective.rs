@@ -287,7 +287,7 @@ impl Objective {
     pub fn predict(&mut self, params: &[f64], inputs: &[f64]) -> Result<Vec<f64>> {
         self.layout.check_len("parameters", params.len())?;
         let n0 = self.model.n_inputs();
-        if inputs.len() % n0 != 0 {
+        if !inputs.len().is_multiple_of(n0) {
             return Err(Error::shape(
                 "predict inputs",
                 format!("a multiple of the input width {n0}"),

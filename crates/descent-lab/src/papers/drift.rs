@@ -411,7 +411,7 @@ fn spec_of(model: Model, s: &Sweep, n: usize, m: usize, var_irr: f64) -> RunSpec
 }
 
 fn check_sweep(name: &str, s: &Sweep, snapshot_every: u64) -> Result<()> {
-    if s.steps > 0 && (s.window == 0 || s.window % snapshot_every != 0) {
+    if s.steps > 0 && (s.window == 0 || !s.window.is_multiple_of(snapshot_every)) {
         return Err(Error::invalid(
             format!("{name}.window"),
             s.window,
@@ -583,14 +583,14 @@ impl Experiment for Drift {
         let s7s = &c.t7_synaptic;
         let k7s = (s7s.steps > 0)
             .then(|| jobs.add(spec_of(Model::Oja, s7s, s7s.n[0], s7s.m[0], s7s.var_irr[0])));
-        if let Some(bad) = c.t7_var_rel.iter().find(|v| **v <= s7.var_irr[0]) {
-            if s7.steps > 0 {
-                return Err(Error::invalid(
-                    "t7_var_rel",
-                    bad,
-                    format!("relevant variances above λ⊥ = {}", s7.var_irr[0]),
-                ));
-            }
+        if let Some(bad) = c.t7_var_rel.iter().find(|v| **v <= s7.var_irr[0])
+            && s7.steps > 0
+        {
+            return Err(Error::invalid(
+                "t7_var_rel",
+                bad,
+                format!("relevant variances above λ⊥ = {}", s7.var_irr[0]),
+            ));
         }
 
         // single-thread speed of the Oja step (n = 10, m = 2), sampling included

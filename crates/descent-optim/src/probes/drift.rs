@@ -124,7 +124,7 @@ impl DriftProbeConfig {
                 "an integer >= 1",
             ));
         }
-        if self.window == 0 || self.window % self.snapshot_every != 0 {
+        if self.window == 0 || !self.window.is_multiple_of(self.snapshot_every) {
             return Err(Error::invalid(
                 "drift_probe.window",
                 self.window,
