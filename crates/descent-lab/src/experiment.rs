@@ -182,6 +182,22 @@ pub fn registry() -> Registry {
 /// report.json validates against the schema, report.md and every CSV and figure exist, and every
 /// asserted claim holds (the panic message lists the failures with their measurements).
 /// For tests; returns the report.
+/// The error of running the quick preset with `sets` applied (`--set key=value` texts), or
+/// `None` if it runs: what a test of a configuration check needs. Validation happens before
+/// any work, so an invalid configuration returns at once.
+pub fn quick_config_error(exp: &dyn Experiment, sets: &[&str]) -> Option<String> {
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    let run = resolve_config(exp, Preset::Quick, None, &sets).and_then(|cfg| {
+        let ctx = RunContext {
+            preset: Preset::Quick,
+            seed: 0,
+            progress: &|_, _| {},
+        };
+        exp.run(&cfg, &ctx)
+    });
+    run.err().map(|e| e.to_string())
+}
+
 pub fn run_quick_checked(exp: &dyn Experiment, seed: u64, dir: &Path) -> Report {
     let cfg = resolve_config(exp, Preset::Quick, None, &[]).expect("the quick preset resolves");
     let ctx = RunContext {

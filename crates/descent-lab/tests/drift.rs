@@ -1,6 +1,6 @@
 //! P1 `drift`: the quick preset's asserted claims hold, and specific measured numbers.
 
-use descent_lab::experiment::{Preset, resolve_config, run_quick_checked};
+use descent_lab::experiment::{Preset, quick_config_error, resolve_config, run_quick_checked};
 use descent_lab::papers::drift::Drift;
 use serde_json::Value;
 
@@ -48,27 +48,23 @@ fn quick_preset_reproduces_the_drift_rates() {
 
 #[test]
 fn bad_config_values_name_the_field() {
-    let e = resolve_config(
-        &Drift,
-        Preset::Quick,
-        None,
-        &["t1_oja_var.window=150".into()],
-    )
-    .and_then(|cfg| {
-        descent_lab::experiment::Experiment::run(
-            &Drift,
-            &cfg,
-            &descent_lab::experiment::RunContext {
-                preset: Preset::Quick,
-                seed: 0,
-                progress: &|_, _| {},
-            },
-        )
-        .map(|_| ())
-    })
-    .unwrap_err()
-    .to_string();
+    let err = |sets: &[&str]| quick_config_error(&Drift, sets).expect("an error");
+    let e = err(&["t1_oja_var.window=150"]);
     assert!(e.contains("t1_oja_var.window") && e.contains("150"), "{e}");
+    assert_eq!(
+        err(&["t2_oja_dim.var_irr=[]"]),
+        "invalid value for 't2_oja_dim.var_irr': got [], expected at least one value"
+    );
+    assert_eq!(
+        err(&["t3_learning_m.m=[2, 12]"]),
+        "invalid value for 't3_learning_m.n': got 12, expected input dimensions above every \
+         output dimension m (max m = 12)"
+    );
+    assert_eq!(
+        err(&["t5_ae_var.m=[7]"]),
+        "invalid value for 'other_dims.n': got 6, expected input dimensions above every output \
+         dimension m (max m = 7)"
+    );
     let e = resolve_config(&Drift, Preset::Quick, None, &["t5_ae_var.etaa=1".into()])
         .unwrap_err()
         .to_string();

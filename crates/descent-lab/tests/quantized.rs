@@ -1,6 +1,6 @@
 //! P7 `quantized`: the quick preset's asserted Z1 checks hold, with specific numbers.
 
-use descent_lab::experiment::run_quick_checked;
+use descent_lab::experiment::{quick_config_error, run_quick_checked};
 use descent_lab::papers::quantized::{Quantized, adam_condition, muon_condition};
 
 fn measured<'a>(r: &'a descent_lab::report::Report, id: &str) -> &'a serde_json::Value {
@@ -39,4 +39,21 @@ fn theory_predicates_have_the_spec_thresholds() {
     assert!(!adam_condition(0.9, 0.99, 0.0676, 0.0676));
     assert!(muon_condition(0.95, 0.0526));
     assert!(!muon_condition(0.95, 0.0527));
+}
+
+#[test]
+fn sweep_settings_are_validated_before_running() {
+    let err = |sets: &[&str]| quick_config_error(&Quantized, sets).expect("an error");
+    assert_eq!(
+        err(&["z2.enabled=true", "z2.seeds=0"]),
+        "invalid value for 'z2.seeds': got 0, expected an integer >= 1"
+    );
+    assert_eq!(
+        err(&["z3.enabled=true", "z3.bits=[]"]),
+        "invalid value for 'z3.bits': got [], expected at least one mantissa width"
+    );
+    assert_eq!(
+        err(&["z1.sweep_seeds=0"]),
+        "invalid value for 'z1.sweep_seeds': got 0, expected an integer >= 1"
+    );
 }

@@ -1,7 +1,7 @@
 //! The `rbo` experiment (P6): the quick preset's asserted claims hold, and a few measured
 //! numbers are where the spec's prototype put them.
 
-use descent_lab::experiment::run_quick_checked;
+use descent_lab::experiment::{quick_config_error, run_quick_checked};
 use descent_lab::papers::rbo::Rbo;
 use serde_json::Value;
 
@@ -50,4 +50,18 @@ fn quick_preset_reproduces_the_rbo_checks() {
     assert_eq!(per_step("entropy_sgd("), 5.0);
     assert_eq!(per_step("rbo(lr=6, radius=1"), 21.0);
     assert!(report.evals.gradients > 100_000);
+}
+
+#[test]
+fn empty_lists_are_named_errors() {
+    for field in [
+        "wrinkled_starts",
+        "comparison.grid_lrs",
+        "comparison.optimizers",
+    ] {
+        assert_eq!(
+            quick_config_error(&Rbo, &[&format!("{field}=[]")]).expect("an error"),
+            format!("invalid value for '{field}': got [], expected at least one value")
+        );
+    }
 }

@@ -1,7 +1,7 @@
 //! The `zeroth-order` experiment (P10): the quick preset's asserted claims hold, and a few
 //! measured numbers are where the closed forms put them.
 
-use descent_lab::experiment::{Preset, resolve_config, run_quick_checked};
+use descent_lab::experiment::{Preset, quick_config_error, resolve_config, run_quick_checked};
 use descent_lab::papers::zeroth_order::ZerothOrder;
 use descent_lab::report::Report;
 
@@ -55,21 +55,14 @@ fn quick_preset_reproduces_the_asserted_claims() {
 
 #[test]
 fn bad_config_values_are_named() {
-    let e = resolve_config(&ZerothOrder, Preset::Quick, None, &["z4.q=0".into()]).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let ctx = descent_lab::experiment::RunContext {
-        preset: Preset::Quick,
-        seed: 0,
-        progress: &|_, _| {},
-    };
-    let err = descent_lab::experiment::run_and_write(&ZerothOrder, &e, &ctx, dir.path())
-        .err()
-        .unwrap()
-        .to_string();
-    assert_eq!(
-        err,
-        "invalid value for 'z4.q': got 0, expected an integer >= 1"
-    );
+    let expected =
+        "an even number of directions >= 2 (DAP-estimated spends q/2 pilot + q/2 aligned)";
+    for (set, field, value) in [("z4.q=0", "z4.q", 0), ("extras.q=3", "extras.q", 3)] {
+        assert_eq!(
+            quick_config_error(&ZerothOrder, &[set]).expect("an error"),
+            format!("invalid value for '{field}': got {value}, expected {expected}")
+        );
+    }
     let e = resolve_config(&ZerothOrder, Preset::Quick, None, &["z2.trails=3".into()])
         .unwrap_err()
         .to_string();

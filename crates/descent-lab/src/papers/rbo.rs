@@ -250,6 +250,17 @@ fn validate(c: &RboExperimentConfig) -> Result<()> {
             "at least two learning rates > 0, decreasing by decades",
         ));
     }
+    for (field, empty) in [
+        ("wrinkled_starts", c.wrinkled_starts.is_empty()),
+        ("wrinkled_radii", c.wrinkled_radii.is_empty()),
+        ("comparison.grid_lrs", cc.grid_lrs.is_empty()),
+        ("comparison.grid_radii", cc.grid_radii.is_empty()),
+        ("comparison.optimizers", cc.optimizers.is_empty()),
+    ] {
+        if empty {
+            return Err(Error::invalid(field, "[]", "at least one value"));
+        }
+    }
     for s in &cc.optimizers {
         build_optimizer(&Spec::parse(s)?)?;
     }
@@ -1246,6 +1257,10 @@ fn comparison(
                 who_run = spec.clone();
             }
         }
+    }
+    if who_mean.is_empty() {
+        // no optimizer was eligible: nothing was measured, so the claim must not hold
+        (min_mean, min_run) = (f64::NAN, f64::NAN);
     }
     report.claim(Claim::at_least(
         "rbo/all-learn",

@@ -356,16 +356,20 @@ fn coordinate_law_tolerance(d: usize) -> f64 {
     0.1 * (d as f64 / 64.0).sqrt().max(1.0)
 }
 
-/// The authors' coordinate law without √d: E[(aᵀe_J)e_J] = a/d. Returns d·aᵀE[g]/‖a‖².
+/// The authors' coordinate law without √d: E[(aᵀe_J)e_J] = a/d. The draws come from the
+/// library's (scaled) coordinate law v = √d·e_J, unscaled here: g = (aᵀv)v/d. Returns
+/// d·aᵀE[g]/‖a‖² (1 when the library law carries exactly √d).
 fn unscaled_coordinate_coefficient(d: usize, n: usize, streams: &RngStreams) -> f64 {
     let a = z1_truth(d, streams);
     let mut rng = streams.indexed("z1-unscaled", d as u64);
     let mut probe = EstimatorProbe::new(&a);
-    let mut g = vec![0.0; d];
+    let (mut v, mut g) = (vec![0.0; d], vec![0.0; d]);
     for _ in 0..n {
-        let j = rng.random_range(0..d);
-        g.fill(0.0);
-        g[j] = a[j];
+        PerturbationLaw::Coordinate.sample(&mut rng, None, &mut v);
+        let av = dot(&a, &v);
+        for (gi, vi) in g.iter_mut().zip(&v) {
+            *gi = av * vi / d as f64;
+        }
         probe.add(&g);
     }
     let s = probe.stats();
@@ -736,6 +740,9 @@ fn z2(c: &Z2Config, streams: &RngStreams, report: &mut Report) -> Result<Vec<Pan
     let est_ratios: Vec<f64> = (0..c.product_batches.len())
         .map(|b| rb.medians[4][b] / rb.medians[1][b])
         .collect();
+    let rademacher_ratios: Vec<f64> = (0..c.product_batches.len())
+        .map(|b| rb.medians[3][b] / rb.medians[1][b])
+        .collect();
     report
         .claim(Claim::judged(
             "zeroth-order/z2-product-dap-exact",
@@ -752,8 +759,8 @@ fn z2(c: &Z2Config, streams: &RngStreams, report: &mut Report) -> Result<Vec<Pan
              about 0.5)",
             R,
             json!(est_ratios),
-            "reported (spec mc ~0.5)",
-            true,
+            "every ratio in [0.25, 1] (spec's mc: about 0.5)",
+            est_ratios.iter().all(|r| (0.25..=1.0).contains(r)),
         ))
         .claim(Claim::judged(
             "zeroth-order/z2-product-rademacher",
@@ -761,13 +768,9 @@ fn z2(c: &Z2Config, streams: &RngStreams, report: &mut Report) -> Result<Vec<Pan
              per-coordinate MSE |a|^2 - a_i^2 is also 0 for a 1-sparse gradient, so DAP's \
              machine-precision advantage is shared by a law that needs no gradient)",
             R,
-            json!(
-                (0..c.product_batches.len())
-                    .map(|b| rb.medians[3][b] / rb.medians[1][b])
-                    .collect::<Vec<_>>()
-            ),
-            "reported",
-            true,
+            json!(rademacher_ratios),
+            "every ratio <= 1e-6 (DAP-exact's bound)",
+            rademacher_ratios.iter().all(|r| *r <= 1e-6),
         ))
         .assume(format!(
             "Synthetic B: x ~ N(0, I) with x_0 = 0 is redrawn until |df/dx_0| >= tau so that \
@@ -1024,13 +1027,24 @@ fn band_lines(curves: &[(String, Vec<Curve>)], floor: f64) -> Vec<Line> {
         .collect()
 }
 
-/// Queries until the median curve first reaches `target` (NaN if never).
+/// Queries until the median curve reaches `target`, interpolated linearly in log y between the
+/// two recorded points around the crossing (the curves are recorded every few steps, coarser
+/// than the few-percent differences between laws); NaN if it never does.
 fn queries_to(line: &Line, target: f64) -> f64 {
-    line.x
-        .iter()
-        .zip(&line.y)
-        .find(|(_, y)| **y <= target)
-        .map_or(f64::NAN, |(x, _)| *x)
+    let Some(i) = line.y.iter().position(|y| *y <= target) else {
+        return f64::NAN;
+    };
+    if i == 0 {
+        return line.x[0];
+    }
+    let (x0, x1) = (line.x[i - 1], line.x[i]);
+    let (l0, l1) = (line.y[i - 1].ln(), line.y[i].ln());
+    let t = if l0 > l1 {
+        (l0 - target.ln()) / (l0 - l1)
+    } else {
+        1.0
+    };
+    x0 + t * (x1 - x0)
 }
 
 fn z4(c: &Z4Config, streams: &RngStreams, report: &mut Report) -> Result<(Figure, EvalCounts)> {
@@ -1119,8 +1133,11 @@ fn z4(c: &Z4Config, streams: &RngStreams, report: &mut Report) -> Result<(Figure
     }
     report.claim(Claim::judged(
         "zeroth-order/z4a-all-laws-converge",
-        "ZO-SGD (T = 3000, eta = 0.5/(L d), forward mu = 1e-6, 5 seeds): worst f_T/f_0 on the \
-         quadratic and worst |grad f_T|/|grad f_0| on the nonconvex function, per law",
+        &format!(
+            "ZO-SGD (T = {}, eta = 0.5/(L d), forward mu = {:e}, {} seeds): worst f_T/f_0 on \
+             the quadratic and worst |grad f_T|/|grad f_0| on the nonconvex function, per law",
+            c.steps, c.mu, c.seeds
+        ),
         K,
         Value::Object(per_law),
         "every quadratic ratio <= 1e-2, every nonconvex ratio <= 1e-2, no divergence",
@@ -1233,32 +1250,51 @@ fn z4(c: &Z4Config, streams: &RngStreams, report: &mut Report) -> Result<(Figure
     let mut speed = serde_json::Map::new();
     let sphere_q = queries_to(&lines_q[1], 1e-2 * f0q);
     let sphere_n = queries_to(&lines_n[1], 1e-2 * lines_n[1].y[0]);
+    let mut speed_ok = true;
     for (lq, ln) in lines_q.iter().zip(&lines_n) {
+        let rel = [
+            queries_to(lq, 1e-2 * f0q) / sphere_q,
+            queries_to(ln, 1e-2 * ln.y[0]) / sphere_n,
+        ];
+        let band = match lq.label.as_str() {
+            "Gaussian" => Some(1.0..=1.15),
+            "Rademacher" | "coordinate" | "DAP (estimated), q/2" => Some(0.85..=1.15),
+            _ => None, // the sphere itself, and DAP-exact (an oracle baseline)
+        };
+        if let Some(band) = band {
+            speed_ok &= rel.iter().all(|r| band.contains(r));
+        }
         speed.insert(
             lq.label.clone(),
-            json!({
-                "quadratic": num(queries_to(lq, 1e-2 * f0q) / sphere_q),
-                "nonconvex": num(queries_to(ln, 1e-2 * ln.y[0]) / sphere_n),
-            }),
+            json!({"quadratic": num(rel[0]), "nonconvex": num(rel[1])}),
         );
     }
     report
         .claim(Claim::judged(
             "zeroth-order/z4-relative-speed",
-            "function queries to reach 1e-2 of the initial f (quadratic) or |grad f| (nonconvex), \
-             median over seeds, relative to the uniform sphere (theory: near parity for sphere \
-             and DAP, Gaussian slower by about (d+2)/d)",
+            &format!(
+                "function queries to reach 1e-2 of the initial f (quadratic) or |grad f| \
+                 (nonconvex), median over seeds, relative to the uniform sphere (theory: parity \
+                 for the laws with E[vv^T] = I and (d-1)|a|^2 total MSE, Gaussian slower by about \
+                 (d+2)/d = {:.3})",
+                (d as f64 + 2.0) / d as f64
+            ),
             R,
             Value::Object(speed),
-            "reported",
-            true,
+            "Gaussian in [1, 1.15]; Rademacher, coordinate and DAP (estimated) in [0.85, 1.15]",
+            speed_ok,
         ))
-        .assume(
-            "Z4: every law spends q + 1 = 5 function values per step: q = 4 directions, and \
-             DAP-estimated q/2 = 2 pilot + 2 aligned directions; DAP-exact spends 4 values plus \
-             one exact gradient per step (an oracle baseline, plotted against its function \
+        .assume(format!(
+            "Z4: every law spends q + 1 = {} function values per step: q = {} directions, and \
+             DAP-estimated q/2 = {} pilot + {} aligned directions; DAP-exact spends {} values \
+             plus one exact gradient per step (an oracle baseline, plotted against its function \
              values only)",
-        );
+            c.q + 1,
+            c.q,
+            c.q / 2,
+            c.q / 2,
+            c.q
+        ));
     for (name, lines) in [("quadratic", &lines_q), ("nonconvex", &lines_n)] {
         let mut cols: Vec<(&str, Vec<f64>)> = vec![("queries", lines[0].x.clone())];
         for l in lines.iter() {
@@ -1363,6 +1399,22 @@ fn extras(
     }
     let lines_r = band_lines(&grouped[0], 1e-300);
     let lines_d = band_lines(&grouped[1], 1e-300);
+    let final_of = |lines: &[Line], label: &str| -> f64 {
+        lines
+            .iter()
+            .find(|l| l.label == label)
+            .and_then(|l| l.y.last().copied())
+            .unwrap_or(f64::NAN)
+    };
+    let best = |lines: &[Line]| -> f64 {
+        lines
+            .iter()
+            .filter_map(|l| l.y.last().copied())
+            .fold(f64::INFINITY, f64::min)
+    };
+    let dap = "DAP (estimated), q/2";
+    let dap_competitive = final_of(&lines_r, dap) <= 2.0 * best(&lines_r)
+        && final_of(&lines_d, dap) <= 2.0 * best(&lines_d);
     let mut finals = serde_json::Map::new();
     for (lr, ld) in lines_r.iter().zip(&lines_d) {
         finals.insert(
@@ -1373,11 +1425,12 @@ fn extras(
     report.claim(Claim::judged(
         "zeroth-order/extras-equal-budget",
         "ZO-Adam at equal function-query budgets: median final Rosenbrock value and digits \
-         softmax-regression (d = 650) full training loss per law",
+         softmax-regression (d = 650) full training loss per law; the paper presents DAP as \
+         competitive on practical tasks",
         R,
         Value::Object(finals),
-        "reported (the paper's practical-task evidence is qualitative)",
-        true,
+        "DAP (estimated) ends within 2x of the best law on both tasks",
+        dap_competitive,
     ));
     for (name, lines) in [("rosenbrock", &lines_r), ("digits", &lines_d)] {
         let mut cols: Vec<(&str, Vec<f64>)> = vec![("queries", lines[0].x.clone())];
@@ -1572,10 +1625,18 @@ fn validate(c: &ZoExperimentConfig) -> Result<()> {
     }
     pos("z4.steps", c.z4.steps)?;
     pos("z4.seeds", c.z4.seeds)?;
-    pos("z4.q", c.z4.q)?;
+    // DAP-estimated spends q/2 pilot + q/2 aligned directions: equal budgets need an even q
+    for (field, q) in [("z4.q", c.z4.q), ("extras.q", c.extras.q)] {
+        if q < 2 || q % 2 == 1 {
+            return Err(Error::invalid(
+                field,
+                q,
+                "an even number of directions >= 2 (DAP-estimated spends q/2 pilot + q/2 aligned)",
+            ));
+        }
+    }
     pos("z4.record_every", c.z4.record_every)?;
     pos("z4.one_step_samples", c.z4.one_step_samples)?;
-    pos("extras.q", c.extras.q)?;
     pos("extras.seeds", c.extras.seeds)?;
     if c.extras.rosenbrock_dim < 2 {
         return Err(Error::invalid(
