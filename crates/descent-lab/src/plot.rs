@@ -281,6 +281,12 @@ impl Panel {
         Y::CoordDescType: plotters::coord::ranged1d::ValueFormatter<f64>,
     {
         let err = |e: &dyn std::fmt::Display| e.to_string();
+        // linear ticks are stepped in floating point, so "0" can arrive as ±5.6e-17
+        let span = |(lo, hi): (f64, f64), log: bool| if log { 0.0 } else { hi - lo };
+        let (x_span, y_span) = (
+            span(self.x_range(), self.log_x),
+            span(self.y_range(), self.log_y),
+        );
         let mut chart = ChartBuilder::on(area)
             .caption(&self.title, ("sans-serif", 20).into_font())
             .margin(12)
@@ -304,7 +310,7 @@ impl Panel {
             })
             .x_label_formatter(&|v| {
                 if self.x_ticks.is_empty() {
-                    return short_number(*v);
+                    return short_number(snap_to_zero(*v, x_span));
                 }
                 let i = v.round();
                 if (v - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < self.x_ticks.len() {
@@ -313,7 +319,7 @@ impl Panel {
                     String::new()
                 }
             })
-            .y_label_formatter(&|v| short_number(*v))
+            .y_label_formatter(&|v| short_number(snap_to_zero(*v, y_span)))
             .draw()
             .map_err(|e| err(&e))?;
         let finite = |l: &Line| -> Vec<(f64, f64)> {
@@ -523,6 +529,12 @@ fn mantissa_ticks(lo: f64, hi: f64) -> Vec<f64> {
     ticks
 }
 
+/// `v` itself, or 0 when it is within 1e-9 of the axis span of zero (a linear tick that
+/// should be 0 but carries the rounding of the tick stepping); `span` = 0 leaves v alone.
+fn snap_to_zero(v: f64, span: f64) -> f64 {
+    if v.abs() < 1e-9 * span { 0.0 } else { v }
+}
+
 /// Tick labels without floating-point noise: 0.1 not 0.10000000000000002, 1e-4 not 0.0001.
 pub fn short_number(v: f64) -> String {
     if v == 0.0 {
@@ -564,6 +576,8 @@ mod tests {
         assert_eq!(short_number(250.0), "250");
         assert_eq!(short_number(0.0), "0");
         assert_eq!(short_number(123456.0), "1.2e5");
+        assert_eq!(short_number(snap_to_zero(-5.6e-17, 0.45)), "0");
+        assert_eq!(short_number(snap_to_zero(1e-17, 0.0)), "1e-17");
     }
 
     #[test]

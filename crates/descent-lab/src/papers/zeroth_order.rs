@@ -845,7 +845,7 @@ fn z2(c: &Z2Config, streams: &RngStreams, report: &mut Report) -> Result<Vec<Pan
     ])
 }
 
-fn z3(c: &Z3Config, streams: &RngStreams, report: &mut Report) -> Result<Panel> {
+fn z3(c: &Z3Config, streams: &RngStreams, report: &mut Report) -> Result<[Panel; 2]> {
     let d = c.dim;
     // a_i² = t_i ‖a‖²/d with t_i ∝ (i/(d−1))³, mean 1: spans 0 .. about 4‖a‖²/d.
     let s3: Vec<f64> = (0..d)
@@ -923,14 +923,49 @@ fn z3(c: &Z3Config, streams: &RngStreams, report: &mut Report) -> Result<Panel> 
             )
         })
         .collect();
-    Ok(Panel {
-        title: format!("Per-coordinate MSE, d = {d}, mu -> 0"),
-        x_label: "relative squared gradient a_i^2 d / |a|^2".into(),
-        y_label: "per-coordinate MSE / |a|^2".into(),
-        legend: LegendAt::LowerLeft,
-        lines,
-        ..Default::default()
-    })
+    // bars: each law's per-coordinate MSE relative to the sphere's, coordinate by coordinate
+    // (a_i² grows with i), negative where the law beats the sphere
+    let sphere = &stats[0].coord_mse;
+    let others: Vec<usize> = (1..laws.len()).collect();
+    let width = 0.8 / others.len() as f64;
+    let bars = others
+        .iter()
+        .enumerate()
+        .map(|(k, &l)| Line {
+            bar_width: Some(width),
+            color: Some(l),
+            ..Line::new(
+                format!("{} / sphere − 1", laws[l].0),
+                (0..d)
+                    .map(|i| i as f64 - 0.4 + width * (k as f64 + 0.5))
+                    .collect(),
+                stats[l]
+                    .coord_mse
+                    .iter()
+                    .zip(sphere)
+                    .map(|(m, s)| m / s - 1.0)
+                    .collect(),
+            )
+        })
+        .collect();
+    Ok([
+        Panel {
+            title: format!("Per-coordinate MSE, d = {d}, mu -> 0"),
+            x_label: "relative squared gradient a_i^2 d / |a|^2".into(),
+            y_label: "per-coordinate MSE / |a|^2".into(),
+            legend: LegendAt::LowerLeft,
+            lines,
+            ..Default::default()
+        },
+        Panel {
+            title: "Per-coordinate MSE relative to the sphere".into(),
+            x_label: "coordinate i (a_i^2 increasing with i)".into(),
+            y_label: "MSE_i(law) / MSE_i(sphere) − 1".into(),
+            legend: LegendAt::LowerLeft,
+            lines: bars,
+            ..Default::default()
+        },
+    ])
 }
 
 /// Extension used above: an independent stream set per index.
@@ -1511,7 +1546,7 @@ impl Experiment for ZerothOrder {
         (ctx.progress)(0.3, "Z2 tau-MSE");
         let z2_panels = z2(&c.z2, &streams, &mut report)?;
         (ctx.progress)(0.45, "Z3 crossover");
-        let z3_panel = z3(&c.z3, &streams, &mut report)?;
+        let z3_panels = z3(&c.z3, &streams, &mut report)?;
         (ctx.progress)(0.55, "Z4 ZO-SGD");
         let (z4_fig, mut evals) = z4(&c.z4, &streams, &mut report)?;
         (ctx.progress)(0.75, "extras");
@@ -1558,7 +1593,7 @@ impl Experiment for ZerothOrder {
                     caption: Some(
                         "Z3: DAP beats the sphere exactly where a_i^2 > |a|^2/d (x > 1)".into(),
                     ),
-                    panels: vec![z3_panel],
+                    panels: z3_panels.to_vec(),
                 },
             ),
             ("zo_sgd".to_string(), z4_fig),
