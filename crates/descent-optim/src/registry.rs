@@ -70,24 +70,31 @@ pub const OPTIMIZERS: &[(&str, &str)] = &[
     (
         "sgd",
         "SGD as torch.optim.SGD: lr=0.01, momentum=0, dampening=0, nesterov=false, \
-         weight_decay=0 (L2); also clip_norm, clip_value, schedule",
+         weight_decay=0 (L2); also clip_norm, clip_value, schedule; quantizers w=, g= \
+         (fmt(e=.., m=.., round=nearest|stochastic|toward_zero) or \
+         fp32|tf32|fp16|bf16|e5m2|e4m3)",
     ),
     (
         "adam",
         "Adam as torch.optim.Adam: lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, \
-         weight_decay=0 (L2); also clip_norm, clip_value, schedule",
+         weight_decay=0 (L2); also clip_norm, clip_value, schedule; quantizers w=, g=, m=, v= \
+         (fmt(e=.., m=.., round=nearest|stochastic|toward_zero) or \
+         fp32|tf32|fp16|bf16|e5m2|e4m3)",
     ),
     (
         "adamw",
         "AdamW as torch.optim.AdamW: lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, \
-         weight_decay=0.01 (decoupled); also clip_norm, clip_value, schedule",
+         weight_decay=0.01 (decoupled); also clip_norm, clip_value, schedule; quantizers w=, g=, \
+         m=, v= (fmt(e=.., m=.., round=nearest|stochastic|toward_zero) or \
+         fp32|tf32|fp16|bf16|e5m2|e4m3)",
     ),
     (
         "muon",
         "Muon (KellerJordan/Muon): Newton-Schulz-orthogonalised momentum on matrix blocks, \
          AdamW elsewhere: lr=0.02, beta=0.95, nesterov=true, ns_steps=5, weight_decay=0, \
          adam_lr=3e-4, adam_beta1=0.9, adam_beta2=0.95, adam_eps=1e-10; also clip_norm, \
-         clip_value, schedule",
+         clip_value, schedule; quantizers w=, g=, m=, v= (fmt(e=.., m=.., \
+         round=nearest|stochastic|toward_zero) or fp32|tf32|fp16|bf16|e5m2|e4m3)",
     ),
     (
         "zo",

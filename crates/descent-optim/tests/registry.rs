@@ -56,6 +56,23 @@ fn every_listed_optimizer_builds_with_its_defaults() {
         for key in ["clip_norm", "clip_value", "schedule"] {
             assert!(desc.contains(key), "{name}'s description lists {key}");
         }
+        // the quantizer keys listed are exactly those the optimizer accepts
+        let listed = desc
+            .split_once("quantizers ")
+            .and_then(|(_, t)| {
+                t.split_once(" (fmt(e=.., m=.., round=nearest|stochastic|toward_zero) or ")
+            })
+            .map(|(keys, _)| keys.split(", ").collect::<Vec<_>>())
+            .unwrap_or_else(|| panic!("{name}'s description lists no quantizers: {desc}"));
+        let accepted: Vec<&str> = ["w=", "g=", "m=", "v="]
+            .into_iter()
+            .filter(|k| parse_optimizer(&format!("{name}({k}bf16)")).is_ok())
+            .collect();
+        assert_eq!(listed, accepted, "{name}");
+        assert!(
+            desc.ends_with("or fp32|tf32|fp16|bf16|e5m2|e4m3)"),
+            "{desc}"
+        );
     }
     let names: Vec<&str> = TRANSFORMS.iter().map(|(n, _)| *n).collect();
     assert_eq!(
