@@ -196,10 +196,17 @@ impl FloatFormat {
         1 - self.bias()
     }
 
+    /// Whether the top exponent code holds finite values: in a `finite_only` format (OCP
+    /// E4M3FN convention) only its all-ones mantissa is NaN, so it does when M ≥ 1; with M = 0
+    /// that single code is the NaN (as in OCP MX E8M0) and the top binade has no finite value.
+    fn top_exponent_is_finite(&self) -> bool {
+        self.finite_only && self.mantissa_bits > 0
+    }
+
     /// The largest exponent of a finite value.
     pub fn emax(&self) -> i32 {
         let top = (1 << self.exponent_bits) - 1;
-        if self.finite_only {
+        if self.top_exponent_is_finite() {
             top - self.bias()
         } else {
             top - 1 - self.bias()
@@ -207,10 +214,12 @@ impl FloatFormat {
     }
 
     /// The largest finite value: (2 − 2^−M)·2^emax, or (2 − 2^(1−M))·2^emax when the top
-    /// mantissa of a `finite_only` format is NaN (448 for E4M3FN).
+    /// mantissa of a `finite_only` format is NaN (448 for E4M3FN). A `finite_only` format with
+    /// M = 0 has one code per exponent, the top one NaN, so its largest finite value is
+    /// 2^(2^E − 2 − bias) (2^127 for E8M0, as OCP MX specifies), not 0.
     pub fn max_finite(&self) -> f64 {
         let m = self.mantissa_bits as i32;
-        let top = if self.finite_only {
+        let top = if self.top_exponent_is_finite() {
             (1u64 << (m + 1)) - 2
         } else {
             (1u64 << (m + 1)) - 1
@@ -574,6 +583,37 @@ mod tests {
         let mut e5s = e5;
         e5s.overflow = Overflow::Saturate;
         assert_eq!(e5s.round_nearest(-1e9), -57344.0);
+    }
+
+    #[test]
+    fn finite_only_without_mantissa_bits_keeps_its_finite_powers_of_two() {
+        // E8M0 (OCP MX scale format): 255 codes 2^-127..2^127 and one NaN; no zero is stored
+        // there, but the simulated format keeps 0 as every format here does.
+        let spec = Spec::parse("fmt(e=8, m=0, finite_only=true, overflow=saturate)").unwrap();
+        let e8m0 = FloatFormat::from_spec(&spec).unwrap();
+        assert_eq!(e8m0.emax(), 127);
+        assert_eq!(e8m0.max_finite(), 2f64.powi(127));
+        assert_eq!(e8m0.round_nearest(1e38), 2f64.powi(126)); // 1e38 = 1.18·2^126
+        assert_eq!(e8m0.round_nearest(3.0), 4.0); // tie 1.5·2^1 to even mantissa
+        assert_eq!(e8m0.round_nearest(-5.0), -4.0);
+        assert_eq!(e8m0.round_nearest(3e38), 2f64.powi(127)); // 2^128 saturates
+        assert_eq!(e8m0.round_toward_zero(f64::MAX), 2f64.powi(127));
+        let mut nan_on_overflow = e8m0;
+        nan_on_overflow.overflow = Overflow::Inf;
+        assert!(nan_on_overflow.round_nearest(3e38).is_nan());
+        assert_eq!(nan_on_overflow.round_nearest(1.5e38), 2f64.powi(127));
+        // E3M0 finite-only: 8 codes, one NaN, so 7 finite non-negative values up to 2^3
+        let mut e3m0 = FloatFormat::new(3, 0).unwrap();
+        e3m0.finite_only = true;
+        assert_eq!(
+            e3m0.enumerate_non_negative(),
+            vec![0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0]
+        );
+        // with mantissa bits the top binade keeps all codes but the all-ones NaN
+        let mut e3m1 = FloatFormat::new(3, 1).unwrap();
+        e3m1.finite_only = true;
+        assert_eq!(e3m1.max_finite(), 16.0);
+        assert_eq!(e3m1.enumerate_non_negative().len(), 16 - 1);
     }
 
     #[test]

@@ -22,7 +22,7 @@
 
 use std::time::Instant;
 
-use descent_core::linalg::{Cholesky, Trans, gemm, svd};
+use descent_core::linalg::{Cholesky, Trans, gemm, svd, sym_eigen};
 use descent_core::{Caps, Error, Layout, Problem, Requires, Result, RngStreams};
 use rand_distr::{Distribution, StandardNormal};
 
@@ -227,7 +227,13 @@ pub fn solve_psd(
 
 /// The randomized Nyström factor B (N × ℓ, row-major) with K + νI ≈ BBᵀ, K = JJᵀ, from the
 /// sketch Ω (N × ℓ): Y = J(JᵀΩ) + νΩ, ΩᵀY = LLᵀ, B = Y L⁻ᵀ (spec §2.5, no QR, no SVD, the ν
-/// bias kept). K is never formed. Returns B and the jitter the ℓ × ℓ Cholesky needed.
+/// bias kept). K is never formed. Returns B, the jitter the ℓ × ℓ Cholesky needed, and whether
+/// it fell back: when ΩᵀY is singular beyond the jitter cap (a rank-deficient J with ν = 0, say)
+/// B = Y Q Λ^{+1/2} from the eigen-decomposition ΩᵀY = QΛQᵀ, eigenvalues below ℓ·ε·λ_max
+/// dropped, so that BBᵀ = Y(ΩᵀY)⁺Yᵀ, the pseudo-inverse form of the same approximation.
+///
+/// Errors when ℓ > N (ΩᵀΩ, hence ΩᵀY, would be singular by construction: the field is
+/// `nystrom.rank`), when Ω or J has the wrong length, or when the input is not finite.
 pub fn nystrom_factor(
     jac: &[f64],
     n: usize,
@@ -236,7 +242,31 @@ pub fn nystrom_factor(
     rank: usize,
     shift: f64,
     max_jitter: f64,
-) -> Result<(Vec<f64>, f64)> {
+) -> Result<(Vec<f64>, f64, bool)> {
+    if rank > n {
+        return Err(Error::invalid(
+            "nystrom.rank",
+            rank,
+            format!(
+                "a sketch size <= N = {n}, the number of residuals in the batch (a larger \
+                 sketch of the N x N kernel is singular)"
+            ),
+        ));
+    }
+    if jac.len() != n * p {
+        return Err(Error::shape(
+            "Nyström Jacobian",
+            format!("{n}x{p}"),
+            jac.len(),
+        ));
+    }
+    if omega.len() != n * rank {
+        return Err(Error::shape(
+            "Nyström sketch",
+            format!("{n}x{rank}"),
+            omega.len(),
+        ));
+    }
     let mut t = vec![0.0; p * rank];
     gemm(&mut t, p, rank, n, 1.0, jac, Trans::T, omega, Trans::N, 0.0);
     let mut y = omega.to_vec();
@@ -255,7 +285,24 @@ pub fn nystrom_factor(
         0.0,
     );
     symmetrize(&mut m, rank);
-    let ch = Cholesky::factor(&m, rank, max_jitter)?;
+    let ch = match Cholesky::factor(&m, rank, max_jitter) {
+        Ok(ch) => ch,
+        Err(Error::Linalg(_)) if m.iter().all(|v| v.is_finite()) => {
+            let (vals, q) = sym_eigen(&m, rank)?;
+            let top = vals.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+            let tol = top * rank as f64 * f64::EPSILON;
+            // B = Y Q diag(c), c_k = λ_k^{-1/2} on the kept eigenvalues, 0 on the rest
+            let mut b = vec![0.0; n * rank];
+            gemm(&mut b, n, rank, rank, 1.0, &y, Trans::N, &q, Trans::N, 0.0);
+            for row in b.chunks_mut(rank) {
+                for (bk, lk) in row.iter_mut().zip(&vals) {
+                    *bk *= if *lk > tol { 1.0 / lk.sqrt() } else { 0.0 };
+                }
+            }
+            return Ok((b, 0.0, true));
+        }
+        Err(e) => return Err(e),
+    };
     let l = ch.l();
     // B = Y L⁻ᵀ  ⇔  each row b of B solves L bᵀ = yᵀ (forward substitution).
     for row in y.chunks_mut(rank) {
@@ -267,7 +314,7 @@ pub fn nystrom_factor(
             row[i] = acc / l[i * rank + i];
         }
     }
-    Ok((y, ch.jitter))
+    Ok((y, ch.jitter, false))
 }
 
 /// (BBᵀ + λI)⁻¹ z = (z − B(BᵀB + λI)⁻¹Bᵀz)/λ (Woodbury; the ℓ × ℓ inner system by Cholesky),
@@ -465,12 +512,12 @@ impl Engd {
             }
             Solver::Nystrom { rank, shift } => {
                 let omega = self.sketch(n, rank);
-                let (b, jit) =
+                let (b, jit, factor_fallback) =
                     nystrom_factor(&self.jac, n, p, &omega, rank, shift, self.cfg.max_jitter)?;
                 t_gram = t0.elapsed().as_secs_f64();
                 let inner =
                     nystrom_solve(&b, n, rank, lam, &mut self.rhs[..n], self.cfg.max_jitter)?;
-                info = (jit.max(inner.0), inner.1);
+                info = (jit.max(inner.0), factor_fallback || inner.1);
                 gemm(
                     &mut self.inc,
                     p,

@@ -70,24 +70,31 @@ pub const OPTIMIZERS: &[(&str, &str)] = &[
     (
         "sgd",
         "SGD as torch.optim.SGD: lr=0.01, momentum=0, dampening=0, nesterov=false, \
-         weight_decay=0 (L2); also clip_norm, clip_value, schedule",
+         weight_decay=0 (L2); also clip_norm, clip_value, schedule; quantizers w=, g= \
+         (fmt(e=.., m=.., round=nearest|stochastic|toward_zero) or \
+         fp32|tf32|fp16|bf16|e5m2|e4m3)",
     ),
     (
         "adam",
         "Adam as torch.optim.Adam: lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, \
-         weight_decay=0 (L2); also clip_norm, clip_value, schedule",
+         weight_decay=0 (L2); also clip_norm, clip_value, schedule; quantizers w=, g=, m=, v= \
+         (fmt(e=.., m=.., round=nearest|stochastic|toward_zero) or \
+         fp32|tf32|fp16|bf16|e5m2|e4m3)",
     ),
     (
         "adamw",
         "AdamW as torch.optim.AdamW: lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, \
-         weight_decay=0.01 (decoupled); also clip_norm, clip_value, schedule",
+         weight_decay=0.01 (decoupled); also clip_norm, clip_value, schedule; quantizers w=, g=, \
+         m=, v= (fmt(e=.., m=.., round=nearest|stochastic|toward_zero) or \
+         fp32|tf32|fp16|bf16|e5m2|e4m3)",
     ),
     (
         "muon",
         "Muon (KellerJordan/Muon): Newton-Schulz-orthogonalised momentum on matrix blocks, \
          AdamW elsewhere: lr=0.02, beta=0.95, nesterov=true, ns_steps=5, weight_decay=0, \
          adam_lr=3e-4, adam_beta1=0.9, adam_beta2=0.95, adam_eps=1e-10; also clip_norm, \
-         clip_value, schedule",
+         clip_value, schedule; quantizers w=, g=, m=, v= (fmt(e=.., m=.., \
+         round=nearest|stochastic|toward_zero) or fp32|tf32|fp16|bf16|e5m2|e4m3)",
     ),
     (
         "zo",
@@ -181,7 +188,7 @@ pub const TRANSFORMS: &[(&str, &str)] = &[
 pub const FIRST_ORDER: &[&str] = &["sgd", "adam", "adamw", "muon"];
 
 /// The keys every first-order optimizer takes besides its own: clipping, a schedule, and P7's
-/// gradient (`g`) and weight (`w`) quantizers.
+/// gradient (`g`) and weight (`w`) quantizers (`w` only at top level, see [`build_transform`]).
 pub const COMMON_KEYS: &[&str] = &["clip_norm", "clip_value", "schedule", "g", "w"];
 
 /// The quantizer under `key` (a float-format spec), with errors naming `optimizer.key.field`.
@@ -238,21 +245,22 @@ pub fn build_optimizer(spec: &Spec) -> Result<Box<dyn Optimizer>> {
     }
 }
 
-/// A transform optimizer, wrapped in P7's quantized-weights adapter when `w=` is given.
+/// A transform optimizer, wrapped in P7's quantized-weights adapter when `w=` is given. `w=` is
+/// read here and removed before [`build_transform`] sees the spec, because Q_W acts on the point
+/// where the gradient is evaluated, which only a top-level optimizer controls.
 fn build_first_order(spec: &Spec) -> Result<Box<dyn Optimizer>> {
-    let t = build_transform(spec)?;
-    let opt: Box<dyn Optimizer> = Box::new(TransformOptimizer::new(t, spec.to_string()));
-    // the keys were checked by build_transform; read `w` from a spec holding only it
+    let (w_args, rest): (Vec<_>, Vec<_>) = spec.args.iter().cloned().partition(|(k, _)| k == "w");
     let only_w = Spec {
-        args: spec
-            .args
-            .iter()
-            .filter(|(k, _)| k == "w")
-            .cloned()
-            .collect(),
+        args: w_args,
         ..spec.clone()
     };
     let w = quantizer(&only_w.args(&["w"])?, &spec.name, "w")?;
+    let without_w = Spec {
+        args: rest,
+        ..spec.clone()
+    };
+    let t = build_transform(&without_w)?;
+    let opt: Box<dyn Optimizer> = Box::new(TransformOptimizer::new(t, spec.to_string()));
     Ok(match w {
         Some(q) => Box::new(WithQuantizedWeights::new(opt, q)),
         None => opt,
@@ -426,7 +434,26 @@ pub fn parse_optimizer(text: &str) -> Result<Box<dyn Optimizer>> {
 
 /// Builds a transform from its spec: an optimizer of [`OPTIMIZERS`] (with clipping and schedule)
 /// or a building block of [`TRANSFORMS`].
+///
+/// `w=` (P7's quantized weights Q_W) is rejected here: a transform only maps a gradient to an
+/// update and never chooses where the gradient is evaluated, so inside `chain(..)`,
+/// `zo(base=..)`, `sam(base=..)` and the like it would be silently ignored. It is valid on a
+/// top-level optimizer built by [`build_optimizer`], e.g. `adam(lr=1e-3, w=bf16)`.
 pub fn build_transform(spec: &Spec) -> Result<Box<dyn Transform>> {
+    if FIRST_ORDER.contains(&spec.name.as_str())
+        && let Some((_, w)) = spec.args.iter().find(|(k, _)| k == "w")
+    {
+        return Err(Error::invalid(
+            format!("{}.w", spec.name),
+            w,
+            format!(
+                "no w= here: quantized weights (Q_W) are only valid on a top-level optimizer, \
+                 e.g. {}(lr=1e-3, w=bf16), not on a transform inside chain(..), zo(base=..), \
+                 sam(base=..) or another spec",
+                spec.name
+            ),
+        ));
+    }
     match spec.name.as_str() {
         "sgd" => {
             let keys = with_common(&["lr", "momentum", "dampening", "nesterov", "weight_decay"]);

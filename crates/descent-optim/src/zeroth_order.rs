@@ -181,8 +181,49 @@ impl PerturbationLaw {
     }
 
     /// Draws one v into `v`. DAP needs the unit direction `u` (same length as `v`); the other
-    /// laws ignore it. Never allocates.
-    pub fn sample(&self, rng: &mut Rng, u: Option<&[f64]>, v: &mut [f64]) {
+    /// laws ignore it. Errors, naming what was expected, when DAP gets no `u`, a `u` whose length
+    /// differs from `v`'s, or a `u` that is not a unit vector (‖u‖ within 1e-6 of 1): the
+    /// construction v = s·u + w with E[vvᵀ] = I (spec §2.2) holds only for unit u. Never
+    /// allocates.
+    pub fn sample(&self, rng: &mut Rng, u: Option<&[f64]>, v: &mut [f64]) -> Result<()> {
+        if let PerturbationLaw::Dap { .. } = self {
+            let Some(u) = u else {
+                return Err(Error::invalid(
+                    "perturbation direction u",
+                    "none",
+                    format!(
+                        "a unit vector of length {} (law '{}' aligns its samples with u)",
+                        v.len(),
+                        self.name()
+                    ),
+                ));
+            };
+            if u.len() != v.len() {
+                return Err(Error::shape(
+                    format!("direction u of the '{}' perturbation law", self.name()),
+                    format!("length {} (the length of v)", v.len()),
+                    format!("length {}", u.len()),
+                ));
+            }
+            let n = norm(u);
+            let unit = (n - 1.0).abs() <= 1e-6;
+            if !unit {
+                return Err(Error::invalid(
+                    "perturbation direction u",
+                    format!("a vector of norm {n}"),
+                    "a unit vector (norm within 1e-6 of 1)",
+                ));
+            }
+            self.draw(rng, u, v);
+        } else {
+            self.draw(rng, &[], v);
+        }
+        Ok(())
+    }
+
+    /// [`PerturbationLaw::sample`] without the checks: for DAP `u` must be a unit vector of
+    /// `v`'s length (the estimator's own scratch `u`, sized once, always is).
+    fn draw(&self, rng: &mut Rng, u: &[f64], v: &mut [f64]) {
         let d = v.len();
         match self {
             PerturbationLaw::Gaussian => gaussian(rng, v),
@@ -198,10 +239,7 @@ impl PerturbationLaw {
                     *vi = if rng.random::<bool>() { 1.0 } else { -1.0 };
                 }
             }
-            PerturbationLaw::Dap { construction, .. } => {
-                let u = u.expect("a DAP sample needs its direction u");
-                dap(*construction, rng, u, v);
-            }
+            PerturbationLaw::Dap { construction, .. } => dap(*construction, rng, u, v),
         }
     }
 }
@@ -248,7 +286,7 @@ fn dap(construction: DapConstruction, rng: &mut Rng, u: &[f64], v: &mut [f64]) {
     }
     if construction == DapConstruction::NormConstant {
         let n = norm(v);
-        let target = ((d - 1) as f64).sqrt();
+        let target = (d.saturating_sub(1) as f64).sqrt();
         if n > 0.0 {
             v.iter_mut().for_each(|x| *x *= target / n);
         }
@@ -506,7 +544,7 @@ impl ZoEstimator {
         g.fill(0.0);
         if cfg.difference == Difference::Limit {
             for _ in 0..cfg.q {
-                law.sample(&mut self.rng, Some(&self.u), &mut self.v);
+                law.draw(&mut self.rng, &self.u, &mut self.v);
                 let c = dot(&self.exact, &self.v) * inv_q;
                 g.iter_mut().zip(&self.v).for_each(|(gi, vi)| *gi += c * vi);
             }
@@ -525,7 +563,7 @@ impl ZoEstimator {
             }
         };
         for _ in 0..cfg.q {
-            law.sample(&mut self.rng, Some(&self.u), &mut self.v);
+            law.draw(&mut self.rng, &self.u, &mut self.v);
             self.xp
                 .iter_mut()
                 .zip(x.iter().zip(&self.v))

@@ -87,6 +87,11 @@ conformance_test!(
     Budget::uniform(200, 1e-10)
 );
 conformance_test!(
+    sap,
+    spec("sap(rank=2, damping=1e-8)"),
+    Budget::uniform(200, 1e-10)
+);
+conformance_test!(
     engd_w_fixed_lr,
     spec("engd_w(damping=1e-10, lr=0.5)"),
     Budget::uniform(200, 1e-10)

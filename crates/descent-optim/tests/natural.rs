@@ -2,9 +2,12 @@
 //! checks 4 and 10) and its input validation.
 
 use descent_core::linalg::{Trans, matmul};
-use descent_core::{Problem, RngStreams};
+use descent_core::{Layout, Problem, RngStreams};
 use descent_optim::conformance::RosenbrockResiduals;
-use descent_optim::{nystrom_factor, nystrom_solve, parse_optimizer, solve_psd};
+use descent_optim::{
+    Engd, EngdConfig, Optimizer, Solver, StepRule, nystrom_factor, nystrom_solve, parse_optimizer,
+    solve_psd,
+};
 use rand_distr::{Distribution, StandardNormal};
 
 fn randn(n: usize, seed: u64) -> Vec<f64> {
@@ -74,7 +77,7 @@ fn nystrom_at_full_rank_is_the_exact_shifted_solve_and_its_error_falls_with_rank
     let (lam, nu) = (1e-3, 1e-7);
     let z = randn(n, 4);
     let omega = randn(n * n, 5);
-    let (b, _) = nystrom_factor(&j, n, p, &omega, n, nu, 1e-3).unwrap();
+    let (b, _, _) = nystrom_factor(&j, n, p, &omega, n, nu, 1e-3).unwrap();
     let mut got = z.clone();
     nystrom_solve(&b, n, n, lam, &mut got, 1e-3).unwrap();
     let mut k = matmul(&j, Trans::N, &j, Trans::T, n, p, n);
@@ -90,7 +93,7 @@ fn nystrom_at_full_rank_is_the_exact_shifted_solve_and_its_error_falls_with_rank
         .iter()
         .map(|&l| {
             let om = randn(n * l, 6);
-            let (b, _) = nystrom_factor(&j, n, p, &om, l, nu, 1e-3).unwrap();
+            let (b, _, _) = nystrom_factor(&j, n, p, &om, l, nu, 1e-3).unwrap();
             let bbt = matmul(&b, Trans::N, &b, Trans::T, n, l, n);
             rel(&bbt, &kk)
         })
@@ -199,4 +202,168 @@ fn bad_hyperparameters_are_named_errors() {
         e,
         "'engd_w' needs Residuals; rosenbrock(dim=2) offers Function, Gradient, HessianVector"
     );
+}
+
+/// Linear least squares r = Jx − b with a fixed n × p Jacobian.
+struct Linear {
+    j: Vec<f64>,
+    b: Vec<f64>,
+    layout: Layout,
+}
+
+impl Linear {
+    fn new(j: Vec<f64>, b: Vec<f64>) -> Self {
+        let p = j.len() / b.len();
+        Linear {
+            j,
+            b,
+            layout: Layout::flat(p),
+        }
+    }
+}
+
+impl descent_core::Function for Linear {
+    fn dim(&self) -> usize {
+        self.layout.len()
+    }
+    fn value(&mut self, x: &[f64]) -> f64 {
+        let mut r = vec![0.0; self.b.len()];
+        descent_core::Residuals::residuals(self, x, &mut r);
+        0.5 * r.iter().map(|v| v * v).sum::<f64>()
+    }
+}
+
+impl descent_core::Residuals for Linear {
+    fn n_residuals(&mut self) -> usize {
+        self.b.len()
+    }
+    fn residuals(&mut self, x: &[f64], r: &mut [f64]) {
+        let p = x.len();
+        for (i, ri) in r.iter_mut().enumerate() {
+            *ri = self.j[i * p..(i + 1) * p]
+                .iter()
+                .zip(x)
+                .map(|(a, b)| a * b)
+                .sum::<f64>()
+                - self.b[i];
+        }
+    }
+    fn residual_jacobian(&mut self, x: &[f64], r: &mut [f64], jac: &mut [f64]) {
+        self.residuals(x, r);
+        jac.copy_from_slice(&self.j);
+    }
+}
+
+impl Problem for Linear {
+    fn name(&self) -> String {
+        "linear least squares".into()
+    }
+    fn layout(&self) -> &Layout {
+        &self.layout
+    }
+    descent_core::problem_views!(function, residuals);
+}
+
+/// One fixed-lr=1 step from 0, i.e. the direction d of `spec`.
+fn direction(spec: &str, problem: &mut Linear) -> Vec<f64> {
+    let mut opt = parse_optimizer(spec).unwrap();
+    opt.init(problem.layout(), &RngStreams::new(4)).unwrap();
+    let mut x = vec![0.0; problem.layout.len()];
+    opt.step(&mut x, problem).unwrap();
+    x
+}
+
+#[test]
+fn sketch_and_project_at_full_rank_is_engd_w() {
+    // With Ω square and invertible, Ω(ΩᵀKΩ + λI)⁻¹Ωᵀ = (K + λ(ΩΩᵀ)⁻¹)⁻¹ → K⁻¹ as λ → 0, so
+    // at rank = N with tiny damping SAP's direction is ENGD-W's Jᵀ(JJᵀ + λI)⁻¹(−r).
+    let (n, p) = (12, 30);
+    let scale = 1.0 / ((n * p) as f64).sqrt();
+    let j: Vec<f64> = randn(n * p, 7).iter().map(|v| v * scale).collect();
+    let mut problem = Linear::new(j, randn(n, 8));
+    let want = direction("engd_w(damping=1e-12, lr=1)", &mut problem);
+    let got = direction("sap(rank=12, damping=1e-12, lr=1)", &mut problem);
+    let e = rel(&got, &want);
+    assert!(e < 1e-8, "SAP(ℓ=N) vs ENGD-W: rel diff {e:e}");
+    // both solve Jd = b (d = J⁺b, the min-norm solution): the residual at x = d vanishes
+    assert!(problem.value_at(&want) < 1e-18 && problem.value_at(&got) < 1e-18);
+    // a smaller sketch projects onto a subspace: its direction differs
+    let half = direction("sap(rank=6, damping=1e-12, lr=1)", &mut problem);
+    assert!(rel(&half, &want) > 0.1, "{:e}", rel(&half, &want));
+}
+
+impl Linear {
+    fn value_at(&mut self, x: &[f64]) -> f64 {
+        descent_core::Function::value(self, x)
+    }
+}
+
+#[test]
+fn nystrom_rank_above_the_residual_count_is_a_named_error() {
+    let mut problem = Linear::new(randn(5 * 8, 9), randn(5, 10));
+    let mut opt = parse_optimizer("nystrom(rank=6, lr=1)").unwrap();
+    opt.init(problem.layout(), &RngStreams::new(1)).unwrap();
+    let mut x = vec![0.0; 8];
+    let e = opt.step(&mut x, &mut problem).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "invalid value for 'nystrom.rank': got 6, expected a sketch size <= N = 5, the number \
+         of residuals in the batch (a larger sketch of the N x N kernel is singular)"
+    );
+    assert_eq!(x, vec![0.0; 8]);
+    // ℓ = N is fine
+    let mut opt = parse_optimizer("nystrom(rank=5, lr=1)").unwrap();
+    opt.init(problem.layout(), &RngStreams::new(1)).unwrap();
+    opt.step(&mut x, &mut problem).unwrap();
+    assert!(x.iter().any(|v| *v != 0.0));
+}
+
+#[test]
+fn a_singular_nystrom_core_falls_back_to_the_pseudo_inverse() {
+    // K = JJᵀ = e₁e₁ᵀ (only residual 0 depends on x) and Ω's first row ω = (1, 2, 2): ΩᵀKΩ =
+    // ωωᵀ exactly (every product is exact), rank 1 of 3. With ν = 0 and a jitter cap below the
+    // first jitter the Cholesky gives up; the fallback B = YQΛ^{+1/2} still reproduces
+    // Y(ΩᵀY)⁺Yᵀ = e₁ωᵀ(ωωᵀ)⁺ωe₁ᵀ = e₁e₁ᵀ = K.
+    let (n, p, l) = (4, 3, 3);
+    let mut j = vec![0.0; n * p];
+    j[0] = 1.0;
+    let mut omega = randn(n * l, 11);
+    omega[..3].copy_from_slice(&[1.0, 2.0, 2.0]);
+    let (b, jitter, fallback) = nystrom_factor(&j, n, p, &omega, l, 0.0, 1e-14).unwrap();
+    assert!(fallback && jitter == 0.0);
+    let bbt = matmul(&b, Trans::N, &b, Trans::T, n, l, n);
+    let mut k = vec![0.0; n * n];
+    k[0] = 1.0;
+    for (got, want) in bbt.iter().zip(&k) {
+        assert!((got - want).abs() < 1e-12, "{bbt:?}");
+    }
+    // with the default jitter cap the same core is jittered, not a fallback
+    let (_, jitter, fallback) = nystrom_factor(&j, n, p, &omega, l, 0.0, 1e-3).unwrap();
+    assert!(!fallback && jitter > 0.0, "{jitter}");
+
+    // in the optimizer: a zero Jacobian makes ΩᵀY = 0; the step falls back, logs it, and
+    // leaves x where it is instead of stopping the run
+    let mut problem = Linear::new(vec![0.0; 4 * 3], vec![1.0, -1.0, 2.0, 0.5]);
+    let cfg = EngdConfig {
+        solver: Solver::Nystrom {
+            rank: 3,
+            shift: 0.0,
+        },
+        damping: 1e-4,
+        step: StepRule::Fixed {
+            lr: 1.0,
+            norm_constraint: None,
+        },
+        max_jitter: 1e-14,
+        ..EngdConfig::default()
+    };
+    let mut opt = Engd::new(cfg, "nystrom(rank=3, shift=0, lr=1)").unwrap();
+    opt.init(problem.layout(), &RngStreams::new(2)).unwrap();
+    let mut x = vec![0.5, -0.5, 1.0];
+    for step in 1..=2 {
+        let info = opt.step(&mut x, &mut problem).unwrap();
+        assert_eq!(info.extras.get("fallback"), Some(1.0));
+        assert_eq!(opt.solve_log().fallbacks, step);
+    }
+    assert_eq!(x, vec![0.5, -0.5, 1.0]);
 }

@@ -1,8 +1,11 @@
 //! Building optimizers from spec text: defaults, keys, and error messages.
 
-use descent_core::Spec;
+use descent_core::testfns::Quadratic;
+use descent_core::{Problem, RngStreams, Spec};
 use descent_optim::registry::TRANSFORMS;
-use descent_optim::{OPTIMIZERS, build_optimizer, build_transform, parse_optimizer};
+use descent_optim::{
+    OPTIMIZERS, build_optimizer, build_transform, no_observer, parse_optimizer, run,
+};
 
 fn err(text: &str) -> String {
     match parse_optimizer(text) {
@@ -53,6 +56,23 @@ fn every_listed_optimizer_builds_with_its_defaults() {
         for key in ["clip_norm", "clip_value", "schedule"] {
             assert!(desc.contains(key), "{name}'s description lists {key}");
         }
+        // the quantizer keys listed are exactly those the optimizer accepts
+        let listed = desc
+            .split_once("quantizers ")
+            .and_then(|(_, t)| {
+                t.split_once(" (fmt(e=.., m=.., round=nearest|stochastic|toward_zero) or ")
+            })
+            .map(|(keys, _)| keys.split(", ").collect::<Vec<_>>())
+            .unwrap_or_else(|| panic!("{name}'s description lists no quantizers: {desc}"));
+        let accepted: Vec<&str> = ["w=", "g=", "m=", "v="]
+            .into_iter()
+            .filter(|k| parse_optimizer(&format!("{name}({k}bf16)")).is_ok())
+            .collect();
+        assert_eq!(listed, accepted, "{name}");
+        assert!(
+            desc.ends_with("or fp32|tf32|fp16|bf16|e5m2|e4m3)"),
+            "{desc}"
+        );
     }
     let names: Vec<&str> = TRANSFORMS.iter().map(|(n, _)| *n).collect();
     assert_eq!(
@@ -146,5 +166,53 @@ fn bad_specs_name_the_field_and_the_valid_choices() {
             .to_string(),
         "unknown transform 'lion'; valid: sgd, adam, adamw, muon, clip_norm, clip_value, \
          decoupled_weight_decay, chain, quantize, synaptic_noise"
+    );
+}
+
+#[test]
+fn quantized_weights_are_top_level_only() {
+    // nested: rejected wherever a transform spec appears, naming the field and the fix
+    let nested = "invalid value for 'adam.w': got bf16, expected no w= here: quantized weights \
+                  (Q_W) are only valid on a top-level optimizer, e.g. adam(lr=1e-3, w=bf16), not \
+                  on a transform inside chain(..), zo(base=..), sam(base=..) or another spec";
+    for text in [
+        "zo(base=adam(lr=0.01, w=bf16))",
+        "sam(rho=0.05, base=adam(w=bf16))",
+    ] {
+        let e = err(text);
+        assert!(e.contains(nested) || e == nested, "{text}: {e}");
+    }
+    let e = build_transform(&Spec::parse("chain(of=[clip_norm(max=1), sgd(w=fp16)])").unwrap())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.starts_with("invalid value for 'sgd.w': got fp16, expected no w= here"),
+        "{e}"
+    );
+    assert!(e.contains("e.g. sgd(lr=1e-3, w=bf16)"), "{e}");
+
+    // top level: the gradient is evaluated at Q_W(x). f = ½‖x‖², so one sgd step from x0 is
+    // x0 − lr·Q(x0); with 2 mantissa bits Q(0.3) = 1.25·2⁻² = 0.3125 and Q(−1.1) = −1.0.
+    let x0 = [0.3, -1.1];
+    let step = |text: &str| {
+        let mut p = Quadratic::diagonal(&[1.0, 1.0], &[0.0, 0.0]).unwrap();
+        let mut opt = parse_optimizer(text).unwrap();
+        opt.init(p.layout(), &RngStreams::new(0)).unwrap();
+        let mut x = x0.to_vec();
+        run(opt.as_mut(), &mut x, &mut p, 1, no_observer).unwrap();
+        x
+    };
+    let quantized = step("sgd(lr=0.1, w=fmt(e=8, m=2))");
+    let exact = step("sgd(lr=0.1)");
+    for (got, want) in quantized.iter().zip([0.3 - 0.1 * 0.3125, -1.1 + 0.1 * 1.0]) {
+        assert!((got - want).abs() < 1e-15, "{quantized:?}");
+    }
+    for (got, want) in exact.iter().zip([0.3 - 0.1 * 0.3, -1.1 + 0.1 * 1.1]) {
+        assert!((got - want).abs() < 1e-15, "{exact:?}");
+    }
+    assert_eq!(
+        parse_optimizer("adam(lr=1e-3, w=bf16)").unwrap().name(),
+        "adam(lr=0.001, w=bf16)"
     );
 }

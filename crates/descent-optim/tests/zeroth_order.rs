@@ -44,7 +44,7 @@ fn every_law_has_identity_second_moment_and_its_norm() {
         let mut m = SecondMoment::new(d);
         let mut v = vec![0.0; d];
         for _ in 0..100_000 {
-            law.sample(&mut rng, Some(&u), &mut v);
+            law.sample(&mut rng, Some(&u), &mut v).unwrap();
             m.add(&v);
             let n2: f64 = v.iter().map(|x| x * x).sum();
             match law {
@@ -318,4 +318,45 @@ fn bad_specs_and_missing_oracles_are_named_errors() {
     .unwrap()
     .to_string();
     assert!(err.contains("zo.q"), "{err}");
+}
+
+#[test]
+fn dap_sample_rejects_a_missing_short_or_non_unit_direction() {
+    let mut rng = RngStreams::new(2).stream("t");
+    let mut v = vec![0.0; 4];
+    let law = PerturbationLaw::DAP;
+    let e = law.sample(&mut rng, None, &mut v).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "invalid value for 'perturbation direction u': got none, expected a unit vector of \
+         length 4 (law 'dap' aligns its samples with u)"
+    );
+    let e = law
+        .sample(&mut rng, Some(&[1.0, 0.0]), &mut v)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "shape mismatch in direction u of the 'dap' perturbation law: expected length 4 \
+         (the length of v), got length 2"
+    );
+    let e = PerturbationLaw::DAP_EXACT
+        .sample(&mut rng, Some(&[2.0, 0.0, 0.0, 0.0]), &mut v)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("got a vector of norm 2, expected a unit vector"),
+        "{e}"
+    );
+    // v untouched by a rejected draw; the other laws ignore u entirely
+    assert_eq!(v, [0.0; 4]);
+    PerturbationLaw::Rademacher
+        .sample(&mut rng, None, &mut v)
+        .unwrap();
+    assert!(v.iter().all(|x| x.abs() == 1.0), "{v:?}");
+    // a unit u of the right length gives the aligned sample: |uᵀv| = 1
+    let u = [0.0, 0.6, 0.8, 0.0];
+    law.sample(&mut rng, Some(&u), &mut v).unwrap();
+    let along: f64 = u.iter().zip(&v).map(|(a, b)| a * b).sum();
+    assert!((along.abs() - 1.0).abs() < 1e-12, "uᵀv = {along}");
 }

@@ -533,7 +533,7 @@ fn check_nystrom(cfg: &EngdConfig, seed: u64, lam: f64) -> Result<(f64, Vec<(usi
     let mut full_err = f64::NAN;
     for l in [n / 8, n / 4, n / 2, n] {
         let om = sketch(l, seed ^ l as u64);
-        let (b, _) = nystrom_factor(&j, n, p, &om, l, nu, 1e-3)?;
+        let (b, _, _) = nystrom_factor(&j, n, p, &om, l, nu, 1e-3)?;
         let mut bbt = vec![0.0; n * n];
         gemm(&mut bbt, n, n, l, 1.0, &b, Trans::N, &b, Trans::T, 0.0);
         // the fast variant keeps the shift: BBᵀ approximates K + νI (spec §2.5)

@@ -307,7 +307,7 @@ fn z1_cell(
     let mut v = vec![0.0; d];
     let mut g = vec![0.0; d];
     for _ in 0..n {
-        law.sample(&mut rng, Some(&u), &mut v);
+        law.sample(&mut rng, Some(&u), &mut v)?;
         m.add(&v);
         let c = dot(&a, &v);
         g.iter_mut().zip(&v).for_each(|(gi, vi)| *gi = c * vi);

@@ -17,7 +17,7 @@
 //! Everything is sized in [`DriftProbe::new`]; `record` never allocates beyond the per-window
 //! values it was told to expect.
 
-use descent_core::linalg::solve_small;
+use descent_core::linalg::{Trans, gemm, solve_small, svd};
 use descent_core::{Error, Result};
 
 /// Writes the orthogonal polar factor Q of the m × m matrix `a` (A = Q P, P symmetric positive
@@ -388,6 +388,127 @@ pub fn fit_diffusion(msd: &[(f64, f64)], min_lag: f64) -> Result<DiffusionFit> {
     })
 }
 
+/// Orthogonal Procrustes alignment (P1 §2.4: the code is defined only up to a rotation, so two
+/// snapshots are compared after removing it): returns W·R, where R = argmin over orthogonal R
+/// of ‖W R − W_ref‖_F is the orthogonal polar factor U Vᵀ of Wᵀ W_ref = U Σ Vᵀ. W and W_ref are
+/// row-major `rows × cols`; R (cols × cols) mixes the columns. By SVD, so a rank-deficient
+/// Wᵀ W_ref still gives an optimal (then non-unique) R.
+pub fn procrustes_align(w: &[f64], w_ref: &[f64], rows: usize, cols: usize) -> Result<Vec<f64>> {
+    if rows == 0 || cols == 0 {
+        return Err(Error::invalid(
+            "procrustes_align shape",
+            format!("{rows}x{cols}"),
+            "at least one row and one column",
+        ));
+    }
+    for (name, m) in [("W", w), ("W_ref", w_ref)] {
+        if m.len() != rows * cols {
+            return Err(Error::shape(
+                format!("procrustes_align {name}"),
+                format!("{rows}x{cols} = {} entries", rows * cols),
+                format!("{} entries", m.len()),
+            ));
+        }
+    }
+    let mut c = vec![0.0; cols * cols];
+    gemm(
+        &mut c,
+        cols,
+        cols,
+        rows,
+        1.0,
+        w,
+        Trans::T,
+        w_ref,
+        Trans::N,
+        0.0,
+    );
+    let (u, _, v) = svd(&c, cols, cols)?;
+    let mut r = vec![0.0; cols * cols];
+    gemm(
+        &mut r,
+        cols,
+        cols,
+        cols,
+        1.0,
+        &u,
+        Trans::N,
+        &v,
+        Trans::T,
+        0.0,
+    );
+    let mut aligned = vec![0.0; rows * cols];
+    gemm(
+        &mut aligned,
+        rows,
+        cols,
+        cols,
+        1.0,
+        w,
+        Trans::N,
+        &r,
+        Trans::N,
+        0.0,
+    );
+    Ok(aligned)
+}
+
+/// Records the representation of fixed probe stimuli (P1 §2.4: r_s(t) = W(t)s for Oja,
+/// F(t)s = M⁻¹W s for similarity matching, W₁(t)s for the autoencoder, or any encoder):
+/// `stimuli` holds `n` stimuli of length `in_dim` back to back, `encode(s, r)` writes the
+/// encoder output for stimulus s into r (length `out_dim`), and column k of `out`
+/// (row-major `out_dim × n`) becomes the representation of stimulus k, the layout of the
+/// relevant block [`DriftProbe::record`] takes. Stimuli need not be the data's principal
+/// directions. `scratch` (length `out_dim`) keeps the call free of allocation.
+pub fn probe_representation(
+    stimuli: &[f64],
+    in_dim: usize,
+    out_dim: usize,
+    mut encode: impl FnMut(&[f64], &mut [f64]),
+    scratch: &mut [f64],
+    out: &mut [f64],
+) -> Result<()> {
+    if in_dim == 0 || out_dim == 0 {
+        return Err(Error::invalid(
+            "probe_representation dimensions",
+            format!("in_dim={in_dim}, out_dim={out_dim}"),
+            "both at least 1",
+        ));
+    }
+    if stimuli.is_empty() || !stimuli.len().is_multiple_of(in_dim) {
+        return Err(Error::shape(
+            "probe_representation stimuli",
+            format!("a positive multiple of in_dim = {in_dim} entries"),
+            format!("{} entries", stimuli.len()),
+        ));
+    }
+    let n = stimuli.len() / in_dim;
+    if out.len() != out_dim * n {
+        return Err(Error::shape(
+            "probe_representation out",
+            format!(
+                "out_dim x stimuli = {out_dim}x{n} = {} entries",
+                out_dim * n
+            ),
+            format!("{} entries", out.len()),
+        ));
+    }
+    if scratch.len() != out_dim {
+        return Err(Error::shape(
+            "probe_representation scratch",
+            format!("out_dim = {out_dim} entries"),
+            format!("{} entries", scratch.len()),
+        ));
+    }
+    for (k, s) in stimuli.chunks_exact(in_dim).enumerate() {
+        encode(s, scratch);
+        for (i, v) in scratch.iter().enumerate() {
+            out[i * n + k] = *v;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -546,5 +667,128 @@ mod tests {
         assert!(e.contains("drift_probe.lags"), "{e}");
         let e = fit_diffusion(&[(1.0, 1.0)], 0.0).unwrap_err().to_string();
         assert!(e.contains("fit_diffusion"), "{e}");
+    }
+
+    fn random_orthogonal(m: usize, seed: u64) -> Vec<f64> {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let g: Vec<f64> = (0..m * m)
+            .map(|_| StandardNormal.sample(&mut rng))
+            .collect();
+        let mut q = vec![0.0; m * m];
+        polar_factor(&g, m, &mut q, &mut vec![0.0; 2 * m * m]).unwrap();
+        q
+    }
+
+    #[test]
+    fn procrustes_undoes_a_random_rotation() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        for (rows, cols) in [(7usize, 3usize), (4, 4), (20, 6)] {
+            let w_ref: Vec<f64> = (0..rows * cols)
+                .map(|_| StandardNormal.sample(&mut rng))
+                .collect();
+            let q = random_orthogonal(cols, 9 + cols as u64);
+            // W = W_ref Qᵀ, a rotated copy: aligning it must give W_ref back
+            let mut w = vec![0.0; rows * cols];
+            gemm(
+                &mut w,
+                rows,
+                cols,
+                cols,
+                1.0,
+                &w_ref,
+                Trans::N,
+                &q,
+                Trans::T,
+                0.0,
+            );
+            let moved: f64 = w.iter().zip(&w_ref).map(|(a, b)| (a - b).abs()).sum();
+            assert!(moved > 0.1, "the rotation must move W ({moved})");
+            let aligned = procrustes_align(&w, &w_ref, rows, cols).unwrap();
+            for (a, b) in aligned.iter().zip(&w_ref) {
+                assert!((a - b).abs() < 1e-12, "{rows}x{cols}: {a} vs {b}");
+            }
+        }
+        // a non-rotated target: the aligned W is never farther from W_ref than W itself
+        let w = [1.0, 0.0, 0.0, 2.0, 1.0, 1.0];
+        let w_ref = [0.0, 1.0, 2.0, 0.0, -1.0, 1.0];
+        let aligned = procrustes_align(&w, &w_ref, 3, 2).unwrap();
+        let dist = |a: &[f64]| {
+            a.iter()
+                .zip(&w_ref)
+                .map(|(x, y)| (x - y).powi(2))
+                .sum::<f64>()
+        };
+        assert!(
+            dist(&aligned) < dist(&w),
+            "{} vs {}",
+            dist(&aligned),
+            dist(&w)
+        );
+        // rotation keeps the norm
+        let n2 = |a: &[f64]| a.iter().map(|x| x * x).sum::<f64>();
+        assert!((n2(&aligned) - n2(&w)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn procrustes_and_probe_shapes_are_named_errors() {
+        let e = procrustes_align(&[1.0; 6], &[1.0; 5], 3, 2)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "shape mismatch in procrustes_align W_ref: expected 3x2 = 6 entries, got 5 entries"
+        );
+        let e = procrustes_align(&[1.0; 4], &[1.0; 6], 3, 2)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("shape mismatch in procrustes_align W: expected 3x2"),
+            "{e}"
+        );
+        let e = procrustes_align(&[], &[], 0, 2).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "invalid value for 'procrustes_align shape': got 0x2, expected at least one row and \
+             one column"
+        );
+        let id = |s: &[f64], r: &mut [f64]| r.copy_from_slice(s);
+        let e = probe_representation(&[1.0; 5], 2, 2, id, &mut [0.0; 2], &mut [0.0; 4])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "shape mismatch in probe_representation stimuli: expected a positive multiple of \
+             in_dim = 2 entries, got 5 entries"
+        );
+        let e = probe_representation(&[1.0; 4], 2, 2, id, &mut [0.0; 2], &mut [0.0; 3])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("expected out_dim x stimuli = 2x2 = 4 entries, got 3"),
+            "{e}"
+        );
+        let e = probe_representation(&[1.0; 4], 0, 2, id, &mut [0.0; 2], &mut [0.0; 4])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("'probe_representation dimensions'"), "{e}");
+    }
+
+    #[test]
+    fn probe_representation_columns_are_the_encoded_stimuli() {
+        // a linear encoder W (3 × 2) and two arbitrary stimuli: column k = W s_k
+        let w = [1.0, 2.0, -1.0, 0.5, 0.0, 3.0];
+        let stimuli = [1.0, 0.0, 0.6, -0.8];
+        let mut out = [0.0; 6];
+        let mut scratch = [0.0; 3];
+        let encode = |s: &[f64], r: &mut [f64]| {
+            for (i, ri) in r.iter_mut().enumerate() {
+                *ri = w[2 * i] * s[0] + w[2 * i + 1] * s[1];
+            }
+        };
+        probe_representation(&stimuli, 2, 3, encode, &mut scratch, &mut out).unwrap();
+        let want = [1.0, 0.6 - 1.6, -1.0, -0.6 - 0.4, 0.0, -2.4];
+        for (g, e) in out.iter().zip(&want) {
+            assert!((g - e).abs() < 1e-15, "{out:?}");
+        }
     }
 }

@@ -6,7 +6,8 @@
 //!   perturbation law.
 //! - [`sharpness`]: the top Hessian eigenvalue by Lanczos on exact Hessian-vector products.
 //! - [`drift`]: P1's polar-factor alignment to a reference frame, rotation and MSD estimators,
-//!   and the diffusion-coefficient fit with its standard error.
+//!   the diffusion-coefficient fit with its standard error, orthogonal Procrustes alignment of
+//!   two codes and the representation of arbitrary probe stimuli.
 
 pub mod drift;
 pub mod estimator;
@@ -14,7 +15,7 @@ pub mod sharpness;
 
 pub use drift::{
     DiffusionFit, DriftEstimate, DriftProbe, DriftProbeConfig, fit_diffusion, polar_factor,
-    rotation_generator,
+    probe_representation, procrustes_align, rotation_generator,
 };
 pub use estimator::*;
 pub use sharpness::{Sharpness, top_hessian_eigenvalue};
