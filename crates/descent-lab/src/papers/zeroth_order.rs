@@ -359,13 +359,13 @@ fn coordinate_law_tolerance(d: usize) -> f64 {
 /// The authors' coordinate law without √d: E[(aᵀe_J)e_J] = a/d. The draws come from the
 /// library's (scaled) coordinate law v = √d·e_J, unscaled here: g = (aᵀv)v/d. Returns
 /// d·aᵀE[g]/‖a‖² (1 when the library law carries exactly √d).
-fn unscaled_coordinate_coefficient(d: usize, n: usize, streams: &RngStreams) -> f64 {
+fn unscaled_coordinate_coefficient(d: usize, n: usize, streams: &RngStreams) -> Result<f64> {
     let a = z1_truth(d, streams);
     let mut rng = streams.indexed("z1-unscaled", d as u64);
     let mut probe = EstimatorProbe::new(&a);
     let (mut v, mut g) = (vec![0.0; d], vec![0.0; d]);
     for _ in 0..n {
-        PerturbationLaw::Coordinate.sample(&mut rng, None, &mut v);
+        PerturbationLaw::Coordinate.sample(&mut rng, None, &mut v)?;
         let av = dot(&a, &v);
         for (gi, vi) in g.iter_mut().zip(&v) {
             *gi = av * vi / d as f64;
@@ -373,7 +373,7 @@ fn unscaled_coordinate_coefficient(d: usize, n: usize, streams: &RngStreams) -> 
         probe.add(&g);
     }
     let s = probe.stats();
-    d as f64 * dot(&a, &s.mean) / dot(&a, &a)
+    Ok(d as f64 * dot(&a, &s.mean) / dot(&a, &a))
 }
 
 fn z1(c: &Z1Config, streams: &RngStreams, report: &mut Report) -> Result<()> {
@@ -515,7 +515,7 @@ fn z1(c: &Z1Config, streams: &RngStreams, report: &mut Report) -> Result<()> {
     let mut coef = serde_json::Map::new();
     let mut coef_ok = true;
     for &d in &c.dims {
-        let k = unscaled_coordinate_coefficient(d, c.samples, streams);
+        let k = unscaled_coordinate_coefficient(d, c.samples, streams)?;
         coef_ok &= (k - 1.0).abs() <= 0.05;
         coef.insert(format!("d={d}"), num(k));
     }
