@@ -124,47 +124,42 @@ fn online_rules_do_not_allocate_per_step() {
     }
 
     // the generic path: OnlineProblem on a Stream (resample + field), as sgd(lr=η) drives it
-    let mut field_rules: Vec<(Box<dyn FnMut(&mut Vec<f64>) -> usize>, String)> = Vec::new();
-    macro_rules! problem {
-        ($rule:expr, $m:expr, $target:expr) => {{
-            let rule = $rule;
-            let name = rule.name();
-            let n = rule.n_inputs();
-            let g = generator(n, $m, $target, Basis::Random);
-            let stream = Stream::new(Arc::new(g), 1, RngStreams::new(2).stream("batches")).unwrap();
-            let mut params = rule.fixed_point(1.0).unwrap();
-            let mut prob = OnlineProblem::new(rule, stream).unwrap();
-            let mut d = vec![0.0; params.len()];
-            let run = move |moved: &mut Vec<f64>| {
-                let start = params.clone();
-                for _ in 0..3 {
-                    Stochastic::resample(&mut prob);
-                    prob.field(&params, &mut d);
-                }
-                let count = allocations(|| {
-                    for _ in 0..STEPS {
-                        Stochastic::resample(&mut prob);
-                        prob.field(&params, &mut d);
-                        params
-                            .iter_mut()
-                            .zip(&d)
-                            .for_each(|(p, di)| *p -= 0.01 * di);
-                    }
-                });
-                moved.push(params.iter().zip(&start).map(|(a, b)| (a - b).abs()).sum());
-                count
-            };
-            field_rules.push((Box::new(run), name));
-        }};
-    }
-    problem!(Oja::new(10, 2).unwrap(), 2, false);
-    problem!(SimilarityMatching::new(8, 3, 1.0).unwrap(), 3, false);
-    problem!(LinearAutoencoder::new(10, 2, 0.05).unwrap(), 2, false);
-    problem!(TwoLayerLinear::new(10, 2, 0.25).unwrap(), 2, true);
-    let mut moved = Vec::new();
-    for (run, name) in &mut field_rules {
-        let count = run(&mut moved);
+    for (count, moved, name) in [
+        problem_allocations(Oja::new(10, 2).unwrap(), 2, false),
+        problem_allocations(SimilarityMatching::new(8, 3, 1.0).unwrap(), 3, false),
+        problem_allocations(LinearAutoencoder::new(10, 2, 0.05).unwrap(), 2, false),
+        problem_allocations(TwoLayerLinear::new(10, 2, 0.25).unwrap(), 2, true),
+    ] {
         assert_eq!(count, 0, "OnlineProblem<{name}> allocated {count} times");
-        assert!(*moved.last().unwrap() > 1e-4, "{name} did not move");
+        assert!(moved > 1e-4, "{name}: parameters moved only {moved}");
     }
+}
+
+/// Allocations during `STEPS` resample + field + sgd steps of an [`OnlineProblem`] after a
+/// warm-up, with how far the parameters moved and the rule's name.
+fn problem_allocations<R: OnlineRule>(rule: R, m: usize, target: bool) -> (usize, f64, String) {
+    const STEPS: usize = 200;
+    let name = rule.name();
+    let g = generator(rule.n_inputs(), m, target, Basis::Random);
+    let stream = Stream::new(Arc::new(g), 1, RngStreams::new(2).stream("batches")).unwrap();
+    let mut params = rule.fixed_point(1.0).unwrap();
+    let start = params.clone();
+    let mut prob = OnlineProblem::new(rule, stream).unwrap();
+    let mut d = vec![0.0; params.len()];
+    for _ in 0..3 {
+        Stochastic::resample(&mut prob);
+        prob.field(&params, &mut d);
+    }
+    let count = allocations(|| {
+        for _ in 0..STEPS {
+            Stochastic::resample(&mut prob);
+            prob.field(&params, &mut d);
+            params
+                .iter_mut()
+                .zip(&d)
+                .for_each(|(p, di)| *p -= 0.01 * di);
+        }
+    });
+    let moved = params.iter().zip(&start).map(|(a, b)| (a - b).abs()).sum();
+    (count, moved, name)
 }
