@@ -29,4 +29,4 @@ pub use puf::{
     PufConfig, PufMode, UnlearnReport, continue_without, puf_coefficients, recover,
     retrain_from_scratch, unlearn,
 };
-pub use transport::{Gathered, InProcess, Message, SERVER, Traffic, Transport, Wire};
+pub use transport::{Gathered, InProcess, Message, SERVER, Traffic, Transport, Wire, WireReader};
