@@ -175,6 +175,11 @@ impl Client {
         self.id
     }
 
+    /// The model the client trains.
+    pub fn model(&self) -> &Mlp {
+        &self.model
+    }
+
     /// Number of local samples n_k.
     pub fn n(&self) -> usize {
         self.data.len()
