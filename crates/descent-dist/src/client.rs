@@ -1,6 +1,7 @@
 //! A federated [`Client`]: its local data, the model and loss, and a local optimizer (any
 //! `Transform` built from a spec), trained for E epochs from the global model each round.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use descent_core::{Error, Gradient, Layout, Result, RngStreams, Spec, Stochastic};
@@ -8,25 +9,59 @@ use descent_data::Dataset;
 use descent_nn::{Loss, Mlp, Objective, check_compatible};
 use descent_optim::{Transform, build_transform};
 
-use crate::transport::Wire;
+use crate::transport::{Wire, WireReader, f64s_bytes, put_f64, put_f64s, put_u64};
 
-/// Fixed header of a [`RoundMsg`] besides the weights: lr (f64) and epochs (u64).
+/// Fixed part of a [`RoundMsg`] besides the weights: lr (f64) and epochs (u64).
 pub const ROUND_MSG_HEADER: u64 = 16;
 
 /// The server's broadcast in one round: the current global weights, the local learning rate of
-/// this round and the number of local epochs (P3 §5.4: header + P floats).
-#[derive(Debug, Clone, Copy)]
+/// this round and the number of local epochs (P3 §5.4: header + P floats). The weights are
+/// borrowed from the server when the message stays in the process (no copy) and owned when it
+/// was decoded from bytes ([`Wire::decode`], e.g. on another MPI rank).
+#[derive(Debug, Clone, PartialEq)]
 pub struct RoundMsg<'a> {
-    pub weights: &'a [f64],
+    pub weights: Cow<'a, [f64]>,
     pub lr: f64,
     pub epochs: usize,
 }
 
-impl Wire for RoundMsg<'_> {
-    fn wire_bytes(&self) -> u64 {
-        ROUND_MSG_HEADER + 8 * self.weights.len() as u64
+impl<'a> RoundMsg<'a> {
+    /// A broadcast that borrows the server's weights.
+    pub fn new(weights: &'a [f64], lr: f64, epochs: usize) -> Self {
+        RoundMsg {
+            weights: Cow::Borrowed(weights),
+            lr,
+            epochs,
+        }
     }
 }
+
+/// Encoding: lr (f64), epochs (u64), weights (u64 count + f64 values).
+impl Wire for RoundMsg<'_> {
+    fn wire_bytes(&self) -> u64 {
+        ROUND_MSG_HEADER + f64s_bytes(self.weights.len())
+    }
+    fn encode(&self, out: &mut Vec<u8>) {
+        put_f64(out, self.lr);
+        put_u64(out, self.epochs as u64);
+        put_f64s(out, &self.weights);
+    }
+    fn decode(bytes: &[u8]) -> Result<Self> {
+        let mut r = WireReader::new("RoundMsg", bytes);
+        let lr = r.f64("lr")?;
+        let epochs = r.usize("epochs")?;
+        let weights = Cow::Owned(r.f64s("weights")?);
+        r.finish()?;
+        Ok(RoundMsg {
+            weights,
+            lr,
+            epochs,
+        })
+    }
+}
+
+/// Fixed part of a [`ClientUpdate`] besides Δ: n (u64), train_loss (f64), steps (u64).
+pub const CLIENT_UPDATE_HEADER: u64 = 24;
 
 /// A client's reply: its pseudo-gradient Δ = w_local − w_global, its sample count n_k and the
 /// mean training loss and number of its local steps (P3 §5.4: P floats + n_k, plus 2 numbers).
@@ -39,9 +74,30 @@ pub struct ClientUpdate {
     pub steps: u64,
 }
 
+/// Encoding: n (u64), train_loss (f64), steps (u64), delta (u64 count + f64 values).
 impl Wire for ClientUpdate {
     fn wire_bytes(&self) -> u64 {
-        24 + 8 * self.delta.len() as u64
+        CLIENT_UPDATE_HEADER + f64s_bytes(self.delta.len())
+    }
+    fn encode(&self, out: &mut Vec<u8>) {
+        put_u64(out, self.n);
+        put_f64(out, self.train_loss);
+        put_u64(out, self.steps);
+        put_f64s(out, &self.delta);
+    }
+    fn decode(bytes: &[u8]) -> Result<Self> {
+        let mut r = WireReader::new("ClientUpdate", bytes);
+        let n = r.u64("n")?;
+        let train_loss = r.f64("train_loss")?;
+        let steps = r.u64("steps")?;
+        let delta = r.f64s("delta")?;
+        r.finish()?;
+        Ok(ClientUpdate {
+            delta,
+            n,
+            train_loss,
+            steps,
+        })
     }
 }
 
@@ -119,6 +175,11 @@ impl Client {
         self.id
     }
 
+    /// The model the client trains.
+    pub fn model(&self) -> &Mlp {
+        &self.model
+    }
+
     /// Number of local samples n_k.
     pub fn n(&self) -> usize {
         self.data.len()
@@ -167,7 +228,9 @@ impl Client {
             self.transform.update(s as u64, &mut self.grad, &x);
             x.iter_mut().zip(&self.grad).for_each(|(xi, u)| *xi += u);
         }
-        x.iter_mut().zip(msg.weights).for_each(|(xi, w)| *xi -= w);
+        x.iter_mut()
+            .zip(msg.weights.iter())
+            .for_each(|(xi, w)| *xi -= w);
         Ok(ClientUpdate {
             delta: x,
             n: self.data.len() as u64,
@@ -211,16 +274,7 @@ mod tests {
         let mut c =
             Client::new(0, data.clone(), model.clone(), Loss::SoftmaxCe, 8, "sgd", 1).unwrap();
         let w = model.init_params(Init::Xavier, &mut RngStreams::new(3).stream("init"));
-        let u = c
-            .local_update(
-                &RoundMsg {
-                    weights: &w,
-                    lr: 0.05,
-                    epochs: 1,
-                },
-                1,
-            )
-            .unwrap();
+        let u = c.local_update(&RoundMsg::new(&w, 0.05, 1), 1).unwrap();
         let mut obj = Objective::new(model, data, Loss::SoftmaxCe, 8, &RngStreams::new(0)).unwrap();
         let mut g = vec![0.0; w.len()];
         obj.value_grad(&w, &mut g);
@@ -253,14 +307,7 @@ mod tests {
         assert!(Client::new(0, toy(4), wide, Loss::SoftmaxCe, 2, "sgd", 0).is_err());
         let mut c = Client::new(0, toy(4), model, Loss::SoftmaxCe, 2, "sgd", 0).unwrap();
         let e = c
-            .local_update(
-                &RoundMsg {
-                    weights: &[0.0; 3],
-                    lr: 0.1,
-                    epochs: 1,
-                },
-                1,
-            )
+            .local_update(&RoundMsg::new(&[0.0; 3], 0.1, 1), 1)
             .unwrap_err();
         assert!(e.to_string().contains("global weights"), "{e}");
     }

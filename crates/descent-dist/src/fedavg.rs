@@ -255,11 +255,7 @@ impl FedAvg {
         epochs: usize,
         min_replies: usize,
     ) -> Result<crate::transport::Gathered<ClientUpdate>> {
-        let msg = RoundMsg {
-            weights: &self.weights,
-            lr: self.lr_at(t),
-            epochs,
-        };
+        let msg = RoundMsg::new(&self.weights, self.lr_at(t), epochs);
         transport.broadcast_gather(
             t,
             to,

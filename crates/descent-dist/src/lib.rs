@@ -13,7 +13,7 @@
 //! - [`puf`]: federated unlearning by negated pseudo-gradients, both forms of P3 §2.2
 //!   (PUF-Special, PUF-Regular), for one or several concurrent targets; the
 //!   retrain-from-scratch and continue-without-client baselines; recovery (§2.4).
-//! - [`metrics`]: accuracy, the Yeom loss-threshold and confidence-threshold
+//! - [`metrics`]: accuracy (on any data, or on each client's own training data), the Yeom loss-threshold and confidence-threshold
 //!   membership-inference attacks (P3 §4.2) as member rates, and attack AUC.
 
 pub mod client;
@@ -24,9 +24,12 @@ pub mod transport;
 
 pub use client::{Client, ClientUpdate, RoundMsg};
 pub use fedavg::{FedAvg, FedAvgConfig, RoundReport, Weighting, aggregate};
-pub use metrics::{Mia, accuracy, auc, confidence_threshold, evaluate_mia, true_class_probs};
+pub use metrics::{
+    Mia, accuracy, auc, client_train_accuracies, confidence_threshold, evaluate_mia,
+    true_class_probs,
+};
 pub use puf::{
     PufConfig, PufMode, UnlearnReport, continue_without, puf_coefficients, recover,
     retrain_from_scratch, unlearn,
 };
-pub use transport::{Gathered, InProcess, Message, SERVER, Traffic, Transport, Wire};
+pub use transport::{Gathered, InProcess, Message, SERVER, Traffic, Transport, Wire, WireReader};

@@ -13,9 +13,12 @@
 //! the target's samples against the test samples. Both attacks score a sample by its true-class
 //! probability p (the loss is −ln p), so they share one AUC.
 
+use descent_core::{Error, Result};
 use descent_data::{Dataset, Targets};
 use descent_nn::{Loss, Mlp, Workspace};
 use serde::{Deserialize, Serialize};
+
+use crate::client::Client;
 
 /// Accuracy of `params` on `data` (class targets).
 pub fn accuracy(model: &Mlp, params: &[f64], data: &Dataset, ws: &mut Workspace) -> f64 {
@@ -23,6 +26,31 @@ pub fn accuracy(model: &Mlp, params: &[f64], data: &Dataset, ws: &mut Workspace)
         .evaluate(params, data, Loss::SoftmaxCe, ws)
         .accuracy
         .unwrap_or(f64::NAN)
+}
+
+/// Accuracy of the global weights `params` on each client's own training data, in the order of
+/// `clients` (P3 §4.2: "accuracy on each client's train data"; after unlearning, the forgotten
+/// client's value next to the retained clients' shows what was forgotten). Each client's data is
+/// evaluated under its own model; `params` of the wrong length is an error naming the client.
+pub fn client_train_accuracies(clients: &[Client], params: &[f64]) -> Result<Vec<f64>> {
+    let mut out = Vec::with_capacity(clients.len());
+    for c in clients {
+        let model = c.model();
+        if params.len() != model.n_params() {
+            return Err(Error::shape(
+                format!(
+                    "global weights for client {} ({})",
+                    c.id(),
+                    model.describe()
+                ),
+                model.n_params(),
+                params.len(),
+            ));
+        }
+        let mut ws = Workspace::new(model, c.n().min(256));
+        out.push(accuracy(model, params, c.data(), &mut ws));
+    }
+    Ok(out)
 }
 
 /// The softmax probability of each sample's true class (class targets).
@@ -156,6 +184,65 @@ pub fn evaluate_mia(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use descent_nn::Activation;
+    use std::sync::Arc;
+
+    fn client(id: usize, features: Vec<f64>, labels: Vec<usize>, model: &Mlp) -> Client {
+        let data = Dataset::new(
+            format!("client{id}"),
+            features,
+            2,
+            Targets::Classes {
+                labels,
+                n_classes: 2,
+            },
+        )
+        .unwrap();
+        Client::new(
+            id,
+            Arc::new(data),
+            model.clone(),
+            Loss::SoftmaxCe,
+            2,
+            "sgd",
+            0,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn client_train_accuracies_count_each_clients_own_samples() {
+        // logits = W x + b with W = I, b = (0, 0.5): class 1 unless x0 > x1 + 0.5
+        let model = Mlp::new(vec![2, 2], Activation::Identity, true).unwrap();
+        let lp = model.layer_params()[0];
+        let mut p = vec![0.0; model.n_params()];
+        p[lp.weight] = 1.0; // W[0][0]
+        p[lp.weight + 3] = 1.0; // W[1][1]
+        p[lp.bias.unwrap() + 1] = 0.5;
+        let clients = [
+            // predictions 0, 1, 1: labels 0, 1, 0 → 2 of 3
+            client(0, vec![2.0, 0.0, 0.0, 1.0, 1.0, 0.8], vec![0, 1, 0], &model),
+            // predictions 1, 0, 0, 1: labels 1, 1, 0, 0 → 2 of 4
+            client(
+                3,
+                vec![0.0, 3.0, 3.0, 0.0, 1.0, 0.4, 0.5, 0.5],
+                vec![1, 1, 0, 0],
+                &model,
+            ),
+            client(4, vec![5.0, 0.0], vec![0], &model),
+        ];
+        let acc = client_train_accuracies(&clients, &p).unwrap();
+        assert_eq!(acc, vec![2.0 / 3.0, 0.5, 1.0]);
+        let e = client_train_accuracies(&clients, &p[1..]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "shape mismatch in global weights for client 0 ({}): expected 6, got 5",
+                model.describe()
+            )
+        );
+        assert!(client_train_accuracies(&[], &p).unwrap().is_empty());
+    }
 
     #[test]
     fn auc_matches_pair_counting() {

@@ -15,6 +15,10 @@
 //! the closures get `&mut N`. Every message carries its round number and sender; the traffic of
 //! each call is counted in bytes ([`Wire::wire_bytes`] of the payload plus a
 //! [`HEADER_BYTES`]-byte header), which is how "PUF adds no communication" is measured.
+//!
+//! Every payload has a little-endian byte encoding ([`Wire::encode`], [`Wire::decode`], exactly
+//! `wire_bytes()` long), so a backend that moves bytes decodes owned copies of the messages the
+//! algorithms send; the in-process backend passes references and never encodes.
 
 use descent_core::{Error, Result};
 use rayon::prelude::*;
@@ -26,15 +30,167 @@ pub const SERVER: usize = usize::MAX;
 /// Bytes of a message header: round (u64) and sender (u64).
 pub const HEADER_BYTES: u64 = 16;
 
-/// Something that can be sent: its size on the wire, for traffic accounting.
-pub trait Wire {
-    /// Payload bytes (f64 = 8, u64 = 8).
+/// Something that can be sent: its size on the wire (for traffic accounting) and its
+/// little-endian byte encoding, so that a backend that moves bytes (MPI: one rank per node or
+/// group of nodes) can send every message the algorithms use without changing the trait.
+///
+/// The format: u64 and f64 as 8 little-endian bytes (f64 by its bit pattern, so NaN payloads and
+/// −0 survive), a `Vec<f64>` as its u64 length followed by the values. A message is framed by the
+/// transport (MPI knows a message's length), and [`Wire::decode`] must consume it exactly.
+/// `wire_bytes()` always equals the length `encode` appends. The in-process backend passes
+/// references and never encodes.
+pub trait Wire: Sized {
+    /// Payload bytes: exactly the number of bytes [`Wire::encode`] appends.
     fn wire_bytes(&self) -> u64;
+    /// Appends the little-endian encoding to `out`.
+    fn encode(&self, out: &mut Vec<u8>);
+    /// Reads a value from exactly `bytes`; a truncated buffer or trailing bytes are an
+    /// [`Error::Data`] naming the message type and the byte offset.
+    fn decode(bytes: &[u8]) -> Result<Self>;
+}
+
+/// Appends `v` as 8 little-endian bytes.
+pub fn put_u64(out: &mut Vec<u8>, v: u64) {
+    out.extend_from_slice(&v.to_le_bytes());
+}
+
+/// Appends the bit pattern of `v` as 8 little-endian bytes.
+pub fn put_f64(out: &mut Vec<u8>, v: f64) {
+    out.extend_from_slice(&v.to_bits().to_le_bytes());
+}
+
+/// Appends a length-prefixed f64 slice (u64 count, then the values): 8 + 8·len bytes.
+pub fn put_f64s(out: &mut Vec<u8>, v: &[f64]) {
+    out.reserve(8 + 8 * v.len());
+    put_u64(out, v.len() as u64);
+    for x in v {
+        put_f64(out, *x);
+    }
+}
+
+/// Bytes of a length-prefixed f64 slice of `len` values.
+pub fn f64s_bytes(len: usize) -> u64 {
+    8 + 8 * len as u64
+}
+
+/// The u64 of 8 little-endian bytes.
+fn le_u64(b: &[u8]) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(b);
+    u64::from_le_bytes(a)
+}
+
+/// A cursor over one encoded message, for [`Wire::decode`]: every read names the field, and a
+/// buffer that ends early is an error naming the message type and the byte offset.
+#[derive(Debug)]
+pub struct WireReader<'a> {
+    ty: &'static str,
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> WireReader<'a> {
+    /// A reader over `bytes`, the encoding of a `ty` (used in error messages).
+    pub fn new(ty: &'static str, bytes: &'a [u8]) -> Self {
+        WireReader { ty, bytes, pos: 0 }
+    }
+
+    /// The current byte offset.
+    pub fn offset(&self) -> usize {
+        self.pos
+    }
+
+    fn take(&mut self, field: &str, need: usize) -> Result<&'a [u8]> {
+        let left = self.bytes.len() - self.pos;
+        if need > left {
+            return Err(Error::data(
+                format!("{} message", self.ty),
+                format!("byte offset {}", self.pos),
+                format!(
+                    "truncated: '{field}' needs {need} bytes, {left} remain (message of {} bytes)",
+                    self.bytes.len()
+                ),
+            ));
+        }
+        let b = &self.bytes[self.pos..self.pos + need];
+        self.pos += need;
+        Ok(b)
+    }
+
+    /// Reads a u64.
+    pub fn u64(&mut self, field: &str) -> Result<u64> {
+        Ok(le_u64(self.take(field, 8)?))
+    }
+
+    /// Reads an f64 (bit pattern).
+    pub fn f64(&mut self, field: &str) -> Result<f64> {
+        Ok(f64::from_bits(self.u64(field)?))
+    }
+
+    /// Reads a u64 that must fit a `usize`.
+    pub fn usize(&mut self, field: &str) -> Result<usize> {
+        let at = self.pos;
+        let v = self.u64(field)?;
+        usize::try_from(v).map_err(|_| {
+            Error::data(
+                format!("{} message", self.ty),
+                format!("byte offset {at}"),
+                format!("'{field}' = {v} does not fit this platform's usize"),
+            )
+        })
+    }
+
+    /// Reads a length-prefixed f64 slice.
+    pub fn f64s(&mut self, field: &str) -> Result<Vec<f64>> {
+        let len = self.u64(&format!("{field} length"))?;
+        let left = (self.bytes.len() - self.pos) as u64;
+        if len > left / 8 {
+            // checked before allocating: a corrupt length cannot ask for a huge buffer
+            return Err(Error::data(
+                format!("{} message", self.ty),
+                format!("byte offset {}", self.pos),
+                format!(
+                    "truncated: '{field}' needs {} bytes ({len} f64), {left} remain (message of \
+                     {} bytes)",
+                    len.saturating_mul(8),
+                    self.bytes.len()
+                ),
+            ));
+        }
+        let b = self.take(field, 8 * len as usize)?;
+        Ok(b.chunks_exact(8)
+            .map(|c| f64::from_bits(le_u64(c)))
+            .collect())
+    }
+
+    /// Ends the message: trailing bytes are an error.
+    pub fn finish(self) -> Result<()> {
+        if self.pos != self.bytes.len() {
+            return Err(Error::data(
+                format!("{} message", self.ty),
+                format!("byte offset {}", self.pos),
+                format!(
+                    "{} trailing bytes after the end of the message",
+                    self.bytes.len() - self.pos
+                ),
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Wire for Vec<f64> {
     fn wire_bytes(&self) -> u64 {
-        8 * self.len() as u64
+        f64s_bytes(self.len())
+    }
+    fn encode(&self, out: &mut Vec<u8>) {
+        put_f64s(out, self);
+    }
+    fn decode(bytes: &[u8]) -> Result<Self> {
+        let mut r = WireReader::new("Vec<f64>", bytes);
+        let v = r.f64s("values")?;
+        r.finish()?;
+        Ok(v)
     }
 }
 
@@ -42,17 +198,24 @@ impl Wire for f64 {
     fn wire_bytes(&self) -> u64 {
         8
     }
+    fn encode(&self, out: &mut Vec<u8>) {
+        put_f64(out, *self);
+    }
+    fn decode(bytes: &[u8]) -> Result<Self> {
+        let mut r = WireReader::new("f64", bytes);
+        let v = r.f64("value")?;
+        r.finish()?;
+        Ok(v)
+    }
 }
 
 impl Wire for () {
     fn wire_bytes(&self) -> u64 {
         0
     }
-}
-
-impl<T: Wire + ?Sized> Wire for &T {
-    fn wire_bytes(&self) -> u64 {
-        (**self).wire_bytes()
+    fn encode(&self, _: &mut Vec<u8>) {}
+    fn decode(bytes: &[u8]) -> Result<Self> {
+        WireReader::new("()", bytes).finish()
     }
 }
 
@@ -292,7 +455,7 @@ impl<N: Send> Transport<N> for InProcess<N> {
         };
         let mut traffic = Traffic {
             down_messages: to.len() as u64,
-            down_bytes: to.len() as u64 * msg.bytes(),
+            down_bytes: to.len() as u64 * (HEADER_BYTES + payload.wire_bytes()),
             ..Traffic::default()
         };
         let mut replies = Vec::with_capacity(results.len());
@@ -420,8 +583,8 @@ mod tests {
         assert_eq!(g.replies[1].payload, (0.4f64 * 2.0 + 4.0).sin());
         assert_eq!(nodes[4], g.replies[1].payload);
         assert_eq!(nodes[2], 0.2); // not addressed, untouched
-        // 4 downlinks of 16 + 40 bytes, 4 uplinks of 16 + 8
-        assert_eq!(g.traffic.down_bytes, 4 * 56);
+        // 4 downlinks of 16 + (8 + 40) bytes, 4 uplinks of 16 + 8
+        assert_eq!(g.traffic.down_bytes, 4 * 64);
         assert_eq!(g.traffic.up_bytes, 4 * 24);
         assert_eq!(g.traffic.messages(), 8);
         let (serial_nodes, serial) = gather_sum(false);

@@ -142,11 +142,7 @@ fn puf_updates_follow_the_formulas_and_add_no_traffic() {
     let sizes: Vec<f64> = f.data.iter().map(|d| d.len() as f64).collect();
     let w0 = fed.weights().to_vec();
     // every client's Δ of round 4 from w0, computed directly
-    let msg = RoundMsg {
-        weights: &w0,
-        lr: fed.lr_at(4),
-        epochs: 1,
-    };
+    let msg = RoundMsg::new(&w0, fed.lr_at(4), 1);
     let mut direct: Vec<Vec<f64>> = Vec::new();
     for (k, d) in f.data.iter().enumerate() {
         let mut c =

@@ -37,10 +37,10 @@ fn puf_quick_preset_holds_its_checks() {
     );
     assert_eq!(regular, normal);
     assert_eq!(special * 10, normal);
-    // 4,810 parameters: each message carries them as f64
+    // 4,810 parameters: each message carries them as f64 after a u64 count
     assert_eq!(
         normal,
-        10 * (16 + 16 + 8 * 4810) + 10 * (16 + 24 + 8 * 4810)
+        10 * (16 + 16 + 8 + 8 * 4810) + 10 * (16 + 24 + 8 + 8 * 4810)
     );
     assert!(dir.path().join("accuracy_after_request.png").exists());
     assert!(dir.path().join("mia.png").exists());

@@ -536,12 +536,33 @@ impl PinnObjective {
         (sse / n as f64).sqrt()
     }
 
-    /// u_θ at arbitrary points (row-major, at most `eval` of them per call).
-    pub fn predict(&mut self, x: &[f64], points: &[f64]) -> Vec<f64> {
+    /// u_θ at arbitrary points (row-major n × d, any n): the points go through the evaluation
+    /// workspace in chunks of at most `eval` rows, so the count is not limited by its size.
+    /// Errors if `x` is not a parameter vector of this network or `points.len()` is not a
+    /// multiple of the input dimension d.
+    pub fn predict(&mut self, x: &[f64], points: &[f64]) -> Result<Vec<f64>> {
+        if x.len() != self.n_params {
+            return Err(Error::shape(
+                "pinn predict parameters",
+                format!("{} parameters", self.n_params),
+                x.len(),
+            ));
+        }
         let d = self.pde.dim();
-        let n = points.len() / d;
-        self.eval.forward(x, points, n, Streams::Value);
-        (0..n).map(|i| self.eval.value(i)).collect()
+        if !points.len().is_multiple_of(d) {
+            return Err(Error::invalid(
+                "pinn predict points length",
+                points.len(),
+                format!("a multiple of the input dimension d = {d} (row-major n × d)"),
+            ));
+        }
+        let mut out = Vec::with_capacity(points.len() / d);
+        for chunk in points.chunks(self.sizes.eval * d) {
+            let n = chunk.len() / d;
+            self.eval.forward(x, chunk, n, Streams::Value);
+            out.extend((0..n).map(|i| self.eval.value(i)));
+        }
+        Ok(out)
     }
 }
 

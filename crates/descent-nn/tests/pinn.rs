@@ -370,3 +370,59 @@ fn bad_shapes_are_named_errors() {
     );
     assert!(Poisson::new(0, PoissonSolution::CosSum).is_err());
 }
+
+fn poisson_with_eval(eval: usize) -> PinnObjective {
+    let mlp = Mlp::new(vec![2, 16, 16, 1], Activation::Tanh, true).unwrap();
+    let pde = Box::new(Poisson::new(2, PoissonSolution::SinProduct).unwrap());
+    let sizes = PinnSizes {
+        interior: 4,
+        condition: 4,
+        eval,
+    };
+    PinnObjective::new(mlp, pde, sizes, &RngStreams::new(3)).unwrap()
+}
+
+#[test]
+fn predict_chunks_any_point_count_and_names_bad_lengths() {
+    // eval = 7: 23 points go through the workspace as 7 + 7 + 7 + 2
+    let mut small = poisson_with_eval(7);
+    let mut large = poisson_with_eval(23);
+    let x = small.init_params(&RngStreams::new(3));
+    let pts = points(23, 2, 9);
+    let chunked = small.predict(&x, &pts).unwrap();
+    let whole = large.predict(&x, &pts).unwrap();
+    assert_eq!(chunked.len(), 23);
+    // the GEMM kernel's row blocking depends on the batch size, so agreement is to rounding
+    for (i, (a, b)) in chunked.iter().zip(&whole).enumerate() {
+        assert!(
+            (a - b).abs() < 1e-14,
+            "point {i}: chunked {a} vs unchunked {b}"
+        );
+    }
+    // and both equal the independent scalar evaluation of the network
+    for (i, p) in pts.chunks(2).enumerate() {
+        let u = eval_generic(small.mlp(), &x, p);
+        assert!(
+            (chunked[i] - u).abs() < 1e-13,
+            "point {i}: {} vs {u}",
+            chunked[i]
+        );
+    }
+    assert!(small.predict(&x, &[]).unwrap().is_empty());
+
+    let e = small.predict(&x, &pts[..5]).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "invalid value for 'pinn predict points length': got 5, expected a multiple of the \
+         input dimension d = 2 (row-major n × d)"
+    );
+    let e = small.predict(&x[1..], &pts).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        format!(
+            "shape mismatch in pinn predict parameters: expected {} parameters, got {}",
+            x.len(),
+            x.len() - 1
+        )
+    );
+}
