@@ -42,6 +42,33 @@ fn puf_quick_preset_holds_its_checks() {
         normal,
         10 * (16 + 16 + 8 + 8 * 4810) + 10 * (16 + 24 + 8 + 8 * 4810)
     );
+    // accuracy on every client's training data: 10 clients × 9 cases; right after PUF the
+    // forgotten client loses more accuracy than the retained clients do on average
+    let per_client = report
+        .tables
+        .iter()
+        .find(|t| t.name == "per_client_train_accuracy")
+        .unwrap();
+    assert_eq!(per_client.rows.len(), 90);
+    let drop = |row: &Vec<serde_json::Value>| {
+        row[4].as_f64().unwrap() - row[5].as_f64().unwrap() // original − PUF right after
+    };
+    let (mut forgotten, mut retained) = (Vec::new(), Vec::new());
+    for row in &per_client.rows {
+        if row[3].as_bool().unwrap() {
+            forgotten.push(drop(row));
+        } else {
+            retained.push(drop(row));
+        }
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    assert_eq!(forgotten.len(), 9);
+    assert!(
+        mean(&forgotten) > mean(&retained) + 0.1,
+        "{} vs {}",
+        mean(&forgotten),
+        mean(&retained)
+    );
     assert!(dir.path().join("accuracy_after_request.png").exists());
     assert!(dir.path().join("mia.png").exists());
     assert!(report.evals.gradients > 100_000);

@@ -19,7 +19,8 @@ use descent_data::{Dataset, Partition, Standardizer, Targets};
 use descent_dist::puf::{Recovery, first_reaching};
 use descent_dist::{
     Client, FedAvg, FedAvgConfig, InProcess, Mia, PufConfig, PufMode, Transport, Weighting,
-    accuracy, continue_without, evaluate_mia, retrain_from_scratch, unlearn,
+    accuracy, client_train_accuracies, continue_without, evaluate_mia, retrain_from_scratch,
+    unlearn,
 };
 use descent_nn::{Activation, Init, Loss, Mlp, Workspace};
 use rayon::prelude::*;
@@ -466,6 +467,9 @@ fn train_original<T: Transport<Client>>(
 struct Case {
     split: u64,
     targets: Vec<usize>,
+    /// Accuracy on each client's own training data: [original, PUF-Special right after,
+    /// retrain] (the forgotten client's entry next to the retained clients').
+    per_client: [Vec<f64>; 3],
     n_target: usize,
     original: Point,
     retrain: Point,
@@ -625,6 +629,10 @@ fn run_case(
     steps += s_steps;
     let mut algebra_err = algebra_error(w0, &st.weights[1], &srep, &special_cfg, targets, &sizes);
     let special_after = ev.point(&st.weights[1], &mut ws);
+    let per_client = [w0, st.weights[1].as_slice(), re.weights()]
+        .map(|w| client_train_accuracies(tr.nodes(), w));
+    let [a, b, r] = per_client;
+    let per_client = [a?, b?, r?];
     let s_idx = special_rounds.map_or(st.weights.len() - 1, |r| r + 1);
     let special = ev.point(&st.weights[s_idx], &mut ws);
     // PUF-Regular
@@ -699,6 +707,7 @@ fn run_case(
     Ok(Case {
         split,
         targets: targets.to_vec(),
+        per_client,
         n_target: forget.len(),
         original,
         retrain,
@@ -1307,6 +1316,37 @@ fn tables(report: &mut Report, c: &PufExpConfig, d: &DatasetRun, mix: Option<&Da
         "cases",
         CASE_COLUMNS,
         d.singles.iter().chain(&d.pairs).map(case_row).collect(),
+    );
+    // accuracy on every client's own training data, per single-target case
+    let per_client_rows = d
+        .singles
+        .iter()
+        .flat_map(|k| {
+            (0..k.per_client[0].len()).map(move |i| {
+                vec![
+                    json!(k.split),
+                    json!(k.targets[0]),
+                    json!(i),
+                    json!(k.targets.contains(&i)),
+                    num(k.per_client[0][i]),
+                    num(k.per_client[1][i]),
+                    num(k.per_client[2][i]),
+                ]
+            })
+        })
+        .collect();
+    report.add_table(
+        "per_client_train_accuracy",
+        &[
+            "split",
+            "target",
+            "client",
+            "forgotten",
+            "original",
+            "puf_special_after",
+            "retrain",
+        ],
+        per_client_rows,
     );
     if let Some(m) = mix {
         report.add_table(
