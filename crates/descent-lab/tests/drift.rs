@@ -70,3 +70,50 @@ fn bad_config_values_name_the_field() {
         .to_string();
     assert!(e.contains("etaa"), "{e}");
 }
+
+/// The sweep runs in parallel (rayon) and gives the same numbers as on one thread.
+#[test]
+fn parallel_sweep_equals_a_one_thread_run() {
+    let sets: Vec<String> = [
+        "t1_oja_var.steps=200000",
+        "t2_oja_dim.steps=200000",
+        "t3_learning_m.steps=200000",
+        "t3_synaptic_m.steps=50000",
+        "t4_sm_var.steps=200000",
+        "t5_ae_var.steps=200000",
+        "t6_sup_var.steps=200000",
+        "other_dims.steps=200000",
+        "speed_steps=1000",
+        "burn_in=1000",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let cfg = resolve_config(&Drift, Preset::Quick, None, &sets).unwrap();
+    let run = || {
+        let ctx = descent_lab::experiment::RunContext {
+            preset: Preset::Quick,
+            seed: 5,
+            progress: &|_, _| {},
+        };
+        let out = descent_lab::experiment::Experiment::run(&Drift, &cfg, &ctx).unwrap();
+        let rates = table_rows(&out.report, "drift_rates").clone();
+        // every column but the last (steps per second, a timing)
+        rates
+            .into_iter()
+            .map(|row| row[..row.len() - 1].to_vec())
+            .collect::<Vec<_>>()
+    };
+    let one_thread = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap()
+        .install(run);
+    let parallel = rayon::ThreadPoolBuilder::new()
+        .num_threads(4)
+        .build()
+        .unwrap()
+        .install(run);
+    assert!(one_thread.len() >= 20, "{} rows", one_thread.len());
+    assert_eq!(one_thread, parallel);
+}

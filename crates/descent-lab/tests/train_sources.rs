@@ -57,3 +57,31 @@ fn predefined_test_split_replaces_the_random_split() {
     let data = prepare_data(&cfg).unwrap();
     assert_eq!((data.train.len(), data.test.len()), (120, 30));
 }
+
+/// `descent train --optimizer lbfgs` (P8's baseline, usable on any model): full-batch L-BFGS
+/// fits softmax regression on iris to a lower loss than plain SGD with the same step count.
+#[test]
+fn lbfgs_trains_from_the_train_command() {
+    let run = |optimizer: &str| {
+        let cfg = TrainConfig {
+            data: "iris".into(),
+            model: "softmax-regression".into(),
+            optimizer: optimizer.into(),
+            epochs: 20,
+            batch_size: 1000, // the whole training split: one deterministic batch per step
+            ..Default::default()
+        };
+        train(&cfg, |_| {}).unwrap()
+    };
+    let lbfgs = run("lbfgs(history=10)");
+    let sgd = run("sgd(lr=0.1)");
+    let last = |r: &descent_lab::train::TrainRun| r.history.last().unwrap().train_loss;
+    assert_eq!(lbfgs.summary.steps, sgd.summary.steps);
+    assert!(
+        last(&lbfgs) < 0.5 * last(&sgd),
+        "lbfgs {} vs sgd {}",
+        last(&lbfgs),
+        last(&sgd)
+    );
+    assert!(lbfgs.summary.evals.gradients > lbfgs.summary.steps);
+}
