@@ -65,13 +65,23 @@ fn updates_and_steps_do_not_allocate() {
             adam(),
         )),
     ];
+    // P1's synaptic noise, P7's quantized states and Muon's Newton–Schulz
+    for text in [
+        "synaptic_noise(lr=0.01, sigma=0.1)",
+        "adam(lr=1e-3, m=bf16, v=fmt(e=8, m=7, round=stochastic))",
+        "muon(lr=0.02, m=bf16)",
+    ] {
+        transforms.push(build_transform(&Spec::parse(text).unwrap()).unwrap());
+    }
     for t in &mut transforms {
         t.build(&layout, &streams).unwrap();
         let x = vec![0.5; 9];
         let mut g = vec![1.0; 9];
+        let mut y = x.clone();
         let n = allocations(|| {
             for step in 1..=10 {
                 t.update(step, &mut g, &x);
+                t.apply(step + 10, &mut g, &mut y);
             }
         });
         assert_eq!(n, 0, "{} allocated", t.name());
