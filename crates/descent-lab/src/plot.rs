@@ -11,6 +11,7 @@ use std::sync::Once;
 use descent_core::{Error, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// DejaVu Sans (fonts-dejavu-core; licence in `assets/DejaVuSans-LICENSE.txt`).
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
@@ -153,9 +154,16 @@ impl Figure {
         let area = match &self.caption {
             Some(c) => {
                 let (top, rest) = root.split_vertically(40);
-                let size = caption_font_size(&top, c);
-                top.titled(c, ("sans-serif", size).into_font())
-                    .map_err(|e| e.to_string())?;
+                let (size, lines) = fit_caption(&top, c);
+                let (w, _) = top.dim_in_pixel();
+                let line_h = (40 / lines.len()) as i32;
+                for (i, line) in lines.iter().enumerate() {
+                    let style = TextStyle::from(("sans-serif", size).into_font())
+                        .pos(Pos::new(HPos::Center, VPos::Center));
+                    let y = line_h * i as i32 + line_h / 2 + 2;
+                    top.draw(&Text::new(line.clone(), (w as i32 / 2, y), style))
+                        .map_err(|e| e.to_string())?;
+                }
                 rest
             }
             None => root.clone(),
@@ -168,18 +176,38 @@ impl Figure {
     }
 }
 
-/// The caption's font size: 22 px, reduced (down to 13) until the text fits the figure width.
-fn caption_font_size<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, text: &str) -> f64 {
+/// The caption's font size and lines: one line at 22 px, shrunk (down to 13 px) until it fits
+/// the figure width; a caption still too wide is split at the space nearest its middle into two
+/// lines, which again shrink to fit (down to 11 px).
+fn fit_caption<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    text: &str,
+) -> (f64, Vec<String>) {
     let width = area.dim_in_pixel().0 as f64 - 24.0;
-    let mut size = 22.0;
-    while size > 13.0 {
+    let fits = |line: &str, size: f64| {
         let font: TextStyle = ("sans-serif", size).into_font().into();
-        match area.estimate_text_size(text, &font) {
-            Ok((w, _)) if (w as f64) > width => size -= 1.0,
-            _ => break,
-        }
+        area.estimate_text_size(line, &font)
+            .map_or(true, |(w, _)| w as f64 <= width)
+    };
+    if let Some(size) = (13..=22).rev().map(f64::from).find(|s| fits(text, *s)) {
+        return (size, vec![text.to_string()]);
     }
-    size
+    let middle = text.len() / 2;
+    let split = text
+        .char_indices()
+        .filter(|(_, c)| *c == ' ')
+        .map(|(i, _)| i)
+        .min_by_key(|i| i.abs_diff(middle));
+    let Some(at) = split else {
+        return (13.0, vec![text.to_string()]);
+    };
+    let lines = vec![text[..at].to_string(), text[at + 1..].to_string()];
+    let size = (11..=16)
+        .rev()
+        .map(f64::from)
+        .find(|s| lines.iter().all(|l| fits(l, *s)))
+        .unwrap_or(11.0);
+    (size, lines)
 }
 
 /// Finite (and, on a log axis, positive) values of a line's points and band.
@@ -639,6 +667,29 @@ mod tests {
                     .collect()
             })
             .collect()
+    }
+
+    #[test]
+    fn a_caption_too_long_for_one_line_wraps_into_two() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = "Z3: bias-free tanh MLP 64-64-64-10 on digits, batch 128; median final";
+        let second = "full-batch training loss vs mantissa bits, all components SR, 2 seeds";
+        let fig = Figure {
+            caption: Some(format!("{first} {second}")),
+            panels: vec![Panel {
+                title: "t".into(),
+                lines: vec![Line::new("a", vec![1.0, 2.0], vec![1.0, 2.0])],
+                ..Default::default()
+            }],
+        };
+        let (_, svg) = fig.save(dir.path(), "wrap").unwrap();
+        let svg = std::fs::read_to_string(&svg).unwrap();
+        for line in [first, second] {
+            assert!(
+                svg.contains(&format!(">\n{line}\n</text>")),
+                "missing line '{line}'"
+            );
+        }
     }
 
     #[test]
