@@ -329,6 +329,8 @@ struct Point {
     se: f64,
     theory: f64,
     fit_d: f64,
+    /// Least-squares standard error of `fit_d` (an underestimate, see `DiffusionFit::se`).
+    fit_se: f64,
     steps_per_s: f64,
     msd: Vec<(f64, f64)>,
     plane_rates: Vec<f64>,
@@ -379,6 +381,13 @@ fn combine(key: &RunSpec, specs: &[RunSpec], results: &[RunResult]) -> Point {
         se: runs.iter().map(|r| r.est.se.powi(2)).sum::<f64>().sqrt() / k,
         theory: key.model.theory(key),
         fit_d: mean(&|r| r.fit.map_or(f64::NAN, |f| f.d)),
+        // independent seeds: the standard error of the mean combines as for `se`
+        fit_se: runs
+            .iter()
+            .map(|r| r.fit.map_or(f64::NAN, |f| f.se).powi(2))
+            .sum::<f64>()
+            .sqrt()
+            / k,
         steps_per_s: mean(&|r| r.steps_per_s),
         msd: runs[0]
             .est
@@ -917,6 +926,7 @@ impl Experiment for Drift {
                 num(q.theory),
                 num(q.d / q.theory),
                 num(q.fit_d),
+                num(q.fit_se),
                 num(q.mean_sq_angle),
                 num(q.steps_per_s),
             ]);
@@ -938,6 +948,7 @@ impl Experiment for Drift {
                 "D_theory",
                 "ratio",
                 "D_msd_fit",
+                "D_msd_fit_se",
                 "mean_sq_angle_per_window",
                 "steps_per_s",
             ],
