@@ -269,9 +269,7 @@ struct NoisyMatrixQuadratic {
     n: usize,
     h: Arc<Vec<f64>>,
     target: Arc<Vec<f64>>,
-    noise: f64,
-    eps: Vec<f64>,
-    rng: descent_core::rng::Rng,
+    noise: GradientNoise,
     d: Vec<f64>,
     layout: Layout,
 }
@@ -315,9 +313,7 @@ impl NoisyMatrixQuadratic {
             n,
             h: Arc::new(h),
             target: Arc::new(target),
-            noise: c.noise,
-            eps: vec![0.0; n * n],
-            rng: RngStreams::new(seed).stream("noise"),
+            noise: GradientNoise::new(c.noise, n * n, seed),
             d: vec![0.0; n * n],
             layout: Layout::matrix(n, n),
         })
@@ -386,19 +382,14 @@ impl Function for NoisyMatrixQuadratic {
 impl Gradient for NoisyMatrixQuadratic {
     fn value_grad(&mut self, x: &[f64], g: &mut [f64]) -> f64 {
         let f = self.exact(x, Some(g));
-        for (gi, e) in g.iter_mut().zip(&self.eps) {
-            *gi += e;
-        }
+        self.noise.add_to(g);
         f
     }
 }
 
 impl Stochastic for NoisyMatrixQuadratic {
     fn resample(&mut self) {
-        for e in self.eps.iter_mut() {
-            let z: f64 = StandardNormal.sample(&mut self.rng);
-            *e = self.noise * z;
-        }
+        self.noise.redraw();
     }
 }
 
@@ -412,13 +403,43 @@ impl Problem for NoisyMatrixQuadratic {
     descent_core::problem_views!(function, gradient, stochastic);
 }
 
+/// Additive Gaussian gradient noise ε ~ N(0, σ²I), redrawn at every resample from the run's
+/// `"noise"` stream (so full-precision and quantized runs see the same noise).
+#[derive(Clone)]
+struct GradientNoise {
+    sigma: f64,
+    eps: Vec<f64>,
+    rng: descent_core::rng::Rng,
+}
+
+impl GradientNoise {
+    fn new(sigma: f64, dim: usize, seed: u64) -> Self {
+        GradientNoise {
+            sigma,
+            eps: vec![0.0; dim],
+            rng: RngStreams::new(seed).stream("noise"),
+        }
+    }
+
+    fn redraw(&mut self) {
+        for e in self.eps.iter_mut() {
+            let z: f64 = StandardNormal.sample(&mut self.rng);
+            *e = self.sigma * z;
+        }
+    }
+
+    fn add_to(&self, g: &mut [f64]) {
+        for (gi, e) in g.iter_mut().zip(&self.eps) {
+            *gi += e;
+        }
+    }
+}
+
 /// Rosenbrock with additive Gaussian gradient noise.
 #[derive(Clone)]
 struct NoisyRosenbrock {
     inner: Rosenbrock,
-    noise: f64,
-    eps: Vec<f64>,
-    rng: descent_core::rng::Rng,
+    noise: GradientNoise,
 }
 
 impl Function for NoisyRosenbrock {
@@ -433,19 +454,14 @@ impl Function for NoisyRosenbrock {
 impl Gradient for NoisyRosenbrock {
     fn value_grad(&mut self, x: &[f64], g: &mut [f64]) -> f64 {
         let f = self.inner.value_grad(x, g);
-        for (gi, e) in g.iter_mut().zip(&self.eps) {
-            *gi += e;
-        }
+        self.noise.add_to(g);
         f
     }
 }
 
 impl Stochastic for NoisyRosenbrock {
     fn resample(&mut self) {
-        for e in self.eps.iter_mut() {
-            let z: f64 = StandardNormal.sample(&mut self.rng);
-            *e = self.noise * z;
-        }
+        self.noise.redraw();
     }
 }
 
@@ -577,9 +593,7 @@ impl Runner<'_> {
                 let n = c.rows * c.cols;
                 let p = NoisyRosenbrock {
                     inner: inner.clone(),
-                    noise: c.noise,
-                    eps: vec![0.0; n],
-                    rng: RngStreams::new(seed).stream("noise"),
+                    noise: GradientNoise::new(c.noise, n, seed),
                 };
                 let mut probe = inner;
                 let lr = if job.opt == Opt::Adam {
