@@ -58,6 +58,20 @@ impl Spec {
         }
     }
 
+    /// The value given for `key`, if any (the last word on a key is [`Spec::args`]' reader; this
+    /// is for code that only looks, such as a legend label).
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.args.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// The number given for `key`, if it is one.
+    pub fn number(&self, key: &str) -> Option<f64> {
+        match self.get(key) {
+            Some(Value::Number(x)) => Some(*x),
+            _ => None,
+        }
+    }
+
     /// Checks every key against `valid` and returns a reader for the arguments. `context` names
     /// the thing in error messages (e.g. `optimizer 'adam'`).
     pub fn args(&self, valid: &[&str]) -> Result<Args<'_>> {
@@ -130,11 +144,7 @@ pub struct Args<'a> {
 
 impl<'a> Args<'a> {
     fn get(&self, key: &str) -> Option<&'a Value> {
-        self.spec
-            .args
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v)
+        self.spec.get(key)
     }
 
     fn field(&self, key: &str) -> String {

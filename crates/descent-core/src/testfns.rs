@@ -1,6 +1,13 @@
-//! Test problems shared by every crate's tests and the optimizer conformance suite.
+//! Test problems shared by every crate's tests, the optimizer conformance suite and the paper
+//! experiments, and the [`GaussianGradientNoise`] adapter that makes any of them stochastic.
 
 use rand_distr::{Distribution, StandardNormal};
+
+mod matrix_quadratic;
+mod noisy;
+
+pub use matrix_quadratic::MatrixQuadratic;
+pub use noisy::GaussianGradientNoise;
 
 use crate::linalg;
 use crate::oracle::{Function, Gradient, HessianVector, Problem};
@@ -317,6 +324,61 @@ impl Problem for MatrixParabola {
     crate::problem_views!(function, gradient, hvp);
 }
 
+/// An affine loss f(x) = aᵀx + b: its graph is a hyperplane, so every method that follows the
+/// graph (RBO, P6 R2) must move exactly like gradient descent on it.
+#[derive(Debug, Clone)]
+pub struct Affine {
+    a: Vec<f64>,
+    b: f64,
+    layout: Layout,
+}
+
+impl Affine {
+    /// f(x) = aᵀx + b in `a.len() ≥ 1` dimensions.
+    pub fn new(a: &[f64], b: f64) -> Result<Self> {
+        if a.is_empty() {
+            return Err(Error::invalid("affine.a", "[]", "at least one coefficient"));
+        }
+        Ok(Affine {
+            a: a.to_vec(),
+            b,
+            layout: Layout::flat(a.len()),
+        })
+    }
+}
+
+impl Function for Affine {
+    fn dim(&self) -> usize {
+        self.a.len()
+    }
+    fn value(&mut self, x: &[f64]) -> f64 {
+        self.a.iter().zip(x).map(|(a, x)| a * x).sum::<f64>() + self.b
+    }
+}
+
+impl Gradient for Affine {
+    fn value_grad(&mut self, x: &[f64], g: &mut [f64]) -> f64 {
+        g.copy_from_slice(&self.a);
+        self.value(x)
+    }
+}
+
+impl HessianVector for Affine {
+    fn hvp(&mut self, _x: &[f64], _v: &[f64], out: &mut [f64]) {
+        out.fill(0.0);
+    }
+}
+
+impl Problem for Affine {
+    fn name(&self) -> String {
+        format!("affine({})", self.a.len())
+    }
+    fn layout(&self) -> &Layout {
+        &self.layout
+    }
+    crate::problem_views!(function, gradient, hvp);
+}
+
 /// A separable quadratic f(x) = ½ Σᵢ wᵢ xᵢ² + Σᵢ bᵢ xᵢ (wᵢ of any sign), O(d) per evaluation: the
 /// zeroth-order tests' quadratics (P10 Z1, Z2, Z4), where the central difference is exact.
 #[derive(Debug, Clone)]
@@ -601,6 +663,79 @@ mod tests {
                 .to_string()
                 .contains("product.dim")
         );
+    }
+
+    #[test]
+    fn matrix_quadratic_and_affine_match_finite_differences() {
+        for n in [3, 10] {
+            let streams = RngStreams::new(4);
+            let mut q = MatrixQuadratic::log_spectrum(
+                n,
+                100.0,
+                0.5,
+                &mut streams.stream("u"),
+                &mut streams.stream("w"),
+            )
+            .unwrap();
+            let x: Vec<f64> = (0..n * n).map(|i| (i as f64 * 0.37).sin()).collect();
+            check(&mut q, &x);
+            assert_eq!(q.layout().blocks()[0].shape, vec![n, n]);
+            let t = q.target().to_vec();
+            assert!(q.value(&t).abs() < 1e-24);
+            // H has the log-spaced spectrum 1 … h_max
+            let (vals, _) = linalg::sym_eigen(q.h(), n).unwrap();
+            assert!((vals[0] - 1.0).abs() < 1e-9 && (vals[n - 1] - 100.0).abs() < 1e-7);
+        }
+        let mut a = Affine::new(&[0.7, -0.2, 1.1], 0.3).unwrap();
+        check(&mut a, &[0.5, 0.2, -0.1]);
+        assert!((a.value(&[1.0, 1.0, 1.0]) - 1.9).abs() < 1e-15);
+        assert!(
+            Affine::new(&[], 0.0)
+                .unwrap_err()
+                .to_string()
+                .contains("affine.a")
+        );
+    }
+
+    #[test]
+    fn gradient_noise_is_seeded_unbiased_and_resampled() {
+        let make = |seed| {
+            GaussianGradientNoise::new(Rosenbrock::new(4).unwrap(), 0.5, &RngStreams::new(seed))
+                .unwrap()
+        };
+        let (mut p, mut q) = (make(1), make(1));
+        let x = [0.3, -0.2, 0.9, 1.1];
+        let (mut g, mut h, mut exact) = ([0.0; 4], [0.0; 4], [0.0; 4]);
+        Rosenbrock::new(4).unwrap().value_grad(&x, &mut exact);
+        p.value_grad(&x, &mut g);
+        assert_eq!(g, exact, "no noise before the first resample");
+        let mut mean = [0.0; 4];
+        let reps = 20_000;
+        for _ in 0..reps {
+            p.resample();
+            q.resample();
+            let f = p.value_grad(&x, &mut g);
+            q.value_grad(&x, &mut h);
+            assert_eq!(g, h, "one seed, one noise sequence");
+            assert_eq!(f, p.value(&x), "values are exact");
+            for i in 0..4 {
+                mean[i] += (g[i] - exact[i]) / reps as f64;
+            }
+        }
+        for m in mean {
+            assert!(m.abs() < 4.0 * 0.5 / (reps as f64).sqrt(), "noise mean {m}");
+        }
+        let mut r = make(2);
+        r.resample();
+        r.value_grad(&x, &mut h);
+        p.value_grad(&x, &mut g);
+        assert_ne!(g, h, "another seed, other noise");
+        assert!(p.caps().contains(crate::Caps::STOCHASTIC));
+        let e = GaussianGradientNoise::new(Rosenbrock::new(2).unwrap(), -1.0, &RngStreams::new(0))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("noise sigma"), "{e}");
     }
 
     #[test]

@@ -10,10 +10,11 @@
 //! optimizer is charged the same tuning budget.
 
 use descent_core::{Error, EvalCounts, Result, Spec, Value as SpecValue};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::harness::par_map;
+use crate::harness::stats::{mean_std, median};
 use crate::plot::{Figure, LegendAt, Line, Panel};
 use crate::report::{Report, num};
 use crate::train::{EpochRecord, TrainConfig, TrainRun, train};
@@ -135,19 +136,16 @@ pub fn compare(cfg: &CompareConfig) -> Result<Vec<OptimizerRuns>> {
             let jobs: Vec<(usize, f64)> = (0..cfg.optimizers.len())
                 .flat_map(|i| grid.values.iter().map(move |v| (i, *v)))
                 .collect();
-            let scores = jobs
-                .par_iter()
-                .map(|(i, v)| {
-                    let spec = with_key(&cfg.optimizers[*i], &grid.key, *v)?;
-                    descent_optim::build_optimizer(&Spec::parse(&spec)?)?;
-                    let tc = TrainConfig {
-                        optimizer: spec,
-                        validation: true,
-                        ..cfg.base.clone()
-                    };
-                    Ok(run_or_diverge(&tc)?.ok().map(|r| score(&r)))
-                })
-                .collect::<Result<Vec<Option<f64>>>>()?;
+            let scores = par_map(&jobs, |(i, v)| {
+                let spec = with_key(&cfg.optimizers[*i], &grid.key, *v)?;
+                descent_optim::build_optimizer(&Spec::parse(&spec)?)?;
+                let tc = TrainConfig {
+                    optimizer: spec,
+                    validation: true,
+                    ..cfg.base.clone()
+                };
+                Ok(run_or_diverge(&tc)?.ok().map(|r| score(&r)))
+            })?;
             cfg.optimizers
                 .iter()
                 .enumerate()
@@ -178,17 +176,14 @@ pub fn compare(cfg: &CompareConfig) -> Result<Vec<OptimizerRuns>> {
     let jobs: Vec<(usize, u64)> = (0..tuned.len())
         .flat_map(|i| (0..cfg.seeds as u64).map(move |k| (i, k)))
         .collect();
-    let results = jobs
-        .par_iter()
-        .map(|(i, k)| {
-            let tc = TrainConfig {
-                optimizer: tuned[*i].0.clone(),
-                seed: cfg.base.seed + k,
-                ..cfg.base.clone()
-            };
-            run_or_diverge(&tc)
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let results = par_map(&jobs, |(i, k)| {
+        let tc = TrainConfig {
+            optimizer: tuned[*i].0.clone(),
+            seed: cfg.base.seed + k,
+            ..cfg.base.clone()
+        };
+        run_or_diverge(&tc)
+    })?;
     let mut results = results.into_iter();
     Ok(tuned
         .into_iter()
@@ -198,33 +193,6 @@ pub fn compare(cfg: &CompareConfig) -> Result<Vec<OptimizerRuns>> {
             runs: results.by_ref().take(cfg.seeds).collect(),
         })
         .collect())
-}
-
-fn mean_std(v: &[f64]) -> (f64, f64) {
-    if v.is_empty() {
-        return (f64::NAN, f64::NAN);
-    }
-    let m = v.iter().sum::<f64>() / v.len() as f64;
-    let var = if v.len() > 1 {
-        v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64
-    } else {
-        0.0
-    };
-    (m, var.sqrt())
-}
-
-fn median(v: &[f64]) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    let n = s.len();
-    if n % 2 == 1 {
-        s[n / 2]
-    } else {
-        0.5 * (s[n / 2 - 1] + s[n / 2])
-    }
 }
 
 /// The first epoch record reaching the target accuracy.

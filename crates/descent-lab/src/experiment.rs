@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use descent_core::{Error, Result};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -54,13 +55,14 @@ pub struct RunContext<'a> {
 }
 
 /// What an experiment's run returns.
-pub struct Outcome {
+pub struct RunOutput {
     pub report: Report,
     /// (file stem, figure) pairs, written as PNG and SVG beside the report.
     pub figures: Vec<(String, Figure)>,
 }
 
-/// One paper's reproduction.
+/// One paper's reproduction, as the CLI sees it (object safe; every paper implements it through
+/// [`Paper`]).
 pub trait Experiment: Send + Sync {
     /// The experiment's name on the command line (`drift`, `rbo`, ...); claim ids start with it.
     fn name(&self) -> &'static str;
@@ -71,7 +73,56 @@ pub trait Experiment: Send + Sync {
     /// The preset's config as JSON (from the typed config struct).
     fn config(&self, preset: Preset) -> Value;
     /// Runs with a config that [`Experiment::config`] produced and the user may have changed.
-    fn run(&self, config: &Value, ctx: &RunContext<'_>) -> Result<Outcome>;
+    fn run(&self, config: &Value, ctx: &RunContext<'_>) -> Result<RunOutput>;
+}
+
+/// A paper's typed config: serde (every field defaulted, unknown keys rejected), two presets and
+/// a validation that runs before any work, with errors naming the field (`z1.n`), the value and
+/// what was expected.
+pub trait PaperConfig: Serialize + DeserializeOwned {
+    /// At most 45 s wall in release on 2 cores; what the tests and CI run.
+    fn quick() -> Self;
+    /// At most 10 minutes: the spec's small-scale design with more seeds and steps.
+    fn full() -> Self;
+    /// Checks every field before the run starts.
+    fn validate(&self) -> Result<()>;
+}
+
+/// One paper's reproduction with its typed config: the one convention for presets, validation
+/// and names. The blanket impl makes every paper an [`Experiment`].
+pub trait Paper: Send + Sync {
+    type Config: PaperConfig;
+    /// See [`Experiment::name`].
+    const NAME: &'static str;
+    /// See [`Experiment::paper`].
+    const PAPER: &'static str;
+    /// See [`Experiment::summary`].
+    const SUMMARY: &'static str;
+    /// The sequence of the paper's checks on a validated config.
+    fn reproduce(&self, config: &Self::Config, ctx: &RunContext<'_>) -> Result<RunOutput>;
+}
+
+impl<P: Paper> Experiment for P {
+    fn name(&self) -> &'static str {
+        P::NAME
+    }
+    fn paper(&self) -> &'static str {
+        P::PAPER
+    }
+    fn summary(&self) -> &'static str {
+        P::SUMMARY
+    }
+    fn config(&self, preset: Preset) -> Value {
+        config::to_value(&match preset {
+            Preset::Quick => P::Config::quick(),
+            Preset::Full => P::Config::full(),
+        })
+    }
+    fn run(&self, config: &Value, ctx: &RunContext<'_>) -> Result<RunOutput> {
+        let c: P::Config = config::from_value(config)?;
+        c.validate()?;
+        self.reproduce(&c, ctx)
+    }
 }
 
 /// The config a run will use: the preset, then the TOML file, then each `--set` in order.
@@ -101,7 +152,7 @@ pub fn run_and_write(
     out: &Path,
 ) -> Result<(Report, PathBuf)> {
     let start = Instant::now();
-    let Outcome {
+    let RunOutput {
         mut report,
         figures,
     } = exp.run(config, ctx)?;
@@ -178,10 +229,6 @@ pub fn registry() -> Registry {
     r
 }
 
-/// Runs an experiment's quick preset into `dir` and checks what every experiment test must:
-/// report.json validates against the schema, report.md and every CSV and figure exist, and every
-/// asserted claim holds (the panic message lists the failures with their measurements).
-/// For tests; returns the report.
 /// The error of running the quick preset with `sets` applied (`--set key=value` texts), or
 /// `None` if it runs: what a test of a configuration check needs. Validation happens before
 /// any work, so an invalid configuration returns at once.
@@ -198,6 +245,10 @@ pub fn quick_config_error(exp: &dyn Experiment, sets: &[&str]) -> Option<String>
     run.err().map(|e| e.to_string())
 }
 
+/// Runs an experiment's quick preset at `seed` into `dir` and checks what every run must give:
+/// report.json validates against the schema and records `seed`, report.md and every figure
+/// exist, and every asserted claim holds (the panic message lists the failures with their
+/// measurements). For tests; returns the report.
 pub fn run_quick_checked(exp: &dyn Experiment, seed: u64, dir: &Path) -> Report {
     let cfg = resolve_config(exp, Preset::Quick, None, &[]).expect("the quick preset resolves");
     let ctx = RunContext {
@@ -212,6 +263,10 @@ pub fn run_quick_checked(exp: &dyn Experiment, seed: u64, dir: &Path) -> Report 
     assert!(
         errors.is_empty(),
         "report.json violates the schema: {errors:#?}"
+    );
+    assert_eq!(
+        doc["seed"], seed,
+        "report.json must record the seed it ran with"
     );
     assert!(dir.join("report.md").exists(), "report.md missing");
     for stem in &report.figures {
@@ -229,8 +284,38 @@ pub fn run_quick_checked(exp: &dyn Experiment, seed: u64, dir: &Path) -> Report 
         .collect();
     assert!(
         failed.is_empty(),
-        "asserted claims failed:\n{}",
+        "{} seed {seed}: asserted claims failed:\n{}",
+        exp.name(),
         failed.join("\n")
     );
     report
+}
+
+/// The quick preset at seeds 0 and 1 (into `dir/seed0` and `dir/seed1`), each checked as
+/// [`run_quick_checked`] does, and the check that the seed matters: the two reports have the
+/// same claims and differ in the measured value of at least one (an experiment whose every
+/// measurement ignores its seed reports a seed it did not use). Every experiment's test calls
+/// it; returns the two reports.
+pub fn check_quick_seeds(exp: &dyn Experiment, dir: &Path) -> [Report; 2] {
+    let run = |seed: u64| {
+        let d = dir.join(format!("seed{seed}"));
+        std::fs::create_dir_all(&d).expect("a writable test directory");
+        run_quick_checked(exp, seed, &d)
+    };
+    let (a, b) = (run(0), run(1));
+    let ids = |r: &Report| r.claims.iter().map(|c| c.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&a), ids(&b), "the claims must not depend on the seed");
+    let differing: Vec<&str> = a
+        .claims
+        .iter()
+        .zip(&b.claims)
+        .filter(|(x, y)| x.measured != y.measured)
+        .map(|(x, _)| x.id.as_str())
+        .collect();
+    assert!(
+        !differing.is_empty(),
+        "{}: seeds 0 and 1 measured identical values for every claim; the seed is ignored",
+        exp.name()
+    );
+    [a, b]
 }

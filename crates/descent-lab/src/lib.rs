@@ -1,10 +1,13 @@
-//! descent-lab: where the library parts meet data. The training driver behind `descent train`,
-//! paper-style figures, and (with later issues) one experiment module per paper.
+//! descent-lab: where the library parts meet data. The training and comparison protocols behind
+//! `descent train` and `descent compare`, the [`harness`] every paper shares (statistics with one
+//! NaN policy, the job runner, the epoch loop), one folder per paper under [`papers`], reports
+//! and paper-style figures.
 
 pub mod catalog;
 pub mod compare;
 pub mod config;
 pub mod experiment;
+pub mod harness;
 pub mod index;
 pub mod papers;
 pub mod plot;

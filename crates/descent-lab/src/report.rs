@@ -127,6 +127,32 @@ impl Claim {
         )
     }
 
+    /// A claim about every case of a set ("for every split", "at every learning rate"): holds
+    /// when `holds_for` is true of each case's value and there is at least one case (NaN should
+    /// fail the predicate; `x <= b` does). `measured` keeps every case's value by name and lists
+    /// the failing cases by name, so a case that fails is shown, never dropped.
+    pub fn for_every(
+        id: &str,
+        statement: &str,
+        kind: ClaimKind,
+        cases: &[(String, f64)],
+        expected: &str,
+        holds_for: impl Fn(f64) -> bool,
+    ) -> Self {
+        let failing: Vec<Value> = cases
+            .iter()
+            .filter(|(_, v)| !holds_for(*v))
+            .map(|(name, _)| Value::String(name.clone()))
+            .collect();
+        let values: serde_json::Map<String, Value> = cases
+            .iter()
+            .map(|(name, v)| (name.clone(), num(*v)))
+            .collect();
+        let holds = !cases.is_empty() && failing.is_empty();
+        let measured = serde_json::json!({ "values": values, "failing": failing });
+        Self::new(id, statement, kind, measured, expected.to_string(), holds)
+    }
+
     /// A claim whose verdict is a predicate over structured measurements; `expected` says what
     /// the predicate checks.
     pub fn judged(
@@ -419,6 +445,34 @@ mod tests {
             ">= 0.96"
         );
         assert_eq!(num(f64::NAN), Value::Null);
+    }
+
+    #[test]
+    fn every_case_claims_name_their_failing_cases() {
+        let k = ClaimKind::Reported;
+        let cases = |v: &[f64]| -> Vec<(String, f64)> {
+            v.iter()
+                .enumerate()
+                .map(|(i, x)| (format!("split{i}"), *x))
+                .collect()
+        };
+        let c = Claim::for_every(
+            "x/e",
+            "s",
+            k,
+            &cases(&[0.1, 0.5, f64::NAN]),
+            "<= 0.2",
+            |v| v <= 0.2,
+        );
+        assert!(!c.holds);
+        assert_eq!(
+            c.measured["failing"],
+            serde_json::json!(["split1", "split2"])
+        );
+        assert_eq!(c.measured["values"]["split0"], 0.1);
+        assert_eq!(c.measured["values"]["split2"], Value::Null);
+        assert!(Claim::for_every("x/e", "s", k, &cases(&[0.1, 0.2]), "<= 0.2", |v| v <= 0.2).holds);
+        assert!(!Claim::for_every("x/e", "s", k, &[], "<= 0.2", |v| v <= 0.2).holds);
     }
 
     #[test]

@@ -8,16 +8,15 @@
 //! loss and the test accuracy are measured. Divergence is an error naming the step, optimizer and
 //! last finite loss.
 
-use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
 
 use descent_core::{Error, EvalCounter, EvalCounts, Problem, Result, RngStreams, Spec};
 use descent_data::{Dataset, Standardizer};
 use descent_nn::Objective;
-use descent_optim::Outcome;
 use serde::{Deserialize, Serialize};
+
+use crate::harness::{self, DataMetrics, EpochEnd, run_epochs};
 
 use crate::plot::{Figure, LegendAt, Line, Panel};
 
@@ -174,56 +173,23 @@ pub fn train(cfg: &TrainConfig, mut on_epoch: impl FnMut(&EpochRecord)) -> Resul
     optimizer.init(problem.layout(), &streams)?;
     let steps_per_epoch = problem.inner().batches_per_epoch() as u64;
     let n_params = x.len();
-
-    let mut history = Vec::with_capacity(cfg.epochs + 1);
-    let mut seconds = 0.0;
-    let mut steps = 0u64;
-    let record = |epoch, steps, seconds, problem: &mut EvalCounter<Objective>, x: &[f64]| {
-        let tr = problem.inner_mut().evaluate(x, &data.train)?;
-        let te = problem.inner_mut().evaluate(x, &data.test)?;
-        Ok::<_, Error>(EpochRecord {
-            epoch,
-            steps,
-            grad_evals: problem.counts().gradient_like(),
-            seconds,
-            train_loss: tr.loss,
-            test_loss: te.loss,
-            test_accuracy: te.accuracy,
-        })
-    };
-    let r0 = record(0, 0, 0.0, &mut problem, &x)?;
-    on_epoch(&r0);
-    history.push(r0);
-    for epoch in 1..=cfg.epochs {
-        let start = Instant::now();
-        let outcome = descent_optim::run(
-            optimizer.as_mut(),
-            &mut x,
-            &mut problem,
-            steps_per_epoch,
-            |_| ControlFlow::Continue(()),
-        )?;
-        seconds += start.elapsed().as_secs_f64();
-        match outcome {
-            Outcome::Completed { steps: s, .. } => steps += s,
-            Outcome::Diverged {
-                step,
-                last_finite_loss,
-            } => {
-                return Err(diverged(&cfg.optimizer, steps + step, last_finite_loss));
-            }
-        }
-        let r = record(epoch, steps, seconds, &mut problem, &x)?;
-        if !r.train_loss.is_finite() {
-            return Err(diverged(
-                &cfg.optimizer,
-                steps,
-                history.last().map(|h| h.train_loss),
-            ));
-        }
-        on_epoch(&r);
-        history.push(r);
+    let run = run_epochs(
+        optimizer.as_mut(),
+        &mut x,
+        &mut problem,
+        cfg.epochs,
+        steps_per_epoch,
+        |obj, x| DataMetrics::measure(obj, x, &data.train, &data.test),
+        |r| on_epoch(&EpochRecord::from(r)),
+    )?;
+    if let EpochEnd::Diverged {
+        step,
+        last_finite_loss,
+    } = run.end
+    {
+        return Err(diverged(&cfg.optimizer, step, last_finite_loss));
     }
+    let history: Vec<EpochRecord> = run.records.iter().map(EpochRecord::from).collect();
     let last = *history.last().expect("at least the epoch-0 record");
     let summary = TrainSummary {
         data: cfg.data.clone(),
@@ -232,14 +198,14 @@ pub fn train(cfg: &TrainConfig, mut on_epoch: impl FnMut(&EpochRecord)) -> Resul
         loss: problem.inner().loss().name().to_string(),
         seed: cfg.seed,
         epochs: cfg.epochs,
-        steps,
+        steps: last.steps,
         n_params,
         n_train: data.train.len(),
         n_test: data.test.len(),
         train_loss: last.train_loss,
         test_loss: last.test_loss,
         test_accuracy: last.test_accuracy,
-        seconds,
+        seconds: last.seconds,
         evals: problem.counts(),
     };
     Ok(TrainRun {
@@ -247,6 +213,20 @@ pub fn train(cfg: &TrainConfig, mut on_epoch: impl FnMut(&EpochRecord)) -> Resul
         history,
         params: x,
     })
+}
+
+impl From<&harness::EpochRecord<DataMetrics>> for EpochRecord {
+    fn from(r: &harness::EpochRecord<DataMetrics>) -> Self {
+        EpochRecord {
+            epoch: r.epoch,
+            steps: r.steps,
+            grad_evals: r.evals.gradient_like(),
+            seconds: r.seconds,
+            train_loss: r.metrics.train_loss,
+            test_loss: r.metrics.test_loss,
+            test_accuracy: r.metrics.test_accuracy,
+        }
+    }
 }
 
 fn diverged(optimizer: &str, step: u64, last_finite_loss: Option<f64>) -> Error {

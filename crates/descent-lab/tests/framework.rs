@@ -2,15 +2,14 @@
 //! its quick preset, its report validated against the schema and its files checked.
 
 use descent_core::testfns::Quadratic;
-use descent_core::{Gradient, Result};
-use descent_lab::config;
+use descent_core::{Error, Gradient, Result};
 use descent_lab::experiment::{
-    Experiment, Outcome, Preset, Registry, RunContext, resolve_config, run_quick_checked,
+    Experiment, Paper, PaperConfig, Preset, Registry, RunContext, RunOutput, quick_config_error,
+    resolve_config, run_quick_checked,
 };
 use descent_lab::plot::{Figure, Line, Panel};
 use descent_lab::report::{Claim, ClaimKind, Report};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 /// Gradient descent with step 1/L on a diagonal quadratic with spectrum [1, κ].
 struct GdDemo;
@@ -47,25 +46,34 @@ impl Default for DemoConfig {
     }
 }
 
-impl Experiment for GdDemo {
-    fn name(&self) -> &'static str {
-        "gd-demo"
+impl PaperConfig for DemoConfig {
+    fn quick() -> Self {
+        DemoConfig::default()
     }
-    fn paper(&self) -> &'static str {
-        "P0 gradient descent on a quadratic"
-    }
-    fn summary(&self) -> &'static str {
-        "GD with step 1/L contracts the error by (1 - 1/kappa) per step"
-    }
-    fn config(&self, preset: Preset) -> Value {
-        let mut c = DemoConfig::default();
-        if preset == Preset::Full {
-            c.steps = 2000;
+    fn full() -> Self {
+        DemoConfig {
+            steps: 2000,
+            ..DemoConfig::default()
         }
-        config::to_value(&c)
     }
-    fn run(&self, cfg: &Value, _ctx: &RunContext<'_>) -> Result<Outcome> {
-        let c: DemoConfig = config::from_value(cfg)?;
+    fn validate(&self) -> Result<()> {
+        if self.kappa.is_nan() || self.kappa < 1.0 {
+            return Err(Error::invalid("kappa", self.kappa, "a number >= 1"));
+        }
+        if self.steps < 10 {
+            return Err(Error::invalid("steps", self.steps, "an integer >= 10"));
+        }
+        Ok(())
+    }
+}
+
+impl Paper for GdDemo {
+    type Config = DemoConfig;
+    const NAME: &'static str = "gd-demo";
+    const PAPER: &'static str = "P0 gradient descent on a quadratic";
+    const SUMMARY: &'static str = "GD with step 1/L contracts the error by (1 - 1/kappa) per step";
+
+    fn reproduce(&self, c: &DemoConfig, _ctx: &RunContext<'_>) -> Result<RunOutput> {
         let mut q = Quadratic::diagonal(&[1.0, c.kappa], &[0.0, 0.0])?;
         let mut x = vec![c.nested.start; 2];
         let mut g = vec![0.0; 2];
@@ -108,7 +116,7 @@ impl Experiment for GdDemo {
                 ..Default::default()
             }],
         };
-        Ok(Outcome {
+        Ok(RunOutput {
             report,
             figures: vec![("loss".into(), fig)],
         })
@@ -168,4 +176,19 @@ fn overrides_apply_and_bad_ones_name_the_key() {
         "{e}"
     );
     assert!(e.ends_with("valid keys: kappa, nested, steps"), "{e}");
+}
+
+#[test]
+fn a_paper_validates_its_typed_config_before_running() {
+    assert_eq!(
+        quick_config_error(&GdDemo, &["kappa=0.5"]).expect("an error"),
+        "invalid value for 'kappa': got 0.5, expected a number >= 1"
+    );
+    assert_eq!(
+        quick_config_error(&GdDemo, &["steps=3"]).expect("an error"),
+        "invalid value for 'steps': got 3, expected an integer >= 10"
+    );
+    assert!(quick_config_error(&GdDemo, &["steps=20"]).is_none());
+    assert_eq!(GdDemo.config(Preset::Full)["steps"], 2000);
+    assert_eq!(GdDemo.name(), "gd-demo");
 }

@@ -55,7 +55,9 @@ pub use natural::{
 };
 pub use noise::SynapticNoise;
 pub use optimizer::{Extras, Optimizer, OptimizerState, StepInfo, TransformOptimizer};
-pub use quantized::{QuantizeGradient, QuantizedWeights, WithQuantizedWeights};
+pub use quantized::{
+    QuantizeGradient, QuantizedWeights, WithQuantizedWeights, adam_condition, muon_condition,
+};
 pub use registry::{OPTIMIZERS, build_optimizer, build_transform, parse_optimizer};
 pub use rolling_ball::{InnerStep, Rbo, RboConfig, WarmStart};
 pub use sam::{Sam, SamConfig, SamOptimizer};

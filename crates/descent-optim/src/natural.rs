@@ -415,6 +415,29 @@ impl Engd {
         &self.phi
     }
 
+    /// The increment of one step without momentum for a given row-major N × P Jacobian `jac`
+    /// and residual `r`: −(JᵀJ + λI)⁻¹Jᵀr by this optimizer's solver (parameter space,
+    /// sample space, Nyström or sketch-and-project), the very solve [`Optimizer::step`] runs,
+    /// exposed so that it can be checked and timed on its own (P8 checks 4 and 6). Needs
+    /// [`Optimizer::init`] (P is the layout's length); does not advance the step or the momentum.
+    pub fn solve_direction(&mut self, jac: &[f64], r: &[f64]) -> Result<&[f64]> {
+        let n = r.len();
+        if self.inc.len() != self.dim || jac.len() != n * self.dim {
+            return Err(Error::shape(
+                format!("Jacobian for '{}' (N × P after init)", self.name),
+                n * self.dim,
+                jac.len(),
+            ));
+        }
+        self.size_for(n);
+        for (z, ri) in self.rhs.iter_mut().zip(r) {
+            *z = -ri;
+        }
+        let (jitter, fallback, _, _) = self.solve(jac)?;
+        self.note((jitter, fallback));
+        Ok(&self.inc)
+    }
+
     fn size_for(&mut self, n: usize) {
         if n == self.n {
             return;
@@ -441,8 +464,9 @@ impl Engd {
         }
     }
 
-    /// inc ← the solver's approximation of Jᵀ(JJᵀ + λI)⁻¹ζ for ζ in `self.rhs[..n]`.
-    fn solve(&mut self) -> Result<(f64, bool, f64, f64)> {
+    /// inc ← the solver's approximation of Jᵀ(JJᵀ + λI)⁻¹ζ for ζ in `self.rhs[..n]` and the
+    /// N × P Jacobian `jac`.
+    fn solve(&mut self, jac: &[f64]) -> Result<(f64, bool, f64, f64)> {
         let (n, p, lam) = (self.n, self.dim, self.cfg.damping);
         let t0 = Instant::now();
         let info;
@@ -455,9 +479,9 @@ impl Engd {
                     p,
                     n,
                     1.0,
-                    &self.jac,
+                    jac,
                     Trans::T,
-                    &self.jac,
+                    jac,
                     Trans::N,
                     0.0,
                 );
@@ -471,7 +495,7 @@ impl Engd {
                     1,
                     n,
                     1.0,
-                    &self.jac,
+                    jac,
                     Trans::T,
                     &self.rhs[..n],
                     Trans::N,
@@ -486,9 +510,9 @@ impl Engd {
                     n,
                     p,
                     1.0,
-                    &self.jac,
+                    jac,
                     Trans::N,
-                    &self.jac,
+                    jac,
                     Trans::T,
                     0.0,
                 );
@@ -503,7 +527,7 @@ impl Engd {
                     1,
                     n,
                     1.0,
-                    &self.jac,
+                    jac,
                     Trans::T,
                     &self.rhs[..n],
                     Trans::N,
@@ -513,7 +537,7 @@ impl Engd {
             Solver::Nystrom { rank, shift } => {
                 let omega = self.sketch(n, rank);
                 let (b, jit, factor_fallback) =
-                    nystrom_factor(&self.jac, n, p, &omega, rank, shift, self.cfg.max_jitter)?;
+                    nystrom_factor(jac, n, p, &omega, rank, shift, self.cfg.max_jitter)?;
                 t_gram = t0.elapsed().as_secs_f64();
                 let inner =
                     nystrom_solve(&b, n, rank, lam, &mut self.rhs[..n], self.cfg.max_jitter)?;
@@ -524,7 +548,7 @@ impl Engd {
                     1,
                     n,
                     1.0,
-                    &self.jac,
+                    jac,
                     Trans::T,
                     &self.rhs[..n],
                     Trans::N,
@@ -540,7 +564,7 @@ impl Engd {
                     rank,
                     n,
                     1.0,
-                    &self.jac,
+                    jac,
                     Trans::T,
                     &omega,
                     Trans::N,
@@ -668,7 +692,10 @@ impl Optimizer for Engd {
                 1.0,
             );
         }
-        let (jitter, fallback, t_gram, t_solve) = self.solve()?;
+        let jac = std::mem::take(&mut self.jac);
+        let solved = self.solve(&jac);
+        self.jac = jac;
+        let (jitter, fallback, t_gram, t_solve) = solved?;
         self.note((jitter, fallback));
         let k = self.step;
         let bias = if mu > 0.0 {

@@ -274,3 +274,20 @@ impl Optimizer for WithQuantizedWeights {
         Ok(())
     }
 }
+
+/// P7 Theorem 4.5's stability condition for Adam with quantized moments: with relative
+/// quantization errors q_M (first moment) and q_V (second moment), the bound holds when
+/// β₁²(1 + q_M)² < β₂(1 − q_V) (strict). A sufficient condition: β = (0.9, 0.999) with
+/// q_M = q_V = q holds iff q < 0.0706, so round-to-nearest (q = 2^−(M+1)) needs M ≥ 3 mantissa
+/// bits and stochastic rounding (q = 2^−M) M ≥ 4.
+pub fn adam_condition(beta1: f64, beta2: f64, q_m: f64, q_v: f64) -> bool {
+    beta1 * beta1 * (1.0 + q_m).powi(2) < beta2 * (1.0 - q_v)
+}
+
+/// The Muon analogue for a quantized momentum, derived from the momentum factor P7 quotes for
+/// its Muon theorem: the factor's denominator stays positive, β(1 + q_M) < 1, i.e.
+/// q_M < (1 − β)/β (β = 0.95: q_M < 0.0526). Sufficient only: Muon with M = 3 round-to-nearest
+/// momentum stays close to full precision although the predicate fails there.
+pub fn muon_condition(beta: f64, q_m: f64) -> bool {
+    beta * (1.0 + q_m) < 1.0
+}

@@ -57,17 +57,58 @@ fn both_directions(j: &[f64], n: usize, p: usize, r: &[f64], lam: f64) -> (Vec<f
     (x, matmul(j, Trans::T, &y, Trans::N, p, n, 1))
 }
 
+/// The library's own solve (the one every step runs) with `solver` and damping λ on J (n × p)
+/// and r.
+fn library_direction(solver: Solver, lam: f64, j: &[f64], r: &[f64], p: usize) -> Vec<f64> {
+    let cfg = EngdConfig {
+        solver,
+        damping: lam,
+        ..EngdConfig::default()
+    };
+    let mut opt = Engd::new(cfg, "engd").unwrap();
+    opt.init(&Layout::flat(p), &RngStreams::new(0)).unwrap();
+    opt.solve_direction(j, r).unwrap().to_vec()
+}
+
 #[test]
 fn woodbury_direction_equals_parameter_space_direction() {
     for (n, p) in [(140, 337), (500, 337)] {
         let j = jacobian(n, p);
         let r = randn(n, 3);
         for (lam, tol) in [(1e-2, 1e-12), (1e-6, 1e-8)] {
-            let (a, b) = both_directions(&j, n, p, &r, lam);
-            let e = rel(&b, &a);
+            let dp = library_direction(Solver::Parameter, lam, &j, &r, p);
+            let dw = library_direction(Solver::Sample, lam, &j, &r, p);
+            let e = rel(&dw, &dp);
             assert!(e <= tol, "n={n} p={p} λ={lam}: rel diff {e:e} > {tol:e}");
+            // and both equal the textbook formulas written out independently here
+            let (a, b) = both_directions(&j, n, p, &r, lam);
+            assert!(rel(&dp, &a) <= 1e-12 && rel(&dw, &b) <= 1e-12);
         }
     }
+}
+
+#[test]
+fn solve_direction_is_the_step_the_optimizer_takes() {
+    let (n, p) = (12, 30);
+    let j = jacobian(n, p);
+    let b = randn(n, 8);
+    for (spec, solver) in [
+        ("engd(damping=1e-6, lr=1)", Solver::Parameter),
+        ("engd_w(damping=1e-6, lr=1)", Solver::Sample),
+    ] {
+        let mut problem = Linear::new(j.clone(), b.clone());
+        let step = direction(spec, &mut problem);
+        // at x = 0 the residual is −b
+        let r: Vec<f64> = b.iter().map(|v| -v).collect();
+        assert_eq!(library_direction(solver, 1e-6, &j, &r, p), step, "{spec}");
+    }
+    let mut opt = Engd::new(EngdConfig::default(), "engd_w").unwrap();
+    opt.init(&Layout::flat(p), &RngStreams::new(0)).unwrap();
+    let e = opt
+        .solve_direction(&j[..n * p - 1], &b)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("Jacobian for 'engd_w'"), "{e}");
 }
 
 #[test]

@@ -3,7 +3,8 @@
 use descent_core::testfns::MatrixParabola;
 use descent_core::{FloatFormat, Gradient, Layout, Problem, Quantizer, RngStreams, Rounding};
 use descent_optim::{
-    QuantizedWeights, Transform, build_transform, no_observer, parse_optimizer, run,
+    QuantizedWeights, Transform, adam_condition, build_transform, muon_condition, no_observer,
+    parse_optimizer, run,
 };
 
 fn transform(text: &str, layout: &Layout) -> Box<dyn Transform> {
@@ -183,4 +184,15 @@ fn bad_quantizer_specs_name_the_field() {
     );
     assert!(e("sgd(v=bf16)").starts_with("unknown key 'v' for 'sgd'"));
     assert!(e("adam(g=fp7)").starts_with("unknown float format 'fp7'"));
+}
+
+#[test]
+fn theory_predicates_have_the_spec_thresholds() {
+    // spec §3 (b): q < 0.0706 at (0.9, 0.999); (b′) q < 0.0526 at 0.95
+    assert!(adam_condition(0.9, 0.999, 0.0705, 0.0705));
+    assert!(!adam_condition(0.9, 0.999, 0.0707, 0.0707));
+    assert!(adam_condition(0.9, 0.99, 0.0674, 0.0674));
+    assert!(!adam_condition(0.9, 0.99, 0.0676, 0.0676));
+    assert!(muon_condition(0.95, 0.0526));
+    assert!(!muon_condition(0.95, 0.0527));
 }

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::config;
-use crate::experiment::{Experiment, Outcome, Preset, RunContext};
+use crate::experiment::{Experiment, Preset, RunContext, RunOutput};
 use crate::plot::{Figure, LegendAt, Line, Panel};
 use crate::report::{Claim, ClaimKind, Report, num};
 
@@ -521,7 +521,7 @@ impl Experiment for Drift {
         }
     }
 
-    fn run(&self, cfg: &Value, ctx: &RunContext<'_>) -> Result<Outcome> {
+    fn run(&self, cfg: &Value, ctx: &RunContext<'_>) -> Result<RunOutput> {
         let c: DriftConfig = config::from_value(cfg)?;
         if c.seeds == 0 {
             return Err(Error::invalid("seeds", 0, "an integer >= 1"));
@@ -1036,7 +1036,7 @@ impl Experiment for Drift {
         }
 
         let figures = figures(&p1, &p2, &p3, &p3s, &p4, &p5, &p6, &pd_sm, &pd_ae, &pd_sup);
-        Ok(Outcome { report, figures })
+        Ok(RunOutput { report, figures })
     }
 }
 

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::config;
-use crate::experiment::{Experiment, Outcome, Preset, RunContext};
+use crate::experiment::{Experiment, Preset, RunContext, RunOutput};
 use crate::plot::{Figure, LegendAt, Line, Panel};
 use crate::report::{Claim, ClaimKind, Report, num};
 
@@ -583,7 +583,7 @@ impl Experiment for EngdExperiment {
         config::to_value(&c)
     }
 
-    fn run(&self, cfg: &Value, ctx: &RunContext<'_>) -> Result<Outcome> {
+    fn run(&self, cfg: &Value, ctx: &RunContext<'_>) -> Result<RunOutput> {
         let c: EngdConfig = config::from_value(cfg)?;
         validate(&c)?;
         let seed = ctx.seed;
@@ -1038,7 +1038,7 @@ impl Experiment for EngdExperiment {
             }
         }
         (ctx.progress)(1.0, "done");
-        Ok(Outcome { report, figures })
+        Ok(RunOutput { report, figures })
     }
 }
 

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::config;
-use crate::experiment::{Experiment, Outcome, Preset, RunContext};
+use crate::experiment::{Experiment, Preset, RunContext, RunOutput};
 use crate::plot::{Figure, LegendAt, Line, Panel};
 use crate::report::{Claim, ClaimKind, Report, num};
 
@@ -935,7 +935,7 @@ impl Experiment for Puf {
         config::to_value(&c)
     }
 
-    fn run(&self, cfg: &Value, ctx: &RunContext<'_>) -> Result<Outcome> {
+    fn run(&self, cfg: &Value, ctx: &RunContext<'_>) -> Result<RunOutput> {
         let c: PufExpConfig = config::from_value(cfg)?;
         c.validate()?;
         let digits = digits_setup(&c)?;
@@ -968,7 +968,7 @@ impl Experiment for Puf {
         };
         tables(&mut report, &c, &d, mix.as_ref());
         assumptions(&mut report);
-        Ok(Outcome { report, figures })
+        Ok(RunOutput { report, figures })
     }
 }
 

@@ -18,13 +18,14 @@ use descent_core::{
 use descent_data::Standardizer;
 use descent_nn::{Activation, Init, Loss, Mlp, Objective};
 use descent_optim::{Optimizer, parse_optimizer};
+use descent_optim::{adam_condition, muon_condition};
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::config;
-use crate::experiment::{Experiment, Outcome, Preset, RunContext};
+use crate::experiment::{Experiment, Preset, RunContext, RunOutput};
 use crate::plot::{Figure, LegendAt, Line, Panel};
 use crate::report::{Claim, ClaimKind, Report, num};
 
@@ -688,16 +689,6 @@ fn add_evals(total: &mut EvalCounts, rs: &[RunResult]) {
     }
 }
 
-/// P7 §3 (b): the strict condition of Theorem 4.5, β₁²(1 + q_M)² < β₂(1 − q_V).
-pub fn adam_condition(beta1: f64, beta2: f64, q_m: f64, q_v: f64) -> bool {
-    beta1 * beta1 * (1.0 + q_m).powi(2) < beta2 * (1.0 - q_v)
-}
-
-/// P7 §3 (b′): the Muon momentum factor's denominator stays positive, β(1 + q_M) < 1.
-pub fn muon_condition(beta: f64, q_m: f64) -> bool {
-    beta * (1.0 + q_m) < 1.0
-}
-
 impl Experiment for Quantized {
     fn name(&self) -> &'static str {
         "quantized"
@@ -716,7 +707,7 @@ impl Experiment for Quantized {
         }
     }
 
-    fn run(&self, cfg: &Value, ctx: &RunContext<'_>) -> Result<Outcome> {
+    fn run(&self, cfg: &Value, ctx: &RunContext<'_>) -> Result<RunOutput> {
         let c: QuantizedConfig = config::from_value(cfg)?;
         if c.z1.seeds == 0 {
             return Err(Error::invalid("z1.seeds", 0, "an integer >= 1"));
@@ -1402,7 +1393,7 @@ impl Experiment for Quantized {
                  matrices",
             );
         (ctx.progress)(1.0, "done");
-        Ok(Outcome { report, figures })
+        Ok(RunOutput { report, figures })
     }
 }
 

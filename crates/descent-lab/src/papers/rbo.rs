@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::config;
-use crate::experiment::{Experiment, Outcome as ExpOutcome, Preset, RunContext};
+use crate::experiment::{Experiment, Preset, RunContext, RunOutput};
 use crate::plot::{Figure, LegendAt, Line, Panel};
 use crate::report::{Claim, ClaimKind, Report, num};
 
@@ -186,7 +186,7 @@ impl Experiment for Rbo {
         config::to_value(&c)
     }
 
-    fn run(&self, cfg: &Value, ctx: &RunContext<'_>) -> Result<ExpOutcome> {
+    fn run(&self, cfg: &Value, ctx: &RunContext<'_>) -> Result<RunOutput> {
         let c: RboExperimentConfig = config::from_value(cfg)?;
         validate(&c)?;
         let mut report = Report::default();
@@ -209,7 +209,7 @@ impl Experiment for Rbo {
             "RBO's cost is counted as 1 + K gradients per step (the outer gradient is not reused \
              as the first projection iterate), as in the authors' code.",
         );
-        Ok(ExpOutcome { report, figures })
+        Ok(RunOutput { report, figures })
     }
 }
 

@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::config;
-use crate::experiment::{Experiment, Outcome, Preset, RunContext};
+use crate::experiment::{Experiment, Preset, RunContext, RunOutput};
 use crate::plot::{Figure, LegendAt, Line, Panel};
 use crate::report::{Claim, ClaimKind, Report, num};
 
@@ -1536,7 +1536,7 @@ impl Experiment for ZerothOrder {
         }
         config::to_value(&c)
     }
-    fn run(&self, cfg: &Value, ctx: &RunContext<'_>) -> Result<Outcome> {
+    fn run(&self, cfg: &Value, ctx: &RunContext<'_>) -> Result<RunOutput> {
         let c: ZoExperimentConfig = config::from_value(cfg)?;
         validate(&c)?;
         let streams = RngStreams::new(ctx.seed);
@@ -1604,7 +1604,7 @@ impl Experiment for ZerothOrder {
         }
         report.evals = evals;
         (ctx.progress)(1.0, "done");
-        Ok(Outcome { report, figures })
+        Ok(RunOutput { report, figures })
     }
 }
 

@@ -1,0 +1,11 @@
+//! What every paper experiment shares (DESIGN §2.1): [`stats`] with one NaN policy, the parallel
+//! job runner [`jobs`], the epoch loop [`epochs`] and legend [`labels`]. Unit-tested once here,
+//! so a paper's files hold only what is particular to the paper.
+
+pub mod epochs;
+pub mod jobs;
+pub mod labels;
+pub mod stats;
+
+pub use epochs::{DataMetrics, EpochEnd, EpochMetrics, EpochRecord, EpochRun, run_epochs};
+pub use jobs::{par_grid, par_map, par_range};
