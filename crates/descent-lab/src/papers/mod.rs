@@ -15,7 +15,7 @@ pub mod zeroth_order;
 pub fn all() -> Vec<Box<dyn Experiment>> {
     vec![
         Box::new(drift::Drift),
-        Box::new(puf::Puf),
+        Box::new(puf::PufPaper),
         Box::new(rbo::Rbo),
         Box::new(quantized::Quantized),
         Box::new(engd::EngdExperiment),
