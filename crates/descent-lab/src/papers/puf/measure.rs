@@ -2,7 +2,7 @@
 //! FedAvg federation; for every (split, target set) case, retraining from scratch, PUF-Special
 //! and PUF-Regular with recovery, natural forgetting, the update algebra, the traffic and, for
 //! single targets, the backdoor stress scenario (paper §2.2–§2.4, the reproduction's §5).
-//! Everything else in this folder is a pure function of [`PufResult`].
+//! The claims, tables, figures and assumptions are pure functions of [`PufResult`].
 
 use std::sync::Arc;
 
