@@ -35,7 +35,7 @@ pub fn std(v: &[f64]) -> f64 {
     (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt()
 }
 
-/// (mean, std) as [`mean`] and [`std`].
+/// (mean, std) as [`mean`] and [`std()`].
 pub fn mean_std(v: &[f64]) -> (f64, f64) {
     (mean(v), std(v))
 }
