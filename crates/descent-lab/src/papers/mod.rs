@@ -16,7 +16,7 @@ pub fn all() -> Vec<Box<dyn Experiment>> {
     vec![
         Box::new(drift::Drift),
         Box::new(puf::PufPaper),
-        Box::new(rbo::Rbo),
+        Box::new(rbo::RboPaper),
         Box::new(quantized::Quantized),
         Box::new(engd::EngdExperiment),
         Box::new(zeroth_order::ZerothOrder),
