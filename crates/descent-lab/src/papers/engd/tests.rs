@@ -311,3 +311,12 @@ fn run_claims_fail_on_nan() {
         "engd/spring-mu0-is-engd-w"
     ));
 }
+
+#[test]
+fn both_presets_validate() {
+    use crate::experiment::PaperConfig;
+    Config::quick().validate().unwrap();
+    let full = Config::full();
+    full.validate().unwrap();
+    assert!(full.problems_bc && full.a.steps == 300);
+}
