@@ -1,7 +1,10 @@
-//! The `engd` experiment's quick preset: every asserted claim holds, plus specific numbers.
+//! The `engd` experiment's quick preset at seeds 0 and 1 (schema, asserted claims, the seed
+//! recorded and used), specific numbers of the seed-0 report, and config errors.
 
-use descent_lab::experiment::run_quick_checked;
-use descent_lab::papers::engd::EngdExperiment;
+use descent_lab::experiment::{check_quick_seeds, quick_config_error};
+use descent_lab::papers::engd::EngdPaper;
+use descent_lab::papers::engd::comparisons::F64_DIGITS;
+use descent_lab::papers::engd::linear_algebra::woodbury_bound;
 
 #[test]
 fn engd_quick_preset_reproduces_the_checks() {
@@ -11,7 +14,7 @@ fn engd_quick_preset_reproduces_the_checks() {
         .as_deref()
         .map(std::path::Path::new)
         .unwrap_or(tmp.path());
-    let report = run_quick_checked(&EngdExperiment, 0, dir);
+    let [report, _] = check_quick_seeds(&EngdPaper, dir);
     let claim = |id: &str| {
         report
             .claims
@@ -24,15 +27,35 @@ fn engd_quick_preset_reproduces_the_checks() {
     assert!(f("engd/laplacian-fd") < 1e-6);
     assert!(f("engd/gradient-fd") < 1e-7);
     // ENGD and ENGD-W agree to many digits (the spec asks 5; measured 5.7 with gemm's loop path
-    // for small products, 6.1 with faer for all of them: the summation order moves the last digit)
-    let digits = f("engd/trajectories-agree");
-    assert!(digits >= 5.5, "trajectories agree to {digits} digits");
+    // for small products, 6.1 with faer for all of them: the summation order moves the last
+    // digit), from two different solvers, never bit for bit
+    let agree = &claim("engd/trajectories-agree").measured;
+    let digits = agree["digits"].as_f64().unwrap();
+    assert!(
+        (5.5..F64_DIGITS).contains(&digits),
+        "trajectories agree to {digits} digits"
+    );
+    assert_eq!(agree["solvers"], serde_json::json!(["parameter", "sample"]));
+    assert_eq!(agree["bit_equal_steps"], 0);
     assert!(claim("engd/spring-mu0-is-engd-w").holds);
+    // the Woodbury check through the library's solve: far inside every bound
+    let wood = claim("engd/woodbury-equals-engd")
+        .measured
+        .as_array()
+        .unwrap();
+    assert_eq!(wood.len(), 6);
+    for case in wood {
+        let (lam, e) = (
+            case["lambda"].as_f64().unwrap(),
+            case["rel_diff"].as_f64().unwrap(),
+        );
+        assert!(e > 0.0 && e < woodbury_bound(lam) / 10.0, "{case}");
+    }
     // accuracy: median L2 at step 150 well below 3e-5, and every step-60 seed below 1e-4
     assert!(f("engd/accuracy-step150") < 3e-5);
     assert!(f("engd/accuracy-step150") > 1e-8);
-    let per_seed = claim("engd/accuracy-step60").measured["per_seed"]
-        .as_array()
+    let per_seed = claim("engd/accuracy-step60").measured["values"]
+        .as_object()
         .unwrap()
         .len();
     assert_eq!(per_seed, 3);
@@ -40,6 +63,22 @@ fn engd_quick_preset_reproduces_the_checks() {
     assert!(f("engd/gap-to-adam") > 1.0);
     let runs = report.tables.iter().find(|t| t.name == "runs").unwrap();
     assert_eq!(runs.rows.len(), 12);
-    assert!(dir.join("l2_problem_a.png").exists());
+    assert!(dir.join("seed0/l2_problem_a.png").exists());
     assert!(report.evals.jacobians > 500);
+}
+
+#[test]
+fn invalid_configs_name_the_field() {
+    let cases: [(&[&str], &str); 6] = [
+        (&["a.steps=100"], "a.steps"),
+        (&["model_seeds=0"], "model_seeds"),
+        (&["steps_lambda_1e6=30"], "steps_lambda_1e6"),
+        (&["nystrom_rank=401"], "nystrom_rank"),
+        (&["a.hidden=[]"], "a.hidden"),
+        (&["a.momenta=[0.5, 1.0]"], "a.momenta"),
+    ];
+    for (sets, field) in cases {
+        let e = quick_config_error(&EngdPaper, sets).expect("an invalid config");
+        assert!(e.contains(field), "{sets:?}: {e}");
+    }
 }

@@ -18,7 +18,7 @@ pub fn all() -> Vec<Box<dyn Experiment>> {
         Box::new(puf::PufPaper),
         Box::new(rbo::RboPaper),
         Box::new(quantized::Quantized),
-        Box::new(engd::EngdExperiment),
+        Box::new(engd::EngdPaper),
         Box::new(zeroth_order::ZerothOrder),
     ]
 }
