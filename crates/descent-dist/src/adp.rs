@@ -581,3 +581,48 @@ pub fn dp_nodes<P: PerSampleGradients + Problem>(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stages_rates_and_non_private_plans() {
+        let rule = NodeRule::adp_vrsgp();
+        assert_eq!(rule.total_steps(), 300);
+        assert_eq!(
+            [0, 74, 75, 299, 300, 10_000].map(|k| rule.stage_of(k)),
+            [0, 0, 1, 3, 3, 3]
+        );
+        assert_eq!(rule.rate(160).unwrap(), 0.2);
+        assert_eq!(rule.rate(64).unwrap(), 0.5);
+        let plan = NodePlan::new(&NodeRule::sgp(), 2, 160, NoiseSpec::None).unwrap();
+        assert!(!plan.is_private());
+        assert!(plan.planned_epsilon.is_none());
+        assert!(
+            plan.stages
+                .iter()
+                .all(|s| s.std == 0.0 && s.fusion == 0.0 && s.lr == 0.5)
+        );
+        let adp = NodePlan::new(&rule, 0, 160, NoiseSpec::Multiplier { sigma0: 3.0 }).unwrap();
+        let lrs: Vec<f64> = adp.stages.iter().map(|s| s.lr).collect();
+        assert_eq!(lrs, [0.5, 0.5 * 0.9, 0.5 * 0.81, 0.5 * 0.9f64.powi(3)]);
+        let betas: Vec<f64> = adp.stages.iter().map(|s| s.fusion).collect();
+        assert_eq!(betas, [0.8, 0.6, 0.4, 0.2]);
+    }
+
+    #[test]
+    fn rules_load_from_partial_configs() {
+        // every field defaults to ADP-VRSGP's, so a config names only what it changes
+        let r: NodeRule =
+            serde_json::from_str(r#"{"noise_decay": 0.7, "sampling": {"rate": 0.1}}"#).unwrap();
+        assert_eq!(r.noise_decay, 0.7);
+        assert_eq!(r.sampling, Sampling::Rate(0.1));
+        assert_eq!(r.fusion, NodeRule::adp_vrsgp().fusion);
+        let n: NoiseSpec = serde_json::from_str(r#"{"budget": {"epsilon": 2.0}}"#).unwrap();
+        assert_eq!(n, NoiseSpec::Budget { epsilon: 2.0 });
+        let plan = NodePlan::new(&r, 1, 100, n).unwrap();
+        let back: NodePlan = serde_json::from_str(&serde_json::to_string(&plan).unwrap()).unwrap();
+        assert_eq!(back, plan);
+    }
+}
