@@ -1,4 +1,5 @@
-//! descent-dist: federated learning and federated unlearning over a narrow [`Transport`]
+//! descent-dist: federated learning, federated unlearning and decentralized (differentially
+//! private) learning over a narrow [`Transport`]
 //! (DESIGN §7).
 //!
 //! - [`transport`]: the [`Transport`] trait (server broadcast + gather, point-to-point to
@@ -13,14 +14,32 @@
 //! - [`puf`]: federated unlearning by negated pseudo-gradients, both forms of P3 §2.2
 //!   (PUF-Special, PUF-Regular), for one or several concurrent targets; the
 //!   retrain-from-scratch and continue-without-client baselines; recovery (§2.4).
+//! - [`topology`]: time-varying directed graphs (SGP's exponential graphs, ring, random
+//!   out-regular, Erdős–Rényi, P9's random time-varying digraph), derived from (seed, round)
+//!   so every rank knows its in-neighbours; B-strong-connectivity checks.
+//! - [`pushsum`]: push-sum / Stochastic Gradient Push over the transport (de-biased models,
+//!   column-stochastic uniform mixing, undelivered shares kept by their sender) with any local
+//!   transform.
+//! - [`privacy`]: per-sample clipping, Poisson sampling, the Gaussian mechanism and an RDP
+//!   accountant with calibration: DP-SGD on one machine or per node.
+//! - [`adp`]: ADP-VRSGP's node (decaying noise, lr and clip; progressive gradient fusion;
+//!   per-node budgets) and its baselines DP-SGP and SGP (P9).
 //! - [`metrics`]: accuracy (on any data, or on each client's own training data), the Yeom loss-threshold and confidence-threshold
 //!   membership-inference attacks (P3 §4.2) as member rates, and attack AUC.
 
+pub mod adp;
 pub mod client;
 pub mod fedavg;
 pub mod metrics;
+pub mod privacy;
 pub mod puf;
+pub mod pushsum;
+pub mod topology;
 pub mod transport;
+
+pub use adp::{
+    DpLearner, NodePlan, NodeReport, NodeRule, NoiseSpec, Sampling, StagePlan, dp_nodes,
+};
 
 pub use client::{Client, ClientUpdate, RoundMsg};
 pub use fedavg::{FedAvg, FedAvgConfig, RoundReport, Weighting, aggregate};
@@ -32,4 +51,9 @@ pub use puf::{
     PufConfig, PufMode, UnlearnReport, continue_without, puf_coefficients, recover,
     retrain_from_scratch, unlearn,
 };
+pub use pushsum::{
+    Gossip, LocalLearner, PushMsg, PushSumNode, Sgp, SgpRound, TransformLearner,
+    consensus_distance, network_average, network_mass,
+};
+pub use topology::{Digraph, Topology, TopologyKind};
 pub use transport::{Gathered, InProcess, Message, SERVER, Traffic, Transport, Wire, WireReader};

@@ -10,6 +10,10 @@
 //!   replies than the caller's minimum is an error.
 //! - [`Transport::exchange`]: every node sends payloads to chosen out-neighbours (directed,
 //!   possibly time-varying graphs), then every node processes its inbox, sorted by sender.
+//! - [`Transport::exchange_acked`]: the same, but a message that could not be delivered (a
+//!   link failing for one round, a node that dropped out) comes back to its sender, as a
+//!   missing acknowledgement tells an MPI sender. Push-sum needs this: a sender that keeps the
+//!   undelivered share loses no mass.
 //!
 //! Node state lives with the transport (in-process: all nodes; MPI: the rank's own nodes), so
 //! the closures get `&mut N`. Every message carries its round number and sender; the traffic of
@@ -243,9 +247,12 @@ pub struct Traffic {
     /// Nodes → server.
     pub up_messages: u64,
     pub up_bytes: u64,
-    /// Node → node.
+    /// Node → node, delivered.
     pub p2p_messages: u64,
     pub p2p_bytes: u64,
+    /// Node → node messages that were not delivered (failed link, dropped-out node).
+    #[serde(default)]
+    pub p2p_undelivered: u64,
 }
 
 impl Traffic {
@@ -267,6 +274,7 @@ impl std::ops::AddAssign for Traffic {
         self.up_bytes += o.up_bytes;
         self.p2p_messages += o.p2p_messages;
         self.p2p_bytes += o.p2p_bytes;
+        self.p2p_undelivered += o.p2p_undelivered;
     }
 }
 
@@ -306,12 +314,28 @@ pub trait Transport<N: Send> {
 
     /// Point-to-point round: every node returns `(destination, payload)` pairs for its
     /// out-neighbours from `send`; then every node runs `receive` on its inbox (sorted by
-    /// sender). A destination out of range is an error naming the sender.
+    /// sender). A destination out of range is an error naming the sender. A message the
+    /// transport cannot deliver this round is lost; algorithms that must account for every
+    /// message use [`Transport::exchange_acked`].
     fn exchange<M, S, V>(&mut self, round: u64, send: S, receive: V) -> Result<Traffic>
     where
         M: Wire + Send + Sync,
         S: Fn(usize, &mut N) -> Vec<(usize, M)> + Sync,
         V: Fn(usize, &mut N, &[Message<M>]) + Sync;
+
+    /// Like [`Transport::exchange`], but every message that was not delivered this round comes
+    /// back to its sender: `receive(k, node, inbox, returned)` gets node k's inbox (sorted by
+    /// sender) and the `(destination, payload)` pairs it sent that did not arrive (in the
+    /// order it sent them). The default suits transports that never lose a message (nothing is
+    /// ever returned); a transport that can lose one must override it.
+    fn exchange_acked<M, S, V>(&mut self, round: u64, send: S, receive: V) -> Result<Traffic>
+    where
+        M: Wire + Send + Sync,
+        S: Fn(usize, &mut N) -> Vec<(usize, M)> + Sync,
+        V: Fn(usize, &mut N, &[Message<M>], &[(usize, M)]) + Sync,
+    {
+        self.exchange(round, send, |k, node, inbox| receive(k, node, inbox, &[]))
+    }
 
     /// Traffic of every call so far.
     fn total_traffic(&self) -> Traffic;
@@ -320,13 +344,17 @@ pub trait Transport<N: Send> {
 /// Every node in this process. Node work runs in parallel with rayon (or serially), and results
 /// are collected in node order, so a run is bit-identical whatever the thread count.
 /// Optionally simulates clients dropping out: node k misses round t with probability `p`,
-/// decided by a hash of (seed, t, k), so drop-outs are reproducible.
+/// decided by a hash of (seed, t, k), so drop-outs are reproducible. In a point-to-point round
+/// a dropped-out node's links all fail: nothing it sends and nothing sent to it is delivered.
+/// Independently, each directed link can fail for one round ([`InProcess::with_link_failures`]).
 #[derive(Debug, Clone)]
 pub struct InProcess<N> {
     nodes: Vec<N>,
     parallel: bool,
     dropout: f64,
     dropout_seed: u64,
+    link_failure: f64,
+    link_seed: u64,
     total: Traffic,
 }
 
@@ -338,6 +366,8 @@ impl<N: Send> InProcess<N> {
             parallel: true,
             dropout: 0.0,
             dropout_seed: 0,
+            link_failure: 0.0,
+            link_seed: 0,
             total: Traffic::default(),
         }
     }
@@ -362,6 +392,23 @@ impl<N: Send> InProcess<N> {
         Ok(self)
     }
 
+    /// Each directed link i → j fails in each point-to-point round with probability `p` in
+    /// [0, 1), decided by a hash of (seed, round, i, j), so failures are reproducible. A failed
+    /// link's message is lost by [`Transport::exchange`] and returned to its sender by
+    /// [`Transport::exchange_acked`].
+    pub fn with_link_failures(mut self, p: f64, seed: u64) -> Result<Self> {
+        if !(0.0..1.0).contains(&p) {
+            return Err(Error::invalid(
+                "transport.link_failure",
+                p,
+                "a probability in [0, 1)",
+            ));
+        }
+        self.link_failure = p;
+        self.link_seed = seed;
+        Ok(self)
+    }
+
     /// The nodes.
     pub fn nodes(&self) -> &[N] {
         &self.nodes
@@ -381,6 +428,93 @@ impl<N: Send> InProcess<N> {
             self.dropout_seed ^ descent_core::rng::splitmix64(round ^ ((k as u64) << 40)),
         );
         ((h >> 11) as f64 / (1u64 << 53) as f64) < self.dropout
+    }
+
+    /// True when the link `from → to` fails in point-to-point round `round` (its own failure,
+    /// or either end dropping out of the round).
+    pub fn link_fails(&self, round: u64, from: usize, to: usize) -> bool {
+        if self.drops(round, from) || self.drops(round, to) {
+            return true;
+        }
+        if self.link_failure == 0.0 {
+            return false;
+        }
+        use descent_core::rng::splitmix64;
+        let h = splitmix64(
+            self.link_seed
+                ^ splitmix64(round ^ splitmix64(((from as u64) << 32) ^ (to as u64) ^ 0x5eed)),
+        );
+        ((h >> 11) as f64 / (1u64 << 53) as f64) < self.link_failure
+    }
+
+    /// The point-to-point round behind both exchanges: delivered messages go to inboxes (sorted
+    /// by sender), undelivered ones back to their senders.
+    fn exchange_inner<M, S, V>(&mut self, round: u64, send: S, receive: V) -> Result<Traffic>
+    where
+        M: Wire + Send + Sync,
+        S: Fn(usize, &mut N) -> Vec<(usize, M)> + Sync,
+        V: Fn(usize, &mut N, &[Message<M>], &[(usize, M)]) + Sync,
+    {
+        let n = self.nodes.len();
+        let outgoing: Vec<Vec<(usize, M)>> = if self.parallel {
+            self.nodes
+                .par_iter_mut()
+                .enumerate()
+                .map(|(k, node)| send(k, node))
+                .collect()
+        } else {
+            self.nodes
+                .iter_mut()
+                .enumerate()
+                .map(|(k, node)| send(k, node))
+                .collect()
+        };
+        let mut inboxes: Vec<Vec<Message<M>>> = (0..n).map(|_| Vec::new()).collect();
+        let mut returned: Vec<Vec<(usize, M)>> = (0..n).map(|_| Vec::new()).collect();
+        let mut traffic = Traffic::default();
+        // senders in ascending order, so every inbox is sorted by sender
+        for (k, out) in outgoing.into_iter().enumerate() {
+            for (dest, payload) in out {
+                if dest >= n {
+                    return Err(Error::invalid(
+                        format!("destination of a message from node {k} in round {round}"),
+                        dest,
+                        format!("a node id in 0..{n}"),
+                    ));
+                }
+                if self.link_fails(round, k, dest) {
+                    traffic.p2p_undelivered += 1;
+                    returned[k].push((dest, payload));
+                    continue;
+                }
+                let m = Message {
+                    round,
+                    sender: k,
+                    payload,
+                };
+                traffic.p2p_messages += 1;
+                traffic.p2p_bytes += m.bytes();
+                inboxes[dest].push(m);
+            }
+        }
+        if self.parallel {
+            self.nodes
+                .par_iter_mut()
+                .zip(inboxes.par_iter().zip(returned.par_iter()))
+                .enumerate()
+                .for_each(|(k, (node, (inbox, back)))| receive(k, node, inbox, back));
+        } else {
+            for (k, (node, (inbox, back))) in self
+                .nodes
+                .iter_mut()
+                .zip(inboxes.iter().zip(&returned))
+                .enumerate()
+            {
+                receive(k, node, inbox, back);
+            }
+        }
+        self.total += traffic;
+        Ok(traffic)
     }
 
     fn check_targets(&self, to: &[usize]) -> Result<Vec<bool>> {
@@ -497,55 +631,16 @@ impl<N: Send> Transport<N> for InProcess<N> {
         S: Fn(usize, &mut N) -> Vec<(usize, M)> + Sync,
         V: Fn(usize, &mut N, &[Message<M>]) + Sync,
     {
-        let n = self.nodes.len();
-        let outgoing: Vec<Vec<(usize, M)>> = if self.parallel {
-            self.nodes
-                .par_iter_mut()
-                .enumerate()
-                .map(|(k, node)| send(k, node))
-                .collect()
-        } else {
-            self.nodes
-                .iter_mut()
-                .enumerate()
-                .map(|(k, node)| send(k, node))
-                .collect()
-        };
-        let mut inboxes: Vec<Vec<Message<M>>> = (0..n).map(|_| Vec::new()).collect();
-        let mut traffic = Traffic::default();
-        // senders in ascending order, so every inbox is sorted by sender
-        for (k, out) in outgoing.into_iter().enumerate() {
-            for (dest, payload) in out {
-                if dest >= n {
-                    return Err(Error::invalid(
-                        format!("destination of a message from node {k} in round {round}"),
-                        dest,
-                        format!("a node id in 0..{n}"),
-                    ));
-                }
-                let m = Message {
-                    round,
-                    sender: k,
-                    payload,
-                };
-                traffic.p2p_messages += 1;
-                traffic.p2p_bytes += m.bytes();
-                inboxes[dest].push(m);
-            }
-        }
-        if self.parallel {
-            self.nodes
-                .par_iter_mut()
-                .zip(inboxes.par_iter())
-                .enumerate()
-                .for_each(|(k, (node, inbox))| receive(k, node, inbox));
-        } else {
-            for (k, (node, inbox)) in self.nodes.iter_mut().zip(&inboxes).enumerate() {
-                receive(k, node, inbox);
-            }
-        }
-        self.total += traffic;
-        Ok(traffic)
+        self.exchange_inner(round, send, |k, node, inbox, _lost| receive(k, node, inbox))
+    }
+
+    fn exchange_acked<M, S, V>(&mut self, round: u64, send: S, receive: V) -> Result<Traffic>
+    where
+        M: Wire + Send + Sync,
+        S: Fn(usize, &mut N) -> Vec<(usize, M)> + Sync,
+        V: Fn(usize, &mut N, &[Message<M>], &[(usize, M)]) + Sync,
+    {
+        self.exchange_inner(round, send, receive)
     }
 
     fn total_traffic(&self) -> Traffic {
@@ -640,6 +735,75 @@ mod tests {
         let u = InProcess::new(vec![(); 50]).with_dropout(0.3, 9).unwrap();
         assert!((0..50).all(|k| t.drops(7, k) == u.drops(7, k)));
         assert!(InProcess::new(vec![(); 2]).with_dropout(1.0, 0).is_err());
+    }
+
+    #[test]
+    fn acked_exchange_returns_undelivered_messages_to_their_sender() {
+        // every node sends its id + 0.5 to every other node; failed links and dropped-out nodes
+        // bounce, so each node's delivered + returned messages account for all it sent
+        type Log = (Vec<(usize, f64)>, Vec<(usize, f64)>);
+        let run = |parallel: bool| {
+            let mut t = InProcess::new(vec![Log::default(); 6])
+                .with_link_failures(0.3, 4)
+                .unwrap()
+                .with_dropout(0.2, 8)
+                .unwrap();
+            if !parallel {
+                t = t.serial();
+            }
+            let send = |k: usize, _: &mut Log| {
+                (0..6)
+                    .filter(|&j| j != k)
+                    .map(|j| (j, k as f64 + 0.5))
+                    .collect()
+            };
+            let traffic = t
+                .exchange_acked(9, send, |_, node, inbox, back| {
+                    node.0.extend(inbox.iter().map(|m| (m.sender, m.payload)));
+                    node.1.extend(back.iter().copied());
+                })
+                .unwrap();
+            (t, traffic)
+        };
+        let (t, traffic) = run(true);
+        assert_eq!(traffic.p2p_messages + traffic.p2p_undelivered, 30);
+        assert!(traffic.p2p_undelivered > 0 && traffic.p2p_messages > 0);
+        for (k, (inbox, back)) in t.nodes().iter().enumerate() {
+            for (j, v) in back {
+                assert!(t.link_fails(9, k, *j));
+                assert_eq!(*v, k as f64 + 0.5);
+            }
+            for (s, v) in inbox {
+                assert!(!t.link_fails(9, *s, k));
+                assert_eq!(*v, *s as f64 + 0.5);
+            }
+        }
+        let returned: usize = t.nodes().iter().map(|n| n.1.len()).sum();
+        assert_eq!(returned as u64, traffic.p2p_undelivered);
+        let (u, serial) = run(false);
+        assert_eq!(serial, traffic);
+        assert_eq!(u.nodes(), t.nodes());
+        // the plain exchange loses the same messages
+        let mut lossy = InProcess::new(vec![0usize; 6])
+            .with_link_failures(0.3, 4)
+            .unwrap()
+            .with_dropout(0.2, 8)
+            .unwrap();
+        let plain = lossy
+            .exchange(
+                9,
+                |k, _| (0..6).filter(|&j| j != k).map(|j| (j, 1.0)).collect(),
+                |_, node, inbox: &[Message<f64>]| *node = inbox.len(),
+            )
+            .unwrap();
+        assert_eq!(plain, traffic);
+        assert!(
+            InProcess::new(vec![(); 2])
+                .with_link_failures(-0.1, 0)
+                .unwrap_err()
+                .to_string()
+                .contains("'transport.link_failure': got -0.1, expected a probability in [0, 1)")
+        );
     }
 
     #[test]
