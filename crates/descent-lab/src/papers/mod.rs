@@ -17,7 +17,7 @@ pub fn all() -> Vec<Box<dyn Experiment>> {
         Box::new(drift::Drift),
         Box::new(puf::Puf),
         Box::new(rbo::Rbo),
-        Box::new(quantized::Quantized),
+        Box::new(quantized::QuantizedPaper),
         Box::new(engd::EngdExperiment),
         Box::new(zeroth_order::ZerothOrder),
     ]
