@@ -14,7 +14,20 @@ fn quick_preset_reproduces_the_z1_checks_at_two_seeds() {
     let dir = std::env::var("QUANTIZED_OUT")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|_| tempfile::tempdir().unwrap().keep());
-    let [report, _] = check_quick_seeds(&QuantizedPaper, &dir);
+    let [report, other] = check_quick_seeds(&QuantizedPaper, &dir);
+    // Z1's target W* follows the run seed: the loss at the common start W = 0 (the first point
+    // of every curve) is (1/2n)·W*ᵀHW*, shared by all runs of a report and different between
+    // seeds 0 and 1
+    let start = |r: &Report, k: usize| {
+        let s = r.series.iter().find(|s| s.name == format!("z1_curve_{k}"));
+        s.expect("a Z1 curve").data[1][0]
+    };
+    assert!((1..6).all(|k| start(&report, k) == start(&report, 0)));
+    assert_ne!(
+        start(&report, 0),
+        start(&other, 0),
+        "W* ignores the run seed"
+    );
     // Adam's RTN-V stall is a large factor, not a marginal one
     let stall = &measured(&report, "quantized/adam-rtn-v7-stalls")["values"];
     assert!(stall["V nearest M=7"].as_f64().unwrap() > 300.0, "{stall}");
@@ -63,4 +76,24 @@ fn sweep_settings_are_validated_before_running() {
         err(&["z1.noise=-0.5"]),
         "invalid value for 'z1.noise': got -0.5, expected a finite number >= 0"
     );
+}
+
+/// Z3 goes through the harness epoch loop: one epoch of T steps per run, the full-batch
+/// training loss before and after, one gradient per step.
+#[test]
+fn z3_runs_through_the_epoch_loop() {
+    use descent_lab::papers::quantized::{Z3Config, z3_digits};
+    let c = Z3Config {
+        steps: 12,
+        seeds: 1,
+        bits: vec![3],
+        ..Z3Config::default()
+    };
+    let r = z3_digits::measure(&c, 0).unwrap();
+    assert_eq!(r.runs.len(), 4, "fp and M = 3 SR for Adam and Muon");
+    for run in &r.runs {
+        let loss = run.finals[0];
+        assert!(loss.is_finite() && loss > 0.0, "{run:?}");
+    }
+    assert_eq!(r.evals.gradients, 4 * 12);
 }

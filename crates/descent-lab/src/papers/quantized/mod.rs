@@ -142,7 +142,7 @@ fn add_assumptions(report: &mut Report) {
         )
         .assume(
             "Z1: f(W) = (1/2n)||A(W - W*)||_F^2 with n = 8 the matrix side; h log-spaced in \
-             [1, 10], U from QR of a Gaussian (seed 123), W* = 10 N(0,1) from the same seed; \
+             [1, 10], U from QR of a Gaussian (seed 123), W* = 10 N(0,1) from the run seed; \
              gradient noise 0.01 N(0,1) per entry per step; linear LR decay to 0; the metric \
              is the exact loss at the final master weights; medians over seeds",
         )

@@ -318,3 +318,20 @@ fn z3_claim_holds_fails_and_rejects_nan() {
     assert_eq!(z3::rows(&r).len(), 4);
     assert_eq!(z3::figure(&r).panels[0].lines.len(), 4);
 }
+
+/// Issue #14: Z1's target W* follows the run seed, the rotation U (hence H) does not.
+#[test]
+fn z1_target_follows_the_run_seed_and_the_rotation_does_not() {
+    let c = super::Z1Config::default();
+    let (p0, p1) = (z1::problem(&c, 0).unwrap(), z1::problem(&c, 1).unwrap());
+    assert_eq!(p0.h(), p1.h(), "H = U diag(h) Uᵀ is fixed by rotation_seed");
+    assert_ne!(p0.target(), p1.target(), "W* must change with the run seed");
+    assert_eq!(p0.target(), z1::problem(&c, 0).unwrap().target());
+    let other_rotation = super::Z1Config {
+        rotation_seed: 7,
+        ..c.clone()
+    };
+    let q0 = z1::problem(&other_rotation, 0).unwrap();
+    assert_ne!(q0.h(), p0.h());
+    assert_eq!(q0.target(), p0.target(), "W* depends on the run seed only");
+}

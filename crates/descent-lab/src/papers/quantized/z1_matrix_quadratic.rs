@@ -127,7 +127,10 @@ pub struct Z1Result {
     pub evals: EvalCounts,
 }
 
-/// Z1's problem for a run seed: U from `z1.rotation_seed`, W* from the run seed.
+/// Z1's problem for run seed `seed`: U from `z1.rotation_seed` (fixed by the plan, shared by
+/// every run), W* = target_scale·N(0, I) from the run seed's `"z1-target"` stream, so each
+/// report seed solves its own instance; all runs of one report share it, so full-precision and
+/// quantized runs are compared on the same problem.
 pub fn problem(c: &Z1Config, seed: u64) -> Result<MatrixQuadratic> {
     let mut rotation = RngStreams::new(c.rotation_seed).stream("z1-rotation");
     let mut target = RngStreams::new(seed).stream("z1-target");
@@ -169,7 +172,7 @@ fn run_one(
 
 /// Runs the checks, the jitter control and the sweep for run seed `seed`.
 pub fn measure(c: &Z1Config, seed: u64, progress: &(dyn Fn(f64, &str) + Sync)) -> Result<Z1Result> {
-    let quadratic = problem(c, c.rotation_seed)?;
+    let quadratic = problem(c, seed)?;
     let keys = check_keys();
     let grid = run_grid(&keys, c.seeds, |o, s, k| {
         run_one(c, &quadratic, seed, (o, s, k), false)
