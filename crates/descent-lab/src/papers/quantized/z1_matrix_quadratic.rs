@@ -193,10 +193,7 @@ pub fn measure(c: &Z1Config, seed: u64, progress: &(dyn Fn(f64, &str) + Sync)) -
         })
         .collect();
     let control = setting_runs(&fp_keys, &control_grid);
-    let fp = [
-        control_of(&checks, Opt::Adam),
-        control_of(&checks, Opt::Muon),
-    ];
+    let fp = [fp_median(&checks, Opt::Adam), fp_median(&checks, Opt::Muon)];
     progress(0.4, "z1 sweep");
     let (sweep, sweep_evals) = measure_sweep(&c.sweep_bits, c.sweep_seeds, fp, |o, s, k| {
         run_one(c, &quadratic, seed, (o, s, k), false)
@@ -212,7 +209,7 @@ pub fn measure(c: &Z1Config, seed: u64, progress: &(dyn Fn(f64, &str) + Sync)) -
 }
 
 /// The full-precision median of `opt` among `checks`.
-fn control_of(checks: &[SettingRuns], opt: Opt) -> f64 {
+fn fp_median(checks: &[SettingRuns], opt: Opt) -> f64 {
     find(checks, opt, &FP).median()
 }
 
@@ -231,7 +228,7 @@ impl Z1Result {
 
     /// The full-precision median of `opt`.
     pub fn fp(&self, opt: Opt) -> f64 {
-        control_of(&self.checks, opt)
+        fp_median(&self.checks, opt)
     }
 
     /// Median over seeds of a setting / median over seeds of full precision.
