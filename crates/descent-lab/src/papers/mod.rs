@@ -17,7 +17,7 @@ pub fn all() -> Vec<Box<dyn Experiment>> {
         Box::new(drift::Drift),
         Box::new(puf::PufPaper),
         Box::new(rbo::RboPaper),
-        Box::new(quantized::Quantized),
+        Box::new(quantized::QuantizedPaper),
         Box::new(engd::EngdPaper),
         Box::new(zeroth_order::ZerothOrder),
     ]
