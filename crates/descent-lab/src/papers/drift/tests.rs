@@ -196,8 +196,8 @@ fn t4_t6_hold_in_their_bands_and_fail_outside_or_on_nan() {
         "{s}"
     );
 
-    // the autoencoder at half its theory at λ⊥ = 0.5; the supervised net at the formula
-    // itself (below the [1.0, 2.2] band's lower edge only if < 1)
+    // the autoencoder at half its theory and the supervised net at 0.9 times its formula
+    // (below the [1.0, 2.2] band), both at λ⊥ = 0.5; the autoencoder's n − m slope too flat
     let bad = t4_t6_models::claims(&models_result(
         [[1.0, 1.1, 0.0], [0.9, 0.5, 0.9], [1.5, 0.9, 1.5]],
         [[1.0; 3], [1.0, 0.5, 0.4], [1.5; 3]],
