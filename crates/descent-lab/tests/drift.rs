@@ -1,7 +1,8 @@
-//! P1 `drift`: the quick preset's asserted claims hold, and specific measured numbers.
+//! P1 `drift`: the quick preset at seeds 0 and 1 (schema, asserted claims, the seed recorded
+//! and used), specific measured numbers of the seed-0 report, and config errors.
 
-use descent_lab::experiment::{Preset, quick_config_error, resolve_config, run_quick_checked};
-use descent_lab::papers::drift::Drift;
+use descent_lab::experiment::{Preset, check_quick_seeds, quick_config_error, resolve_config};
+use descent_lab::papers::drift::DriftPaper;
 use serde_json::Value;
 
 fn table_rows<'a>(r: &'a descent_lab::report::Report, name: &str) -> &'a Vec<Vec<Value>> {
@@ -9,12 +10,11 @@ fn table_rows<'a>(r: &'a descent_lab::report::Report, name: &str) -> &'a Vec<Vec
 }
 
 #[test]
-fn quick_preset_reproduces_the_drift_rates() {
+fn quick_preset_reproduces_the_drift_rates_at_two_seeds() {
     let dir = tempfile::tempdir().unwrap();
-    // DRIFT_OUT=/some/dir keeps the report and figures for inspection
+    // DRIFT_OUT=/some/dir keeps the reports and figures for inspection
     let out = std::env::var_os("DRIFT_OUT").map_or(dir.path().to_path_buf(), Into::into);
-    std::fs::create_dir_all(&out).unwrap();
-    let report = run_quick_checked(&Drift, 0, &out);
+    let [report, _] = check_quick_seeds(&DriftPaper, &out);
     eprintln!("quick preset elapsed {:.1} s", report.elapsed_s);
     for c in &report.claims {
         eprintln!("{} {} {} {}", c.id, c.holds, c.expected, c.measured);
@@ -40,7 +40,10 @@ fn quick_preset_reproduces_the_drift_rates() {
     assert!((f(&syn[9]) / 9.0e-6 - 1.0).abs() < 0.15, "{}", syn[9]);
     // every figure and the speed table are written
     for stem in ["d_vs_var_irr", "d_vs_dimension", "d_vs_m", "msd"] {
-        assert!(out.join(format!("{stem}.png")).exists(), "{stem}");
+        assert!(
+            out.join("seed0").join(format!("{stem}.png")).exists(),
+            "{stem}"
+        );
     }
     assert_eq!(table_rows(&report, "speed").len(), 7);
     assert!(report.evals.fields > 200_000_000);
@@ -48,7 +51,7 @@ fn quick_preset_reproduces_the_drift_rates() {
 
 #[test]
 fn bad_config_values_name_the_field() {
-    let err = |sets: &[&str]| quick_config_error(&Drift, sets).expect("an error");
+    let err = |sets: &[&str]| quick_config_error(&DriftPaper, sets).expect("an error");
     let e = err(&["t1_oja_var.window=150"]);
     assert!(e.contains("t1_oja_var.window") && e.contains("150"), "{e}");
     assert_eq!(
@@ -65,13 +68,44 @@ fn bad_config_values_name_the_field() {
         "invalid value for 'other_dims.n': got 6, expected input dimensions above every output \
          dimension m (max m = 7)"
     );
-    let e = resolve_config(&Drift, Preset::Quick, None, &["t5_ae_var.etaa=1".into()])
-        .unwrap_err()
-        .to_string();
+    assert_eq!(
+        err(&["t4_sm_var.m=[0]"]),
+        "invalid value for 't4_sm_var.m': got 0, expected output dimensions >= 1"
+    );
+    assert_eq!(
+        err(&["batches=1"]),
+        "invalid value for 'batches': got 1, expected an integer >= 2"
+    );
+    assert_eq!(
+        err(&["sm_tau=0"]),
+        "invalid value for 'sm_tau': got 0, expected a finite number > 0"
+    );
+    assert_eq!(
+        err(&["ae_wd=1.5"]),
+        "invalid value for 'ae_wd': got 1.5, expected a weight decay in [0, 1)"
+    );
+    assert_eq!(
+        err(&["t7_aniso.steps=1000000", "t7_var_rel=[4, 0.2, 1]"]),
+        "invalid value for 't7_var_rel': got 0.2, expected relevant variances above λ⊥ = 0.5"
+    );
+    assert_eq!(
+        err(&["t7_aniso.steps=1000000", "t7_aniso.n=[3]"]),
+        "invalid value for 't7_aniso.n': got 3, expected input dimensions above every output \
+         dimension m (max m = 3)"
+    );
+    let e = resolve_config(
+        &DriftPaper,
+        Preset::Quick,
+        None,
+        &["t5_ae_var.etaa=1".into()],
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("etaa"), "{e}");
 }
 
-/// The sweep runs in parallel (rayon) and gives the same numbers as on one thread.
+/// The sweep runs in parallel (the harness's `par_grid`) and gives the same numbers as on one
+/// thread.
 #[test]
 fn parallel_sweep_equals_a_one_thread_run() {
     let sets: Vec<String> = [
@@ -85,18 +119,19 @@ fn parallel_sweep_equals_a_one_thread_run() {
         "other_dims.steps=200000",
         "speed_steps=1000",
         "burn_in=1000",
+        "seeds=2",
     ]
     .iter()
     .map(|s| s.to_string())
     .collect();
-    let cfg = resolve_config(&Drift, Preset::Quick, None, &sets).unwrap();
+    let cfg = resolve_config(&DriftPaper, Preset::Quick, None, &sets).unwrap();
     let run = || {
         let ctx = descent_lab::experiment::RunContext {
             preset: Preset::Quick,
             seed: 5,
             progress: &|_, _| {},
         };
-        let out = descent_lab::experiment::Experiment::run(&Drift, &cfg, &ctx).unwrap();
+        let out = descent_lab::experiment::Experiment::run(&DriftPaper, &cfg, &ctx).unwrap();
         let rates = table_rows(&out.report, "drift_rates").clone();
         // every column but the last (steps per second, a timing)
         rates

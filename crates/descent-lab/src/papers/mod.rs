@@ -14,7 +14,7 @@ pub mod zeroth_order;
 /// Every paper experiment, in paper order.
 pub fn all() -> Vec<Box<dyn Experiment>> {
     vec![
-        Box::new(drift::Drift),
+        Box::new(drift::DriftPaper),
         Box::new(puf::PufPaper),
         Box::new(rbo::RboPaper),
         Box::new(quantized::QuantizedPaper),
