@@ -19,6 +19,6 @@ pub fn all() -> Vec<Box<dyn Experiment>> {
         Box::new(rbo::Rbo),
         Box::new(quantized::Quantized),
         Box::new(engd::EngdExperiment),
-        Box::new(zeroth_order::ZerothOrder),
+        Box::new(zeroth_order::ZerothOrderPaper),
     ]
 }
