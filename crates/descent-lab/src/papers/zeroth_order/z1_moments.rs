@@ -329,8 +329,9 @@ pub fn claims(r: &Z1Result) -> Vec<Claim> {
         Claim::for_every(
             "zeroth-order/z1-coord-mse",
             &format!(
-                "per-coordinate MSE matches spec §2.3 on coordinates with a_i != 0: per d and \
-                 law, the largest relative deviation over the coordinates (means over {n} \
+                "per-coordinate MSE matches the mu -> 0 closed form (|a|^2 + a_i^2 Gaussian, \
+                 (d|a|^2 + (d-2)a_i^2)/(d+2) sphere, (d-1)a_i^2 coordinate, |a|^2 - a_i^2 \
+                 Rademacher and DAP) on coordinates with a_i != 0: per d and law, the largest relative deviation over the coordinates (means over {n} \
                  samples) / its tolerance (0.06; the coordinate law 0.1·max(1, sqrt(d/64)))"
             ),
             k,

@@ -335,11 +335,11 @@ fn claims_b(r: &Z2Result) -> Vec<Claim> {
             "zeroth-order/z2-product-dap-estimated",
             &format!(
                 "Synthetic B: per B, median tau-MSE over {t} trials of DAP-estimated (2B \
-                 directions) / sphere at B (spec's mc: about 0.5)"
+                 directions) / sphere at B (a Monte Carlo reference: about 0.5)"
             ),
             ClaimKind::Reported,
             &per_batch(p, "", |m, b| ratio(m, DAP_ESTIMATED, SPHERE, b)),
-            "every ratio in [0.25, 1] (spec's mc: about 0.5)",
+            "every ratio in [0.25, 1] (Monte Carlo reference: about 0.5)",
             |v| (0.25..=1.0).contains(&v),
         ),
         Claim::for_every(

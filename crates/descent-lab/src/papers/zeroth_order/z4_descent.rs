@@ -295,8 +295,9 @@ fn convergence_claims(r: &Z4Result) -> Vec<Claim> {
         Claim::for_every(
             "zeroth-order/z4b-one-step-expectation",
             &format!(
-                "claim 6 at x = 1 on the quadratic (eta = 0.5/d, mu -> 0): per law, the mean \
-                 over {} draws / closed form of E[g^T W g] and of the expected one-step change",
+                "one-step expectation E f(x - eta g) = f(x) - eta|a|^2 + (eta^2/2) E[g^T W g] \
+                 at x = 1 on the quadratic (eta = 0.5/d, mu -> 0): per law, the mean over {} \
+                 draws / closed form of E[g^T W g] and of the expected one-step change",
                 r.one_step_samples
             ),
             ClaimKind::Asserted,
