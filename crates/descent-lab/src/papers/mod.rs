@@ -19,6 +19,6 @@ pub fn all() -> Vec<Box<dyn Experiment>> {
         Box::new(rbo::RboPaper),
         Box::new(quantized::QuantizedPaper),
         Box::new(engd::EngdPaper),
-        Box::new(zeroth_order::ZerothOrder),
+        Box::new(zeroth_order::ZerothOrderPaper),
     ]
 }
