@@ -9,7 +9,7 @@
 //! hyperparameter on a validation split of the training part (seed `seed` only), so every
 //! optimizer is charged the same tuning budget.
 
-use descent_core::{Error, EvalCounts, Result, Spec, Value as SpecValue};
+use descent_core::{Error, Result, Spec, Value as SpecValue};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -202,131 +202,213 @@ fn first_reaching(history: &[EpochRecord], target: f64) -> Option<&EpochRecord> 
         .find(|r| r.test_accuracy.is_some_and(|a| a >= target))
 }
 
-/// The comparison as a [`Report`] (a summary table, per-epoch series, tuning table) and its
-/// figure of curves with bands of ± one standard deviation across seeds.
-pub fn report(cfg: &CompareConfig, results: &[OptimizerRuns]) -> (Report, Vec<(String, Figure)>) {
-    let mut report = Report::default();
-    let classes = results
-        .iter()
-        .flat_map(|r| r.runs.iter().filter_map(|x| x.as_ref().ok()))
-        .any(|r| r.summary.test_accuracy.is_some());
-    let metric = if classes {
-        "test accuracy"
-    } else {
-        "test loss"
-    };
-    let final_metric = |r: &TrainRun| {
-        if classes {
+/// What the test metric of a comparison is: accuracy when the data has classes, else the loss.
+#[derive(Clone, Copy)]
+struct Metric {
+    classes: bool,
+}
+
+impl Metric {
+    fn name(self) -> &'static str {
+        if self.classes {
+            "test accuracy"
+        } else {
+            "test loss"
+        }
+    }
+
+    /// The run's final value of the metric.
+    fn final_value(self, r: &TrainRun) -> f64 {
+        if self.classes {
             r.summary.test_accuracy.unwrap_or(f64::NAN)
         } else {
             r.summary.test_loss
         }
+    }
+
+    /// The plotted per-epoch value: test error 1 − accuracy (a log scale spreads the last
+    /// percent), or the test loss.
+    fn plotted(self, r: &EpochRecord) -> f64 {
+        if self.classes {
+            1.0 - r.test_accuracy.unwrap_or(f64::NAN)
+        } else {
+            r.test_loss
+        }
+    }
+}
+
+/// One optimizer's row of the summary table.
+fn summary_row(
+    cfg: &CompareConfig,
+    res: &OptimizerRuns,
+    ok: &[&TrainRun],
+    metric: Metric,
+) -> Vec<Value> {
+    let diverged = res.runs.len() - ok.len();
+    let finals: Vec<f64> = ok.iter().map(|r| metric.final_value(r)).collect();
+    let (m, sd) = mean_std(&finals);
+    let (to_evals, to_secs, reached) = match cfg.target_accuracy {
+        Some(t) if metric.classes => {
+            let hits: Vec<&EpochRecord> = ok
+                .iter()
+                .filter_map(|r| first_reaching(&r.history, t))
+                .collect();
+            (
+                median(&hits.iter().map(|h| h.grad_evals as f64).collect::<Vec<_>>()),
+                median(&hits.iter().map(|h| h.seconds).collect::<Vec<_>>()),
+                hits.len(),
+            )
+        }
+        _ => (f64::NAN, f64::NAN, 0),
+    };
+    let train_losses: Vec<f64> = ok.iter().map(|r| r.summary.train_loss).collect();
+    vec![
+        json!(res.spec),
+        res.tuning.as_ref().map_or(Value::Null, |t| num(t.value)),
+        num(m),
+        num(sd),
+        num(median(&finals)),
+        num(mean_std(&train_losses).0),
+        json!(diverged),
+        json!(reached),
+        num(to_evals),
+        num(to_secs),
+    ]
+}
+
+/// One optimizer's lines in the four panels (metric vs steps, evaluations, seconds; train loss
+/// vs steps), each the per-epoch mean with a ± one standard deviation band across the seeds that
+/// did not diverge; the same columns go into the report as a series.
+fn curves(report: &mut Report, spec: &str, ok: &[&TrainRun], metric: Metric) -> [Line; 4] {
+    let n_epochs = ok[0].history.len();
+    let at = |f: &dyn Fn(&EpochRecord) -> f64| -> (Vec<f64>, Vec<f64>) {
+        (0..n_epochs)
+            .map(|e| mean_std(&ok.iter().map(|r| f(&r.history[e])).collect::<Vec<_>>()))
+            .unzip()
+    };
+    let (steps, _) = at(&|r| r.steps as f64);
+    let (grad_evals, _) = at(&|r| r.grad_evals as f64);
+    let (secs, _) = at(&|r| r.seconds);
+    let (mm, ms) = at(&|r| metric.plotted(r));
+    let (lm, ls) = at(&|r| r.train_loss);
+    report.add_series(
+        &format!("curves {spec}"),
+        &[
+            ("steps", steps.clone()),
+            ("grad_evals", grad_evals.clone()),
+            ("seconds", secs.clone()),
+            ("metric_mean", mm.clone()),
+            ("metric_std", ms.clone()),
+            ("train_loss_mean", lm.clone()),
+            ("train_loss_std", ls.clone()),
+        ],
+    );
+    let line = |x: &[f64], m: &[f64], s: &[f64]| Line {
+        band: Some((
+            m.iter().zip(s).map(|(a, b)| a - b).collect(),
+            m.iter().zip(s).map(|(a, b)| a + b).collect(),
+        )),
+        ..Line::new(spec.to_string(), x.to_vec(), m.to_vec())
+    };
+    // train loss: a band in log space would be clearer, but ± std keeps one convention
+    [
+        line(&steps, &mm, &ms),
+        line(&grad_evals, &mm, &ms),
+        line(&secs, &mm, &ms),
+        line(&steps, &lm, &ls),
+    ]
+}
+
+/// The four-panel figure from each optimizer's [`curves`].
+fn curves_figure(cfg: &CompareConfig, metric: Metric, lines: Vec<[Line; 4]>) -> Figure {
+    let (plotted, y_metric) = if metric.classes {
+        ("test error", "test error (1 - accuracy)")
+    } else {
+        ("test loss", "test loss")
+    };
+    let mut columns: [Vec<Line>; 4] = Default::default();
+    for set in lines {
+        for (column, line) in columns.iter_mut().zip(set) {
+            column.push(line);
+        }
+    }
+    let titles = [
+        (format!("{plotted} vs steps"), "optimizer steps", y_metric),
+        (
+            format!("{plotted} vs gradient evaluations"),
+            "gradient evaluations",
+            y_metric,
+        ),
+        (format!("{plotted} vs time"), "wall-clock seconds", y_metric),
+        (
+            "train loss vs steps".to_string(),
+            "optimizer steps",
+            "mean train loss",
+        ),
+    ];
+    let panels = columns
+        .into_iter()
+        .zip(titles)
+        .enumerate()
+        .map(|(i, (lines, (title, x, y)))| Panel {
+            title,
+            x_label: x.into(),
+            y_label: y.into(),
+            log_y: true,
+            legend: if i == 0 {
+                LegendAt::UpperRight
+            } else {
+                LegendAt::Hidden
+            },
+            lines,
+            ..Default::default()
+        })
+        .collect();
+    Figure {
+        caption: Some(format!(
+            "{} on {}: {} seeds, batch {}",
+            cfg.base.model, cfg.base.data, cfg.seeds, cfg.base.batch_size
+        )),
+        panels,
+    }
+}
+
+/// The comparison as a [`Report`] (a summary table, per-epoch series, tuning table) and its
+/// figure of curves with bands of ± one standard deviation across seeds.
+pub fn report(cfg: &CompareConfig, results: &[OptimizerRuns]) -> (Report, Vec<(String, Figure)>) {
+    let mut report = Report::default();
+    let metric = Metric {
+        classes: results
+            .iter()
+            .flat_map(|r| r.runs.iter().filter_map(|x| x.as_ref().ok()))
+            .any(|r| r.summary.test_accuracy.is_some()),
     };
     let mut rows = Vec::new();
     let mut tuning_rows = Vec::new();
-    let mut evals = EvalCounts::default();
-    let mut panels_acc_steps = Vec::new();
-    let mut panels_acc_evals = Vec::new();
-    let mut panels_acc_secs = Vec::new();
-    let mut panels_loss = Vec::new();
+    let mut lines = Vec::new();
     for res in results {
         let ok: Vec<&TrainRun> = res.runs.iter().filter_map(|r| r.as_ref().ok()).collect();
-        let diverged = res.runs.len() - ok.len();
-        ok.iter().for_each(|r| evals = evals + r.summary.evals);
-        let finals: Vec<f64> = ok.iter().map(|r| final_metric(r)).collect();
-        let (m, sd) = mean_std(&finals);
-        let (to_evals, to_secs, reached) = match cfg.target_accuracy {
-            Some(t) if classes => {
-                let hits: Vec<&EpochRecord> = ok
-                    .iter()
-                    .filter_map(|r| first_reaching(&r.history, t))
-                    .collect();
-                (
-                    median(&hits.iter().map(|h| h.grad_evals as f64).collect::<Vec<_>>()),
-                    median(&hits.iter().map(|h| h.seconds).collect::<Vec<_>>()),
-                    hits.len(),
-                )
-            }
-            _ => (f64::NAN, f64::NAN, 0),
-        };
-        let train_losses: Vec<f64> = ok.iter().map(|r| r.summary.train_loss).collect();
-        rows.push(vec![
-            json!(res.spec),
-            res.tuning.as_ref().map_or(Value::Null, |t| num(t.value)),
-            num(m),
-            num(sd),
-            num(median(&finals)),
-            num(mean_std(&train_losses).0),
-            json!(diverged),
-            json!(reached),
-            num(to_evals),
-            num(to_secs),
-        ]);
+        ok.iter()
+            .for_each(|r| report.evals = report.evals + r.summary.evals);
+        rows.push(summary_row(cfg, res, &ok, metric));
         if let Some(t) = &res.tuning {
             for (v, s) in &t.grid {
                 tuning_rows.push(vec![json!(res.spec), num(*v), s.map_or(Value::Null, num)]);
             }
         }
-        if ok.is_empty() {
-            continue;
+        if !ok.is_empty() {
+            lines.push(curves(&mut report, &res.spec, &ok, metric));
         }
-        // Per-epoch mean ± std across the seeds that did not diverge (columns in the CSV: the
-        // plotted metric, i.e. test error for classes).
-        let n_epochs = ok[0].history.len();
-        let at = |f: &dyn Fn(&EpochRecord) -> f64| -> (Vec<f64>, Vec<f64>) {
-            (0..n_epochs)
-                .map(|e| mean_std(&ok.iter().map(|r| f(&r.history[e])).collect::<Vec<_>>()))
-                .unzip()
-        };
-        let (steps, _) = at(&|r| r.steps as f64);
-        let (grad_evals, _) = at(&|r| r.grad_evals as f64);
-        let (secs, _) = at(&|r| r.seconds);
-        // Plotted: test error 1 − accuracy (log scale spreads the last percent), or test loss.
-        let (mm, ms) = at(&|r| {
-            if classes {
-                1.0 - r.test_accuracy.unwrap_or(f64::NAN)
-            } else {
-                r.test_loss
-            }
-        });
-        let (lm, ls) = at(&|r| r.train_loss);
-        let name = format!("curves {}", res.spec);
-        report.add_series(
-            &name,
-            &[
-                ("steps", steps.clone()),
-                ("grad_evals", grad_evals.clone()),
-                ("seconds", secs.clone()),
-                ("metric_mean", mm.clone()),
-                ("metric_std", ms.clone()),
-                ("train_loss_mean", lm.clone()),
-                ("train_loss_std", ls.clone()),
-            ],
-        );
-        let band = |m: &[f64], s: &[f64]| {
-            Some((
-                m.iter().zip(s).map(|(a, b)| a - b).collect(),
-                m.iter().zip(s).map(|(a, b)| a + b).collect(),
-            ))
-        };
-        let line = |x: &[f64], m: &[f64], s: &[f64]| Line {
-            band: band(m, s),
-            ..Line::new(res.spec.clone(), x.to_vec(), m.to_vec())
-        };
-        panels_acc_steps.push(line(&steps, &mm, &ms));
-        panels_acc_evals.push(line(&grad_evals, &mm, &ms));
-        panels_acc_secs.push(line(&secs, &mm, &ms));
-        // train loss: band in log space would be clearer, but ± std keeps one convention
-        panels_loss.push(line(&steps, &lm, &ls));
     }
+    let name = metric.name();
     report.add_table(
         "summary",
         &[
             "optimizer",
             "tuned value",
-            &format!("final {metric} mean"),
-            &format!("final {metric} std"),
-            &format!("final {metric} median"),
+            &format!("final {name} mean"),
+            &format!("final {name} std"),
+            &format!("final {name} median"),
             "final train loss mean",
             "diverged runs",
             "runs reaching target",
@@ -338,12 +420,12 @@ pub fn report(cfg: &CompareConfig, results: &[OptimizerRuns]) -> (Report, Vec<(S
     if let Some(grid) = &cfg.tune {
         report.add_table(
             "tuning",
-            &["optimizer", &grid.key, &format!("validation {metric}")],
+            &["optimizer", &grid.key, &format!("validation {name}")],
             tuning_rows,
         );
         report.assume(format!(
             "tuning: every optimizer tried {} log-spaced values of '{}' from {} to {} on a \
-             validation split of the training part (seed {}), keeping the best validation {metric}",
+             validation split of the training part (seed {}), keeping the best validation {name}",
             grid.values.len(),
             grid.key,
             grid.values[0],
@@ -358,61 +440,6 @@ pub fn report(cfg: &CompareConfig, results: &[OptimizerRuns]) -> (Report, Vec<(S
         cfg.base.seed,
         cfg.base.seed + cfg.seeds as u64 - 1
     ));
-    report.evals = evals;
-    let (plotted, y_metric) = if classes {
-        ("test error", "test error (1 - accuracy)")
-    } else {
-        ("test loss", "test loss")
-    };
-    let legend = LegendAt::UpperRight;
-    let panel = |title: &str, x: &str, lines: Vec<Line>, log_y: bool, y: &str, legend| Panel {
-        title: title.into(),
-        x_label: x.into(),
-        y_label: y.into(),
-        log_y,
-        legend,
-        lines,
-        ..Default::default()
-    };
-    let fig = Figure {
-        caption: Some(format!(
-            "{} on {}: {} seeds, batch {}",
-            cfg.base.model, cfg.base.data, cfg.seeds, cfg.base.batch_size
-        )),
-        panels: vec![
-            panel(
-                &format!("{plotted} vs steps"),
-                "optimizer steps",
-                panels_acc_steps,
-                true,
-                y_metric,
-                legend,
-            ),
-            panel(
-                &format!("{plotted} vs gradient evaluations"),
-                "gradient evaluations",
-                panels_acc_evals,
-                true,
-                y_metric,
-                LegendAt::Hidden,
-            ),
-            panel(
-                &format!("{plotted} vs time"),
-                "wall-clock seconds",
-                panels_acc_secs,
-                true,
-                y_metric,
-                LegendAt::Hidden,
-            ),
-            panel(
-                "train loss vs steps",
-                "optimizer steps",
-                panels_loss,
-                true,
-                "mean train loss",
-                LegendAt::Hidden,
-            ),
-        ],
-    };
+    let fig = curves_figure(cfg, metric, lines);
     (report, vec![("curves".to_string(), fig)])
 }

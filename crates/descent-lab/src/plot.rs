@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::Once;
 
 use descent_core::{Error, Result};
-use plotters::coord::Shift;
+use plotters::coord::{CoordTranslate, Shift};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -350,144 +350,8 @@ impl Panel {
             .y_label_formatter(&|v| short_number(snap_to_zero(*v, y_span)))
             .draw()
             .map_err(|e| err(&e))?;
-        let finite = |l: &Line| -> Vec<(f64, f64)> {
-            l.x.iter()
-                .zip(&l.y)
-                .filter(|(x, y)| {
-                    x.is_finite()
-                        && y.is_finite()
-                        && (!self.log_x || **x > 0.0)
-                        && (!self.log_y || **y > 0.0)
-                })
-                .map(|(x, y)| (*x, *y))
-                .collect()
-        };
         for (i, line) in self.lines.iter().enumerate() {
-            let color = PALETTE[line.color.unwrap_or(i) % PALETTE.len()];
-            if let Some(width) = line.bar_width {
-                let h = width / 2.0;
-                let pts = finite(line);
-                let anno =
-                    chart
-                        .draw_series(pts.iter().map(|&(x, y)| {
-                            Rectangle::new([(x - h, 0.0), (x + h, y)], color.filled())
-                        }))
-                        .map_err(|e| err(&e))?;
-                if !line.label.is_empty() {
-                    anno.label(line.label.clone()).legend(move |(x, y)| {
-                        Rectangle::new([(x, y - 5), (x + 16, y + 5)], color.filled())
-                    });
-                }
-                if let Some((lo, hi)) = &line.band {
-                    let black = RGBColor(40, 40, 40);
-                    for ((x, l), u) in line.x.iter().zip(lo).zip(hi) {
-                        if x.is_finite() && l.is_finite() && u.is_finite() {
-                            let whisker = [(x - h / 3.0, *l), (x + h / 3.0, *l)];
-                            chart
-                                .draw_series([
-                                    PathElement::new(
-                                        vec![(*x, *l), (*x, *u)],
-                                        black.stroke_width(1),
-                                    ),
-                                    PathElement::new(whisker.to_vec(), black.stroke_width(1)),
-                                    PathElement::new(
-                                        vec![(x - h / 3.0, *u), (x + h / 3.0, *u)],
-                                        black.stroke_width(1),
-                                    ),
-                                ])
-                                .map_err(|e| err(&e))?;
-                        }
-                    }
-                }
-                continue;
-            }
-            if let Some((lo, hi)) = &line.band {
-                let mut poly: Vec<(f64, f64)> =
-                    line.x.iter().zip(hi).map(|(x, y)| (*x, *y)).collect();
-                poly.extend(line.x.iter().zip(lo).rev().map(|(x, y)| (*x, *y)));
-                poly.retain(|(x, y)| {
-                    x.is_finite()
-                        && y.is_finite()
-                        && (!self.log_y || *y > 0.0)
-                        && (!self.log_x || *x > 0.0)
-                });
-                chart
-                    .draw_series(std::iter::once(Polygon::new(
-                        poly,
-                        color.mix(0.18).filled(),
-                    )))
-                    .map_err(|e| err(&e))?;
-            }
-            let pts = finite(line);
-            if let Some(errs) = &line.y_err {
-                let bars: Vec<Vec<(f64, f64)>> = line
-                    .x
-                    .iter()
-                    .zip(&line.y)
-                    .zip(errs)
-                    .filter(|((x, y), e)| x.is_finite() && y.is_finite() && e.is_finite())
-                    .filter(|((x, _), _)| !self.log_x || **x > 0.0)
-                    .map(|((x, y), e)| {
-                        let lo = if self.log_y && y - e <= 0.0 {
-                            y * 1e-3
-                        } else {
-                            y - e
-                        };
-                        vec![(*x, lo), (*x, y + e)]
-                    })
-                    .filter(|v| !self.log_y || v[1].1 > 0.0)
-                    .collect();
-                chart
-                    .draw_series(
-                        bars.into_iter()
-                            .map(|b| PathElement::new(b, color.stroke_width(2))),
-                    )
-                    .map_err(|e| err(&e))?;
-            }
-            if line.scatter {
-                let anno = chart
-                    .draw_series(pts.iter().map(|p| Circle::new(*p, 5, color.filled())))
-                    .map_err(|e| err(&e))?;
-                if !line.label.is_empty() {
-                    anno.label(line.label.clone())
-                        .legend(move |(x, y)| Circle::new((x + 11, y), 5, color.filled()));
-                }
-                continue;
-            }
-            let anno = if line.dashed {
-                let style = color.stroke_width(2);
-                chart
-                    .draw_series(DashedLineSeries::new(pts.clone(), 8, 5, style))
-                    .map_err(|e| err(&e))?
-            } else {
-                chart
-                    .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
-                    .map_err(|e| err(&e))?
-            };
-            if !line.label.is_empty() {
-                let dashed = line.dashed;
-                anno.label(line.label.clone()).legend(move |(x, y)| {
-                    // coordinates relative to (x, y), the anchor of the composed element
-                    let segment = if dashed {
-                        vec![(0, 0), (8, 0)]
-                    } else {
-                        vec![(0, 0), (22, 0)]
-                    };
-                    let tail = if dashed {
-                        vec![(13, 0), (22, 0)]
-                    } else {
-                        Vec::new()
-                    };
-                    EmptyElement::at((x, y))
-                        + PathElement::new(segment, color.stroke_width(3))
-                        + PathElement::new(tail, color.stroke_width(3))
-                });
-            }
-            if line.markers {
-                chart
-                    .draw_series(pts.iter().map(|p| Circle::new(*p, 3, color.filled())))
-                    .map_err(|e| err(&e))?;
-            }
+            self.draw_line(&mut chart, i, line)?;
         }
         let position = match self.legend {
             LegendAt::UpperRight => SeriesLabelPosition::UpperRight,
@@ -504,6 +368,158 @@ impl Panel {
                 .border_style(RGBColor(180, 180, 180))
                 .label_font(("sans-serif", 14))
                 .draw()
+                .map_err(|e| err(&e))?;
+        }
+        Ok(())
+    }
+
+    /// The points of a line that the axes can show (finite, and positive on a log axis).
+    fn visible(&self, l: &Line) -> Vec<(f64, f64)> {
+        l.x.iter()
+            .zip(&l.y)
+            .filter(|(x, y)| {
+                x.is_finite()
+                    && y.is_finite()
+                    && (!self.log_x || **x > 0.0)
+                    && (!self.log_y || **y > 0.0)
+            })
+            .map(|(x, y)| (*x, *y))
+            .collect()
+    }
+
+    /// Draws one line (bars with whiskers, a band, error bars, a scatter, a solid or dashed
+    /// line with markers) in palette colour `i` unless the line sets its own.
+    fn draw_line<'a, DB, CT>(
+        &self,
+        chart: &mut ChartContext<'a, DB, CT>,
+        i: usize,
+        line: &Line,
+    ) -> std::result::Result<(), String>
+    where
+        DB: DrawingBackend + 'a,
+        CT: CoordTranslate<From = (f64, f64)>,
+    {
+        let err = |e: &dyn std::fmt::Display| e.to_string();
+        let finite = |l: &Line| self.visible(l);
+        let color = PALETTE[line.color.unwrap_or(i) % PALETTE.len()];
+        if let Some(width) = line.bar_width {
+            let h = width / 2.0;
+            let pts = finite(line);
+            let anno = chart
+                .draw_series(
+                    pts.iter()
+                        .map(|&(x, y)| Rectangle::new([(x - h, 0.0), (x + h, y)], color.filled())),
+                )
+                .map_err(|e| err(&e))?;
+            if !line.label.is_empty() {
+                anno.label(line.label.clone()).legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 16, y + 5)], color.filled())
+                });
+            }
+            if let Some((lo, hi)) = &line.band {
+                let black = RGBColor(40, 40, 40);
+                for ((x, l), u) in line.x.iter().zip(lo).zip(hi) {
+                    if x.is_finite() && l.is_finite() && u.is_finite() {
+                        let whisker = [(x - h / 3.0, *l), (x + h / 3.0, *l)];
+                        chart
+                            .draw_series([
+                                PathElement::new(vec![(*x, *l), (*x, *u)], black.stroke_width(1)),
+                                PathElement::new(whisker.to_vec(), black.stroke_width(1)),
+                                PathElement::new(
+                                    vec![(x - h / 3.0, *u), (x + h / 3.0, *u)],
+                                    black.stroke_width(1),
+                                ),
+                            ])
+                            .map_err(|e| err(&e))?;
+                    }
+                }
+            }
+            return Ok(());
+        }
+        if let Some((lo, hi)) = &line.band {
+            let mut poly: Vec<(f64, f64)> = line.x.iter().zip(hi).map(|(x, y)| (*x, *y)).collect();
+            poly.extend(line.x.iter().zip(lo).rev().map(|(x, y)| (*x, *y)));
+            poly.retain(|(x, y)| {
+                x.is_finite()
+                    && y.is_finite()
+                    && (!self.log_y || *y > 0.0)
+                    && (!self.log_x || *x > 0.0)
+            });
+            chart
+                .draw_series(std::iter::once(Polygon::new(
+                    poly,
+                    color.mix(0.18).filled(),
+                )))
+                .map_err(|e| err(&e))?;
+        }
+        let pts = finite(line);
+        if let Some(errs) = &line.y_err {
+            let bars: Vec<Vec<(f64, f64)>> = line
+                .x
+                .iter()
+                .zip(&line.y)
+                .zip(errs)
+                .filter(|((x, y), e)| x.is_finite() && y.is_finite() && e.is_finite())
+                .filter(|((x, _), _)| !self.log_x || **x > 0.0)
+                .map(|((x, y), e)| {
+                    let lo = if self.log_y && y - e <= 0.0 {
+                        y * 1e-3
+                    } else {
+                        y - e
+                    };
+                    vec![(*x, lo), (*x, y + e)]
+                })
+                .filter(|v| !self.log_y || v[1].1 > 0.0)
+                .collect();
+            chart
+                .draw_series(
+                    bars.into_iter()
+                        .map(|b| PathElement::new(b, color.stroke_width(2))),
+                )
+                .map_err(|e| err(&e))?;
+        }
+        if line.scatter {
+            let anno = chart
+                .draw_series(pts.iter().map(|p| Circle::new(*p, 5, color.filled())))
+                .map_err(|e| err(&e))?;
+            if !line.label.is_empty() {
+                anno.label(line.label.clone())
+                    .legend(move |(x, y)| Circle::new((x + 11, y), 5, color.filled()));
+            }
+            return Ok(());
+        }
+        let anno = if line.dashed {
+            let style = color.stroke_width(2);
+            chart
+                .draw_series(DashedLineSeries::new(pts.clone(), 8, 5, style))
+                .map_err(|e| err(&e))?
+        } else {
+            chart
+                .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
+                .map_err(|e| err(&e))?
+        };
+        if !line.label.is_empty() {
+            let dashed = line.dashed;
+            anno.label(line.label.clone()).legend(move |(x, y)| {
+                // coordinates relative to (x, y), the anchor of the composed element
+                let segment = if dashed {
+                    vec![(0, 0), (8, 0)]
+                } else {
+                    vec![(0, 0), (22, 0)]
+                };
+                let tail = if dashed {
+                    vec![(13, 0), (22, 0)]
+                } else {
+                    Vec::new()
+                };
+                EmptyElement::at((x, y))
+                    + PathElement::new(segment, color.stroke_width(3))
+                    + PathElement::new(tail, color.stroke_width(3))
+            });
+        }
+        if line.markers {
+            chart
+                .draw_series(pts.iter().map(|p| Circle::new(*p, 3, color.filled())))
                 .map_err(|e| err(&e))?;
         }
         Ok(())
