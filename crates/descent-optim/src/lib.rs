@@ -42,7 +42,9 @@ pub mod schedule;
 pub mod transform;
 pub mod zeroth_order;
 
-pub use driver::{Outcome, StepRecord, no_observer, run};
+pub use driver::{
+    Outcome, RunEnd, RunOptions, StepRecord, StopReason, no_observer, run, run_with,
+};
 pub use entropy_sgd::{EntropySgd, EntropySgdConfig, OuterStep};
 pub use first_order::{
     Adam, AdamConfig, ClipByGlobalNorm, ClipByValue, DecoupledWeightDecay, Sgd, SgdConfig,
