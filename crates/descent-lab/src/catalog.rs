@@ -6,12 +6,16 @@ use std::fmt::Write as _;
 /// The listing as text, one section per kind.
 pub fn listing() -> String {
     let mut s = String::new();
-    let sections: [(&str, &[(&str, &str)]); 5] = [
-        ("optimizers", descent_optim::OPTIMIZERS),
-        (
-            "transforms (inside chain(...) or as building blocks)",
-            descent_optim::registry::TRANSFORMS,
-        ),
+    let _ = writeln!(s, "optimizers (key=default, then what it means):");
+    s.push_str(&descent_optim::registry::listing(descent_optim::OPTIMIZERS));
+    s.push('\n');
+    let _ = writeln!(
+        s,
+        "transforms (building blocks: inside chain(..), partition(..), base=.., or alone):"
+    );
+    s.push_str(&descent_optim::registry::listing(descent_optim::TRANSFORMS));
+    s.push('\n');
+    let sections: [(&str, &[(&str, &str)]); 3] = [
         ("models", descent_nn::MODELS),
         ("losses", descent_nn::LOSSES),
         ("datasets", descent_data::DATASETS),
