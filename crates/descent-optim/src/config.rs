@@ -567,10 +567,8 @@ pub fn doc_line(lines: &[&str]) -> String {
         .take_while(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join(" ");
-    joined
-        .chars()
-        .filter(|c| !matches!(c, '`' | '[' | ']'))
-        .collect()
+    let plain = joined.replace("[`", "").replace("`]", "").replace('`', "");
+    plain.strip_suffix('.').unwrap_or(&plain).to_string()
 }
 
 /// The error for a hyperparameter name a transform does not have (allocates; error path only).

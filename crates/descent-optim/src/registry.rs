@@ -276,9 +276,9 @@ crate::config! {
     /// workers send the quantized gradient), and `w` evaluates its gradients at quantized
     /// weights.
     pub struct CommonConfig("common") {
-        /// Then rescale the gradient to global norm at most c.
+        /// Rescale the gradient to global norm at most c (after clip_value).
         clip_norm: Option<f64> = None => POSITIVE;
-        /// Clamp each gradient entry to [-c, c] first.
+        /// Clamp each gradient entry to [-c, c] (first).
         clip_value: Option<f64> = None => POSITIVE;
         /// Drive lr by a schedule: constant, step(step_size, gamma), exponential(gamma),
         /// cosine(total, min), warmup_cosine(warmup, total, min), linear(total, end), inv_sqrt.
