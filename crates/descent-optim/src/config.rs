@@ -1,5 +1,5 @@
 //! One source of truth for the settings of every optimizer and transform (DESIGN §3, after
-//! burn's derived configs): a config struct declared once with [`config!`] gives
+//! burn's derived configs): a config struct declared once with [`config!`](crate::config!) gives
 //!
 //! - the serde struct and its `Default` (each field's rustdoc ends with its default),
 //! - the spec reader ([`Config::read`], `XConfig::from_spec`): keys, defaults, checks, errors
@@ -9,7 +9,7 @@
 //! - hyperparameter access ([`Config::tunable`], [`Config::get`], [`Config::set`]): every
 //!   real-valued field is tunable, `set` validates and never allocates on success.
 //!
-//! [`plumbing!`] then writes a transform's or optimizer's `hyper_names`, `hyper`, `set_hyper`,
+//! [`plumbing!`](crate::plumbing!) then writes a transform's or optimizer's `hyper_names`, `hyper`, `set_hyper`,
 //! `state` and `load_state` from its config, its typed state (plain serde data) and its nested
 //! transform, so that adding a method is writing its config, its state struct and its update.
 //!
@@ -235,43 +235,31 @@ impl Param for bool {
     }
 }
 
-impl Param for usize {
-    fn expected(&self) -> String {
-        "a non-negative integer".into()
-    }
-    fn read(&mut self, args: &Args<'_>, key: &'static str) -> Result<bool> {
-        if !args.has(key) {
-            return Ok(false);
+/// The integer fields (counts, sizes).
+macro_rules! integer_param {
+    ($($t:ty),*) => {$(
+        impl Param for $t {
+            fn expected(&self) -> String {
+                "a non-negative integer".into()
+            }
+            fn read(&mut self, args: &Args<'_>, key: &'static str) -> Result<bool> {
+                if !args.has(key) {
+                    return Ok(false);
+                }
+                *self = args.usize(key, 0)? as $t;
+                Ok(true)
+            }
+            fn text(&self) -> Option<String> {
+                Some(self.to_string())
+            }
+            fn number(&self) -> Option<f64> {
+                Some(*self as f64)
+            }
         }
-        *self = args.usize(key, *self)?;
-        Ok(true)
-    }
-    fn text(&self) -> Option<String> {
-        Some(self.to_string())
-    }
-    fn number(&self) -> Option<f64> {
-        Some(*self as f64)
-    }
+    )*};
 }
 
-impl Param for u64 {
-    fn expected(&self) -> String {
-        "a non-negative integer".into()
-    }
-    fn read(&mut self, args: &Args<'_>, key: &'static str) -> Result<bool> {
-        if !args.has(key) {
-            return Ok(false);
-        }
-        *self = args.usize(key, 0)? as u64;
-        Ok(true)
-    }
-    fn text(&self) -> Option<String> {
-        Some(self.to_string())
-    }
-    fn number(&self) -> Option<f64> {
-        Some(*self as f64)
-    }
-}
+integer_param!(usize, u64);
 
 impl Param for Option<f64> {
     fn expected(&self) -> String {
@@ -387,17 +375,18 @@ impl Param for FloatFormat {
 
 impl Param for Option<Schedule> {
     fn expected(&self) -> String {
-        "a schedule such as cosine(total=1000)".into()
+        Schedule::Constant.expected()
     }
     fn read(&mut self, args: &Args<'_>, key: &'static str) -> Result<bool> {
-        let Some(s) = args.spec(key)? else {
-            return Ok(false);
-        };
-        *self = Some(Schedule::from_spec(s)?);
-        Ok(true)
+        let mut s = Schedule::Constant;
+        let given = s.read(args, key)?;
+        if given {
+            *self = Some(s);
+        }
+        Ok(given)
     }
     fn text(&self) -> Option<String> {
-        self.map(|s| s.to_string())
+        self.as_ref().and_then(Param::text)
     }
 }
 
@@ -500,7 +489,7 @@ macro_rules! spec_enum {
     };
 }
 
-/// Everything generated for a config struct by [`config!`].
+/// Everything generated for a config struct by [`config!`](crate::config!).
 pub trait Config: Clone + Serialize + DeserializeOwned + Send + Sync + 'static {
     /// Names the config in errors (`adam.beta1`) and is the kind of its state.
     fn owner(&self) -> &'static str;
@@ -540,7 +529,7 @@ pub trait Config: Clone + Serialize + DeserializeOwned + Send + Sync + 'static {
     }
 }
 
-/// Range check of one field (for [`config!`]).
+/// Range check of one field (for [`config!`](crate::config!)).
 #[doc(hidden)]
 pub fn check_field<P: Param>(v: &P, check: &Check, owner: &str, key: &str) -> Result<()> {
     match v.number() {
@@ -549,7 +538,7 @@ pub fn check_field<P: Param>(v: &P, check: &Check, owner: &str, key: &str) -> Re
     }
 }
 
-/// Range check of one field given in a spec (for [`config!`]).
+/// Range check of one field given in a spec (for [`config!`](crate::config!)).
 #[doc(hidden)]
 pub fn check_spec_field<P: Param>(v: &P, check: &Check, args: &Args<'_>, key: &str) -> Result<()> {
     match v.number() {
@@ -719,6 +708,12 @@ macro_rules! config {
         }
 
         impl $Name {
+            /// Each defaulted field with its default as written in the declaration (the text the
+            /// rustdoc of the field shows), for tests that pin the rustdoc to `descent list`.
+            #[doc(hidden)]
+            pub const DOCUMENTED_DEFAULTS: &'static [(&'static str, &'static str)] =
+                &[$( $( (stringify!($field), stringify!($default)), )? )*];
+
             /// Reads a spec of this config (keys, defaults and checks as declared); unknown keys
             /// are errors listing the valid ones.
             pub fn from_spec(spec: &descent_core::Spec) -> descent_core::Result<Self> {
@@ -1036,7 +1031,7 @@ fn same_shape(
 }
 
 /// Reads a value of the same type as `like` from a JSON value (type inference for
-/// [`plumbing!`]).
+/// [`plumbing!`](crate::plumbing!)).
 #[doc(hidden)]
 pub fn read_like<T: DeserializeOwned>(_like: &T, kind: &str, v: &serde_json::Value) -> Result<T> {
     serde_json::from_value(v.clone())

@@ -209,6 +209,17 @@ pub struct AdamState {
     pub count: u64,
 }
 
+impl AdamState {
+    /// Zero moments for `n` parameters, no step taken.
+    pub fn zeros(n: usize) -> Self {
+        AdamState {
+            m: vec![0.0; n],
+            v: vec![0.0; n],
+            count: 0,
+        }
+    }
+}
+
 /// Adam (Kingma & Ba 2015, Algorithm 1) exactly as torch.optim.Adam, with ε outside the root:
 ///
 /// ```text
@@ -264,14 +275,7 @@ impl Adam {
             ..
         } = self.cfg;
         self.st.count += 1;
-        let t = self.st.count as f64;
-        AdamStep {
-            beta1,
-            beta2,
-            eps,
-            step: factor * lr / (1.0 - beta1.powf(t)),
-            inv_bc2: 1.0 / (1.0 - beta2.powf(t)),
-        }
+        AdamStep::at(beta1, beta2, eps, factor * lr, self.st.count)
     }
 
     /// No quantized state and no weight decay: the update is one branch-free streaming pass.
@@ -285,13 +289,7 @@ impl Adam {
         let plain = self.is_plain();
         let AdamState { m, v, count } = &mut self.st;
         if plain {
-            // the common case as a branch-free zipped loop, which vectorises
-            let moments = m.iter_mut().zip(v.iter_mut());
-            descent_core::simd::with_avx2(|| {
-                for (g, (m, v)) in grad.iter_mut().zip(moments) {
-                    *g = c.entry(*g, m, v);
-                }
-            });
+            c.update(grad, m, v);
             return;
         }
         let AdamConfig {
@@ -341,6 +339,29 @@ pub(crate) struct AdamStep {
 }
 
 impl AdamStep {
+    /// The coefficients of step `t` (1-based) for an update scaled by `scale` (−lr for Adam).
+    pub(crate) fn at(beta1: f64, beta2: f64, eps: f64, scale: f64, t: u64) -> Self {
+        let t = t as f64;
+        AdamStep {
+            beta1,
+            beta2,
+            eps,
+            step: scale / (1.0 - beta1.powf(t)),
+            inv_bc2: 1.0 / (1.0 - beta2.powf(t)),
+        }
+    }
+
+    /// The common case as a branch-free zipped loop, which vectorises: the moments and the
+    /// update of every entry, written over the gradient.
+    pub(crate) fn update(&self, grad: &mut [f64], m: &mut [f64], v: &mut [f64]) {
+        let moments = m.iter_mut().zip(v.iter_mut());
+        descent_core::simd::with_avx2(|| {
+            for (g, (m, v)) in grad.iter_mut().zip(moments) {
+                *g = self.entry(*g, m, v);
+            }
+        });
+    }
+
     /// Updates the moments of one entry with gradient g and returns its update.
     #[inline(always)]
     pub(crate) fn entry(&self, g: f64, m: &mut f64, v: &mut f64) -> f64 {
@@ -358,11 +379,7 @@ impl Transform for Adam {
     }
 
     fn build(&mut self, layout: &Layout, streams: &RngStreams) -> Result<()> {
-        self.st = AdamState {
-            m: vec![0.0; layout.len()],
-            v: vec![0.0; layout.len()],
-            count: 0,
-        };
+        self.st = AdamState::zeros(layout.len());
         if let Some(q) = &mut self.cfg.m {
             *q = q.with_seed(crate::quantized::quantizer_seed(
                 streams,

@@ -1,7 +1,7 @@
 //! Energy natural gradient for least-squares problems (P8, Guzmán-Cordero, Dangel, Goldshlager
 //! & Zeinhofer 2025; spec §2): ENGD, ENGD-W (Woodbury / push-through), SPRING (momentum with bias
 //! correction), randomized Nyström and sketch-and-project kernel solvers, and the 31-point grid
-//! line search, over any problem offering [`Residuals`] (f = ½‖r‖², J = ∂r/∂x).
+//! line search, over any problem offering [`Residuals`](descent_core::Residuals) (f = ½‖r‖², J = ∂r/∂x).
 //!
 //! One step on a freshly resampled batch (spec §2.2–2.6):
 //!
@@ -500,7 +500,7 @@ fn symmetrize(a: &mut [f64], n: usize) {
     }
 }
 
-/// ENGD and its relatives as one [`Optimizer`] over [`Residuals`] problems (see the module docs).
+/// ENGD and its relatives as one [`Optimizer`] over [`Residuals`](descent_core::Residuals) problems (see the module docs).
 pub struct Engd {
     cfg: EngdConfig,
     name: String,

@@ -191,11 +191,7 @@ impl Transform for ScaleByAdam {
         self.cfg.spec_text()
     }
     fn build(&mut self, layout: &Layout, _streams: &RngStreams) -> Result<()> {
-        self.st = AdamState {
-            m: vec![0.0; layout.len()],
-            v: vec![0.0; layout.len()],
-            count: 0,
-        };
+        self.st = AdamState::zeros(layout.len());
         Ok(())
     }
     fn update(&mut self, step: u64, grad: &mut [f64], params: &[f64]) {
@@ -205,20 +201,11 @@ impl Transform for ScaleByAdam {
     fn update_scaled(&mut self, _step: u64, grad: &mut [f64], _params: &[f64], factor: f64) {
         let ScaleByAdamConfig { beta1, beta2, eps } = self.cfg;
         self.st.count += 1;
-        let t = self.st.count as f64;
-        let c = AdamStep {
-            beta1,
-            beta2,
-            eps,
-            step: factor / (1.0 - beta1.powf(t)),
-            inv_bc2: 1.0 / (1.0 - beta2.powf(t)),
-        };
-        let moments = self.st.m.iter_mut().zip(self.st.v.iter_mut());
-        descent_core::simd::with_avx2(|| {
-            for (g, (m, v)) in grad.iter_mut().zip(moments) {
-                *g = c.entry(*g, m, v);
-            }
-        });
+        AdamStep::at(beta1, beta2, eps, factor, self.st.count).update(
+            grad,
+            &mut self.st.m,
+            &mut self.st.v,
+        );
     }
 }
 

@@ -96,11 +96,12 @@ impl Entry {
         name: &'static str,
         summary: &'static str,
     ) -> Entry {
+        let build = Build::FirstOrder(build_transform_of::<T>);
         Entry {
             name,
             summary,
             keys: first_order_keys::<T>,
-            build: Build::FirstOrder(build_transform_of::<T>),
+            build,
         }
     }
 
@@ -109,12 +110,7 @@ impl Entry {
         name: &'static str,
         summary: &'static str,
     ) -> Entry {
-        Entry {
-            name,
-            summary,
-            keys: keys_of::<T>,
-            build: Build::Transform(build_transform_of::<T>),
-        }
+        Self::of::<T>(name, summary, Build::Transform(build_transform_of::<T>))
     }
 
     /// An optimizer that is not a transform.
@@ -122,11 +118,15 @@ impl Entry {
         name: &'static str,
         summary: &'static str,
     ) -> Entry {
+        Self::of::<T>(name, summary, Build::Optimizer(build_optimizer_of::<T>))
+    }
+
+    const fn of<T: FromConfig>(name: &'static str, summary: &'static str, build: Build) -> Entry {
         Entry {
             name,
             summary,
             keys: keys_of::<T>,
-            build: Build::Optimizer(build_optimizer_of::<T>),
+            build,
         }
     }
 

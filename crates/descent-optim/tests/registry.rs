@@ -356,3 +356,56 @@ fn partition_specs_name_groups_by_glob_and_shape() {
             .starts_with("unknown transform 'rbo'")
     );
 }
+
+/// The rustdoc of each config field ends with its default as declared; it is the number
+/// `descent list` prints (written the same way or not: `1e-3` and `0.001` are one number).
+#[test]
+fn rustdoc_defaults_are_the_listed_ones() {
+    use descent_optim::config::Config;
+    use descent_optim::*;
+    fn check<C: Config>(name: &str, documented: &[(&str, &str)]) -> usize {
+        let listed = C::preset(name).docs();
+        let mut n = 0;
+        for (field, text) in documented {
+            let Some(row) = listed.iter().find(|k| k.key == *field) else {
+                continue; // internal fields and fields listed under other keys
+            };
+            let (Ok(doc), Some(Ok(list))) = (
+                text.parse::<f64>(),
+                row.default.as_deref().map(str::parse::<f64>),
+            ) else {
+                if let Ok(b) = text.parse::<bool>() {
+                    assert_eq!(row.default.as_deref(), Some(b.to_string().as_str()));
+                    n += 1;
+                }
+                continue;
+            };
+            assert_eq!(
+                doc, list,
+                "{name}.{field}: rustdoc {text}, list {:?}",
+                row.default
+            );
+            n += 1;
+        }
+        n
+    }
+    let n = check::<SgdConfig>("sgd", SgdConfig::DOCUMENTED_DEFAULTS)
+        + check::<AdamConfig>("adam", AdamConfig::DOCUMENTED_DEFAULTS)
+        + check::<MuonConfig>("muon", MuonConfig::DOCUMENTED_DEFAULTS)
+        + check::<ZoConfig>("zo", ZoConfig::DOCUMENTED_DEFAULTS)
+        + check::<EngdConfig>("engd_w", EngdConfig::DOCUMENTED_DEFAULTS)
+        + check::<LbfgsConfig>("lbfgs", LbfgsConfig::DOCUMENTED_DEFAULTS)
+        + check::<SamConfig>("sam", SamConfig::DOCUMENTED_DEFAULTS)
+        + check::<RboConfig>("rbo", RboConfig::DOCUMENTED_DEFAULTS)
+        + check::<EntropySgdConfig>("entropy_sgd", EntropySgdConfig::DOCUMENTED_DEFAULTS)
+        + check::<DecoupledWeightDecay>(
+            "decoupled_weight_decay",
+            DecoupledWeightDecay::DOCUMENTED_DEFAULTS,
+        )
+        + check::<primitives::TraceConfig>("trace", primitives::TraceConfig::DOCUMENTED_DEFAULTS)
+        + check::<primitives::ScaleByAdamConfig>(
+            "scale_by_adam",
+            primitives::ScaleByAdamConfig::DOCUMENTED_DEFAULTS,
+        );
+    assert!(n >= 45, "{n} defaults compared");
+}
