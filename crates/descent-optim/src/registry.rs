@@ -49,7 +49,7 @@ use crate::quantized::{QuantizeGradient, WithQuantizedWeights};
 use crate::rolling_ball::Rbo;
 use crate::sam::SamOptimizer;
 use crate::schedule::{Schedule, Scheduled};
-use crate::transform::{Chain, Label, Partition, Transform};
+use crate::transform::{Chain, Partition, Transform};
 use crate::zeroth_order::ZoOptimizer;
 
 /// A transform or optimizer built from its config (see [`crate::config!`]): the registry reads
@@ -236,15 +236,15 @@ pub const TRANSFORMS: &[Entry] = &[
     Entry {
         name: "chain",
         summary: "apply transforms in order (optax chain)",
-        keys: chain_keys,
-        build: Build::Transform(build_chain),
+        keys: |_| Chain::keys(),
+        build: Build::Transform(|s| Ok(Box::new(Chain::from_spec(s)?))),
     },
     Entry {
         name: "partition",
         summary: "send layout blocks to different transforms (optax partition, torch.optim \
                   parameter groups): by glob on the block name, then by shape, then default",
-        keys: partition_keys,
-        build: Build::Transform(build_partition),
+        keys: |_| Partition::keys(),
+        build: Build::Transform(|s| Ok(Box::new(Partition::from_spec(s)?))),
     },
     Entry::transform::<QuantizeGradient>("quantize", "quantize the gradient (P7's Q_G)"),
     Entry::transform::<SynapticNoise>(
@@ -459,111 +459,4 @@ fn wrap_common(core: Box<dyn Transform>, c: &CommonConfig) -> Result<Box<dyn Tra
     }
     members.push(core);
     Ok(Box::new(Chain::new(members)))
-}
-
-/// The transform specs of a list (errors name `owner.key`).
-fn transform_list(owner: &str, key: &str, items: &[Value]) -> Result<Vec<Box<dyn Transform>>> {
-    items
-        .iter()
-        .map(|v| match v {
-            Value::Spec(s) => build_transform(s),
-            other => Err(Error::invalid(
-                format!("{owner}.{key}"),
-                other,
-                "a transform spec",
-            )),
-        })
-        .collect()
-}
-
-fn chain_keys(_: &str) -> Vec<KeyDoc> {
-    let mut k = KeyDoc::new("of", None, "the transforms, first to last: [spec, ...]");
-    k.required = true;
-    vec![k]
-}
-
-fn build_chain(spec: &Spec) -> Result<Box<dyn Transform>> {
-    let a = spec.args(&["of"])?;
-    let items = a.list("of")?.ok_or_else(|| {
-        Error::invalid(
-            "chain.of",
-            "nothing",
-            "a list of specs [a(..), b(..)] (required)",
-        )
-    })?;
-    Ok(Box::new(Chain::new(transform_list("chain", "of", items)?)))
-}
-
-fn partition_keys(_: &str) -> Vec<KeyDoc> {
-    vec![
-        KeyDoc::new(
-            "groups",
-            None,
-            "named groups, the first matching glob wins: [group(match=\"*.bias\", opt=spec), ...] \
-             (* any run, ? one character)",
-        ),
-        KeyDoc::new(
-            "matrix",
-            None,
-            "the transform of the matrix blocks (2-D) no group took",
-        ),
-        KeyDoc::new(
-            "vector",
-            None,
-            "the transform of the other blocks no group took",
-        ),
-        KeyDoc::new(
-            "default",
-            None,
-            "the transform of every block nothing else took",
-        ),
-    ]
-}
-
-/// `partition(groups=[group(match="glob", opt=spec), ...], matrix=spec, vector=spec,
-/// default=spec)`, at least one of them.
-fn build_partition(spec: &Spec) -> Result<Box<dyn Transform>> {
-    let a = spec.args(&["groups", "matrix", "vector", "default"])?;
-    let mut groups: Vec<(Label, Box<dyn Transform>)> = Vec::new();
-    for item in a.list("groups")?.unwrap_or(&[]) {
-        let g = match item {
-            Value::Spec(g) if g.name == "group" => g,
-            other => {
-                return Err(Error::invalid(
-                    "partition.groups",
-                    other,
-                    "group(match=\"glob\", opt=spec)",
-                ));
-            }
-        };
-        let ga = g.args(&["match", "opt"])?;
-        let pattern = ga.string("match")?.ok_or_else(|| {
-            Error::invalid(
-                "group.match",
-                "nothing",
-                "a glob such as \"*.bias\" (required)",
-            )
-        })?;
-        let opt = ga
-            .spec("opt")?
-            .ok_or_else(|| Error::invalid("group.opt", "nothing", "a transform spec (required)"))?;
-        groups.push((Label::Glob(pattern.to_string()), build_transform(opt)?));
-    }
-    for (key, label) in [
-        ("matrix", Label::Matrix),
-        ("vector", Label::Vector),
-        ("default", Label::Default),
-    ] {
-        if let Some(s) = a.spec(key)? {
-            groups.push((label, build_transform(s)?));
-        }
-    }
-    if groups.is_empty() {
-        return Err(Error::invalid(
-            "partition",
-            "no group",
-            "groups=[group(match=\"glob\", opt=spec), ...], matrix=, vector= or default=",
-        ));
-    }
-    Ok(Box::new(Partition::named(groups)?))
 }

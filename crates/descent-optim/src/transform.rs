@@ -8,7 +8,10 @@
 use std::ops::Range;
 
 use descent_core::glob::glob_match;
-use descent_core::{Block, Error, Layout, Result, RngStreams};
+use descent_core::{Block, Error, Layout, Result, RngStreams, Spec, Value};
+
+use crate::config::KeyDoc;
+use crate::registry::build_transform;
 
 /// A gradient transformation (optax's `GradientTransformation`, torch.optim's per-step rule).
 ///
@@ -107,6 +110,37 @@ impl Chain {
     pub fn members(&self) -> &[Box<dyn Transform>] {
         &self.members
     }
+
+    /// `chain(of=[spec, ...])`.
+    pub fn from_spec(spec: &Spec) -> Result<Self> {
+        let a = spec.args(&["of"])?;
+        let items = a.list("of")?.ok_or_else(|| {
+            Error::invalid(
+                "chain.of",
+                "nothing",
+                "a list of specs [a(..), b(..)] (required)",
+            )
+        })?;
+        Ok(Chain::new(transform_list("chain.of", items)?))
+    }
+
+    /// The keys of [`Chain::from_spec`], for `descent list`.
+    pub fn keys() -> Vec<KeyDoc> {
+        let mut k = KeyDoc::new("of", None, "the transforms, first to last: [spec, ...]");
+        k.required = true;
+        vec![k]
+    }
+}
+
+/// The transforms of a list of specs (errors name `field`).
+fn transform_list(field: &str, items: &[Value]) -> Result<Vec<Box<dyn Transform>>> {
+    items
+        .iter()
+        .map(|v| match v {
+            Value::Spec(s) => build_transform(s),
+            other => Err(Error::invalid(field, other, "a transform spec")),
+        })
+        .collect()
 }
 
 fn join_names(members: &[Box<dyn Transform>]) -> String {
@@ -382,6 +416,81 @@ impl Partition {
     /// The members in label order, mutably (to set one group's hyperparameters).
     pub fn members_mut(&mut self) -> &mut [Box<dyn Transform>] {
         &mut self.members
+    }
+
+    /// `partition(groups=[group(match="glob", opt=spec), ...], matrix=spec, vector=spec,
+    /// default=spec)`, at least one of them (see [`Partition::named`]).
+    pub fn from_spec(spec: &Spec) -> Result<Self> {
+        let a = spec.args(&["groups", "matrix", "vector", "default"])?;
+        let mut groups: Vec<(Label, Box<dyn Transform>)> = Vec::new();
+        for item in a.list("groups")?.unwrap_or(&[]) {
+            let g = match item {
+                Value::Spec(g) if g.name == "group" => g,
+                other => {
+                    return Err(Error::invalid(
+                        "partition.groups",
+                        other,
+                        "group(match=\"glob\", opt=spec)",
+                    ));
+                }
+            };
+            let ga = g.args(&["match", "opt"])?;
+            let pattern = ga.string("match")?.ok_or_else(|| {
+                Error::invalid(
+                    "group.match",
+                    "nothing",
+                    "a glob such as \"*.bias\" (required)",
+                )
+            })?;
+            let opt = ga.spec("opt")?.ok_or_else(|| {
+                Error::invalid("group.opt", "nothing", "a transform spec (required)")
+            })?;
+            groups.push((Label::Glob(pattern.to_string()), build_transform(opt)?));
+        }
+        for (key, label) in [
+            ("matrix", Label::Matrix),
+            ("vector", Label::Vector),
+            ("default", Label::Default),
+        ] {
+            if let Some(s) = a.spec(key)? {
+                groups.push((label, build_transform(s)?));
+            }
+        }
+        if groups.is_empty() {
+            return Err(Error::invalid(
+                "partition",
+                "no group",
+                "groups=[group(match=\"glob\", opt=spec), ...], matrix=, vector= or default=",
+            ));
+        }
+        Partition::named(groups)
+    }
+
+    /// The keys of [`Partition::from_spec`], for `descent list`.
+    pub fn keys() -> Vec<KeyDoc> {
+        vec![
+            KeyDoc::new(
+                "groups",
+                None,
+                "named groups, the first matching glob wins: [group(match=\"*.bias\", \
+                 opt=spec), ...] (* any run, ? one character)",
+            ),
+            KeyDoc::new(
+                "matrix",
+                None,
+                "the transform of the matrix blocks (2-D) no group took",
+            ),
+            KeyDoc::new(
+                "vector",
+                None,
+                "the transform of the other blocks no group took",
+            ),
+            KeyDoc::new(
+                "default",
+                None,
+                "the transform of every block nothing else took",
+            ),
+        ]
     }
 }
 
