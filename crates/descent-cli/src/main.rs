@@ -25,8 +25,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// List optimizers, models, losses and datasets with their parameters.
-    List,
+    /// List optimizers, models, losses and datasets with their parameters; with --model, the
+    /// model's layout blocks (the names partition groups match).
+    List(ListArgs),
     /// Train a model on a dataset with an optimizer; writes metrics.csv, summary.json, curves.png.
     Train(TrainArgs),
     /// Compare optimizers on one model and dataset across seeds (same splits, inits and batches).
@@ -35,6 +36,17 @@ enum Command {
     Run(RunArgs),
     /// Run every experiment and write an index of all claims.
     Reproduce(ReproduceArgs),
+}
+
+#[derive(clap::Args)]
+struct ListArgs {
+    /// Show this model's layout blocks (name, shape, parameter count), e.g. mlp:64-128-10.
+    #[arg(long)]
+    model: Option<String>,
+    /// Size the model's input and output from this dataset (needed when the model spec gives
+    /// hidden widths only, e.g. mlp:128).
+    #[arg(long)]
+    data: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -151,10 +163,7 @@ struct TrainArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::List => {
-            print!("{}", descent_lab::catalog::listing());
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::List(args) => run_list(args),
         Command::Train(args) => run_train(args),
         Command::Compare(args) => run_compare(args),
         Command::Run(args) => run_experiment(args),
@@ -167,6 +176,18 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn run_list(args: ListArgs) -> Result<ExitCode> {
+    match (&args.model, &args.data) {
+        (Some(model), data) => print!(
+            "{}",
+            descent_lab::catalog::model_layout(model, data.as_deref())?
+        ),
+        (None, Some(_)) => anyhow::bail!("--data sizes a --model; give --model SPEC as well"),
+        (None, None) => print!("{}", descent_lab::catalog::listing()),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn default_out(kind: &str) -> PathBuf {

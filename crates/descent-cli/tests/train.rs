@@ -187,3 +187,85 @@ fn list_shows_every_kind_with_parameters() {
         assert!(text.contains(needle), "missing {needle} in:\n{text}");
     }
 }
+
+#[test]
+fn list_model_shows_the_block_names_partition_groups_match() {
+    let output = descent()
+        .args(["list", "--model", "mlp:64-128-10"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "mlp:64-128-10: 9610 parameters in 4 blocks\n\
+         \x20 layer0.weight  [128, 64]  8192\n\
+         \x20 layer0.bias    [128]      128\n\
+         \x20 layer1.weight  [10, 128]  1280\n\
+         \x20 layer1.bias    [10]       10\n"
+    );
+    // hidden widths only: the data sizes the ends
+    let output = descent()
+        .args(["list", "--model", "mlp:16", "--data", "iris"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.starts_with("mlp:16: 131 parameters in 4 blocks\n"),
+        "{text}"
+    );
+    assert!(text.contains("layer1.weight  [3, 16]"), "{text}");
+    let e = fails_with(&["list", "--model", "mlp:16"]);
+    assert!(
+        e.contains("'--model': got mlp:16, expected all widths"),
+        "{e}"
+    );
+}
+
+#[test]
+fn train_runs_a_partition_of_named_groups_and_logs_its_resolved_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let output = descent()
+        .args([
+            "train", "--data", "iris", "--model", "mlp:16", "--epochs", "3",
+        ])
+        .args([
+            "--optimizer",
+            "partition(matrix=adam(lr=1e-2), vector=sgd(lr=0.1))",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let cfg = &summary["optimizer_config"];
+    assert_eq!(cfg["kind"], "transform_optimizer");
+    let groups = &cfg["children"][0];
+    assert_eq!(groups["kind"], "partition");
+    assert_eq!(groups["children"][0]["kind"], "adam");
+    assert_eq!(groups["children"][0]["config"]["lr"], 0.01);
+    assert_eq!(groups["children"][0]["config"]["beta2"], 0.999);
+    assert_eq!(groups["children"][1]["config"]["momentum"], 0.0);
+    // a glob that matches no block is an error naming it
+    let e = fails_with(&[
+        "train",
+        "--data",
+        "iris",
+        "--model",
+        "mlp:16",
+        "--epochs",
+        "1",
+        "--optimizer",
+        "partition(groups=[group(match=\"*.bais\", opt=sgd)], default=adam)",
+    ]);
+    assert!(
+        e.contains("got \"*.bais\", expected a glob matching a block of the layout (layer0.weight"),
+        "{e}"
+    );
+}

@@ -10,7 +10,8 @@
 //! - [`RngStreams`]: named, independent, reproducible random streams derived from one seed.
 //! - [`FloatFormat`] / [`Quantizer`]: simulated low-precision formats (fp32 … fp8) with nearest,
 //!   toward-zero and stochastic rounding (P7).
-//! - [`spec`]: the one text grammar for optimizers, models, data and formats.
+//! - [`spec`]: the one text grammar for optimizers, models, data and formats; [`glob`] matches
+//!   block names against `*`/`?` patterns.
 //! - [`testfns`]: Rosenbrock, quadratics with a chosen spectrum and the matrix parabola.
 //! - [`linalg`]: the only place that talks to faer (GEMM, Cholesky, QR, SVD, symmetric eigen).
 //! - [`simd`]: AVX2 dispatch for elementwise loops (bit-identical with and without it).
@@ -18,6 +19,7 @@
 pub mod counter;
 pub mod error;
 pub mod float_format;
+pub mod glob;
 pub mod layout;
 pub mod linalg;
 pub mod oracle;

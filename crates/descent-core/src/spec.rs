@@ -1,14 +1,18 @@
 //! The one text grammar for optimizers, models, data sources and formats (DESIGN §3):
 //!
 //! ```text
-//! spec  := name [ ":" short ] [ "(" [ arg { "," arg } ] ")" ]
-//! arg   := key "=" value
-//! value := number | ident | spec | "[" [ value { "," value } ] "]"
+//! spec   := name [ ":" short ] [ "(" [ arg { "," arg } ] ")" ]
+//! arg    := key "=" value
+//! value  := number | string | ident | spec | "[" [ value { "," value } ] "]"
+//! string := '"' { any character but '"' and '\' | '\"' | '\\' } '"'
 //! ```
 //!
 //! e.g. `sam(rho=0.05, base=sgd(lr=0.1, momentum=0.9))`, `mlp(sizes=[64,128,10], act=tanh)` and
-//! its short form `mlp:64-128-10`, `csv:data/train.csv`. The short part is everything after
-//! the colon up to an opening parenthesis (or the end), kept verbatim for the builder to read.
+//! its short form `mlp:64-128-10`, `csv:data/train.csv`,
+//! `partition(groups=[group(match="*.bias", opt=sgd(lr=0.1))], default=adam)`. The short part
+//! is everything after the colon up to an opening parenthesis (or the end), kept verbatim for the
+//! builder to read. A quoted string holds any text (a glob such as `"layer?.*"`); inside it `\"`
+//! is a quote and `\\` a backslash, and no other escape exists. Syntax errors name the column.
 
 use std::fmt;
 
@@ -26,6 +30,8 @@ pub struct Spec {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Number(f64),
+    /// A quoted string, escapes resolved (`"a\"b"` holds `a"b`).
+    Str(String),
     /// A bare word (`tanh`, `true`) or a nested spec (`sgd(lr=0.1)`); a bare word is a spec
     /// without arguments.
     Spec(Spec),
@@ -120,6 +126,16 @@ impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Value::Number(x) => write!(f, "{x}"),
+            Value::Str(s) => {
+                f.write_str("\"")?;
+                for c in s.chars() {
+                    if c == '"' || c == '\\' {
+                        f.write_str("\\")?;
+                    }
+                    write!(f, "{c}")?;
+                }
+                f.write_str("\"")
+            }
             Value::Spec(s) => write!(f, "{s}"),
             Value::List(v) => {
                 f.write_str("[")?;
@@ -147,7 +163,8 @@ impl<'a> Args<'a> {
         self.spec.get(key)
     }
 
-    fn field(&self, key: &str) -> String {
+    /// `spec.key`, the name errors give a field.
+    pub fn field(&self, key: &str) -> String {
         format!("{}.{key}", self.spec.name)
     }
 
@@ -253,6 +270,29 @@ impl<'a> Args<'a> {
                 v,
                 "a spec such as name(key=value)",
             )),
+        }
+    }
+
+    /// A text: a quoted string, or a bare word (`match="*.bias"`, `name=relu`).
+    pub fn string(&self, key: &str) -> Result<Option<&'a str>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Str(s)) => Ok(Some(s)),
+            Some(Value::Spec(s)) if s.args.is_empty() && s.short.is_none() => Ok(Some(&s.name)),
+            Some(v) => Err(Error::invalid(
+                self.field(key),
+                v,
+                "a quoted string such as \"*.bias\"",
+            )),
+        }
+    }
+
+    /// A list of values of any kind, for the caller to read item by item.
+    pub fn list(&self, key: &str) -> Result<Option<&'a [Value]>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::List(v)) => Ok(Some(v)),
+            Some(v) => Err(Error::invalid(self.field(key), v, "a list [a, b, ...]")),
         }
     }
 
@@ -406,6 +446,42 @@ impl Parser<'_> {
         Ok(Spec { name, short, args })
     }
 
+    /// A quoted string from the opening quote; escapes `\"` and `\\`.
+    fn string(&mut self) -> Result<String> {
+        let open = self.pos;
+        self.pos += 1;
+        let mut out = String::new();
+        loop {
+            match self.peek() {
+                None => {
+                    self.pos = open;
+                    return Err(self.err("unterminated string (no closing '\"')"));
+                }
+                Some('"') => {
+                    self.pos += 1;
+                    return Ok(out);
+                }
+                Some('\\') => {
+                    self.pos += 1;
+                    match self.peek() {
+                        Some(c @ ('"' | '\\')) => out.push(c),
+                        _ => {
+                            self.pos -= 1;
+                            return Err(self.err(
+                                "unknown escape in a string (only \\\" and \\\\ are escapes)",
+                            ));
+                        }
+                    }
+                    self.pos += 1;
+                }
+                Some(c) => {
+                    out.push(c);
+                    self.pos += 1;
+                }
+            }
+        }
+    }
+
     fn value(&mut self) -> Result<Value> {
         self.skip_ws();
         match self.peek() {
@@ -430,6 +506,7 @@ impl Parser<'_> {
                     }
                 }
             }
+            Some('"') => self.string().map(Value::Str),
             Some(c) if c.is_ascii_digit() || c == '-' || c == '+' || c == '.' => {
                 let start = self.pos;
                 while self
@@ -502,6 +579,49 @@ mod tests {
         assert!(e.contains("'0.1x' is not a number"), "{e}");
         assert!(Spec::parse("adam() extra").is_err());
         assert!(Spec::parse("").is_err());
+    }
+
+    #[test]
+    fn quoted_strings_hold_any_text_and_read_back() {
+        let s = Spec::parse(r#"partition(groups=[group(match="*.bias", opt=sgd)], x="a\"b\\c")"#)
+            .unwrap();
+        let a = s.args(&["groups", "x"]).unwrap();
+        assert_eq!(a.string("x").unwrap(), Some(r#"a"b\c"#));
+        let groups = a.list("groups").unwrap().unwrap();
+        let Value::Spec(g) = &groups[0] else {
+            panic!("{groups:?}")
+        };
+        let ga = g.args(&["match", "opt"]).unwrap();
+        assert_eq!(ga.string("match").unwrap(), Some("*.bias"));
+        // Display quotes and escapes, so the text parses back to the same spec
+        assert_eq!(
+            s.to_string(),
+            r#"partition(groups=[group(match="*.bias", opt=sgd)], x="a\"b\\c")"#
+        );
+        assert_eq!(Spec::parse(&s.to_string()).unwrap(), s);
+        // a bare word reads as a string too; a number does not
+        let s = Spec::parse("f(a=relu, b=3, c=\"\")").unwrap();
+        let a = s.args(&["a", "b", "c"]).unwrap();
+        assert_eq!(a.string("a").unwrap(), Some("relu"));
+        assert_eq!(a.string("c").unwrap(), Some(""));
+        assert_eq!(
+            a.string("b").unwrap_err().to_string(),
+            "invalid value for 'f.b': got 3, expected a quoted string such as \"*.bias\""
+        );
+    }
+
+    #[test]
+    fn string_errors_name_the_column() {
+        let e = Spec::parse(r#"f(m="*.bias)"#).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            r#"cannot parse spec 'f(m="*.bias)' at column 5: unterminated string (no closing '"')"#
+        );
+        let e = Spec::parse(r#"f(m="a\nb")"#).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            r#"cannot parse spec 'f(m="a\nb")' at column 7: unknown escape in a string (only \" and \\ are escapes)"#
+        );
     }
 
     #[test]

@@ -89,6 +89,10 @@ pub struct TrainSummary {
     pub data: String,
     pub model: String,
     pub optimizer: String,
+    /// The optimizer's resolved configuration (every key with its value, nested transforms
+    /// included), from its config structs.
+    #[serde(default)]
+    pub optimizer_config: serde_json::Value,
     pub loss: String,
     pub seed: u64,
     pub epochs: usize,
@@ -195,6 +199,7 @@ pub fn train(cfg: &TrainConfig, mut on_epoch: impl FnMut(&EpochRecord)) -> Resul
         data: cfg.data.clone(),
         model: cfg.model.clone(),
         optimizer: optimizer.name(),
+        optimizer_config: optimizer.state().resolved(),
         loss: problem.inner().loss().name().to_string(),
         seed: cfg.seed,
         epochs: cfg.epochs,

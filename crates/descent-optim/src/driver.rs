@@ -12,9 +12,10 @@ use crate::optimizer::{Optimizer, StepInfo};
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Outcome {
-    /// All requested steps ran (or the observer stopped early after `steps`). `final_loss` is
-    /// f at the final x when the problem offers `Function` (one extra, uncounted value), else the
-    /// last loss a step reported.
+    /// All requested steps ran (or the observer stopped early after `steps`; [`run_with`] says
+    /// which). `final_loss` is f at the final x when the problem offers `Function` (one extra,
+    /// uncounted value, unless [`RunOptions::final_evaluation`] is off), else the last loss a
+    /// step reported.
     Completed { steps: u64, final_loss: Option<f64> },
     /// At step `step` (1-based) the loss or the new x was NaN or infinite. `last_finite_loss` is
     /// the last finite loss seen before.
@@ -47,19 +48,80 @@ pub fn no_observer(_: &StepRecord<'_>) -> ControlFlow<()> {
     ControlFlow::Continue(())
 }
 
+/// Why a run stopped (argmin's termination reason).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// All requested steps ran.
+    Budget,
+    /// The observer returned `ControlFlow::Break`.
+    Observer,
+    /// The loss, x or the final loss became NaN or infinite.
+    Diverged,
+}
+
+/// The settings of [`run_with`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunOptions {
+    /// At most this many steps.
+    pub steps: u64,
+    /// Evaluate f at the final x for [`Outcome::Completed`]'s `final_loss` (one extra value,
+    /// not counted) when the problem offers `Function`; without it `final_loss` is the last
+    /// loss a step reported (the loss at the start of the last step).
+    pub final_evaluation: bool,
+}
+
+impl RunOptions {
+    /// `steps` steps with the final evaluation, as [`run`] does.
+    pub fn steps(steps: u64) -> Self {
+        RunOptions {
+            steps,
+            final_evaluation: true,
+        }
+    }
+
+    /// The same without the extra evaluation at the end.
+    pub fn without_final_evaluation(self) -> Self {
+        RunOptions {
+            final_evaluation: false,
+            ..self
+        }
+    }
+}
+
+/// How and why a run of [`run_with`] ended.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RunEnd {
+    pub outcome: Outcome,
+    pub reason: StopReason,
+}
+
 /// Runs `optimizer` on `problem` from `x` for at most `steps` steps; `x` holds the final
 /// parameters. The optimizer must already be [`Optimizer::init`]-ed (or loaded from a state), so
 /// a run can resume. First checks `optimizer.requires()` against the problem, so a mismatch is an
 /// error naming both sides. The observer can stop the run early with `ControlFlow::Break`.
 /// Divergence (NaN/inf in the loss or in x after a step, which covers a non-finite update) ends
 /// the run with [`Outcome::Diverged`]; errors from the optimizer are returned as errors.
+/// The final loss is evaluated at the final x; [`run_with`] says why the run stopped and can
+/// leave that evaluation out.
 pub fn run(
     optimizer: &mut dyn Optimizer,
     x: &mut [f64],
     problem: &mut dyn Problem,
     steps: u64,
-    mut observer: impl FnMut(&StepRecord<'_>) -> ControlFlow<()>,
+    observer: impl FnMut(&StepRecord<'_>) -> ControlFlow<()>,
 ) -> Result<Outcome> {
+    run_with(optimizer, x, problem, RunOptions::steps(steps), observer).map(|end| end.outcome)
+}
+
+/// [`run`] with options, returning why the run stopped as well (budget reached, observer
+/// stopped, diverged).
+pub fn run_with(
+    optimizer: &mut dyn Optimizer,
+    x: &mut [f64],
+    problem: &mut dyn Problem,
+    options: RunOptions,
+    mut observer: impl FnMut(&StepRecord<'_>) -> ControlFlow<()>,
+) -> Result<RunEnd> {
     optimizer.requires().check(&optimizer.name(), problem)?;
     problem.layout().check_len("starting point", x.len())?;
     if x.iter().any(|v| !v.is_finite()) {
@@ -69,29 +131,31 @@ pub fn run(
             "finite numbers",
         ));
     }
+    let diverged = |step, last_finite_loss| RunEnd {
+        outcome: Outcome::Diverged {
+            step,
+            last_finite_loss,
+        },
+        reason: StopReason::Diverged,
+    };
     let mut counted = EvalCounter::new(problem);
     let mut last_finite: Option<f64> = None;
     let mut last_loss: Option<f64> = None;
     let mut done = 0;
-    for step in 1..=steps {
+    let mut reason = StopReason::Budget;
+    for step in 1..=options.steps {
         let before = counted.counts();
         let mut info = optimizer.step(x, &mut counted)?;
         info.evals = counted.counts() - before;
         if let Some(l) = info.loss {
             if !l.is_finite() {
-                return Ok(Outcome::Diverged {
-                    step,
-                    last_finite_loss: last_finite,
-                });
+                return Ok(diverged(step, last_finite));
             }
             last_finite = Some(l);
             last_loss = Some(l);
         }
         if x.iter().any(|v| !v.is_finite()) {
-            return Ok(Outcome::Diverged {
-                step,
-                last_finite_loss: last_finite,
-            });
+            return Ok(diverged(step, last_finite));
         }
         done = step;
         let record = StepRecord {
@@ -100,23 +164,24 @@ pub fn run(
             x,
         };
         if observer(&record).is_break() {
+            reason = StopReason::Observer;
             break;
         }
     }
     let final_loss = match counted.inner_mut().as_function() {
-        Some(f) => Some(f.value(x)),
-        None => last_loss,
+        Some(f) if options.final_evaluation => Some(f.value(x)),
+        _ => last_loss,
     };
     if let Some(l) = final_loss
         && !l.is_finite()
     {
-        return Ok(Outcome::Diverged {
-            step: done,
-            last_finite_loss: last_finite,
-        });
+        return Ok(diverged(done, last_finite));
     }
-    Ok(Outcome::Completed {
-        steps: done,
-        final_loss,
+    Ok(RunEnd {
+        outcome: Outcome::Completed {
+            steps: done,
+            final_loss,
+        },
+        reason,
     })
 }

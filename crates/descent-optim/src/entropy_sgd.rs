@@ -19,93 +19,52 @@
 //! The noise is a counter-based hash of (seed, step, inner step, index), so the state is just
 //! the step counter and a resumed run continues bit-identically. A step costs L gradients.
 
-use descent_core::{Caps, Error, Layout, Problem, Requires, Result, RngStreams, rng::splitmix64};
+use descent_core::{
+    Caps, Error, Layout, Problem, Requires, Result, RngStreams, Spec, rng::splitmix64,
+};
 
-use crate::optimizer::{Optimizer, OptimizerState, StepInfo};
-use crate::transform::TransformState;
+use crate::config::{AT_LEAST_ONE, Check, Config, NON_NEGATIVE, POSITIVE};
+use crate::optimizer::{Optimizer, StepCount, StepInfo};
+use crate::registry::FromConfig;
 
-/// The outer step's convention (spec §2.4 "convention traps").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OuterStep {
-    /// x ← x − η (x − μ) (original `ucla-vision/entropy-sgd` code, without its Nesterov momentum).
-    Plain,
-    /// x ← x − η γ (x − μ), the exact gradient step on −F (RBO authors' JAX version).
-    Scaled,
+crate::spec_enum! {
+    /// The outer step's convention (spec §2.4 "convention traps").
+    pub enum OuterStep {
+        /// x ← x − η (x − μ) (original `ucla-vision/entropy-sgd` code, without its Nesterov
+        /// momentum).
+        Plain = "plain",
+        /// x ← x − η γ (x − μ), the exact gradient step on −F (RBO authors' JAX version).
+        Scaled = "scaled",
+    }
 }
 
-/// The hyperparameters of [`EntropySgd`].
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct EntropySgdConfig {
-    /// Outer learning rate η.
-    pub lr: f64,
-    /// SGLD steps L per outer step.
-    pub inner_steps: usize,
-    /// SGLD step η′.
-    pub inner_lr: f64,
-    /// Thermal noise ε (the noise added is √η′ · ε · N(0, I)).
-    pub noise: f64,
-    /// Weight α of the new sample in the running mean μ.
-    pub alpha: f64,
-    /// Scope γ₀.
-    pub gamma: f64,
-    /// Scoping rate γ₁: γ_t = γ₀ (1 + γ₁)^t.
-    pub gamma_growth: f64,
-    /// Outer-step convention.
-    pub outer: OuterStep,
-}
+const OPEN_UNIT: Check = Check::new(|x| x > 0.0 && x <= 1.0, "a number in (0, 1]");
 
-impl Default for EntropySgdConfig {
-    fn default() -> Self {
-        EntropySgdConfig {
-            lr: 1.0,
-            inner_steps: 5,
-            inner_lr: 0.1,
-            noise: 1e-4,
-            alpha: 0.75,
-            gamma: 0.03,
-            gamma_growth: 0.0,
-            outer: OuterStep::Plain,
-        }
+crate::config! {
+    /// The hyperparameters of [`EntropySgd`]; the defaults are the convention P6's comparison R7
+    /// was calibrated with (Chaudhari et al. use L = 20 and γ₁ = 1e-3).
+    #[derive(Copy)]
+    pub struct EntropySgdConfig("entropy_sgd") {
+        /// Outer learning rate η.
+        lr: f64 = 1.0 => POSITIVE;
+        /// SGLD steps L per outer step (a fresh minibatch each).
+        inner_steps: usize = 5 => AT_LEAST_ONE;
+        /// SGLD step η′.
+        inner_lr: f64 = 0.1 => POSITIVE;
+        /// Thermal noise ε (the noise added is √η′ · ε · N(0, I)).
+        noise: f64 = 1e-4 => NON_NEGATIVE;
+        /// Weight α of the new sample in the running mean μ.
+        alpha: f64 = 0.75 => OPEN_UNIT;
+        /// Scope γ₀.
+        gamma: f64 = 0.03 => NON_NEGATIVE;
+        /// Scoping rate γ₁: γ_t = γ₀ (1 + γ₁)^t.
+        gamma_growth: f64 = 0.0 => NON_NEGATIVE;
+        /// Outer-step convention: plain x −= η(x − μ), scaled x −= ηγ(x − μ).
+        outer: OuterStep = OuterStep::Plain;
     }
 }
 
 impl EntropySgdConfig {
-    /// Checks every field; errors name `entropy_sgd.<field>`.
-    pub fn validate(&self) -> Result<()> {
-        for (field, v) in [
-            ("entropy_sgd.lr", self.lr),
-            ("entropy_sgd.inner_lr", self.inner_lr),
-        ] {
-            if !(v > 0.0 && v.is_finite()) {
-                return Err(Error::invalid(field, v, "a finite number > 0"));
-            }
-        }
-        for (field, v) in [
-            ("entropy_sgd.noise", self.noise),
-            ("entropy_sgd.gamma", self.gamma),
-            ("entropy_sgd.gamma_growth", self.gamma_growth),
-        ] {
-            if !(v >= 0.0 && v.is_finite()) {
-                return Err(Error::invalid(field, v, "a finite number >= 0"));
-            }
-        }
-        if !(self.alpha > 0.0 && self.alpha <= 1.0) {
-            return Err(Error::invalid(
-                "entropy_sgd.alpha",
-                self.alpha,
-                "a number in (0, 1]",
-            ));
-        }
-        if self.inner_steps == 0 {
-            return Err(Error::invalid(
-                "entropy_sgd.inner_steps",
-                0,
-                "an integer >= 1",
-            ));
-        }
-        Ok(())
-    }
-
     /// The scope γ_t at outer step t (0-based).
     pub fn scope(&self, t: u64) -> f64 {
         self.gamma * (1.0 + self.gamma_growth).powf(t as f64)
@@ -129,7 +88,7 @@ pub struct EntropySgd {
     config: EntropySgdConfig,
     name: String,
     seed: u64,
-    step: u64,
+    st: StepCount,
     xp: Vec<f64>,
     mu: Vec<f64>,
     g: Vec<f64>,
@@ -143,7 +102,7 @@ impl EntropySgd {
             config,
             name: name.into(),
             seed: 0,
-            step: 0,
+            st: StepCount::default(),
             xp: Vec::new(),
             mu: Vec::new(),
             g: Vec::new(),
@@ -156,7 +115,17 @@ impl EntropySgd {
     }
 }
 
+impl FromConfig for EntropySgd {
+    type Config = EntropySgdConfig;
+
+    fn from_config(cfg: EntropySgdConfig, spec: &Spec) -> Result<Self> {
+        EntropySgd::new(cfg, spec.to_string())
+    }
+}
+
 impl Optimizer for EntropySgd {
+    crate::plumbing! { config: config, state: st, }
+
     fn requires(&self) -> Requires {
         Requires::all(Caps::GRADIENT)
     }
@@ -171,7 +140,7 @@ impl Optimizer for EntropySgd {
         self.mu = vec![0.0; n];
         self.g = vec![0.0; n];
         self.seed = streams.child_seed("noise", 0);
-        self.step = 0;
+        self.st = StepCount { step: 0, dim: n };
         Ok(())
     }
 
@@ -188,7 +157,7 @@ impl Optimizer for EntropySgd {
         }
         self.requires().check(&self.name, problem)?;
         let c = self.config;
-        let gamma = c.scope(self.step);
+        let gamma = c.scope(self.st.step);
         let sd = c.inner_lr.sqrt() * c.noise;
         self.xp.copy_from_slice(x);
         self.mu.copy_from_slice(x);
@@ -209,7 +178,7 @@ impl Optimizer for EntropySgd {
             {
                 let d = gi - gamma * (xi - *xp);
                 let noise = if sd > 0.0 {
-                    sd * hashed_normal(self.seed, self.step, l as u64, i as u64)
+                    sd * hashed_normal(self.seed, self.st.step, l as u64, i as u64)
                 } else {
                     0.0
                 };
@@ -224,7 +193,7 @@ impl Optimizer for EntropySgd {
         for (xi, mu) in x.iter_mut().zip(&self.mu) {
             *xi -= eta * (*xi - mu);
         }
-        self.step += 1;
+        self.st.step += 1;
         let mut info = StepInfo {
             loss: first_loss,
             ..StepInfo::default()
@@ -233,67 +202,6 @@ impl Optimizer for EntropySgd {
         info.extras
             .push("inner_loss", loss_sum / c.inner_steps as f64);
         Ok(info)
-    }
-
-    fn set_hyper(&mut self, name: &str, value: f64) -> Result<()> {
-        let mut c = self.config;
-        match name {
-            "lr" => c.lr = value,
-            "inner_lr" => c.inner_lr = value,
-            "gamma" => c.gamma = value,
-            "noise" => c.noise = value,
-            _ => {
-                return Err(crate::transform::unknown_hyper(
-                    &self.name,
-                    name,
-                    &["lr", "inner_lr", "gamma", "noise"],
-                ));
-            }
-        }
-        c.validate()?;
-        self.config = c;
-        Ok(())
-    }
-
-    fn state(&self) -> OptimizerState {
-        TransformState::new("entropy_sgd")
-            .with_scalar("dim", self.g.len() as f64)
-            .with_scalar("step", self.step as f64)
-            .with_scalar("lr", self.config.lr)
-            .with_scalar("inner_lr", self.config.inner_lr)
-            .with_scalar("gamma", self.config.gamma)
-            .with_scalar("noise", self.config.noise)
-    }
-
-    fn load_state(&mut self, s: &OptimizerState) -> Result<()> {
-        s.expect_kind("entropy_sgd")?;
-        let dim = s.scalar("dim")?;
-        if dim != self.g.len() as f64 {
-            return Err(Error::shape(
-                format!("state of '{}' (parameter count)", self.name),
-                self.g.len(),
-                dim,
-            ));
-        }
-        let step = s.scalar("step")?;
-        if !(step >= 0.0 && step.fract() == 0.0) {
-            return Err(Error::invalid(
-                "entropy_sgd state step",
-                step,
-                "a non-negative integer",
-            ));
-        }
-        let c = EntropySgdConfig {
-            lr: s.scalar("lr")?,
-            inner_lr: s.scalar("inner_lr")?,
-            gamma: s.scalar("gamma")?,
-            noise: s.scalar("noise")?,
-            ..self.config
-        };
-        c.validate()?;
-        self.config = c;
-        self.step = step as u64;
-        Ok(())
     }
 }
 

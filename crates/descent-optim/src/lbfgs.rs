@@ -7,123 +7,122 @@
 //! the step's start), so pairs never mix batches. On a deterministic problem the gradient at the
 //! new point is reused.
 
-use descent_core::{Caps, Error, Gradient, Layout, Problem, Requires, Result, RngStreams};
+use descent_core::{Caps, Error, Gradient, Layout, Problem, Requires, Result, RngStreams, Spec};
+use serde::{Deserialize, Serialize};
 
-use crate::optimizer::{Extras, Optimizer, OptimizerState, StepInfo};
+use crate::config::{Check, Config, POSITIVE};
+use crate::optimizer::{Extras, Optimizer, StepInfo};
+use crate::registry::FromConfig;
 
-/// Hyperparameters of [`Lbfgs`].
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LbfgsConfig {
-    /// Number of stored curvature pairs m.
-    pub history: usize,
-    /// Initial trial step (scaled by min(1, 1/‖g‖₁) on the first step, as torch does).
-    pub lr: f64,
-    /// Sufficient-decrease constant c₁.
-    pub c1: f64,
-    /// Curvature constant c₂ (strong Wolfe |φ'(α)| ≤ c₂|φ'(0)|).
-    pub c2: f64,
-    /// Function/gradient evaluations allowed per line search.
-    pub max_evals: usize,
+crate::config! {
+    /// Hyperparameters of [`Lbfgs`].
+    #[derive(Copy)]
+    pub struct LbfgsConfig("lbfgs") {
+        /// Stored curvature pairs m.
+        history: usize = 10 => Check::new(|x| x >= 1.0, "at least 1 pair");
+        /// Initial trial step (scaled by min(1, 1/‖g‖₁) on the first step, as torch does).
+        lr: f64 = 1.0 => POSITIVE;
+        /// Sufficient-decrease constant c₁ of the strong Wolfe conditions.
+        c1: f64 = 1e-4;
+        /// Curvature constant c₂ (strong Wolfe |φ'(α)| ≤ c₂|φ'(0)|).
+        c2: f64 = 0.9;
+        /// Function/gradient evaluations allowed per line search.
+        max_evals: usize = 25 => Check::new(|x| x >= 1.0, "at least 1");
+    }
+    validate(c) {
+        if !(0.0 < c.c1 && c.c1 < c.c2 && c.c2 < 1.0) {
+            return Err(Error::invalid(
+                "lbfgs.c1, lbfgs.c2",
+                format!("{}, {}", c.c1, c.c2),
+                "0 < c1 < c2 < 1",
+            ));
+        }
+        Ok(())
+    }
 }
 
-impl Default for LbfgsConfig {
-    fn default() -> Self {
-        LbfgsConfig {
-            history: 10,
-            lr: 1.0,
-            c1: 1e-4,
-            c2: 0.9,
-            max_evals: 25,
-        }
-    }
+/// The state of [`Lbfgs`]: the curvature pairs (a ring of `history` slots), the point's value
+/// and gradient, and the step count.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LbfgsState {
+    pub step: u64,
+    pub dim: usize,
+    /// Stored pairs (at most `history`) and the slot the next one goes to.
+    pub len: usize,
+    pub head: usize,
+    /// `history` × `dim` each, slot-major.
+    pub s: Vec<f64>,
+    pub y: Vec<f64>,
+    /// 1/(sᵀy) of each slot.
+    pub rho: Vec<f64>,
+    /// f and ∇f at the current point, valid when `have_grad` (deterministic problems reuse them).
+    pub f: f64,
+    pub g: Vec<f64>,
+    pub have_grad: bool,
 }
 
 /// L-BFGS (see the module docs).
 pub struct Lbfgs {
     cfg: LbfgsConfig,
     name: String,
-    dim: usize,
-    s: Vec<f64>,
-    y: Vec<f64>,
-    rho: Vec<f64>,
+    st: LbfgsState,
     alpha: Vec<f64>,
-    len: usize,
-    head: usize,
-    step: u64,
-    g: Vec<f64>,
     g_new: Vec<f64>,
     d: Vec<f64>,
     x_new: Vec<f64>,
-    f: f64,
-    have_grad: bool,
 }
 
 impl Lbfgs {
     /// An L-BFGS optimizer reporting `name`; errors name the bad field.
     pub fn new(cfg: LbfgsConfig, name: impl Into<String>) -> Result<Self> {
-        if cfg.history == 0 {
-            return Err(Error::invalid(
-                "lbfgs.history",
-                cfg.history,
-                "at least 1 pair",
-            ));
-        }
-        if !(cfg.lr > 0.0 && cfg.lr.is_finite()) {
-            return Err(Error::invalid("lbfgs.lr", cfg.lr, "a finite number > 0"));
-        }
-        if !(0.0 < cfg.c1 && cfg.c1 < cfg.c2 && cfg.c2 < 1.0) {
-            return Err(Error::invalid(
-                "lbfgs.c1, lbfgs.c2",
-                format!("{}, {}", cfg.c1, cfg.c2),
-                "0 < c1 < c2 < 1",
-            ));
-        }
-        if cfg.max_evals == 0 {
-            return Err(Error::invalid("lbfgs.max_evals", 0, "at least 1"));
-        }
+        cfg.validate()?;
         Ok(Lbfgs {
             cfg,
             name: name.into(),
-            dim: 0,
-            s: Vec::new(),
-            y: Vec::new(),
-            rho: Vec::new(),
+            st: LbfgsState::default(),
             alpha: Vec::new(),
-            len: 0,
-            head: 0,
-            step: 0,
-            g: Vec::new(),
             g_new: Vec::new(),
             d: Vec::new(),
             x_new: Vec::new(),
-            f: 0.0,
-            have_grad: false,
         })
+    }
+
+    /// A loaded state must fit the ring: at most `history` pairs, the head inside it.
+    fn check_state(&self, s: &LbfgsState) -> Result<()> {
+        let m = s.rho.len();
+        if s.len > m || (m > 0 && s.head >= m) {
+            return Err(Error::invalid(
+                "lbfgs state",
+                format!("len {} and head {}", s.len, s.head),
+                format!("len <= {m} and head < {m} (the history)"),
+            ));
+        }
+        Ok(())
     }
 
     /// d ← −H g by the two-loop recursion.
     fn direction(&mut self) {
-        let (p, m) = (self.dim, self.cfg.history);
-        self.d.iter_mut().zip(&self.g).for_each(|(d, g)| *d = -g);
-        for k in 0..self.len {
-            let idx = (self.head + m - 1 - k) % m;
-            let s = &self.s[idx * p..(idx + 1) * p];
-            let a = self.rho[idx] * dot(s, &self.d);
+        let (p, m) = (self.st.dim, self.cfg.history);
+        self.d.iter_mut().zip(&self.st.g).for_each(|(d, g)| *d = -g);
+        for k in 0..self.st.len {
+            let idx = (self.st.head + m - 1 - k) % m;
+            let s = &self.st.s[idx * p..(idx + 1) * p];
+            let a = self.st.rho[idx] * dot(s, &self.d);
             self.alpha[idx] = a;
-            let y = &self.y[idx * p..(idx + 1) * p];
+            let y = &self.st.y[idx * p..(idx + 1) * p];
             self.d.iter_mut().zip(y).for_each(|(d, yv)| *d -= a * yv);
         }
-        if self.len > 0 {
-            let idx = (self.head + m - 1) % m;
-            let y = &self.y[idx * p..(idx + 1) * p];
-            let gamma = 1.0 / (self.rho[idx] * dot(y, y));
+        if self.st.len > 0 {
+            let idx = (self.st.head + m - 1) % m;
+            let y = &self.st.y[idx * p..(idx + 1) * p];
+            let gamma = 1.0 / (self.st.rho[idx] * dot(y, y));
             self.d.iter_mut().for_each(|d| *d *= gamma);
         }
-        for k in (0..self.len).rev() {
-            let idx = (self.head + m - 1 - k) % m;
-            let y = &self.y[idx * p..(idx + 1) * p];
-            let b = self.rho[idx] * dot(y, &self.d);
-            let s = &self.s[idx * p..(idx + 1) * p];
+        for k in (0..self.st.len).rev() {
+            let idx = (self.st.head + m - 1 - k) % m;
+            let y = &self.st.y[idx * p..(idx + 1) * p];
+            let b = self.st.rho[idx] * dot(y, &self.d);
+            let s = &self.st.s[idx * p..(idx + 1) * p];
             let a = self.alpha[idx];
             self.d
                 .iter_mut()
@@ -144,7 +143,7 @@ impl Lbfgs {
     /// Strong-Wolfe line search; returns the accepted step (0 when none decreased f). On return
     /// `g_new` holds the gradient at x + α d when α > 0, and the value is returned too.
     fn line_search(&mut self, g: &mut dyn Gradient, x: &[f64], a0: f64) -> (f64, f64) {
-        let (f0, dphi0) = (self.f, dot(&self.g, &self.d));
+        let (f0, dphi0) = (self.st.f, dot(&self.st.g, &self.d));
         let (c1, c2) = (self.cfg.c1, self.cfg.c2);
         let mut evals = 0;
         let (mut a_prev, mut f_prev, mut dp_prev) = (0.0, f0, dphi0);
@@ -212,13 +211,13 @@ impl Lbfgs {
             let (f, _) = self.eval(g, x, best.0);
             (best.0, f)
         } else {
-            (0.0, self.f)
+            (0.0, self.st.f)
         }
     }
 
     fn reset_memory(&mut self) {
-        self.len = 0;
-        self.head = 0;
+        self.st.len = 0;
+        self.st.head = 0;
     }
 }
 
@@ -241,7 +240,17 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
+impl FromConfig for Lbfgs {
+    type Config = LbfgsConfig;
+
+    fn from_config(cfg: LbfgsConfig, spec: &Spec) -> Result<Self> {
+        Lbfgs::new(cfg, spec.to_string())
+    }
+}
+
 impl Optimizer for Lbfgs {
+    crate::plumbing! { config: cfg, state: st, check: Self::check_state, }
+
     fn requires(&self) -> Requires {
         Requires::all(Caps::GRADIENT)
     }
@@ -252,29 +261,29 @@ impl Optimizer for Lbfgs {
 
     fn init(&mut self, layout: &Layout, _: &RngStreams) -> Result<()> {
         let (p, m) = (layout.len(), self.cfg.history);
-        self.dim = p;
-        self.s = vec![0.0; m * p];
-        self.y = vec![0.0; m * p];
-        self.rho = vec![0.0; m];
+        self.st.dim = p;
+        self.st.s = vec![0.0; m * p];
+        self.st.y = vec![0.0; m * p];
+        self.st.rho = vec![0.0; m];
         self.alpha = vec![0.0; m];
-        self.g = vec![0.0; p];
+        self.st.g = vec![0.0; p];
         self.g_new = vec![0.0; p];
         self.d = vec![0.0; p];
         self.x_new = vec![0.0; p];
         self.reset_memory();
-        self.step = 0;
-        self.have_grad = false;
+        self.st.step = 0;
+        self.st.have_grad = false;
         Ok(())
     }
 
     fn step(&mut self, x: &mut [f64], problem: &mut dyn Problem) -> Result<StepInfo> {
-        if x.len() != self.dim {
+        if x.len() != self.st.dim {
             return Err(Error::shape(
                 format!(
                     "parameters of '{}' (was init called with this layout?)",
                     self.name
                 ),
-                self.dim,
+                self.st.dim,
                 x.len(),
             ));
         }
@@ -282,17 +291,17 @@ impl Optimizer for Lbfgs {
         problem.resample();
         self.requires().check(&self.name, problem)?;
         let g = problem.as_gradient().expect("checked Gradient");
-        if stochastic || !self.have_grad {
-            self.f = g.value_grad(x, &mut self.g);
+        if stochastic || !self.st.have_grad {
+            self.st.f = g.value_grad(x, &mut self.st.g);
         }
-        let f0 = self.f;
+        let f0 = self.st.f;
         self.direction();
-        if dot(&self.g, &self.d) >= 0.0 {
+        if dot(&self.st.g, &self.d) >= 0.0 {
             self.reset_memory();
             self.direction();
         }
-        let a0 = if self.len == 0 {
-            let g1: f64 = self.g.iter().map(|v| v.abs()).sum();
+        let a0 = if self.st.len == 0 {
+            let g1: f64 = self.st.g.iter().map(|v| v.abs()).sum();
             self.cfg.lr * (1.0 / g1.max(f64::MIN_POSITIVE)).min(1.0)
         } else {
             self.cfg.lr
@@ -301,99 +310,43 @@ impl Optimizer for Lbfgs {
         let mut extras = Extras::new();
         extras.push("alpha", alpha);
         if alpha > 0.0 {
-            let (p, m) = (self.dim, self.cfg.history);
-            let idx = self.head;
+            let (p, m) = (self.st.dim, self.cfg.history);
+            let idx = self.st.head;
             let mut sy = 0.0;
             for i in 0..p {
                 let s = alpha * self.d[i];
-                let y = self.g_new[i] - self.g[i];
-                self.s[idx * p + i] = s;
-                self.y[idx * p + i] = y;
+                let y = self.g_new[i] - self.st.g[i];
+                self.st.s[idx * p + i] = s;
+                self.st.y[idx * p + i] = y;
                 sy += s * y;
             }
             if sy
                 > 1e-10
                     * dot(
-                        &self.y[idx * p..(idx + 1) * p],
-                        &self.y[idx * p..(idx + 1) * p],
+                        &self.st.y[idx * p..(idx + 1) * p],
+                        &self.st.y[idx * p..(idx + 1) * p],
                     )
                     .sqrt()
                     * alpha
                     * dot(&self.d, &self.d).sqrt()
             {
-                self.rho[idx] = 1.0 / sy;
-                self.head = (self.head + 1) % m;
-                self.len = (self.len + 1).min(m);
+                self.st.rho[idx] = 1.0 / sy;
+                self.st.head = (self.st.head + 1) % m;
+                self.st.len = (self.st.len + 1).min(m);
             }
             x[..p].copy_from_slice(&self.x_new[..p]);
-            std::mem::swap(&mut self.g, &mut self.g_new);
-            self.f = f_new;
-            self.have_grad = true;
+            std::mem::swap(&mut self.st.g, &mut self.g_new);
+            self.st.f = f_new;
+            self.st.have_grad = true;
         } else {
             // no progress along this direction: start the memory afresh
             self.reset_memory();
         }
-        self.step += 1;
+        self.st.step += 1;
         Ok(StepInfo {
             loss: Some(f0),
             extras,
             ..StepInfo::default()
         })
-    }
-
-    fn set_hyper(&mut self, name: &str, value: f64) -> Result<()> {
-        match name {
-            "lr" if value > 0.0 && value.is_finite() => {
-                self.cfg.lr = value;
-                Ok(())
-            }
-            "lr" => Err(Error::invalid("lbfgs.lr", value, "a finite number > 0")),
-            other => Err(crate::transform::unknown_hyper(&self.name, other, &["lr"])),
-        }
-    }
-
-    fn state(&self) -> OptimizerState {
-        OptimizerState::new("lbfgs")
-            .with_scalar("step", self.step as f64)
-            .with_scalar("len", self.len as f64)
-            .with_scalar("head", self.head as f64)
-            .with_scalar("dim", self.dim as f64)
-            .with_vector("s", &self.s)
-            .with_vector("y", &self.y)
-            .with_vector("rho", &self.rho)
-    }
-
-    fn load_state(&mut self, st: &OptimizerState) -> Result<()> {
-        st.expect_kind("lbfgs")?;
-        if st.scalar("dim")? != self.dim as f64 {
-            return Err(Error::shape(
-                "lbfgs state (parameter count)",
-                self.dim,
-                st.scalar("dim")?,
-            ));
-        }
-        st.vector_into("s", &mut self.s)?;
-        st.vector_into("y", &mut self.y)?;
-        st.vector_into("rho", &mut self.rho)?;
-        let m = self.cfg.history as f64;
-        let (len, head, step) = (st.scalar("len")?, st.scalar("head")?, st.scalar("step")?);
-        for (k, v, hi) in [
-            ("len", len, m),
-            ("head", head, m - 1.0),
-            ("step", step, f64::MAX),
-        ] {
-            if !(v >= 0.0 && v <= hi && v.fract() == 0.0) {
-                return Err(Error::invalid(
-                    format!("lbfgs state {k}"),
-                    v,
-                    format!("an integer in [0, {hi}]"),
-                ));
-            }
-        }
-        self.len = len as usize;
-        self.head = head as usize;
-        self.step = step as u64;
-        self.have_grad = false;
-        Ok(())
     }
 }

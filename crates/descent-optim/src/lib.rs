@@ -5,14 +5,21 @@
 //!   the ascent point, so `sam(base=adam(..))` is any transform over it);
 //! - [`Transform`] (optax's gradient transformation): [`Sgd`], [`Adam`] (and AdamW),
 //!   [`DecoupledWeightDecay`], [`ClipByGlobalNorm`], [`ClipByValue`], [`Scheduled`], [`Muon`],
-//!   P7's [`QuantizeGradient`] (and quantized Adam/Muon states), composed with [`Chain`] and
-//!   [`Partition`]; [`SynapticNoise`] (P1's Gaussian weight noise); the oracle adapter [`QuantizedWeights`] evaluates gradients at quantized
-//!   weights;
+//!   P7's [`QuantizeGradient`] (and quantized Adam/Muon states), optax's small blocks
+//!   ([`primitives`]: [`Scale`], [`ScaleByLr`], [`Trace`], [`ScaleByAdam`],
+//!   [`AddDecayedWeights`]), composed with [`Chain`] and [`Partition`] (blocks routed by glob on
+//!   their names or by shape, as torch.optim's parameter groups); [`SynapticNoise`] (P1's
+//!   Gaussian weight noise); the oracle adapter [`QuantizedWeights`] evaluates gradients at
+//!   quantized weights;
 //! - [`Optimizer`]: one step of a method over any [`descent_core::Problem`];
 //!   [`TransformOptimizer`] adapts any transform; [`Rbo`] (rolling ball) and [`EntropySgd`]
 //!   choose where to evaluate.
 //!
-//! [`probes`] measure a problem at a point (sharpness by Lanczos).
+//! Every method's settings live in one config struct declared with [`config!`]: the spec
+//! builder, `descent list`, the hyperparameters of `set_hyper` and the config saved in its
+//! state are generated from it, and [`plumbing!`] writes the hyperparameter and state methods
+//! of each transform and optimizer ([`config`]). States are typed plain data
+//! ([`TransformState`]), bit-identical through JSON.
 //!
 //! Zeroth-order methods ([`zeroth_order`]): the [`ZoGradient`] oracle adapter turns any
 //! transform into ZO-SGD/ZO-Adam; [`probes`] measures estimator bias and variance.
@@ -22,8 +29,9 @@
 //! [`driver::run`] is the loop (divergence is an [`Outcome`], not a crash), [`registry`] builds
 //! everything from spec text (`adam(lr=1e-3, clip_norm=1, schedule=cosine(total=1000))`), and
 //! [`conformance`] is the suite every optimizer passes; [`probes`] holds trajectory diagnostics
-//! (P1's drift estimators).
+//! (P1's drift estimators) and measures a problem at a point (sharpness by Lanczos).
 
+pub mod config;
 pub mod conformance;
 pub mod driver;
 pub mod entropy_sgd;
@@ -33,6 +41,7 @@ pub mod muon;
 pub mod natural;
 pub mod noise;
 pub mod optimizer;
+pub mod primitives;
 pub mod probes;
 pub mod quantized;
 pub mod registry;
@@ -42,27 +51,29 @@ pub mod schedule;
 pub mod transform;
 pub mod zeroth_order;
 
-pub use driver::{Outcome, StepRecord, no_observer, run};
+pub use config::{Config, KeyDoc, TransformState};
+pub use driver::{Outcome, RunEnd, RunOptions, StepRecord, StopReason, no_observer, run, run_with};
 pub use entropy_sgd::{EntropySgd, EntropySgdConfig, OuterStep};
 pub use first_order::{
     Adam, AdamConfig, ClipByGlobalNorm, ClipByValue, DecoupledWeightDecay, Sgd, SgdConfig,
 };
 pub use lbfgs::{Lbfgs, LbfgsConfig};
-pub use muon::{Muon, MuonConfig, MuonOrthogonal, newton_schulz};
+pub use muon::{Muon, MuonConfig, MuonOrthogonal, newton_schulz, newton_schulz_in};
 pub use natural::{
     Engd, EngdConfig, LINE_SEARCH_GRID, SolveLog, Solver, StepRule, StepTimes, nystrom_factor,
     nystrom_solve, solve_psd,
 };
 pub use noise::SynapticNoise;
 pub use optimizer::{Extras, Optimizer, OptimizerState, StepInfo, TransformOptimizer};
+pub use primitives::{AddDecayedWeights, Scale, ScaleByAdam, ScaleByLr, Trace};
 pub use quantized::{
     QuantizeGradient, QuantizedWeights, WithQuantizedWeights, adam_condition, muon_condition,
 };
-pub use registry::{OPTIMIZERS, build_optimizer, build_transform, parse_optimizer};
+pub use registry::{OPTIMIZERS, TRANSFORMS, build_optimizer, build_transform, parse_optimizer};
 pub use rolling_ball::{InnerStep, Rbo, RboConfig, WarmStart};
 pub use sam::{Sam, SamConfig, SamOptimizer};
 pub use schedule::{Schedule, Scheduled};
-pub use transform::{Chain, Partition, Transform, TransformState};
+pub use transform::{Chain, Label, Partition, Transform};
 pub use zeroth_order::{
     DapConstruction, DapDirection, Difference, PerturbationLaw, ZoConfig, ZoEstimator, ZoGradient,
     ZoOptimizer,

@@ -2,84 +2,93 @@
 //! is orthogonalised by a quintic Newton–Schulz iteration on every matrix block of the
 //! [`Layout`], with AdamW on the other blocks through [`Partition`], as Muon is used in practice;
 //! optionally with P7's quantized momentum Q_M (and Q_V in the auxiliary AdamW).
+//!
+//! Which arithmetic matches which reference: with the default `ns_format=fp64` the Newton–Schulz
+//! iteration runs in f64, as close to the exact iteration (and so to the polar factor's
+//! approximation NS5 aims at) as f64 allows; `ns_format=bf16` rounds every product's output to
+//! bfloat16 (round to nearest), as torch.optim.Muon and the reference `muon.py` run it
+//! (`X = G.bfloat16()`, bf16 matmuls). On a 6×4 matrix problem torch.optim.Muon 2.x and the f64
+//! iteration give losses 0.2–1.4 % apart by step 100 at lr 0.02 and up to 60 % apart at lr 0.1.
 
 use descent_core::linalg::{Trans, gemm};
-use descent_core::{Error, Layout, Quantizer, Result, RngStreams};
+use descent_core::{Error, FloatFormat, Layout, Quantizer, Result, RngStreams};
 use serde::{Deserialize, Serialize};
 
+use crate::config::{Check, Config, FRACTION, LEARNING_RATE, NON_NEGATIVE};
 use crate::first_order::{Adam, AdamConfig};
 use crate::quantized::quantizer_seed;
-use crate::transform::{Partition, Transform, TransformState, check_non_negative, unknown_hyper};
+use crate::registry::FromConfig;
+use crate::transform::{Partition, Transform};
 
 /// The quintic Newton–Schulz coefficients (a, b, c) of the reference ("NS5").
 pub const NS_COEFFS: (f64, f64, f64) = (3.4445, -4.7750, 2.0315);
 
-/// Hyperparameters of [`Muon`]; defaults are the reference's (`lr = 0.02`, `β = 0.95`,
-/// Nesterov, 5 Newton–Schulz steps) and its auxiliary AdamW's (`lr = 3e-4`, `β = (0.9, 0.95)`,
-/// `ε = 1e-10`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct MuonConfig {
-    pub lr: f64,
-    pub beta: f64,
-    pub nesterov: bool,
-    pub ns_steps: usize,
-    /// Decoupled weight decay `x ← x − lr·λ·x` on every block.
-    pub weight_decay: f64,
-    /// The auxiliary AdamW's learning rate (non-matrix blocks); it keeps its ratio to `lr`
-    /// when a schedule changes `lr`.
-    pub adam_lr: f64,
-    pub adam_beta1: f64,
-    pub adam_beta2: f64,
-    pub adam_eps: f64,
-}
+const NS_STEPS: Check = Check::new(|x| (1.0..=100.0).contains(&x), "an integer in [1, 100]");
 
-impl Default for MuonConfig {
-    fn default() -> Self {
-        MuonConfig {
-            lr: 0.02,
-            beta: 0.95,
-            nesterov: true,
-            ns_steps: 5,
-            weight_decay: 0.0,
-            adam_lr: 3e-4,
-            adam_beta1: 0.9,
-            adam_beta2: 0.95,
-            adam_eps: 1e-10,
+crate::config! {
+    /// Hyperparameters of [`Muon`]; defaults are the reference's (`lr = 0.02`, `β = 0.95`,
+    /// Nesterov, 5 Newton–Schulz steps) and its auxiliary AdamW's (`lr = 3e-4`, `β = (0.9, 0.95)`,
+    /// `ε = 1e-10`).
+    #[derive(Copy)]
+    pub struct MuonConfig("muon") {
+        /// Learning rate of the orthogonalised updates of matrix blocks.
+        lr: f64 = 0.02 => LEARNING_RATE;
+        /// Momentum factor β.
+        beta: f64 = 0.95 => FRACTION;
+        /// Nesterov momentum.
+        nesterov: bool = true;
+        /// Newton–Schulz iterations.
+        ns_steps: usize = 5 => NS_STEPS;
+        /// Float format of every Newton–Schulz product, rounded to nearest: fp64 (exact
+        /// arithmetic) or bf16 (as torch.optim.Muon and the reference run it).
+        ns_format: FloatFormat = FloatFormat::FP64;
+        /// Decoupled weight decay `x ← x − lr·λ·x` on every block.
+        weight_decay: f64 = 0.0 => NON_NEGATIVE;
+        /// The auxiliary AdamW's learning rate (non-matrix blocks); it keeps its ratio to `lr`
+        /// when a schedule changes `lr`.
+        adam_lr: f64 = 3e-4 => NON_NEGATIVE;
+        /// The auxiliary AdamW's β₁.
+        adam_beta1: f64 = 0.9 => FRACTION;
+        /// The auxiliary AdamW's β₂.
+        adam_beta2: f64 = 0.95 => FRACTION;
+        /// The auxiliary AdamW's ε.
+        adam_eps: f64 = 1e-10 => NON_NEGATIVE;
+        /// Store the momentum (and AdamW's first moment) in this float format (P7's Q_M).
+        m: Option<Quantizer> = None;
+        /// Store AdamW's second moment in this float format (P7's Q_V).
+        v: Option<Quantizer> = None;
+    }
+    on_set(c, name, old) {
+        // keep AdamW's ratio to lr (a schedule scales both); the ratio is undefined at lr = 0,
+        // so a schedule that reaches 0 restores it from the stored pair
+        if name == "lr" && old > 0.0 {
+            let ratio = c.adam_lr / old;
+            c.adam_lr = ratio * c.lr;
         }
     }
 }
 
 impl MuonConfig {
-    /// Checks ranges; errors name `muon.<field>`.
-    pub fn validate(&self) -> Result<()> {
-        check_non_negative("muon.lr", self.lr)?;
-        check_non_negative("muon.weight_decay", self.weight_decay)?;
-        check_non_negative("muon.adam_lr", self.adam_lr)?;
-        check_non_negative("muon.adam_eps", self.adam_eps)?;
-        for (k, b) in [
-            ("muon.beta", self.beta),
-            ("muon.adam_beta1", self.adam_beta1),
-            ("muon.adam_beta2", self.adam_beta2),
-        ] {
-            if !(0.0..1.0).contains(&b) {
-                return Err(Error::invalid(k, b, "a number in [0, 1)"));
-            }
+    /// The auxiliary AdamW's config.
+    fn adamw(&self) -> AdamConfig {
+        AdamConfig {
+            lr: self.adam_lr,
+            beta1: self.adam_beta1,
+            beta2: self.adam_beta2,
+            eps: self.adam_eps,
+            weight_decay: self.weight_decay,
+            m: self.m,
+            v: self.v,
+            decoupled: true,
         }
-        if !(1..=100).contains(&self.ns_steps) {
-            return Err(Error::invalid(
-                "muon.ns_steps",
-                self.ns_steps,
-                "an integer in [1, 100]",
-            ));
-        }
-        Ok(())
     }
 }
 
 /// Newton–Schulz orthogonalisation of a row-major `p × q` matrix with `p ≤ q`, in place:
 /// `X ← X/(‖X‖_F + 1e-7)`, then `steps` times `A = XXᵀ, B = bA + cA², X ← aX + BX`. The result
 /// is approximately `UVᵀ` of the input's SVD (singular values land in about [0.7, 1.2]).
-/// Scratch: `a` and `b` of length p², `t` of length p·q.
+/// Scratch: `a` and `b` of length p², `t` of length p·q. In f64; see [`newton_schulz_in`] for
+/// the low-precision arithmetic of torch.optim.Muon.
 pub fn newton_schulz(
     x: &mut [f64],
     p: usize,
@@ -89,10 +98,38 @@ pub fn newton_schulz(
     b: &mut [f64],
     t: &mut [f64],
 ) {
+    newton_schulz_in(x, p, q, steps, a, b, t, &FloatFormat::FP64);
+}
+
+/// [`newton_schulz`] with every result stored in `format`, rounded to nearest: the input (as
+/// `G.bfloat16()` in the reference), the normalised input, and the output of each product
+/// `A = XXᵀ`, `B = bA + cA²` and `X ← aX + BX` (each computed exactly in f64 from stored
+/// operands, then rounded once). `fp64` rounds nothing: the f64 iteration, bit for bit.
+/// `bf16` is the arithmetic of torch.optim.Muon and `KellerJordan/Muon`, up to their rounding
+/// of intermediate sums inside each product.
+#[allow(clippy::too_many_arguments)]
+pub fn newton_schulz_in(
+    x: &mut [f64],
+    p: usize,
+    q: usize,
+    steps: usize,
+    a: &mut [f64],
+    b: &mut [f64],
+    t: &mut [f64],
+    format: &FloatFormat,
+) {
+    let rounded = *format != FloatFormat::FP64;
+    let store = |v: &mut [f64]| {
+        if rounded {
+            v.iter_mut().for_each(|e| *e = format.round_nearest(*e));
+        }
+    };
     let (ca, cb, cc) = NS_COEFFS;
+    store(x);
     let norm = x.iter().map(|v| v * v).sum::<f64>().sqrt();
     let s = 1.0 / (norm + 1e-7);
     x.iter_mut().for_each(|v| *v *= s);
+    store(x);
     let big = p * q >= 256;
     for _ in 0..steps {
         // A = X Xᵀ
@@ -105,6 +142,7 @@ pub fn newton_schulz(
                 }
             }
         }
+        store(a);
         // B = bA + cA²
         if big {
             b.copy_from_slice(a);
@@ -117,6 +155,7 @@ pub fn newton_schulz(
                 }
             }
         }
+        store(b);
         // X ← aX + BX
         if big {
             t.copy_from_slice(x);
@@ -129,8 +168,17 @@ pub fn newton_schulz(
                 }
             }
         }
+        store(t);
         x.copy_from_slice(t);
     }
+}
+
+/// The state of [`MuonOrthogonal`]: the momentum of every matrix block and the number of
+/// updates (the stochastic-rounding step of Q_M).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MuonState {
+    pub momentum: Vec<f64>,
+    pub count: u64,
 }
 
 /// The matrix part of Muon: on each matrix block (rows r × cols c)
@@ -138,7 +186,7 @@ pub fn newton_schulz(
 /// ```text
 /// M ← Q_M(β·M + (1 − β)·G)                       (momentum, stored quantized under P7)
 /// U = (1 − β)·G + β·M  if Nesterov, else M
-/// O = NS5(U)  (on Uᵀ when r > c, then transposed back)
+/// O = NS5(U)  (on Uᵀ when r > c, then transposed back; in `ns_format`)
 /// u = −lr·√max(1, r/c)·O − lr·λ·W
 /// ```
 ///
@@ -146,37 +194,33 @@ pub fn newton_schulz(
 #[derive(Debug, Clone)]
 pub struct MuonOrthogonal {
     cfg: MuonConfig,
-    qm: Option<Quantizer>,
-    buf: Vec<f64>,
+    st: MuonState,
     blocks: Vec<(usize, usize, usize)>,
     x: Vec<f64>,
     a: Vec<f64>,
     b: Vec<f64>,
     t: Vec<f64>,
-    count: u64,
 }
 
 impl MuonOrthogonal {
-    /// A validated transform; `qm` quantizes the stored momentum.
-    pub fn new(cfg: MuonConfig, qm: Option<Quantizer>) -> Result<Self> {
+    /// A validated transform; `cfg.m` quantizes the stored momentum.
+    pub fn new(cfg: MuonConfig) -> Result<Self> {
         cfg.validate()?;
         Ok(MuonOrthogonal {
             cfg,
-            qm,
-            buf: Vec::new(),
+            st: MuonState::default(),
             blocks: Vec::new(),
             x: Vec::new(),
             a: Vec::new(),
             b: Vec::new(),
             t: Vec::new(),
-            count: 0,
         })
     }
 }
 
-const ORTHO_HYPERS: &[&str] = &["lr", "beta", "weight_decay"];
-
 impl Transform for MuonOrthogonal {
+    crate::plumbing! { kind: "muon_orthogonal", config: cfg, state: st, }
+
     fn name(&self) -> String {
         format!(
             "muon_orthogonal(lr={}, beta={}, nesterov={}, ns_steps={})",
@@ -199,13 +243,15 @@ impl Transform for MuonOrthogonal {
             maxn = maxn.max(r * c);
             maxp = maxp.max(r.min(c));
         }
-        self.buf = vec![0.0; layout.len()];
+        self.st = MuonState {
+            momentum: vec![0.0; layout.len()],
+            count: 0,
+        };
         self.x = vec![0.0; maxn];
         self.t = vec![0.0; maxn];
         self.a = vec![0.0; maxp * maxp];
         self.b = vec![0.0; maxp * maxp];
-        self.count = 0;
-        if let Some(q) = &mut self.qm {
+        if let Some(q) = &mut self.cfg.m {
             *q = q.with_seed(quantizer_seed(streams, "quantize.m", layout));
         }
         Ok(())
@@ -217,20 +263,23 @@ impl Transform for MuonOrthogonal {
             beta,
             nesterov,
             ns_steps,
+            ns_format,
             weight_decay,
+            m: qm,
             ..
         } = self.cfg;
-        self.count += 1;
+        self.st.count += 1;
+        let buf = &mut self.st.momentum;
         for &(off, r, c) in &self.blocks {
             let n = r * c;
             let (p, q, transpose) = if r > c { (c, r, true) } else { (r, c, false) };
             for i in 0..n {
                 let g = grad[off + i];
-                let mut m = beta * self.buf[off + i] + (1.0 - beta) * g;
-                if let Some(qz) = &self.qm {
-                    m = qz.quantize(m, self.count, (off + i) as u64);
+                let mut m = beta * buf[off + i] + (1.0 - beta) * g;
+                if let Some(qz) = &qm {
+                    m = qz.quantize(m, self.st.count, (off + i) as u64);
                 }
-                self.buf[off + i] = m;
+                buf[off + i] = m;
                 let u = if nesterov {
                     (1.0 - beta) * g + beta * m
                 } else {
@@ -240,7 +289,7 @@ impl Transform for MuonOrthogonal {
                 let dst = if transpose { col * r + row } else { i };
                 self.x[dst] = u;
             }
-            newton_schulz(
+            newton_schulz_in(
                 &mut self.x[..n],
                 p,
                 q,
@@ -248,6 +297,7 @@ impl Transform for MuonOrthogonal {
                 &mut self.a[..p * p],
                 &mut self.b[..p * p],
                 &mut self.t[..n],
+                &ns_format,
             );
             let scale = lr * (r as f64 / c as f64).max(1.0).sqrt();
             for i in 0..n {
@@ -256,66 +306,6 @@ impl Transform for MuonOrthogonal {
                 grad[off + i] = -scale * self.x[src] - lr * weight_decay * params[off + i];
             }
         }
-    }
-
-    fn hyper_names(&self) -> Vec<&'static str> {
-        ORTHO_HYPERS.to_vec()
-    }
-
-    fn hyper(&self, name: &str) -> Option<f64> {
-        match name {
-            "lr" => Some(self.cfg.lr),
-            "beta" => Some(self.cfg.beta),
-            "weight_decay" => Some(self.cfg.weight_decay),
-            _ => None,
-        }
-    }
-
-    fn set_hyper(&mut self, name: &str, value: f64) -> Result<()> {
-        let mut cfg = self.cfg;
-        match name {
-            "lr" => cfg.lr = value,
-            "beta" => cfg.beta = value,
-            "weight_decay" => cfg.weight_decay = value,
-            _ => return Err(unknown_hyper("muon", name, ORTHO_HYPERS)),
-        }
-        cfg.validate()?;
-        self.cfg = cfg;
-        Ok(())
-    }
-
-    fn state(&self) -> TransformState {
-        TransformState::new("muon_orthogonal")
-            .with_scalar("lr", self.cfg.lr)
-            .with_scalar("beta", self.cfg.beta)
-            .with_scalar("weight_decay", self.cfg.weight_decay)
-            .with_scalar("count", self.count as f64)
-            .with_vector("momentum", &self.buf)
-    }
-
-    fn load_state(&mut self, s: &TransformState) -> Result<()> {
-        s.expect_kind("muon_orthogonal")?;
-        let mut buf = vec![0.0; self.buf.len()];
-        s.vector_into("momentum", &mut buf)?;
-        let cfg = MuonConfig {
-            lr: s.scalar("lr")?,
-            beta: s.scalar("beta")?,
-            weight_decay: s.scalar("weight_decay")?,
-            ..self.cfg
-        };
-        cfg.validate()?;
-        let count = s.scalar("count")?;
-        if !(count >= 0.0 && count.fract() == 0.0) {
-            return Err(Error::invalid(
-                "muon state count",
-                count,
-                "a non-negative integer",
-            ));
-        }
-        self.cfg = cfg;
-        self.count = count as u64;
-        self.buf = buf;
-        Ok(())
     }
 }
 
@@ -329,19 +319,11 @@ pub struct Muon {
 }
 
 impl Muon {
-    /// A validated Muon with optional state quantizers.
-    pub fn new(cfg: MuonConfig, qm: Option<Quantizer>, qv: Option<Quantizer>) -> Result<Self> {
+    /// A validated Muon (its state quantizers are `cfg.m` and `cfg.v`).
+    pub fn new(cfg: MuonConfig) -> Result<Self> {
         cfg.validate()?;
-        let ortho = MuonOrthogonal::new(cfg, qm)?;
-        let adam = Adam::new(AdamConfig {
-            lr: cfg.adam_lr,
-            beta1: cfg.adam_beta1,
-            beta2: cfg.adam_beta2,
-            eps: cfg.adam_eps,
-            weight_decay: cfg.weight_decay,
-            decoupled: true,
-        })?
-        .with_state_quantizers(qm, qv);
+        let ortho = MuonOrthogonal::new(cfg)?;
+        let adam = Adam::new(cfg.adamw())?;
         let inner = Partition::by_predicate(
             |b| b.matrix_shape().is_some(),
             Box::new(ortho),
@@ -354,17 +336,40 @@ impl Muon {
     pub fn config(&self) -> &MuonConfig {
         &self.cfg
     }
+
+    /// Hands the current hyperparameters to both parts (they were validated as Muon's).
+    fn sync(&mut self) {
+        let c = self.cfg;
+        let adam = c.adamw();
+        let [ortho, aux] = self.inner.members_mut() else {
+            unreachable!("Muon partitions into two members")
+        };
+        let results = [
+            ortho.set_hyper("lr", c.lr),
+            ortho.set_hyper("beta", c.beta),
+            ortho.set_hyper("weight_decay", c.weight_decay),
+            aux.set_hyper("lr", adam.lr),
+            aux.set_hyper("beta1", adam.beta1),
+            aux.set_hyper("beta2", adam.beta2),
+            aux.set_hyper("eps", adam.eps),
+            aux.set_hyper("weight_decay", adam.weight_decay),
+        ];
+        debug_assert!(results.iter().all(Result::is_ok), "{results:?}");
+    }
 }
 
-const MUON_HYPERS: &[&str] = &["lr", "adam_lr", "beta", "weight_decay"];
+impl FromConfig for Muon {
+    type Config = MuonConfig;
+    fn from_config(cfg: MuonConfig, _spec: &descent_core::Spec) -> Result<Self> {
+        Muon::new(cfg)
+    }
+}
 
 impl Transform for Muon {
+    crate::plumbing! { config: cfg, child: inner, }
+
     fn name(&self) -> String {
-        let c = &self.cfg;
-        format!(
-            "muon(lr={}, beta={}, nesterov={}, ns_steps={}, weight_decay={}, adam_lr={})",
-            c.lr, c.beta, c.nesterov, c.ns_steps, c.weight_decay, c.adam_lr
-        )
+        self.cfg.spec_text()
     }
 
     fn build(&mut self, layout: &Layout, streams: &RngStreams) -> Result<()> {
@@ -372,80 +377,8 @@ impl Transform for Muon {
     }
 
     fn update(&mut self, step: u64, grad: &mut [f64], params: &[f64]) {
+        self.sync();
         self.inner.update(step, grad, params);
-    }
-
-    fn hyper_names(&self) -> Vec<&'static str> {
-        MUON_HYPERS.to_vec()
-    }
-
-    fn hyper(&self, name: &str) -> Option<f64> {
-        match name {
-            "lr" => Some(self.cfg.lr),
-            "adam_lr" => Some(self.cfg.adam_lr),
-            "beta" => Some(self.cfg.beta),
-            "weight_decay" => Some(self.cfg.weight_decay),
-            _ => None,
-        }
-    }
-
-    fn set_hyper(&mut self, name: &str, value: f64) -> Result<()> {
-        let mut cfg = self.cfg;
-        match name {
-            "lr" => {
-                // keep AdamW's ratio to lr (a schedule scales both); the ratio is undefined
-                // at lr = 0, so a schedule that reaches 0 restores it from the stored pair
-                let ratio = if cfg.lr > 0.0 {
-                    cfg.adam_lr / cfg.lr
-                } else {
-                    0.0
-                };
-                if cfg.lr > 0.0 {
-                    cfg.adam_lr = ratio * value;
-                }
-                cfg.lr = value;
-            }
-            "adam_lr" => cfg.adam_lr = value,
-            "beta" => cfg.beta = value,
-            "weight_decay" => cfg.weight_decay = value,
-            _ => return Err(unknown_hyper("muon", name, MUON_HYPERS)),
-        }
-        cfg.validate()?;
-        let members = self.inner.members_mut();
-        match name {
-            "lr" => {
-                members[0].set_hyper("lr", cfg.lr)?;
-                members[1].set_hyper("lr", cfg.adam_lr)?;
-            }
-            "adam_lr" => members[1].set_hyper("lr", cfg.adam_lr)?,
-            "beta" => members[0].set_hyper("beta", cfg.beta)?,
-            _ => {
-                members[0].set_hyper("weight_decay", cfg.weight_decay)?;
-                members[1].set_hyper("weight_decay", cfg.weight_decay)?;
-            }
-        }
-        self.cfg = cfg;
-        Ok(())
-    }
-
-    fn state(&self) -> TransformState {
-        TransformState::new("muon")
-            .with_scalar("lr", self.cfg.lr)
-            .with_scalar("adam_lr", self.cfg.adam_lr)
-            .with_child(self.inner.state())
-    }
-
-    fn load_state(&mut self, s: &TransformState) -> Result<()> {
-        s.expect_kind("muon")?;
-        let cfg = MuonConfig {
-            lr: s.scalar("lr")?,
-            adam_lr: s.scalar("adam_lr")?,
-            ..self.cfg
-        };
-        cfg.validate()?;
-        self.inner.load_state(&s.expect_children(1)?[0])?;
-        self.cfg = cfg;
-        Ok(())
     }
 }
 

@@ -1,7 +1,7 @@
 //! Energy natural gradient for least-squares problems (P8, Guzmán-Cordero, Dangel, Goldshlager
 //! & Zeinhofer 2025; spec §2): ENGD, ENGD-W (Woodbury / push-through), SPRING (momentum with bias
 //! correction), randomized Nyström and sketch-and-project kernel solvers, and the 31-point grid
-//! line search, over any problem offering [`Residuals`] (f = ½‖r‖², J = ∂r/∂x).
+//! line search, over any problem offering [`Residuals`](descent_core::Residuals) (f = ½‖r‖², J = ∂r/∂x).
 //!
 //! One step on a freshly resampled batch (spec §2.2–2.6):
 //!
@@ -23,13 +23,17 @@
 use std::time::Instant;
 
 use descent_core::linalg::{Cholesky, Trans, gemm, svd, sym_eigen};
-use descent_core::{Caps, Error, Layout, Problem, Requires, Result, RngStreams};
+use descent_core::{Args, Caps, Error, Layout, Problem, Requires, Result, RngStreams, Spec};
 use rand_distr::{Distribution, StandardNormal};
+use serde::{Deserialize, Serialize};
 
-use crate::optimizer::{Extras, Optimizer, OptimizerState, StepInfo};
+use crate::config::{Config, FRACTION, KeyDoc, NON_NEGATIVE, POSITIVE, Param, fmt_f64};
+use crate::optimizer::{Extras, Optimizer, StepInfo};
+use crate::registry::FromConfig;
 
 /// Where the damped least-squares system is solved.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Solver {
     /// (JᵀJ + λI) x = Jᵀζ, a P × P Cholesky (the original ENGD, spec §2.2).
     Parameter,
@@ -42,8 +46,66 @@ pub enum Solver {
     SketchProject { rank: usize },
 }
 
+/// The keys `rank` (sketched solvers) and `shift` (Nyström); the solver itself is the
+/// registry name (`engd`, `engd_w`/`spring`, `nystrom`, `sap`).
+impl Param for Solver {
+    fn expected(&self) -> String {
+        "a sketch size and shift".into()
+    }
+    fn read(&mut self, args: &Args<'_>, _key: &'static str) -> Result<bool> {
+        let mut given = false;
+        match self {
+            Solver::Nystrom { rank, shift } => {
+                given |= rank.read(args, "rank")?;
+                if shift.read(args, "shift")? {
+                    NON_NEGATIVE.apply_in_spec(|| args.field("shift"), *shift)?;
+                    given = true;
+                }
+            }
+            Solver::SketchProject { rank } => given |= rank.read(args, "rank")?,
+            Solver::Parameter | Solver::Sample => {}
+        }
+        Ok(given)
+    }
+    fn text(&self) -> Option<String> {
+        None
+    }
+    fn keys(&self, _key: &'static str, out: &mut Vec<&'static str>) {
+        match self {
+            Solver::Nystrom { .. } => out.extend(["rank", "shift"]),
+            Solver::SketchProject { .. } => out.push("rank"),
+            Solver::Parameter | Solver::Sample => {}
+        }
+    }
+    fn describe(&self, _key: &'static str, _doc: &str, out: &mut Vec<KeyDoc>) {
+        if let Solver::Nystrom { rank, .. } | Solver::SketchProject { rank } = self {
+            out.push(KeyDoc::new(
+                "rank",
+                Some(rank.to_string()),
+                "sketch size ℓ (at most the residuals N of a batch)",
+            ));
+        }
+        if let Solver::Nystrom { shift, .. } = self {
+            out.push(KeyDoc::new(
+                "shift",
+                Some(fmt_f64(*shift)),
+                "Nyström shift ν (K + νI ≈ BBᵀ)",
+            ));
+        }
+    }
+    fn write_spec(&self, _key: &'static str, out: &mut Vec<String>) {
+        if let Solver::Nystrom { rank, .. } | Solver::SketchProject { rank } = self {
+            out.push(format!("rank={rank}"));
+        }
+        if let Solver::Nystrom { shift, .. } = self {
+            out.push(format!("shift={}", fmt_f64(*shift)));
+        }
+    }
+}
+
 /// How far to move along the direction.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum StepRule {
     /// The 31-point grid {2⁻³⁰, …, 1} on the same batch, no step when nothing improves.
     LineSearch,
@@ -54,48 +116,155 @@ pub enum StepRule {
     },
 }
 
-/// Hyperparameters of [`Engd`].
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct EngdConfig {
-    pub solver: Solver,
-    /// Damping λ ≥ 0 added to the Gramian (not scaled by N, spec pitfall 1).
-    pub damping: f64,
-    /// SPRING momentum μ ∈ [0, 1); 0 is ENGD / ENGD-W.
-    pub momentum: f64,
-    pub step: StepRule,
-    /// Cap of the Cholesky jitter escalation, relative to the mean diagonal.
-    pub max_jitter: f64,
+/// The keys `lr` (a fixed step instead of the line search) and `norm_constraint` (with `lr`).
+impl Param for StepRule {
+    fn expected(&self) -> String {
+        "lr=.. (and norm_constraint=..)".into()
+    }
+    fn read(&mut self, args: &Args<'_>, _key: &'static str) -> Result<bool> {
+        match args.f64_opt("lr")? {
+            Some(lr) => {
+                *self = StepRule::Fixed {
+                    lr,
+                    norm_constraint: args.f64_opt("norm_constraint")?,
+                };
+                Ok(true)
+            }
+            None if args.has("norm_constraint") => Err(Error::invalid(
+                args.field("norm_constraint"),
+                args.f64("norm_constraint", 0.0)?,
+                "a fixed lr=.. as well (the line search has no norm constraint)",
+            )),
+            None => Ok(false),
+        }
+    }
+    fn text(&self) -> Option<String> {
+        None
+    }
+    fn keys(&self, _key: &'static str, out: &mut Vec<&'static str>) {
+        out.extend(["lr", "norm_constraint"]);
+    }
+    fn describe(&self, _key: &'static str, _doc: &str, out: &mut Vec<KeyDoc>) {
+        let (lr, nc) = match *self {
+            StepRule::LineSearch => (None, None),
+            StepRule::Fixed {
+                lr,
+                norm_constraint,
+            } => (Some(fmt_f64(lr)), norm_constraint.map(fmt_f64)),
+        };
+        out.push(KeyDoc::new(
+            "lr",
+            lr,
+            "a fixed step size instead of the 31-point grid line search",
+        ));
+        out.push(KeyDoc::new(
+            "norm_constraint",
+            nc,
+            "with lr: SPRING's step α = min(lr, √C/‖φ‖)",
+        ));
+    }
+    fn write_spec(&self, _key: &'static str, out: &mut Vec<String>) {
+        if let StepRule::Fixed {
+            lr,
+            norm_constraint,
+        } = *self
+        {
+            out.push(format!("lr={}", fmt_f64(lr)));
+            if let Some(c) = norm_constraint {
+                out.push(format!("norm_constraint={}", fmt_f64(c)));
+            }
+        }
+    }
+    fn tunable(&self, _field: &'static str, out: &mut Vec<&'static str>) {
+        out.push("lr");
+    }
+    fn accepts(&self, _field: &'static str, name: &str) -> bool {
+        name == "lr"
+    }
+    fn get(&self, _field: &'static str, name: &str) -> Option<f64> {
+        match *self {
+            StepRule::Fixed { lr, .. } if name == "lr" => Some(lr),
+            _ => None,
+        }
+    }
+    fn set(&mut self, owner: &str, _field: &'static str, _name: &str, value: f64) -> Result<()> {
+        match self {
+            StepRule::Fixed { lr, .. } => {
+                *lr = value;
+                Ok(())
+            }
+            StepRule::LineSearch => Err(Error::invalid(
+                format!("{owner}.lr"),
+                value,
+                "no lr: this optimizer uses the grid line search (give lr=.. in the spec)",
+            )),
+        }
+    }
 }
 
-impl Default for EngdConfig {
-    fn default() -> Self {
-        EngdConfig {
-            solver: Solver::Sample,
-            damping: 1e-8,
-            momentum: 0.0,
-            step: StepRule::LineSearch,
-            max_jitter: 1e-3,
+crate::config! {
+    /// Hyperparameters of [`Engd`]. The registry names fix the solver and the defaults:
+    /// `engd` (parameter space), `engd_w` (sample space), `spring` (sample space, momentum 0.5),
+    /// `nystrom` (rank 100, shift 1e-7) and `sap` (rank 100), the last two with damping 1e-4.
+    #[derive(Copy)]
+    pub struct EngdConfig("engd") {
+        /// The solver of the damped least-squares system.
+        solver: Solver = Solver::Sample;
+        /// Damping λ ≥ 0 added to the Gramian (not scaled by N, spec pitfall 1).
+        damping: f64 = 1e-8 => NON_NEGATIVE;
+        /// The step size: the grid line search, or a fixed lr.
+        step: StepRule = StepRule::LineSearch;
+        /// SPRING momentum μ ∈ [0, 1); 0 is ENGD / ENGD-W.
+        momentum: f64 = 0.0 => FRACTION;
+        /// Cap of the Cholesky jitter escalation, relative to the mean diagonal.
+        @internal max_jitter: f64 = 1e-3 => POSITIVE;
+    }
+    owner(c) {
+        match c.solver {
+            Solver::Parameter => "engd",
+            Solver::Sample if c.momentum > 0.0 => "spring",
+            Solver::Sample => "engd_w",
+            Solver::Nystrom { .. } => "nystrom",
+            Solver::SketchProject { .. } => "sap",
+        }
+    }
+    validate(c) {
+        c.check_solver_and_step()
+    }
+    preset(name) {
+        let sketched = EngdConfig {
+            damping: 1e-4,
+            ..EngdConfig::default()
+        };
+        match name {
+            "engd" => EngdConfig {
+                solver: Solver::Parameter,
+                ..EngdConfig::default()
+            },
+            "spring" => EngdConfig {
+                momentum: 0.5,
+                ..EngdConfig::default()
+            },
+            "nystrom" => EngdConfig {
+                solver: Solver::Nystrom {
+                    rank: 100,
+                    shift: 1e-7,
+                },
+                ..sketched
+            },
+            "sap" => EngdConfig {
+                solver: Solver::SketchProject { rank: 100 },
+                ..sketched
+            },
+            _ => EngdConfig::default(),
         }
     }
 }
 
 impl EngdConfig {
-    /// Checks the ranges; errors name the field.
-    pub fn validate(&self, owner: &str) -> Result<()> {
-        if !(self.damping >= 0.0 && self.damping.is_finite()) {
-            return Err(Error::invalid(
-                format!("{owner}.damping"),
-                self.damping,
-                "a finite number >= 0",
-            ));
-        }
-        if !(0.0..1.0).contains(&self.momentum) {
-            return Err(Error::invalid(
-                format!("{owner}.momentum"),
-                self.momentum,
-                "a number in [0, 1)",
-            ));
-        }
+    /// The checks that span fields: the sketch sizes, the Nyström damping, a fixed step.
+    fn check_solver_and_step(&self) -> Result<()> {
+        let owner = self.owner();
         match self.solver {
             Solver::Nystrom { rank, shift } => {
                 if rank == 0 {
@@ -134,29 +303,10 @@ impl EngdConfig {
             norm_constraint,
         } = self.step
         {
-            if !(lr > 0.0 && lr.is_finite()) {
-                return Err(Error::invalid(
-                    format!("{owner}.lr"),
-                    lr,
-                    "a finite number > 0",
-                ));
+            POSITIVE.apply(|| format!("{owner}.lr"), lr)?;
+            if let Some(c) = norm_constraint {
+                POSITIVE.apply(|| format!("{owner}.norm_constraint"), c)?;
             }
-            if let Some(c) = norm_constraint
-                && !(c > 0.0 && c.is_finite())
-            {
-                return Err(Error::invalid(
-                    format!("{owner}.norm_constraint"),
-                    c,
-                    "a finite number > 0",
-                ));
-            }
-        }
-        if self.max_jitter.is_nan() || self.max_jitter <= 0.0 {
-            return Err(Error::invalid(
-                format!("{owner}.max_jitter"),
-                self.max_jitter,
-                "a number > 0",
-            ));
         }
         Ok(())
     }
@@ -350,44 +500,58 @@ fn symmetrize(a: &mut [f64], n: usize) {
     }
 }
 
-/// ENGD and its relatives as one [`Optimizer`] over [`Residuals`] problems (see the module docs).
+/// ENGD and its relatives as one [`Optimizer`] over [`Residuals`](descent_core::Residuals) problems (see the module docs).
 pub struct Engd {
     cfg: EngdConfig,
     name: String,
+    st: EngdState,
     dim: usize,
     n: usize,
     seed: u64,
-    step: u64,
     r: Vec<f64>,
     jac: Vec<f64>,
     gram: Vec<f64>,
     rhs: Vec<f64>,
     inc: Vec<f64>,
-    phi: Vec<f64>,
     dir: Vec<f64>,
     trial: Vec<f64>,
     log: SolveLog,
     times: StepTimes,
 }
 
+/// The state of [`Engd`]: SPRING's momentum φ and the step count (which also indexes the
+/// sketches, so a resumed run draws the same ones).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EngdState {
+    pub step: u64,
+    pub phi: Vec<f64>,
+}
+
+impl FromConfig for Engd {
+    type Config = EngdConfig;
+
+    fn from_config(cfg: EngdConfig, spec: &Spec) -> Result<Self> {
+        Engd::new(cfg, spec.to_string())
+    }
+}
+
 impl Engd {
     /// An optimizer with this configuration, reporting `name` (its spec text).
     pub fn new(cfg: EngdConfig, name: impl Into<String>) -> Result<Self> {
         let name = name.into();
-        cfg.validate(name.split('(').next().unwrap_or("engd"))?;
+        cfg.validate()?;
         Ok(Engd {
             cfg,
             name,
+            st: EngdState::default(),
             dim: 0,
             n: 0,
             seed: 0,
-            step: 0,
             r: Vec::new(),
             jac: Vec::new(),
             gram: Vec::new(),
             rhs: Vec::new(),
             inc: Vec::new(),
-            phi: Vec::new(),
             dir: Vec::new(),
             trial: Vec::new(),
             log: SolveLog::default(),
@@ -412,7 +576,7 @@ impl Engd {
 
     /// The SPRING state φ.
     pub fn momentum_state(&self) -> &[f64] {
-        &self.phi
+        &self.st.phi
     }
 
     /// The increment of one step without momentum for a given row-major N × P Jacobian `jac`
@@ -611,7 +775,7 @@ impl Engd {
     /// The Gaussian sketch of this step: a counter-based stream ("sketch", step), so a resumed
     /// run draws the same sketches.
     fn sketch(&self, n: usize, rank: usize) -> Vec<f64> {
-        let mut rng = RngStreams::new(self.seed).indexed("sketch", self.step);
+        let mut rng = RngStreams::new(self.seed).indexed("sketch", self.st.step);
         (0..n * rank)
             .map(|_| StandardNormal.sample(&mut rng))
             .collect()
@@ -622,6 +786,8 @@ impl Engd {
 pub const LINE_SEARCH_GRID: usize = 31;
 
 impl Optimizer for Engd {
+    crate::plumbing! { config: cfg, state: st, }
+
     fn requires(&self) -> Requires {
         Requires::all(Caps::RESIDUALS)
     }
@@ -633,10 +799,12 @@ impl Optimizer for Engd {
     fn init(&mut self, layout: &Layout, streams: &RngStreams) -> Result<()> {
         self.dim = layout.len();
         self.seed = streams.seed();
-        self.step = 0;
         self.n = usize::MAX;
         self.size_for(0);
-        self.phi = vec![0.0; self.dim];
+        self.st = EngdState {
+            step: 0,
+            phi: vec![0.0; self.dim],
+        };
         self.inc = vec![0.0; self.dim];
         self.dir = vec![0.0; self.dim];
         self.trial = vec![0.0; self.dim];
@@ -687,7 +855,7 @@ impl Optimizer for Engd {
                 -mu,
                 &self.jac,
                 Trans::N,
-                &self.phi,
+                &self.st.phi,
                 Trans::N,
                 1.0,
             );
@@ -697,15 +865,15 @@ impl Optimizer for Engd {
         self.jac = jac;
         let (jitter, fallback, t_gram, t_solve) = solved?;
         self.note((jitter, fallback));
-        let k = self.step;
+        let k = self.st.step;
         let bias = if mu > 0.0 {
             (1.0 - mu.powi(2 * (k as i32 + 1))).sqrt()
         } else {
             1.0
         };
         for i in 0..self.dim {
-            self.phi[i] = mu * self.phi[i] + self.inc[i];
-            self.dir[i] = self.phi[i] / bias;
+            self.st.phi[i] = mu * self.st.phi[i] + self.inc[i];
+            self.dir[i] = self.st.phi[i] / bias;
         }
         let t1 = Instant::now();
         let alpha = match self.cfg.step {
@@ -728,7 +896,7 @@ impl Optimizer for Engd {
                 norm_constraint,
             } => match norm_constraint {
                 Some(c) => {
-                    let norm = self.phi.iter().map(|v| v * v).sum::<f64>().sqrt();
+                    let norm = self.st.phi.iter().map(|v| v * v).sum::<f64>().sqrt();
                     if norm > 0.0 {
                         lr.min(c.sqrt() / norm)
                     } else {
@@ -748,7 +916,7 @@ impl Optimizer for Engd {
         self.times.gram += t_gram;
         self.times.solve += t_solve;
         self.times.line_search += t_ls;
-        self.step += 1;
+        self.st.step += 1;
         let mut extras = Extras::new();
         extras.push("alpha", alpha);
         extras.push("jitter", jitter);
@@ -762,51 +930,5 @@ impl Optimizer for Engd {
             extras,
             ..StepInfo::default()
         })
-    }
-
-    fn set_hyper(&mut self, name: &str, value: f64) -> Result<()> {
-        match name {
-            "damping" => self.cfg.damping = value,
-            "momentum" => self.cfg.momentum = value,
-            "lr" => match &mut self.cfg.step {
-                StepRule::Fixed { lr, .. } => *lr = value,
-                StepRule::LineSearch => {
-                    return Err(Error::invalid(
-                        format!("{}.lr", self.name),
-                        value,
-                        "no lr: this optimizer uses the grid line search (give lr=.. in the spec)",
-                    ));
-                }
-            },
-            other => {
-                return Err(crate::transform::unknown_hyper(
-                    &self.name,
-                    other,
-                    &["damping", "momentum", "lr"],
-                ));
-            }
-        }
-        self.cfg.validate(&self.name)
-    }
-
-    fn state(&self) -> OptimizerState {
-        OptimizerState::new("engd")
-            .with_scalar("step", self.step as f64)
-            .with_vector("phi", &self.phi)
-    }
-
-    fn load_state(&mut self, s: &OptimizerState) -> Result<()> {
-        s.expect_kind("engd")?;
-        s.vector_into("phi", &mut self.phi)?;
-        let step = s.scalar("step")?;
-        if !(step >= 0.0 && step.fract() == 0.0) {
-            return Err(Error::invalid(
-                "engd state step",
-                step,
-                "a non-negative integer",
-            ));
-        }
-        self.step = step as u64;
-        Ok(())
     }
 }

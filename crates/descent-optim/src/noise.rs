@@ -3,9 +3,30 @@
 
 use descent_core::rng::{SimRng, std_normal};
 use descent_core::{Error, Layout, Result, RngStreams};
+use serde::{Deserialize, Serialize};
 
 use crate::Transform;
-use crate::transform::{TransformState, check_non_negative, unknown_hyper};
+use crate::config::{Config, NON_NEGATIVE};
+use crate::registry::FromConfig;
+
+crate::config! {
+    /// The settings of [`SynapticNoise`].
+    pub struct SynapticNoiseConfig("synaptic_noise") {
+        /// The learning rate η the noise accompanies (per-entry variance η·σ² per step).
+        lr: f64 = 0.01 => NON_NEGATIVE;
+        /// Noise scale σ.
+        sigma: f64 => NON_NEGATIVE;
+        /// Square blocks whose noise is symmetrised, (N + Nᵀ)/2 (similarity matching's lateral M).
+        symmetric: Vec<String> = Vec::new();
+    }
+}
+
+/// The state of [`SynapticNoise`]: its `"noise"` stream and the number of normals drawn.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SynapticNoiseState {
+    pub rng: Option<SimRng>,
+    pub draws: u64,
+}
 
 /// Adds √lr·σ·ε, ε ~ N(0, I), to the update (P1 §2.3: per-entry variance η σ_syn² per step).
 /// Square blocks named in `symmetric` (similarity matching's lateral M) get (N + Nᵀ)/2 instead,
@@ -13,39 +34,40 @@ use crate::transform::{TransformState, check_non_negative, unknown_hyper};
 /// The draws come from the `"noise"` fast stream ([`RngStreams::sim`]) of the run seed.
 #[derive(Debug, Clone)]
 pub struct SynapticNoise {
-    pub lr: f64,
-    pub sigma: f64,
-    /// Names of square blocks whose noise is symmetrised.
-    pub symmetric: Vec<String>,
+    cfg: SynapticNoiseConfig,
+    st: SynapticNoiseState,
     /// (offset, side) of each symmetrised block, resolved by `build`.
     sym_blocks: Vec<(usize, usize)>,
-    rng: Option<SimRng>,
-    streams: Option<RngStreams>,
-    draws: u64,
 }
 
 impl SynapticNoise {
     /// Noise of standard deviation √lr·σ per entry; `lr` is the learning rate η it accompanies.
     pub fn new(lr: f64, sigma: f64, symmetric: Vec<String>) -> Result<Self> {
-        check_non_negative("synaptic_noise.lr", lr)?;
-        check_non_negative("synaptic_noise.sigma", sigma)?;
-        Ok(SynapticNoise {
+        let cfg = SynapticNoiseConfig {
             lr,
             sigma,
             symmetric,
+        };
+        cfg.validate()?;
+        Ok(SynapticNoise {
+            cfg,
+            st: SynapticNoiseState::default(),
             sym_blocks: Vec::new(),
-            rng: None,
-            streams: None,
-            draws: 0,
         })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &SynapticNoiseConfig {
+        &self.cfg
     }
 
     /// Adds the noise directly to `params` (the same draws [`Transform::update`] would add to an
     /// update): the form hot simulation loops use after a fused learning step.
     #[inline]
     pub fn add_to(&mut self, params: &mut [f64]) {
-        let s = (self.lr).sqrt() * self.sigma;
+        let s = (self.cfg.lr).sqrt() * self.cfg.sigma;
         let rng = self
+            .st
             .rng
             .as_mut()
             .expect("SynapticNoise::build must run before the first update");
@@ -53,7 +75,7 @@ impl SynapticNoise {
             for p in params.iter_mut() {
                 *p += s * std_normal(rng);
             }
-            self.draws += params.len() as u64;
+            self.st.draws += params.len() as u64;
             return;
         }
         let mut i = 0;
@@ -71,27 +93,34 @@ impl SynapticNoise {
                         params[off + b * k + a] += v;
                     }
                 }
-                self.draws += (k * (k + 1) / 2) as u64;
+                self.st.draws += (k * (k + 1) / 2) as u64;
                 i += k * k;
                 blocks.next();
                 continue;
             }
             params[i] += s * std_normal(rng);
-            self.draws += 1;
+            self.st.draws += 1;
             i += 1;
         }
     }
 }
 
-const HYPERS: &[&str] = &["lr", "sigma"];
+impl FromConfig for SynapticNoise {
+    type Config = SynapticNoiseConfig;
+    fn from_config(cfg: SynapticNoiseConfig, _spec: &descent_core::Spec) -> Result<Self> {
+        SynapticNoise::new(cfg.lr, cfg.sigma, cfg.symmetric)
+    }
+}
 
 impl Transform for SynapticNoise {
+    crate::plumbing! { config: cfg, state: st, }
+
     fn name(&self) -> String {
-        format!("synaptic_noise(lr={}, sigma={})", self.lr, self.sigma)
+        self.cfg.spec_text()
     }
     fn build(&mut self, layout: &Layout, streams: &RngStreams) -> Result<()> {
         self.sym_blocks.clear();
-        for name in &self.symmetric {
+        for name in &self.cfg.symmetric {
             let b = layout.block(name).ok_or_else(|| {
                 Error::invalid(
                     "synaptic_noise.symmetric",
@@ -119,59 +148,14 @@ impl Transform for SynapticNoise {
             }
         }
         self.sym_blocks.sort_unstable();
-        self.rng = Some(streams.sim("noise", 0));
-        self.streams = Some(*streams);
-        self.draws = 0;
+        self.st = SynapticNoiseState {
+            rng: Some(streams.sim("noise", 0)),
+            draws: 0,
+        };
         Ok(())
     }
     fn update(&mut self, _step: u64, grad: &mut [f64], _params: &[f64]) {
         self.add_to(grad);
-    }
-    fn hyper_names(&self) -> Vec<&'static str> {
-        HYPERS.to_vec()
-    }
-    fn hyper(&self, name: &str) -> Option<f64> {
-        match name {
-            "lr" => Some(self.lr),
-            "sigma" => Some(self.sigma),
-            _ => None,
-        }
-    }
-    fn set_hyper(&mut self, name: &str, value: f64) -> Result<()> {
-        match name {
-            "lr" => self.lr = check_non_negative("synaptic_noise.lr", value)?,
-            "sigma" => self.sigma = check_non_negative("synaptic_noise.sigma", value)?,
-            _ => return Err(unknown_hyper("synaptic_noise", name, HYPERS)),
-        }
-        Ok(())
-    }
-    /// The hyperparameters and the number of normals drawn so far (the stream position).
-    fn state(&self) -> TransformState {
-        TransformState::new("synaptic_noise")
-            .with_scalar("lr", self.lr)
-            .with_scalar("sigma", self.sigma)
-            .with_scalar("draws", self.draws as f64)
-    }
-    /// Restores the hyperparameters and replays the stream to the saved position (O(draws)).
-    fn load_state(&mut self, s: &TransformState) -> Result<()> {
-        s.expect_kind("synaptic_noise")?;
-        self.lr = check_non_negative("synaptic_noise.lr", s.scalar("lr")?)?;
-        self.sigma = check_non_negative("synaptic_noise.sigma", s.scalar("sigma")?)?;
-        let draws = s.scalar("draws")?;
-        let streams = self.streams.ok_or_else(|| {
-            Error::invalid(
-                "synaptic_noise state",
-                "an unbuilt transform",
-                "build first",
-            )
-        })?;
-        let mut rng = streams.sim("noise", 0);
-        for _ in 0..draws as u64 {
-            std_normal(&mut rng);
-        }
-        self.rng = Some(rng);
-        self.draws = draws as u64;
-        Ok(())
     }
 }
 

@@ -3,6 +3,7 @@
 //! one adapter that makes any [`Transform`] an optimizer.
 
 use descent_core::{Caps, Error, EvalCounts, Layout, Problem, Requires, Result, RngStreams};
+use serde::{Deserialize, Serialize};
 
 use crate::Transform;
 use crate::transform::TransformState;
@@ -97,6 +98,15 @@ pub trait Optimizer: Send {
     /// Moves `x` one step. The problem is resampled by the optimizer (once per step, or more for
     /// methods with inner loops).
     fn step(&mut self, x: &mut [f64], problem: &mut dyn Problem) -> Result<StepInfo>;
+    /// The hyperparameter names [`Optimizer::set_hyper`] accepts (its own and those of a
+    /// transform it runs).
+    fn hyper_names(&self) -> Vec<&'static str> {
+        Vec::new()
+    }
+    /// The current value of a hyperparameter, `None` for a name it does not have.
+    fn hyper(&self, _name: &str) -> Option<f64> {
+        None
+    }
     /// Changes a hyperparameter between steps (see [`Transform::set_hyper`]).
     fn set_hyper(&mut self, name: &str, value: f64) -> Result<()>;
     /// The state as plain data (a checkpoint of the method, not of `x`).
@@ -113,8 +123,16 @@ pub trait Optimizer: Send {
 pub struct TransformOptimizer {
     transform: Box<dyn Transform>,
     name: String,
-    step: u64,
+    st: StepCount,
     grad: Vec<f64>,
+}
+
+/// The state of an optimizer whose only own state is its step counter: steps taken since
+/// `init` and the parameter count it was initialised for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct StepCount {
+    pub step: u64,
+    pub dim: usize,
 }
 
 impl TransformOptimizer {
@@ -123,7 +141,7 @@ impl TransformOptimizer {
         TransformOptimizer {
             transform,
             name: name.into(),
-            step: 0,
+            st: StepCount::default(),
             grad: Vec::new(),
         }
     }
@@ -141,11 +159,13 @@ impl TransformOptimizer {
 
     /// Steps taken since `init`.
     pub fn steps_taken(&self) -> u64 {
-        self.step
+        self.st.step
     }
 }
 
 impl Optimizer for TransformOptimizer {
+    crate::plumbing! { kind: "transform_optimizer", state: st, child: transform, }
+
     fn requires(&self) -> Requires {
         Requires::one_of(Caps::GRADIENT | Caps::UPDATE_FIELD)
     }
@@ -157,7 +177,10 @@ impl Optimizer for TransformOptimizer {
     fn init(&mut self, layout: &Layout, streams: &RngStreams) -> Result<()> {
         self.transform.build(layout, streams)?;
         self.grad = vec![0.0; layout.len()];
-        self.step = 0;
+        self.st = StepCount {
+            step: 0,
+            dim: layout.len(),
+        };
         Ok(())
     }
 
@@ -186,45 +209,11 @@ impl Optimizer for TransformOptimizer {
                 "as_gradient() or as_update_field() to match caps()",
             ));
         };
-        self.step += 1;
-        self.transform.apply(self.step, &mut self.grad, x);
+        self.st.step += 1;
+        self.transform.apply(self.st.step, &mut self.grad, x);
         Ok(StepInfo {
             loss,
             ..StepInfo::default()
         })
-    }
-
-    fn set_hyper(&mut self, name: &str, value: f64) -> Result<()> {
-        self.transform.set_hyper(name, value)
-    }
-
-    fn state(&self) -> OptimizerState {
-        TransformState::new("transform_optimizer")
-            .with_scalar("step", self.step as f64)
-            .with_scalar("dim", self.grad.len() as f64)
-            .with_child(self.transform.state())
-    }
-
-    fn load_state(&mut self, s: &OptimizerState) -> Result<()> {
-        s.expect_kind("transform_optimizer")?;
-        let dim = s.scalar("dim")?;
-        if dim != self.grad.len() as f64 {
-            return Err(Error::shape(
-                format!("state of '{}' (parameter count)", self.name),
-                self.grad.len(),
-                dim,
-            ));
-        }
-        let step = s.scalar("step")?;
-        if !(step >= 0.0 && step.fract() == 0.0) {
-            return Err(Error::invalid(
-                "optimizer state step",
-                step,
-                "a non-negative integer",
-            ));
-        }
-        self.transform.load_state(&s.expect_children(1)?[0])?;
-        self.step = step as u64;
-        Ok(())
     }
 }

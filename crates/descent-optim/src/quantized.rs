@@ -11,13 +11,15 @@
 //! noise streams, so full-precision and quantized runs see identical gradient noise.
 
 use descent_core::{
-    Caps, Error, Function, Gradient, Layout, Problem, Quantizer, Requires, Result, RngStreams,
-    Stochastic,
+    Caps, Function, Gradient, Layout, Problem, Quantizer, Requires, Result, RngStreams, Stochastic,
 };
 
+use serde::{Deserialize, Serialize};
+
 use crate::Transform;
-use crate::optimizer::{Optimizer, OptimizerState, StepInfo};
-use crate::transform::TransformState;
+use crate::config::Config;
+use crate::optimizer::{Optimizer, StepInfo};
+use crate::registry::FromConfig;
 
 /// The stochastic-rounding seed of one quantized component (`"quantize.m"`, ...) for the
 /// transform built on `layout`: derived from the run seed, the component and the block names,
@@ -34,67 +36,68 @@ pub fn quantizer_seed(streams: &RngStreams, component: &str, layout: &Layout) ->
     streams.child_seed(component, salt)
 }
 
+crate::config! {
+    /// The setting of [`QuantizeGradient`].
+    #[derive(Copy)]
+    pub struct QuantizeConfig("quantize") {
+        /// The float format and rounding the gradient is stored in, e.g. fmt(e=8, m=7, round=nearest).
+        fmt: Quantizer;
+    }
+}
+
+/// A counter of updates, the state of transforms whose only state is the step count their
+/// stochastic rounding hashes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Counter {
+    pub count: u64,
+}
+
 /// Q_G: quantizes the gradient in place (put it first in a chain: P7's workers send Q_G(g)).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct QuantizeGradient {
-    pub quantizer: Quantizer,
-    count: u64,
+    cfg: QuantizeConfig,
+    st: Counter,
 }
 
 impl QuantizeGradient {
     /// Quantizes with `quantizer` (its seed is set from the run seed at build).
     pub fn new(quantizer: Quantizer) -> Self {
         QuantizeGradient {
-            quantizer,
-            count: 0,
+            cfg: QuantizeConfig { fmt: quantizer },
+            st: Counter::default(),
         }
+    }
+
+    /// The quantizer (with the seed of the last build).
+    pub fn quantizer(&self) -> Quantizer {
+        self.cfg.fmt
+    }
+}
+
+impl FromConfig for QuantizeGradient {
+    type Config = QuantizeConfig;
+    fn from_config(cfg: QuantizeConfig, _spec: &descent_core::Spec) -> Result<Self> {
+        Ok(QuantizeGradient::new(cfg.fmt))
     }
 }
 
 impl Transform for QuantizeGradient {
+    crate::plumbing! { config: cfg, state: st, }
+
     fn name(&self) -> String {
-        format!("quantize(fmt={})", self.quantizer)
+        self.cfg.spec_text()
     }
     fn build(&mut self, layout: &Layout, streams: &RngStreams) -> Result<()> {
-        self.quantizer = self
-            .quantizer
+        self.cfg.fmt = self
+            .cfg
+            .fmt
             .with_seed(quantizer_seed(streams, "quantize.g", layout));
-        self.count = 0;
+        self.st = Counter::default();
         Ok(())
     }
     fn update(&mut self, _step: u64, grad: &mut [f64], _params: &[f64]) {
-        self.count += 1;
-        self.quantizer.quantize_slice(grad, self.count, 0);
-    }
-    fn hyper_names(&self) -> Vec<&'static str> {
-        Vec::new()
-    }
-    fn hyper(&self, _name: &str) -> Option<f64> {
-        None
-    }
-    fn set_hyper(&mut self, name: &str, _value: f64) -> Result<()> {
-        Err(crate::transform::unknown_hyper("quantize", name, &[]))
-    }
-    fn state(&self) -> TransformState {
-        TransformState::new("quantize").with_scalar("count", self.count as f64)
-    }
-    fn load_state(&mut self, s: &TransformState) -> Result<()> {
-        s.expect_kind("quantize")?;
-        self.count = read_count(s, "count")?;
-        Ok(())
-    }
-}
-
-fn read_count(s: &TransformState, key: &str) -> Result<u64> {
-    let c = s.scalar(key)?;
-    if c >= 0.0 && c.fract() == 0.0 {
-        Ok(c as u64)
-    } else {
-        Err(Error::invalid(
-            format!("{} state {key}", s.kind),
-            c,
-            "a non-negative integer",
-        ))
+        self.st.count += 1;
+        self.cfg.fmt.quantize_slice(grad, self.st.count, 0);
     }
 }
 
@@ -219,7 +222,7 @@ pub struct WithQuantizedWeights {
     inner: Box<dyn Optimizer>,
     quantizer: Quantizer,
     buffer: Vec<f64>,
-    evals: u64,
+    st: Counter,
 }
 
 impl WithQuantizedWeights {
@@ -229,12 +232,14 @@ impl WithQuantizedWeights {
             inner,
             quantizer,
             buffer: Vec::new(),
-            evals: 0,
+            st: Counter::default(),
         }
     }
 }
 
 impl Optimizer for WithQuantizedWeights {
+    crate::plumbing! { kind: "quantized_weights", state: st, child: inner, }
+
     fn requires(&self) -> Requires {
         self.inner.requires()
     }
@@ -246,32 +251,17 @@ impl Optimizer for WithQuantizedWeights {
             .quantizer
             .with_seed(quantizer_seed(streams, "quantize.w", layout));
         self.buffer = vec![0.0; layout.len()];
-        self.evals = 0;
+        self.st = Counter::default();
         self.inner.init(layout, streams)
     }
     fn step(&mut self, x: &mut [f64], problem: &mut dyn Problem) -> Result<StepInfo> {
         let buffer = std::mem::take(&mut self.buffer);
-        let mut qw = QuantizedWeights::with_buffer(problem, self.quantizer, buffer, self.evals);
+        let mut qw = QuantizedWeights::with_buffer(problem, self.quantizer, buffer, self.st.count);
         let info = self.inner.step(x, &mut qw);
         let (_, buffer, evals) = qw.into_parts();
         self.buffer = buffer;
-        self.evals = evals;
+        self.st.count = evals;
         info
-    }
-    fn set_hyper(&mut self, name: &str, value: f64) -> Result<()> {
-        self.inner.set_hyper(name, value)
-    }
-    fn state(&self) -> OptimizerState {
-        TransformState::new("quantized_weights")
-            .with_scalar("evals", self.evals as f64)
-            .with_child(self.inner.state())
-    }
-    fn load_state(&mut self, s: &OptimizerState) -> Result<()> {
-        s.expect_kind("quantized_weights")?;
-        let evals = read_count(s, "evals")?;
-        self.inner.load_state(&s.expect_children(1)?[0])?;
-        self.evals = evals;
-        Ok(())
     }
 }
 

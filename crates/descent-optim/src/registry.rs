@@ -1,260 +1,347 @@
-//! Optimizers and transforms built from spec text (DESIGN §3 "Spec grammar").
+//! Optimizers and transforms built from spec text (DESIGN §3 "Spec grammar"): one table,
+//! [`OPTIMIZERS`] and [`TRANSFORMS`], whose keys, defaults and meanings come from each method's
+//! config struct (see [`crate::config`]), so `descent list`, the builder and the rustdoc of
+//! every config cannot disagree. `descent list` prints them; e.g.
 //!
 //! ```text
 //! sgd(lr=0.01, momentum=0, dampening=0, nesterov=false, weight_decay=0)
 //! adam(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0)        L2 decay
 //! adamw(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01)    decoupled decay
-//! muon(lr=0.02, beta=0.95, nesterov=true, ns_steps=5, weight_decay=0,
+//! muon(lr=0.02, beta=0.95, nesterov=true, ns_steps=5, ns_format=fp64, weight_decay=0,
 //!      adam_lr=3e-4, adam_beta1=0.9, adam_beta2=0.95, adam_eps=1e-10)    AdamW off matrices
 //! ```
 //!
-//! P7's quantizers take a float-format spec (`fmt(e=8, m=7, round=nearest|stochastic|
-//! toward_zero)`, or a preset `fp32`, `tf32`, `fp16`, `bf16`, `e5m2`, `e4m3`, see
-//! [`descent_core::float_format`]):
-//! - `w=F`: gradients are evaluated at the quantized weights Q_W(x), master weights stay in f64
-//!   (every optimizer);
-//! - `g=F`: the gradient is quantized first (every optimizer);
-//! - `m=F`, `v=F`: Adam's/AdamW's stored moments; Muon's momentum and its AdamW's moments.
-//!
-//! e.g. `adam(lr=1e-3, v=fmt(e=8, m=7, round=nearest))`.
-//!
-//! Every first-order optimizer also takes
-//! - `clip_value=c`: clamp each gradient entry to `[−c, c]` first;
-//! - `clip_norm=c`: then rescale the gradient to global norm at most `c`;
-//! - `schedule=S`: drive `lr` by a [`Schedule`]: `constant`, `step(step_size=30, gamma=0.1)`,
-//!   `exponential(gamma=0.99)`, `cosine(total=1000, min=0)`,
-//!   `warmup_cosine(warmup=100, total=1000, min=0)`, `linear(total=1000, end=0)`, `inv_sqrt`
-//!   (`min`, `end` are fractions of `lr`).
-//!
-//! e.g. `adamw(lr=3e-4, clip_norm=1, schedule=warmup_cosine(warmup=100, total=5000))`. The
-//! result is `chain(clip_value, clip_norm, scheduled(optimizer))`, leaving out what is not given.
+//! Every first-order optimizer (`sgd`, `adam`, `adamw`, `muon`) also takes the keys of
+//! [`CommonConfig`]: `clip_value=c`, `clip_norm=c`, `schedule=S` (a [`Schedule`]: `constant`,
+//! `step(step_size=30, gamma=0.1)`, `exponential(gamma=0.99)`, `cosine(total=1000, min=0)`,
+//! `warmup_cosine(warmup=100, total=1000, min=0)`, `linear(total=1000, end=0)`, `inv_sqrt`),
+//! and P7's quantizers `g=F` (the gradient) and `w=F` (the weights the gradient is evaluated at;
+//! top-level only), where F is a float format (`bf16`, `fmt(e=8, m=7, round=stochastic)`, see
+//! [`descent_core::float_format`]). The result is `chain(quantize(g), clip_value, clip_norm,
+//! scheduled(optimizer))`, leaving out what is not given; e.g.
+//! `adamw(lr=3e-4, clip_norm=1, schedule=warmup_cosine(warmup=100, total=5000))`.
 //! Defaults are torch.optim's, except `sgd.lr = 0.01` (torch's SGD has no meaningful default).
 //!
-//! Zeroth-order methods wrap any transform (the base) around a two-point gradient estimate:
+//! Zeroth-order methods and SAM wrap any transform (`base=`): `zo(law=sphere, q=10, mu=1e-4,
+//! base=adam(lr=1e-2))` is ZO-Adam, `sam(rho=0.05, base=sgd(lr=0.1, momentum=0.9))` SAM.
 //!
-//! ```text
-//! zo(law=gaussian, q=1, mu=1e-3, diff=forward, base=sgd(lr=0.01))
-//! ```
+//! Building blocks compose: `chain(of=[scale_by_adam, add_decayed_weights(weight_decay=0.01),
+//! scale_by_lr(lr=1e-3)])` is AdamW in optax's form, and
+//! `partition(matrix=muon, vector=adam(lr=1e-3))` or
+//! `partition(groups=[group(match="*.bias", opt=sgd(lr=0.1))], default=adam)` send layout blocks
+//! to different transforms (torch.optim parameter groups). Every transform is also an optimizer.
 //!
-//! `law` is `gaussian`, `sphere` (radius √d), `coordinate` (√d·e_J), `rademacher`, `dap`
-//! (aligned with a pilot estimate, 2q directions per step) or `dap_exact` (aligned with the true
-//! gradient; needs a Gradient problem); `diff` is `forward` (q+1 values), `central` (2q+1) or
-//! `limit` (the μ → 0 form from one exact gradient, for analysis); `dap` picks the DAP
-//! construction (`sphere_project`, `gaussian_complement`, `norm_constant`). E.g.
-//! `zo(law=sphere, q=10, mu=1e-4, base=adam(lr=1e-2))` is ZO-Adam.
-//!
-//! [`build_transform`] also knows the building blocks `clip_norm(max=..)`,
-//! `clip_value(max=..)`, `decoupled_weight_decay(lr=.., weight_decay=..)` and
-//! `chain(of=[spec, spec, ...])`.
+//! Adding a method: write its config with [`crate::config!`], implement [`FromConfig`] (its
+//! constructor) and the update, and add one line to the table.
 
-use descent_core::{Args, Error, Quantizer, Result, Spec};
+use descent_core::{Error, Quantizer, Result, Spec, Value};
 
-use crate::entropy_sgd::{EntropySgd, EntropySgdConfig, OuterStep};
-use crate::first_order::{
-    Adam, AdamConfig, ClipByGlobalNorm, ClipByValue, DecoupledWeightDecay, Sgd, SgdConfig,
-};
-use crate::lbfgs::{Lbfgs, LbfgsConfig};
-use crate::muon::{Muon, MuonConfig};
-use crate::natural::{Engd, EngdConfig, Solver, StepRule};
+use crate::config::{Config, KeyDoc, POSITIVE, describe};
+use crate::entropy_sgd::EntropySgd;
+use crate::first_order::{Adam, ClipByGlobalNorm, ClipByValue, DecoupledWeightDecay, Sgd};
+use crate::lbfgs::Lbfgs;
+use crate::muon::Muon;
+use crate::natural::Engd;
+use crate::noise::SynapticNoise;
 use crate::optimizer::{Optimizer, TransformOptimizer};
+use crate::primitives::{AddDecayedWeights, Scale, ScaleByAdam, ScaleByLr, Trace};
 use crate::quantized::{QuantizeGradient, WithQuantizedWeights};
-use crate::rolling_ball::{InnerStep, Rbo, RboConfig, WarmStart};
-use crate::sam::{SamConfig, SamOptimizer};
+use crate::rolling_ball::Rbo;
+use crate::sam::SamOptimizer;
 use crate::schedule::{Schedule, Scheduled};
-use crate::transform::{Chain, Transform};
+use crate::transform::{Chain, Partition, Transform};
 use crate::zeroth_order::ZoOptimizer;
 
-/// The optimizers [`build_optimizer`] knows: (name, one-line description with keys and
-/// defaults), for `descent list`.
-pub const OPTIMIZERS: &[(&str, &str)] = &[
-    (
+/// A transform or optimizer built from its config (see [`crate::config!`]): the registry reads
+/// the config from the spec, then calls `from_config`.
+pub trait FromConfig: Sized {
+    type Config: Config;
+
+    /// Keys read beside the config's own (e.g. `base`), for `descent list`.
+    fn extra_keys() -> Vec<KeyDoc> {
+        Vec::new()
+    }
+
+    /// Builds from a read and validated config; `spec` is the text it came from (its name, and
+    /// the extra keys).
+    fn from_config(cfg: Self::Config, spec: &Spec) -> Result<Self>;
+}
+
+/// How an [`Entry`] is built.
+#[derive(Clone, Copy)]
+pub enum Build {
+    /// A first-order optimizer: a transform that also takes the keys of [`CommonConfig`].
+    FirstOrder(fn(&Spec) -> Result<Box<dyn Transform>>),
+    /// A building block (a transform; as an optimizer through [`TransformOptimizer`]).
+    Transform(fn(&Spec) -> Result<Box<dyn Transform>>),
+    /// A method that chooses where to evaluate or wraps the problem (an optimizer only).
+    Optimizer(fn(&Spec) -> Result<Box<dyn Optimizer>>),
+}
+
+/// One line of the table: a name, what it is, its keys (generated from its config) and its
+/// builder.
+#[derive(Clone, Copy)]
+pub struct Entry {
+    pub name: &'static str,
+    /// One line: what the method is.
+    pub summary: &'static str,
+    /// The keys with their defaults and meanings (the argument is the entry's name).
+    pub keys: fn(&str) -> Vec<KeyDoc>,
+    pub build: Build,
+}
+
+impl Entry {
+    /// A first-order optimizer: its config's keys and those of [`CommonConfig`].
+    pub const fn first_order<T: FromConfig + Transform + 'static>(
+        name: &'static str,
+        summary: &'static str,
+    ) -> Entry {
+        let build = Build::FirstOrder(build_transform_of::<T>);
+        Entry {
+            name,
+            summary,
+            keys: first_order_keys::<T>,
+            build,
+        }
+    }
+
+    /// A building block.
+    pub const fn transform<T: FromConfig + Transform + 'static>(
+        name: &'static str,
+        summary: &'static str,
+    ) -> Entry {
+        Self::of::<T>(name, summary, Build::Transform(build_transform_of::<T>))
+    }
+
+    /// An optimizer that is not a transform.
+    pub const fn optimizer<T: FromConfig + Optimizer + 'static>(
+        name: &'static str,
+        summary: &'static str,
+    ) -> Entry {
+        Self::of::<T>(name, summary, Build::Optimizer(build_optimizer_of::<T>))
+    }
+
+    const fn of<T: FromConfig>(name: &'static str, summary: &'static str, build: Build) -> Entry {
+        Entry {
+            name,
+            summary,
+            keys: keys_of::<T>,
+            build,
+        }
+    }
+
+    /// True for the entries usable as transforms (inside `chain`, `partition`, `base=`).
+    pub fn is_transform(&self) -> bool {
+        !matches!(self.build, Build::Optimizer(_))
+    }
+}
+
+fn keys_of<T: FromConfig>(name: &str) -> Vec<KeyDoc> {
+    let mut keys = T::Config::preset(name).docs();
+    keys.extend(T::extra_keys());
+    keys
+}
+
+fn first_order_keys<T: FromConfig>(name: &str) -> Vec<KeyDoc> {
+    let mut keys = keys_of::<T>(name);
+    keys.extend(CommonConfig::default().docs());
+    keys
+}
+
+fn extra_names<T: FromConfig>() -> Vec<&'static str> {
+    T::extra_keys().iter().map(|k| k.key).collect()
+}
+
+fn build_transform_of<T: FromConfig + Transform + 'static>(
+    spec: &Spec,
+) -> Result<Box<dyn Transform>> {
+    let cfg = T::Config::from_spec_with(spec, &extra_names::<T>())?;
+    Ok(Box::new(T::from_config(cfg, spec)?))
+}
+
+fn build_optimizer_of<T: FromConfig + Optimizer + 'static>(
+    spec: &Spec,
+) -> Result<Box<dyn Optimizer>> {
+    let cfg = T::Config::from_spec_with(spec, &extra_names::<T>())?;
+    Ok(Box::new(T::from_config(cfg, spec)?))
+}
+
+/// The optimizers [`build_optimizer`] knows besides the [`TRANSFORMS`] (every transform is an
+/// optimizer too), for `descent list`.
+pub const OPTIMIZERS: &[Entry] = &[
+    Entry::first_order::<Sgd>(
         "sgd",
-        "SGD as torch.optim.SGD: lr=0.01, momentum=0, dampening=0, nesterov=false, \
-         weight_decay=0 (L2); also clip_norm, clip_value, schedule; quantizers w=, g= \
-         (fmt(e=.., m=.., round=nearest|stochastic|toward_zero) or \
-         fp32|tf32|fp16|bf16|e5m2|e4m3)",
+        "SGD as torch.optim.SGD (momentum, dampening, Nesterov, L2 weight decay)",
     ),
-    (
-        "adam",
-        "Adam as torch.optim.Adam: lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, \
-         weight_decay=0 (L2); also clip_norm, clip_value, schedule; quantizers w=, g=, m=, v= \
-         (fmt(e=.., m=.., round=nearest|stochastic|toward_zero) or \
-         fp32|tf32|fp16|bf16|e5m2|e4m3)",
-    ),
-    (
+    Entry::first_order::<Adam>("adam", "Adam as torch.optim.Adam (L2 weight decay)"),
+    Entry::first_order::<Adam>(
         "adamw",
-        "AdamW as torch.optim.AdamW: lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, \
-         weight_decay=0.01 (decoupled); also clip_norm, clip_value, schedule; quantizers w=, g=, \
-         m=, v= (fmt(e=.., m=.., round=nearest|stochastic|toward_zero) or \
-         fp32|tf32|fp16|bf16|e5m2|e4m3)",
+        "AdamW as torch.optim.AdamW (decoupled weight decay)",
     ),
-    (
+    Entry::first_order::<Muon>(
         "muon",
         "Muon (KellerJordan/Muon): Newton-Schulz-orthogonalised momentum on matrix blocks, \
-         AdamW elsewhere: lr=0.02, beta=0.95, nesterov=true, ns_steps=5, weight_decay=0, \
-         adam_lr=3e-4, adam_beta1=0.9, adam_beta2=0.95, adam_eps=1e-10; also clip_norm, \
-         clip_value, schedule; quantizers w=, g=, m=, v= (fmt(e=.., m=.., \
-         round=nearest|stochastic|toward_zero) or fp32|tf32|fp16|bf16|e5m2|e4m3)",
+         AdamW elsewhere",
     ),
-    (
+    Entry::optimizer::<ZoOptimizer>(
         "zo",
-        "zeroth-order: any transform over a two-point gradient estimate: law=gaussian|sphere|\
-         coordinate|rademacher|dap|dap_exact (gaussian), q=1 directions, mu=1e-3, \
-         diff=forward|central|limit (forward), dap=sphere_project|gaussian_complement|\
-         norm_constant, pilot_threshold=1e-8, base=sgd(lr=0.01) (any transform spec)",
+        "zeroth-order: any transform over a two-point gradient estimate (P10)",
     ),
-    (
+    Entry::optimizer::<Engd>(
         "engd",
-        "energy natural gradient in parameter space, (JᵀJ + λI)⁻¹Jᵀ by Cholesky (P8): \
-         damping=1e-8, momentum=0, lr (fixed step; default: 31-point grid line search), \
-         norm_constraint; needs Residuals",
+        "energy natural gradient in parameter space, (JᵀJ + λI)⁻¹Jᵀ by Cholesky (P8); needs \
+         Residuals",
     ),
-    (
+    Entry::optimizer::<Engd>(
         "engd_w",
-        "ENGD-W, the Woodbury/sample-space form Jᵀ(JJᵀ + λI)⁻¹ (P8): damping=1e-8, lr, \
-         norm_constraint; needs Residuals",
+        "ENGD-W, the Woodbury/sample-space form Jᵀ(JJᵀ + λI)⁻¹ (P8); needs Residuals",
     ),
-    (
+    Entry::optimizer::<Engd>(
         "spring",
-        "SPRING, ENGD-W with momentum and bias correction (P8): damping=1e-8, momentum=0.5, lr, \
-         norm_constraint; needs Residuals",
+        "SPRING, ENGD-W with momentum and bias correction (P8); needs Residuals",
     ),
-    (
+    Entry::optimizer::<Engd>(
         "nystrom",
-        "ENGD-W/SPRING with a randomized Nyström kernel of rank ℓ (P8): rank=100, damping=1e-4, \
-         shift=1e-7, momentum=0, lr, norm_constraint; needs Residuals",
+        "ENGD-W/SPRING with a randomized Nyström kernel of rank ℓ (P8); needs Residuals",
     ),
-    (
+    Entry::optimizer::<Engd>(
         "sap",
-        "ENGD-W with a sketch-and-project kernel solve of rank ℓ: rank=100, damping=1e-4, \
-         momentum=0, lr, norm_constraint; needs Residuals",
+        "ENGD-W with a sketch-and-project kernel solve of rank ℓ; needs Residuals",
     ),
-    (
-        "lbfgs",
-        "L-BFGS with a strong-Wolfe line search: history=10, lr=1, c1=1e-4, c2=0.9, max_evals=25",
-    ),
-    (
+    Entry::optimizer::<Lbfgs>("lbfgs", "L-BFGS with a strong-Wolfe line search"),
+    Entry::optimizer::<SamOptimizer>(
         "sam",
         "sharpness-aware minimization (Foret et al. 2021): the base transform applied to the \
-         gradient at w + rho g/|g| of the same minibatch (2 gradients/step): rho=0.05, \
-         adaptive=false (ASAM: scale by |w|+eta), eta=0.01, base=sgd(lr=0.01) (any transform)",
+         gradient at w + rho g/|g| of the same minibatch (2 gradients/step)",
     ),
-    (
+    Entry::optimizer::<Rbo>(
         "rbo",
-        "Rolling Ball Optimizer (Belgoumri et al. 2025): lr=0.1, radius=0.5, projection by \
-         inner_steps=10 gradient steps of inner_lr=0.01 (or inner_c=c for c/(1+|g|^2)), \
-         tol=0 (stop the projection at this residual), warm_start=contact|target (1+K \
-         gradients/step)",
+        "Rolling Ball Optimizer (Belgoumri et al. 2025): 1 + inner_steps gradients/step",
     ),
-    (
+    Entry::optimizer::<EntropySgd>(
         "entropy_sgd",
-        "Entropy-SGD (Chaudhari et al. 2017): lr=1, inner_steps=5 (SGLD, fresh minibatch each), \
-         inner_lr=0.1, noise=1e-4, alpha=0.75, gamma=0.03, gamma_growth=0 \
-         (gamma_t=gamma(1+gamma_growth)^t), outer=plain|scaled (x-=lr(x-mu) or lr*gamma*(x-mu))",
+        "Entropy-SGD (Chaudhari et al. 2017): an SGLD inner loop estimates the local entropy's \
+         gradient",
     ),
 ];
 
-/// The keys of `zo(...)`.
-pub const ZO_KEYS: &[&str] = &["law", "q", "mu", "diff", "dap", "pilot_threshold", "base"];
-
-/// The building blocks [`build_transform`] knows besides [`OPTIMIZERS`].
-pub const TRANSFORMS: &[(&str, &str)] = &[
-    ("clip_norm", "rescale to global norm <= max: max (required)"),
-    (
-        "clip_value",
-        "clamp each entry to [-max, max]: max (required)",
-    ),
-    (
+/// The building blocks [`build_transform`] knows besides the first-order [`OPTIMIZERS`].
+pub const TRANSFORMS: &[Entry] = &[
+    Entry::transform::<ClipByGlobalNorm>("clip_norm", "rescale the update to global norm <= max"),
+    Entry::transform::<ClipByValue>("clip_value", "clamp each entry to [-max, max]"),
+    Entry::transform::<DecoupledWeightDecay>(
         "decoupled_weight_decay",
-        "add -lr*weight_decay*x to the update: lr=0.01, weight_decay=0.01",
+        "add -lr*weight_decay*x to the update",
     ),
-    (
-        "chain",
-        "apply transforms in order: of=[spec, ...] (required)",
-    ),
-    (
-        "quantize",
-        "quantize the gradient (P7's Q_G): fmt=fmt(e=8, m=7, round=nearest) (required)",
-    ),
-    (
+    Entry {
+        name: "chain",
+        summary: "apply transforms in order (optax chain)",
+        keys: |_| Chain::keys(),
+        build: Build::Transform(|s| Ok(Box::new(Chain::from_spec(s)?))),
+    },
+    Entry {
+        name: "partition",
+        summary: "send layout blocks to different transforms (optax partition, torch.optim \
+                  parameter groups): by glob on the block name, then by shape, then default",
+        keys: |_| Partition::keys(),
+        build: Build::Transform(|s| Ok(Box::new(Partition::from_spec(s)?))),
+    },
+    Entry::transform::<QuantizeGradient>("quantize", "quantize the gradient (P7's Q_G)"),
+    Entry::transform::<SynapticNoise>(
         "synaptic_noise",
-        "add sqrt(lr)*sigma*N(0,1) to every update entry (P1): lr=0.01, sigma (required)",
+        "add sqrt(lr)*sigma*N(0,1) to every update entry (P1)",
+    ),
+    Entry::transform::<Scale>("scale", "multiply the update by a constant (optax scale)"),
+    Entry::transform::<ScaleByLr>(
+        "scale_by_lr",
+        "multiply the update by -lr (optax scale_by_learning_rate; schedules drive lr)",
+    ),
+    Entry::transform::<Trace>(
+        "trace",
+        "momentum t ← g + decay·t, update t or g + decay·t (optax trace)",
+    ),
+    Entry::transform::<ScaleByAdam>(
+        "scale_by_adam",
+        "Adam's direction m̂/(√v̂ + ε) without the learning rate (optax scale_by_adam)",
+    ),
+    Entry::transform::<AddDecayedWeights>(
+        "add_decayed_weights",
+        "add weight_decay·x to the update (optax add_decayed_weights)",
     ),
 ];
 
-/// The optimizers that are transforms (the rest choose where to evaluate or wrap the problem:
-/// the ENGD family, L-BFGS, RBO, Entropy-SGD, and `zo` and `sam`, which put a transform over an
-/// oracle adapter, are [`Optimizer`]s only).
-pub const FIRST_ORDER: &[&str] = &["sgd", "adam", "adamw", "muon"];
-
-/// The keys every first-order optimizer takes besides its own: clipping, a schedule, and P7's
-/// gradient (`g`) and weight (`w`) quantizers (`w` only at top level, see [`build_transform`]).
-pub const COMMON_KEYS: &[&str] = &["clip_norm", "clip_value", "schedule", "g", "w"];
-
-/// The quantizer under `key` (a float-format spec), with errors naming `optimizer.key.field`.
-fn quantizer(a: &Args<'_>, owner: &str, key: &str) -> Result<Option<Quantizer>> {
-    let Some(s) = a.spec(key)? else {
-        return Ok(None);
-    };
-    Quantizer::from_spec(s).map(Some).map_err(|e| match e {
-        Error::InvalidValue {
-            field,
-            value,
-            expected,
-        } => {
-            let tail = field.split_once('.').map_or(field.as_str(), |(_, t)| t);
-            Error::invalid(format!("{owner}.{key}.{tail}"), value, expected)
-        }
-        other => other,
-    })
+crate::config! {
+    /// The keys every first-order optimizer takes besides its own. They wrap it as
+    /// `chain(quantize(g), clip_value, clip_norm, scheduled(optimizer))` (Q_G first: P7's
+    /// workers send the quantized gradient), and `w` evaluates its gradients at quantized
+    /// weights.
+    pub struct CommonConfig("common") {
+        /// Rescale the gradient to global norm at most c (after clip_value).
+        clip_norm: Option<f64> = None => POSITIVE;
+        /// Clamp each gradient entry to [-c, c] (first).
+        clip_value: Option<f64> = None => POSITIVE;
+        /// Drive lr by a schedule: constant, step(step_size, gamma), exponential(gamma),
+        /// cosine(total, min), warmup_cosine(warmup, total, min), linear(total, end), inv_sqrt.
+        schedule: Option<Schedule> = None;
+        /// Quantize the gradient first (P7's Q_G), e.g. bf16 or fmt(e=8, m=7, round=stochastic).
+        g: Option<Quantizer> = None;
+        /// Evaluate gradients at the quantized weights Q_W(x), master weights in f64 (P7;
+        /// top-level optimizers only).
+        w: Option<Quantizer> = None;
+    }
 }
 
-fn names(list: &[(&'static str, &str)]) -> Vec<&'static str> {
-    list.iter().map(|(n, _)| *n).collect()
+/// The entry of `name` in [`OPTIMIZERS`] or [`TRANSFORMS`].
+pub fn entry(name: &str) -> Option<&'static Entry> {
+    OPTIMIZERS.iter().chain(TRANSFORMS).find(|e| e.name == name)
 }
 
-/// Builds an optimizer from its spec, e.g. `sgd(lr=0.1, momentum=0.9, nesterov=true)`. Unknown
-/// names list the valid ones; unknown keys and bad values name `optimizer.key`.
+fn names(entries: impl Iterator<Item = &'static Entry>) -> Vec<&'static str> {
+    entries.map(|e| e.name).collect()
+}
+
+/// `descent list`'s block of entries: the name, what it is, and one row per key with its
+/// default and meaning.
+pub fn listing(entries: &[Entry]) -> String {
+    let mut out = String::new();
+    for e in entries {
+        describe(e.name, e.summary, &(e.keys)(e.name), &mut out);
+    }
+    out
+}
+
+/// Builds an optimizer from its spec, e.g. `sgd(lr=0.1, momentum=0.9, nesterov=true)`: an
+/// entry of [`OPTIMIZERS`], or any transform of [`TRANSFORMS`] run by a
+/// [`TransformOptimizer`]. Unknown names list the valid ones; unknown keys and bad values name
+/// `optimizer.key`.
 pub fn build_optimizer(spec: &Spec) -> Result<Box<dyn Optimizer>> {
-    if !OPTIMIZERS.iter().any(|(n, _)| *n == spec.name) {
+    let Some(entry) = entry(&spec.name) else {
         return Err(Error::unknown_name(
             "optimizer",
             &spec.name,
-            &names(OPTIMIZERS),
+            &names(OPTIMIZERS.iter().chain(TRANSFORMS)),
         ));
-    }
-    match spec.name.as_str() {
-        "sam" => build_sam(spec),
-        "rbo" => build_rbo(spec),
-        "entropy_sgd" => build_entropy_sgd(spec),
-        "zo" => build_zo(spec),
-        "engd" | "engd_w" | "spring" | "nystrom" | "sap" => build_engd(spec),
-        "lbfgs" => {
-            let a = spec.args(&["history", "lr", "c1", "c2", "max_evals"])?;
-            let d = LbfgsConfig::default();
-            let cfg = LbfgsConfig {
-                history: a.usize("history", d.history)?,
-                lr: a.positive("lr", d.lr)?,
-                c1: a.f64("c1", d.c1)?,
-                c2: a.f64("c2", d.c2)?,
-                max_evals: a.usize("max_evals", d.max_evals)?,
-            };
-            Ok(Box::new(Lbfgs::new(cfg, spec.to_string())?))
-        }
-        _ => build_first_order(spec),
+    };
+    match entry.build {
+        Build::Optimizer(build) => build(spec),
+        Build::FirstOrder(_) => build_first_order(spec),
+        Build::Transform(build) => Ok(Box::new(TransformOptimizer::new(
+            build(spec)?,
+            spec.to_string(),
+        ))),
     }
 }
 
-/// A transform optimizer, wrapped in P7's quantized-weights adapter when `w=` is given. `w=` is
-/// read here and removed before [`build_transform`] sees the spec, because Q_W acts on the point
-/// where the gradient is evaluated, which only a top-level optimizer controls.
+/// A first-order optimizer, wrapped in P7's quantized-weights adapter when `w=` is given. `w=`
+/// is read here and removed before [`build_transform`] sees the spec, because Q_W acts on the
+/// point where the gradient is evaluated, which only a top-level optimizer controls.
 fn build_first_order(spec: &Spec) -> Result<Box<dyn Optimizer>> {
     let (w_args, rest): (Vec<_>, Vec<_>) = spec.args.iter().cloned().partition(|(k, _)| k == "w");
     let only_w = Spec {
         args: w_args,
         ..spec.clone()
     };
-    let w = quantizer(&only_w.args(&["w"])?, &spec.name, "w")?;
+    let w = crate::config::quantizer(&only_w.args(&["w"])?, "w")?;
     let without_w = Spec {
         args: rest,
         ..spec.clone()
@@ -267,368 +354,105 @@ fn build_first_order(spec: &Spec) -> Result<Box<dyn Optimizer>> {
     })
 }
 
-/// `zo(law=.., q=.., mu=.., diff=.., base=..)`: a [`ZoOptimizer`] whose base transform defaults
-/// to `sgd(lr=0.01)` (ZO-SGD); `base=adam(lr=1e-3)` gives ZO-Adam.
-fn build_zo(spec: &Spec) -> Result<Box<dyn Optimizer>> {
-    let cfg = crate::zeroth_order::config_from_spec(spec, ZO_KEYS)?;
-    let a = spec.args(ZO_KEYS)?;
-    let base = match a.spec("base")? {
-        Some(b) => build_transform(b)?,
-        None => build_transform(&Spec::parse("sgd(lr=0.01)")?)?,
-    };
-    Ok(Box::new(ZoOptimizer::new(cfg, base, spec.to_string())?))
-}
-
-/// The ENGD family from its spec (see [`OPTIMIZERS`] for keys and defaults).
-fn build_engd(spec: &Spec) -> Result<Box<dyn Optimizer>> {
-    let name = spec.name.as_str();
-    let mut keys = vec!["damping", "lr", "norm_constraint", "momentum"];
-    if name == "nystrom" || name == "sap" {
-        keys.push("rank");
-    }
-    if name == "nystrom" {
-        keys.push("shift");
-    }
-    let a = spec.args(&keys)?;
-    let sketched = name == "nystrom" || name == "sap";
-    let damping = a.non_negative("damping", if sketched { 1e-4 } else { 1e-8 })?;
-    let momentum = a.f64("momentum", if name == "spring" { 0.5 } else { 0.0 })?;
-    let solver = match name {
-        "engd" => Solver::Parameter,
-        "nystrom" => Solver::Nystrom {
-            rank: a.usize("rank", 100)?,
-            shift: a.non_negative("shift", 1e-7)?,
-        },
-        "sap" => Solver::SketchProject {
-            rank: a.usize("rank", 100)?,
-        },
-        _ => Solver::Sample,
-    };
-    let step = match a.f64_opt("lr")? {
-        Some(lr) => StepRule::Fixed {
-            lr,
-            norm_constraint: a.f64_opt("norm_constraint")?,
-        },
-        None if a.has("norm_constraint") => {
-            return Err(Error::invalid(
-                format!("{name}.norm_constraint"),
-                a.f64("norm_constraint", 0.0)?,
-                "a fixed lr=.. as well (the line search has no norm constraint)",
-            ));
-        }
-        None => StepRule::LineSearch,
-    };
-    let cfg = EngdConfig {
-        solver,
-        damping,
-        momentum,
-        step,
-        ..EngdConfig::default()
-    };
-    Ok(Box::new(Engd::new(cfg, spec.to_string())?))
-}
-
-fn build_sam(spec: &Spec) -> Result<Box<dyn Optimizer>> {
-    let a = spec.args(&["rho", "adaptive", "eta", "base"])?;
-    let d = SamConfig::default();
-    let cfg = SamConfig {
-        rho: a.non_negative("rho", d.rho)?,
-        adaptive: a.bool("adaptive", d.adaptive)?,
-        eta: a.non_negative("eta", d.eta)?,
-    };
-    let base = match a.spec("base")? {
-        Some(b) => {
-            let is_optimizer = OPTIMIZERS.iter().any(|(n, _)| *n == b.name);
-            if is_optimizer && !FIRST_ORDER.contains(&b.name.as_str()) {
-                return Err(Error::invalid(
-                    "sam.base",
-                    b,
-                    "a transform such as sgd(..) or adam(..)",
-                ));
-            }
-            build_transform(b)?
-        }
-        None => build_transform(&Spec::named("sgd"))?,
-    };
-    Ok(Box::new(SamOptimizer::new(cfg, base, spec.to_string())?))
-}
-
-fn build_rbo(spec: &Spec) -> Result<Box<dyn Optimizer>> {
-    let a = spec.args(&[
-        "lr",
-        "radius",
-        "inner_lr",
-        "inner_c",
-        "inner_steps",
-        "tol",
-        "warm_start",
-    ])?;
-    let d = RboConfig::default();
-    let inner_step = match (a.f64_opt("inner_lr")?, a.f64_opt("inner_c")?) {
-        (Some(_), Some(_)) => {
-            return Err(Error::invalid(
-                "rbo.inner_c",
-                "both inner_lr and inner_c",
-                "one of inner_lr (fixed step) or inner_c (step c/(1+|g|^2))",
-            ));
-        }
-        (Some(_), None) => InnerStep::Fixed(a.positive("inner_lr", 0.0)?),
-        (None, Some(_)) => InnerStep::Scaled(a.positive("inner_c", 0.0)?),
-        (None, None) => d.inner_step,
-    };
-    let warm_start = match a
-        .choice("warm_start", "contact", &["contact", "target"])?
-        .as_str()
-    {
-        "target" => WarmStart::Target,
-        _ => WarmStart::Contact,
-    };
-    let inner_steps = a.usize("inner_steps", d.inner_steps)?;
-    if inner_steps == 0 {
-        return Err(Error::invalid("rbo.inner_steps", 0, "an integer >= 1"));
-    }
-    let cfg = RboConfig {
-        lr: a.positive("lr", d.lr)?,
-        radius: a.non_negative("radius", d.radius)?,
-        inner_step,
-        inner_steps,
-        tol: a.non_negative("tol", d.tol)?,
-        warm_start,
-    };
-    Ok(Box::new(Rbo::new(cfg, spec.to_string())?))
-}
-
-fn build_entropy_sgd(spec: &Spec) -> Result<Box<dyn Optimizer>> {
-    let a = spec.args(&[
-        "lr",
-        "inner_steps",
-        "inner_lr",
-        "noise",
-        "alpha",
-        "gamma",
-        "gamma_growth",
-        "outer",
-    ])?;
-    let d = EntropySgdConfig::default();
-    let outer = match a.choice("outer", "plain", &["plain", "scaled"])?.as_str() {
-        "scaled" => OuterStep::Scaled,
-        _ => OuterStep::Plain,
-    };
-    let cfg = EntropySgdConfig {
-        lr: a.positive("lr", d.lr)?,
-        inner_steps: a.usize("inner_steps", d.inner_steps)?,
-        inner_lr: a.positive("inner_lr", d.inner_lr)?,
-        noise: a.non_negative("noise", d.noise)?,
-        alpha: a.f64("alpha", d.alpha)?,
-        gamma: a.non_negative("gamma", d.gamma)?,
-        gamma_growth: a.non_negative("gamma_growth", d.gamma_growth)?,
-        outer,
-    };
-    Ok(Box::new(EntropySgd::new(cfg, spec.to_string())?))
-}
-
 /// Parses and builds an optimizer from text.
 pub fn parse_optimizer(text: &str) -> Result<Box<dyn Optimizer>> {
     build_optimizer(&Spec::parse(text)?)
 }
 
-/// Builds a transform from its spec: an optimizer of [`OPTIMIZERS`] (with clipping and schedule)
-/// or a building block of [`TRANSFORMS`].
+/// Builds a transform from its spec: a first-order optimizer of [`OPTIMIZERS`] (with clipping
+/// and schedule) or a building block of [`TRANSFORMS`].
 ///
 /// `w=` (P7's quantized weights Q_W) is rejected here: a transform only maps a gradient to an
 /// update and never chooses where the gradient is evaluated, so inside `chain(..)`,
 /// `zo(base=..)`, `sam(base=..)` and the like it would be silently ignored. It is valid on a
 /// top-level optimizer built by [`build_optimizer`], e.g. `adam(lr=1e-3, w=bf16)`.
 pub fn build_transform(spec: &Spec) -> Result<Box<dyn Transform>> {
-    if FIRST_ORDER.contains(&spec.name.as_str())
-        && let Some((_, w)) = spec.args.iter().find(|(k, _)| k == "w")
-    {
-        return Err(Error::invalid(
-            format!("{}.w", spec.name),
-            w,
-            format!(
-                "no w= here: quantized weights (Q_W) are only valid on a top-level optimizer, \
-                 e.g. {}(lr=1e-3, w=bf16), not on a transform inside chain(..), zo(base=..), \
-                 sam(base=..) or another spec",
-                spec.name
+    let found = entry(&spec.name);
+    match found.map(|e| e.build) {
+        Some(Build::FirstOrder(build)) => {
+            if let Some((_, w)) = spec.args.iter().find(|(k, _)| k == "w") {
+                return Err(Error::invalid(
+                    format!("{}.w", spec.name),
+                    w,
+                    format!(
+                        "no w= here: quantized weights (Q_W) are only valid on a top-level \
+                         optimizer, e.g. {}(lr=1e-3, w=bf16), not on a transform inside \
+                         chain(..), zo(base=..), sam(base=..) or another spec",
+                        spec.name
+                    ),
+                ));
+            }
+            // the optimizer's own keys and the common ones, in the order `descent list` shows
+            let keys: Vec<&str> = found.map_or_else(Vec::new, |e| {
+                (e.keys)(&spec.name).iter().map(|k| k.key).collect()
+            });
+            let mut common = CommonConfig::default();
+            common.read(&spec.args(&keys)?)?;
+            common.validate()?;
+            let common_keys = common.keys();
+            let own = Spec {
+                args: spec
+                    .args
+                    .iter()
+                    .filter(|(k, _)| !common_keys.contains(&k.as_str()))
+                    .cloned()
+                    .collect(),
+                ..spec.clone()
+            };
+            wrap_common(build(&own)?, &common)
+        }
+        Some(Build::Transform(build)) => build(spec),
+        _ => Err(Error::unknown_name(
+            "transform",
+            &spec.name,
+            &names(
+                OPTIMIZERS
+                    .iter()
+                    .chain(TRANSFORMS)
+                    .filter(|e| e.is_transform()),
             ),
-        ));
-    }
-    match spec.name.as_str() {
-        "sgd" => {
-            let keys = with_common(&["lr", "momentum", "dampening", "nesterov", "weight_decay"]);
-            let a = spec.args(&keys)?;
-            let d = SgdConfig::default();
-            let cfg = SgdConfig {
-                lr: a.positive("lr", d.lr)?,
-                momentum: a.f64("momentum", d.momentum)?,
-                dampening: a.f64("dampening", d.dampening)?,
-                nesterov: a.bool("nesterov", d.nesterov)?,
-                weight_decay: a.f64("weight_decay", d.weight_decay)?,
-            };
-            wrap_common(Box::new(Sgd::new(cfg)?), &a, &spec.name)
-        }
-        "adam" | "adamw" => {
-            let keys = with_common(&["lr", "beta1", "beta2", "eps", "weight_decay", "m", "v"]);
-            let a = spec.args(&keys)?;
-            let d = if spec.name == "adamw" {
-                AdamConfig::adamw()
-            } else {
-                AdamConfig::default()
-            };
-            let cfg = AdamConfig {
-                lr: a.positive("lr", d.lr)?,
-                beta1: a.f64("beta1", d.beta1)?,
-                beta2: a.f64("beta2", d.beta2)?,
-                eps: a.f64("eps", d.eps)?,
-                weight_decay: a.f64("weight_decay", d.weight_decay)?,
-                decoupled: d.decoupled,
-            };
-            let adam = Adam::new(cfg)?.with_state_quantizers(
-                quantizer(&a, &spec.name, "m")?,
-                quantizer(&a, &spec.name, "v")?,
-            );
-            wrap_common(Box::new(adam), &a, &spec.name)
-        }
-        "muon" => {
-            let keys = with_common(&[
-                "lr",
-                "beta",
-                "nesterov",
-                "ns_steps",
-                "weight_decay",
-                "adam_lr",
-                "adam_beta1",
-                "adam_beta2",
-                "adam_eps",
-                "m",
-                "v",
-            ]);
-            let a = spec.args(&keys)?;
-            let d = MuonConfig::default();
-            let cfg = MuonConfig {
-                lr: a.positive("lr", d.lr)?,
-                beta: a.f64("beta", d.beta)?,
-                nesterov: a.bool("nesterov", d.nesterov)?,
-                ns_steps: a.usize("ns_steps", d.ns_steps)?,
-                weight_decay: a.f64("weight_decay", d.weight_decay)?,
-                adam_lr: a.f64("adam_lr", d.adam_lr)?,
-                adam_beta1: a.f64("adam_beta1", d.adam_beta1)?,
-                adam_beta2: a.f64("adam_beta2", d.adam_beta2)?,
-                adam_eps: a.f64("adam_eps", d.adam_eps)?,
-            };
-            let muon = Muon::new(
-                cfg,
-                quantizer(&a, &spec.name, "m")?,
-                quantizer(&a, &spec.name, "v")?,
-            )?;
-            wrap_common(Box::new(muon), &a, &spec.name)
-        }
-        "quantize" => {
-            let a = spec.args(&["fmt"])?;
-            let q = quantizer(&a, "quantize", "fmt")?.ok_or_else(|| {
-                Error::invalid(
-                    "quantize.fmt",
-                    "nothing",
-                    "a float format such as fmt(e=8, m=7) (required)",
-                )
-            })?;
-            Ok(Box::new(QuantizeGradient::new(q)))
-        }
-        "clip_norm" => {
-            let a = spec.args(&["max"])?;
-            Ok(Box::new(ClipByGlobalNorm::new(required(&a, spec, "max")?)?))
-        }
-        "clip_value" => {
-            let a = spec.args(&["max"])?;
-            Ok(Box::new(ClipByValue::new(required(&a, spec, "max")?)?))
-        }
-        "decoupled_weight_decay" => {
-            let a = spec.args(&["lr", "weight_decay"])?;
-            Ok(Box::new(DecoupledWeightDecay::new(
-                a.f64("lr", 0.01)?,
-                a.f64("weight_decay", 0.01)?,
-            )?))
-        }
-        "synaptic_noise" => {
-            let a = spec.args(&["lr", "sigma"])?;
-            Ok(Box::new(crate::SynapticNoise::new(
-                a.f64("lr", 0.01)?,
-                required(&a, spec, "sigma")?,
-                Vec::new(),
-            )?))
-        }
-        "chain" => {
-            spec.args(&["of"])?;
-            let items = match spec.args.iter().find(|(k, _)| k == "of") {
-                Some((_, descent_core::Value::List(items))) => items,
-                Some((_, v)) => {
-                    return Err(Error::invalid(
-                        "chain.of",
-                        v,
-                        "a list of specs [a(..), b(..)]",
-                    ));
-                }
-                None => {
-                    return Err(Error::invalid(
-                        "chain.of",
-                        "nothing",
-                        "a list of specs (required)",
-                    ));
-                }
-            };
-            let members = items
-                .iter()
-                .map(|v| match v {
-                    descent_core::Value::Spec(s) => build_transform(s),
-                    other => Err(Error::invalid("chain.of", other, "a transform spec")),
-                })
-                .collect::<Result<Vec<_>>>()?;
-            Ok(Box::new(Chain::new(members)))
-        }
-        other => {
-            let mut valid: Vec<&str> = names(OPTIMIZERS)
-                .into_iter()
-                .filter(|n| FIRST_ORDER.contains(n))
-                .collect();
-            valid.extend(names(TRANSFORMS));
-            Err(Error::unknown_name("transform", other, &valid))
-        }
+        )),
     }
 }
 
-fn with_common(own: &[&'static str]) -> Vec<&'static str> {
-    own.iter().chain(COMMON_KEYS).copied().collect()
+/// The transform under `base` of a `sam(..)` or `zo(..)` spec (default `sgd(lr=0.01)`); an
+/// optimizer that is not a transform is an error naming `name.base`.
+pub fn base_transform(spec: &Spec) -> Result<Box<dyn Transform>> {
+    match spec.get("base") {
+        Some(Value::Spec(b)) => {
+            if entry(&b.name).is_some_and(|e| !e.is_transform()) {
+                return Err(Error::invalid(
+                    format!("{}.base", spec.name),
+                    b,
+                    "a transform such as sgd(..) or adam(..)",
+                ));
+            }
+            build_transform(b)
+        }
+        Some(v) => Err(Error::invalid(
+            format!("{}.base", spec.name),
+            v,
+            "a transform spec such as sgd(lr=0.1)",
+        )),
+        None => build_transform(&Spec::parse("sgd(lr=0.01)")?),
+    }
 }
 
-fn required(a: &Args<'_>, spec: &Spec, key: &str) -> Result<f64> {
-    a.f64_opt(key)?.ok_or_else(|| {
-        Error::invalid(
-            format!("{}.{key}", spec.name),
-            "nothing",
-            "a number (required)",
-        )
-    })
-}
-
-/// `chain(quantize, clip_value, clip_norm, scheduled(core))` with the parts that were given
-/// (Q_G first: P7's workers send the quantized gradient).
-fn wrap_common(core: Box<dyn Transform>, a: &Args<'_>, owner: &str) -> Result<Box<dyn Transform>> {
-    let core: Box<dyn Transform> = match a.spec("schedule")? {
-        Some(s) => Box::new(Scheduled::new(core, Schedule::from_spec(s)?)?),
+/// `chain(quantize, clip_value, clip_norm, scheduled(core))` with the parts that were given.
+fn wrap_common(core: Box<dyn Transform>, c: &CommonConfig) -> Result<Box<dyn Transform>> {
+    let core: Box<dyn Transform> = match c.schedule {
+        Some(s) => Box::new(Scheduled::new(core, s)?),
         None => core,
     };
     let mut members: Vec<Box<dyn Transform>> = Vec::new();
-    if let Some(q) = quantizer(a, owner, "g")? {
+    if let Some(q) = c.g {
         members.push(Box::new(QuantizeGradient::new(q)));
     }
-    if a.has("clip_value") {
-        members.push(Box::new(ClipByValue::new(a.positive("clip_value", 1.0)?)?));
+    if let Some(v) = c.clip_value {
+        members.push(Box::new(ClipByValue::new(v)?));
     }
-    if a.has("clip_norm") {
-        members.push(Box::new(ClipByGlobalNorm::new(
-            a.positive("clip_norm", 1.0)?,
-        )?));
+    if let Some(n) = c.clip_norm {
+        members.push(Box::new(ClipByGlobalNorm::new(n)?));
     }
     if members.is_empty() {
         return Ok(core);

@@ -17,10 +17,14 @@
 //! [`Rbo`] is the optimizer; one step costs 1 + K gradient evaluations. The authors' 1-D demo
 //! uses (1, −g) as its "normal"; that vector is not normal to Γ and is not used here (spec §6.7).
 
-use descent_core::{Caps, Error, Gradient, Layout, Problem, Requires, Result, RngStreams};
+use descent_core::{
+    Args, Caps, Error, Gradient, Layout, Problem, Requires, Result, RngStreams, Spec,
+};
+use serde::{Deserialize, Serialize};
 
-use crate::optimizer::{Optimizer, OptimizerState, StepInfo};
-use crate::transform::TransformState;
+use crate::config::{AT_LEAST_ONE, Config, KeyDoc, NON_NEGATIVE, POSITIVE, Param, fmt_f64};
+use crate::optimizer::{Optimizer, StepCount, StepInfo};
+use crate::registry::FromConfig;
 
 /// The upward unit normal ν = (−g, 1)/√(1+‖g‖²) of the graph at a point with gradient g,
 /// written into `out` (length n + 1, the height last).
@@ -149,7 +153,8 @@ pub fn project_iterative(
 }
 
 /// The inner step γ of the projection solver.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum InnerStep {
     /// A fixed γ.
     Fixed(f64),
@@ -168,76 +173,120 @@ impl InnerStep {
     }
 }
 
-/// Where the projection solver starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WarmStart {
-    /// At the old contact point θ_t (the authors' n-D code).
-    Contact,
-    /// At the moved centre's θ-part x̃ (escapes some basins a contact warm start stays in,
-    /// spec §6.1).
-    Target,
-}
-
-/// The hyperparameters of [`Rbo`].
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RboConfig {
-    /// Learning rate η of the centre's step along τ.
-    pub lr: f64,
-    /// Ball radius ρ (in the joint units of parameters and loss; spec §6.4).
-    pub radius: f64,
-    /// The projection solver's step γ.
-    pub inner_step: InnerStep,
-    /// Projection iterations K (the maximum when `tol > 0`).
-    pub inner_steps: usize,
-    /// Stop the projection once its residual norm is at most `tol`; 0 always runs K iterations.
-    pub tol: f64,
-    /// The projection's starting point.
-    pub warm_start: WarmStart,
-}
-
-impl Default for RboConfig {
-    /// The authors' n-D `ball_trajectory` defaults: η = 0.1, ρ = 0.5, γ = 0.01, K = 10.
-    fn default() -> Self {
-        RboConfig {
-            lr: 0.1,
-            radius: 0.5,
-            inner_step: InnerStep::Fixed(0.01),
-            inner_steps: 10,
-            tol: 0.0,
-            warm_start: WarmStart::Contact,
+/// The spec keys `inner_lr` (a fixed γ) and `inner_c` (γ = c/(1 + ‖g‖²)), one of them.
+impl Param for InnerStep {
+    fn expected(&self) -> String {
+        "one of inner_lr (fixed step) or inner_c (step c/(1+|g|^2))".into()
+    }
+    fn read(&mut self, args: &Args<'_>, _key: &'static str) -> Result<bool> {
+        let step = match (args.f64_opt("inner_lr")?, args.f64_opt("inner_c")?) {
+            (Some(_), Some(_)) => {
+                return Err(Error::invalid(
+                    args.field("inner_c"),
+                    "both inner_lr and inner_c",
+                    self.expected(),
+                ));
+            }
+            (Some(g), None) => {
+                POSITIVE.apply_in_spec(|| args.field("inner_lr"), g)?;
+                InnerStep::Fixed(g)
+            }
+            (None, Some(c)) => {
+                POSITIVE.apply_in_spec(|| args.field("inner_c"), c)?;
+                InnerStep::Scaled(c)
+            }
+            (None, None) => return Ok(false),
+        };
+        *self = step;
+        Ok(true)
+    }
+    fn text(&self) -> Option<String> {
+        None
+    }
+    fn keys(&self, _key: &'static str, out: &mut Vec<&'static str>) {
+        out.extend(["inner_lr", "inner_c"]);
+    }
+    fn describe(&self, _key: &'static str, _doc: &str, out: &mut Vec<KeyDoc>) {
+        let (fixed, scaled) = match *self {
+            InnerStep::Fixed(g) => (Some(fmt_f64(g)), None),
+            InnerStep::Scaled(c) => (None, Some(fmt_f64(c))),
+        };
+        out.push(KeyDoc::new(
+            "inner_lr",
+            fixed,
+            "fixed step γ of the projection's gradient steps",
+        ));
+        out.push(KeyDoc::new(
+            "inner_c",
+            scaled,
+            "instead of inner_lr: γ = c/(1 + |g|²), stable for c <= 0.5",
+        ));
+    }
+    fn write_spec(&self, _key: &'static str, out: &mut Vec<String>) {
+        out.push(match *self {
+            InnerStep::Fixed(g) => format!("inner_lr={}", fmt_f64(g)),
+            InnerStep::Scaled(c) => format!("inner_c={}", fmt_f64(c)),
+        });
+    }
+    fn tunable(&self, _field: &'static str, out: &mut Vec<&'static str>) {
+        out.extend(["inner_lr", "inner_c"]);
+    }
+    fn accepts(&self, _field: &'static str, name: &str) -> bool {
+        name == "inner_lr" || name == "inner_c"
+    }
+    /// The value of the active form (`inner_lr` of a fixed step, `inner_c` of a scaled one).
+    fn get(&self, _field: &'static str, name: &str) -> Option<f64> {
+        match (*self, name) {
+            (InnerStep::Fixed(g), "inner_lr") => Some(g),
+            (InnerStep::Scaled(c), "inner_c") => Some(c),
+            _ => None,
         }
+    }
+    /// Setting `inner_lr` makes the step fixed, `inner_c` scaled.
+    fn set(&mut self, _owner: &str, _field: &'static str, name: &str, value: f64) -> Result<()> {
+        *self = if name == "inner_c" {
+            InnerStep::Scaled(value)
+        } else {
+            InnerStep::Fixed(value)
+        };
+        Ok(())
     }
 }
 
-impl RboConfig {
-    /// Checks every field; errors name `rbo.<field>`.
-    pub fn validate(&self) -> Result<()> {
-        let pos = |field: &str, v: f64| {
-            if v > 0.0 && v.is_finite() {
-                Ok(())
-            } else {
-                Err(Error::invalid(field, v, "a finite number > 0"))
-            }
-        };
-        pos("rbo.lr", self.lr)?;
-        if !(self.radius >= 0.0 && self.radius.is_finite()) {
-            return Err(Error::invalid(
-                "rbo.radius",
-                self.radius,
-                "a finite number >= 0",
-            ));
+crate::spec_enum! {
+    /// Where the projection solver starts.
+    pub enum WarmStart {
+        /// At the old contact point θ_t (the authors' n-D code).
+        Contact = "contact",
+        /// At the moved centre's θ-part x̃ (escapes some basins a contact warm start stays in,
+        /// spec §6.1).
+        Target = "target",
+    }
+}
+
+crate::config! {
+    /// The hyperparameters of [`Rbo`]; the defaults are the authors' n-D `ball_trajectory`
+    /// defaults: η = 0.1, ρ = 0.5, γ = 0.01, K = 10.
+    #[derive(Copy)]
+    pub struct RboConfig("rbo") {
+        /// Learning rate η of the centre's step along τ.
+        lr: f64 = 0.1 => POSITIVE;
+        /// Ball radius ρ (in the joint units of parameters and loss; spec §6.4).
+        radius: f64 = 0.5 => NON_NEGATIVE;
+        /// The projection solver's step γ.
+        inner_step: InnerStep = InnerStep::Fixed(0.01);
+        /// Projection iterations K (the maximum when tol > 0).
+        inner_steps: usize = 10 => AT_LEAST_ONE;
+        /// Stop the projection once its residual norm is at most tol; 0 always runs K iterations.
+        tol: f64 = 0.0 => NON_NEGATIVE;
+        /// The projection's starting point: the contact point or the moved centre.
+        warm_start: WarmStart = WarmStart::Contact;
+    }
+    validate(c) {
+        match c.inner_step {
+            InnerStep::Fixed(g) => POSITIVE.apply(|| "rbo.inner_lr".into(), g),
+            InnerStep::Scaled(s) => POSITIVE.apply(|| "rbo.inner_c".into(), s),
         }
-        match self.inner_step {
-            InnerStep::Fixed(g) => pos("rbo.inner_lr", g)?,
-            InnerStep::Scaled(c) => pos("rbo.inner_c", c)?,
-        }
-        if self.inner_steps == 0 {
-            return Err(Error::invalid("rbo.inner_steps", 0, "an integer >= 1"));
-        }
-        if !(self.tol >= 0.0 && self.tol.is_finite()) {
-            return Err(Error::invalid("rbo.tol", self.tol, "a finite number >= 0"));
-        }
-        Ok(())
     }
 }
 
@@ -248,6 +297,7 @@ impl RboConfig {
 /// stationarity residual) and `height_gap` (ỹ − f(θ_t)).
 pub struct Rbo {
     config: RboConfig,
+    st: StepCount,
     name: String,
     g: Vec<f64>,
     target: Vec<f64>,
@@ -260,6 +310,7 @@ impl Rbo {
         config.validate()?;
         Ok(Rbo {
             config,
+            st: StepCount::default(),
             name: name.into(),
             g: Vec::new(),
             target: Vec::new(),
@@ -273,7 +324,17 @@ impl Rbo {
     }
 }
 
+impl FromConfig for Rbo {
+    type Config = RboConfig;
+
+    fn from_config(cfg: RboConfig, spec: &Spec) -> Result<Self> {
+        Rbo::new(cfg, spec.to_string())
+    }
+}
+
 impl Optimizer for Rbo {
+    crate::plumbing! { config: config, state: st, }
+
     fn requires(&self) -> Requires {
         Requires::all(Caps::GRADIENT)
     }
@@ -287,6 +348,7 @@ impl Optimizer for Rbo {
         self.g = vec![0.0; n];
         self.target = vec![0.0; n];
         self.scratch = vec![0.0; n];
+        self.st = StepCount { step: 0, dim: n };
         Ok(())
     }
 
@@ -332,69 +394,8 @@ impl Optimizer for Rbo {
         out.extras.push("inner_evals", info.evals as f64);
         out.extras.push("residual", info.residual);
         out.extras.push("height_gap", ty - y);
+        self.st.step += 1;
         Ok(out)
-    }
-
-    fn set_hyper(&mut self, name: &str, value: f64) -> Result<()> {
-        let mut c = self.config;
-        match name {
-            "lr" => c.lr = value,
-            "radius" => c.radius = value,
-            "inner_lr" => c.inner_step = InnerStep::Fixed(value),
-            "inner_c" => c.inner_step = InnerStep::Scaled(value),
-            "tol" => c.tol = value,
-            _ => {
-                return Err(crate::transform::unknown_hyper(
-                    &self.name,
-                    name,
-                    &["lr", "radius", "inner_lr", "inner_c", "tol"],
-                ));
-            }
-        }
-        c.validate()?;
-        self.config = c;
-        Ok(())
-    }
-
-    fn state(&self) -> OptimizerState {
-        let (kind, v) = match self.config.inner_step {
-            InnerStep::Fixed(g) => (0.0, g),
-            InnerStep::Scaled(c) => (1.0, c),
-        };
-        TransformState::new("rbo")
-            .with_scalar("dim", self.g.len() as f64)
-            .with_scalar("lr", self.config.lr)
-            .with_scalar("radius", self.config.radius)
-            .with_scalar("inner_scaled", kind)
-            .with_scalar("inner_value", v)
-            .with_scalar("tol", self.config.tol)
-    }
-
-    fn load_state(&mut self, s: &OptimizerState) -> Result<()> {
-        s.expect_kind("rbo")?;
-        let dim = s.scalar("dim")?;
-        if dim != self.g.len() as f64 {
-            return Err(Error::shape(
-                format!("state of '{}' (parameter count)", self.name),
-                self.g.len(),
-                dim,
-            ));
-        }
-        let v = s.scalar("inner_value")?;
-        let c = RboConfig {
-            lr: s.scalar("lr")?,
-            radius: s.scalar("radius")?,
-            inner_step: if s.scalar("inner_scaled")? == 1.0 {
-                InnerStep::Scaled(v)
-            } else {
-                InnerStep::Fixed(v)
-            },
-            tol: s.scalar("tol")?,
-            ..self.config
-        };
-        c.validate()?;
-        self.config = c;
-        Ok(())
     }
 }
 

@@ -20,43 +20,24 @@
 //! costs two gradient evaluations (visible through [`descent_core::EvalCounter`]).
 
 use descent_core::{
-    Caps, Error, Function, Gradient, Layout, Problem, Requires, Result, RngStreams, Stochastic,
+    Caps, Function, Gradient, Layout, Problem, Requires, Result, RngStreams, Spec, Stochastic,
 };
 
-use crate::optimizer::{Optimizer, OptimizerState, StepInfo, TransformOptimizer};
-use crate::transform::{Transform, TransformState};
+use crate::config::{Config, KeyDoc, NON_NEGATIVE};
+use crate::optimizer::{Optimizer, StepInfo, TransformOptimizer};
+use crate::registry::{FromConfig, base_transform};
+use crate::transform::Transform;
 
-/// The perturbation of [`Sam`].
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SamConfig {
-    /// Neighbourhood radius ρ (0.05 is the usual default; ASAM uses ≈ 2).
-    pub rho: f64,
-    /// Adaptive SAM: scale the perturbation by T_w = |w| + eta elementwise.
-    pub adaptive: bool,
-    /// ASAM's η, which keeps the perturbation of zero weights nonzero.
-    pub eta: f64,
-}
-
-impl Default for SamConfig {
-    fn default() -> Self {
-        SamConfig {
-            rho: 0.05,
-            adaptive: false,
-            eta: 0.01,
-        }
-    }
-}
-
-impl SamConfig {
-    /// Checks the fields: ρ ≥ 0 finite, η ≥ 0 finite.
-    pub fn validate(&self) -> Result<()> {
-        if !(self.rho >= 0.0 && self.rho.is_finite()) {
-            return Err(Error::invalid("sam.rho", self.rho, "a finite number >= 0"));
-        }
-        if !(self.eta >= 0.0 && self.eta.is_finite()) {
-            return Err(Error::invalid("sam.eta", self.eta, "a finite number >= 0"));
-        }
-        Ok(())
+crate::config! {
+    /// The perturbation of [`Sam`].
+    #[derive(Copy)]
+    pub struct SamConfig("sam") {
+        /// Neighbourhood radius ρ (0.05 is the usual default; ASAM uses ≈ 2).
+        rho: f64 = 0.05 => NON_NEGATIVE;
+        /// Adaptive SAM (ASAM): scale the perturbation by T_w = |w| + eta elementwise.
+        adaptive: bool = false;
+        /// ASAM's η, which keeps the perturbation of zero weights nonzero.
+        eta: f64 = 0.01 => NON_NEGATIVE;
     }
 }
 
@@ -233,7 +214,26 @@ impl SamOptimizer {
     }
 }
 
+impl FromConfig for SamOptimizer {
+    type Config = SamConfig;
+
+    fn extra_keys() -> Vec<KeyDoc> {
+        vec![KeyDoc::new(
+            "base",
+            Some("sgd(lr=0.01)".into()),
+            "the transform applied to the SAM gradient (any transform spec)",
+        )]
+    }
+
+    fn from_config(cfg: SamConfig, spec: &Spec) -> Result<Self> {
+        let base = base_transform(spec)?;
+        SamOptimizer::new(cfg, base, spec.to_string())
+    }
+}
+
 impl Optimizer for SamOptimizer {
+    crate::plumbing! { config: config, child: base, }
+
     fn requires(&self) -> Requires {
         Requires::all(Caps::GRADIENT)
     }
@@ -257,37 +257,6 @@ impl Optimizer for SamOptimizer {
         let mut info = result?;
         info.extras.push("perturbation_norm", eps);
         Ok(info)
-    }
-
-    fn set_hyper(&mut self, name: &str, value: f64) -> Result<()> {
-        match name {
-            "rho" => {
-                let c = SamConfig {
-                    rho: value,
-                    ..self.config
-                };
-                c.validate()?;
-                self.config = c;
-                Ok(())
-            }
-            _ => self.base.set_hyper(name, value),
-        }
-    }
-
-    fn state(&self) -> OptimizerState {
-        TransformState::new("sam")
-            .with_scalar("rho", self.config.rho)
-            .with_child(self.base.state())
-    }
-
-    fn load_state(&mut self, state: &OptimizerState) -> Result<()> {
-        state.expect_kind("sam")?;
-        let rho = state.scalar("rho")?;
-        let c = SamConfig { rho, ..self.config };
-        c.validate()?;
-        self.base.load_state(&state.expect_children(1)?[0])?;
-        self.config = c;
-        Ok(())
     }
 }
 

@@ -13,10 +13,11 @@ use descent_core::{Args, Error, Layout, Result, RngStreams, Spec};
 use serde::{Deserialize, Serialize};
 
 use crate::Transform;
-use crate::transform::{TransformState, check_non_negative};
+use crate::config::{Config, NON_NEGATIVE, Param};
 
 /// A learning-rate multiplier as a function of the step `t ≥ 1` (`k = t − 1`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Schedule {
     /// `1`.
     Constant,
@@ -220,51 +221,81 @@ impl fmt::Display for Schedule {
     }
 }
 
+impl Param for Schedule {
+    fn expected(&self) -> String {
+        "a schedule such as cosine(total=1000)".into()
+    }
+    fn read(&mut self, args: &Args<'_>, key: &'static str) -> Result<bool> {
+        let Some(s) = args.spec(key)? else {
+            return Ok(false);
+        };
+        *self = Schedule::from_spec(s)?;
+        Ok(true)
+    }
+    fn text(&self) -> Option<String> {
+        Some(self.to_string())
+    }
+}
+
+crate::config! {
+    /// The settings of [`Scheduled`]: the base learning rate the schedule multiplies, and the
+    /// schedule.
+    #[derive(Copy)]
+    pub struct ScheduledConfig("scheduled") {
+        /// The base learning rate (`lr` of the wrapped transform when it was wrapped).
+        lr: f64 => NON_NEGATIVE;
+        /// The learning-rate multiplier by step.
+        schedule: Schedule = Schedule::Constant;
+    }
+    validate(c) {
+        c.schedule.validate()
+    }
+}
+
 /// Drives the inner transform's `lr` by a schedule: before the update with index `t` it sets
 /// `inner.lr = base · schedule.factor(t)` (torch's scheduler semantics: momentum buffers and
 /// Adam moments are untouched, only the step size changes). `set_hyper("lr", v)` from outside
 /// sets the base, which the schedule keeps multiplying; other names go to the inner transform.
 pub struct Scheduled {
     inner: Box<dyn Transform>,
-    schedule: Schedule,
-    base_lr: f64,
+    cfg: ScheduledConfig,
 }
 
 impl Scheduled {
     /// Wraps `inner`, which must have an `lr`; its current lr becomes the base.
     pub fn new(inner: Box<dyn Transform>, schedule: Schedule) -> Result<Self> {
         schedule.validate()?;
-        let base_lr = inner.hyper("lr").ok_or_else(|| {
+        let lr = inner.hyper("lr").ok_or_else(|| {
             Error::invalid(
                 "schedule",
                 format!("a schedule over '{}'", inner.name()),
                 "a transform with an 'lr' hyperparameter",
             )
         })?;
-        Ok(Scheduled {
-            inner,
-            schedule,
-            base_lr,
-        })
+        let cfg = ScheduledConfig { lr, schedule };
+        cfg.validate()?;
+        Ok(Scheduled { inner, cfg })
     }
 
     /// The schedule.
     pub fn schedule(&self) -> &Schedule {
-        &self.schedule
+        &self.cfg.schedule
     }
 
     /// The learning rate the update with index `step` uses.
     pub fn lr_at(&self, step: u64) -> f64 {
-        self.base_lr * self.schedule.factor(step)
+        self.cfg.lr * self.cfg.schedule.factor(step)
     }
 }
 
 impl Transform for Scheduled {
+    crate::plumbing! { config: cfg, child: inner, }
+
     fn name(&self) -> String {
         format!(
             "scheduled({}, schedule={})",
             self.inner.name(),
-            self.schedule
+            self.cfg.schedule
         )
     }
 
@@ -283,41 +314,5 @@ impl Transform for Scheduled {
         let r = self.inner.set_hyper("lr", self.lr_at(step));
         debug_assert!(r.is_ok(), "scheduled lr rejected: {r:?}");
         self.inner.apply(step, grad, params);
-    }
-
-    fn hyper_names(&self) -> Vec<&'static str> {
-        self.inner.hyper_names()
-    }
-
-    /// `lr` is the base learning rate; other names are the inner transform's.
-    fn hyper(&self, name: &str) -> Option<f64> {
-        if name == "lr" {
-            Some(self.base_lr)
-        } else {
-            self.inner.hyper(name)
-        }
-    }
-
-    fn set_hyper(&mut self, name: &str, value: f64) -> Result<()> {
-        if name == "lr" {
-            self.base_lr = check_non_negative("lr", value)?;
-            Ok(())
-        } else {
-            self.inner.set_hyper(name, value)
-        }
-    }
-
-    fn state(&self) -> TransformState {
-        TransformState::new("scheduled")
-            .with_scalar("base_lr", self.base_lr)
-            .with_child(self.inner.state())
-    }
-
-    fn load_state(&mut self, s: &TransformState) -> Result<()> {
-        s.expect_kind("scheduled")?;
-        let base = check_non_negative("scheduled state base_lr", s.scalar("base_lr")?)?;
-        self.inner.load_state(&s.expect_children(1)?[0])?;
-        self.base_lr = base;
-        Ok(())
     }
 }

@@ -5,11 +5,13 @@
 //! parameters (`x ← x + u`), so plain SGD writes `u = −lr·g`. It allocates its state once in
 //! [`Transform::build`] and never allocates in [`Transform::update`].
 
-use std::collections::BTreeMap;
 use std::ops::Range;
 
-use descent_core::{Block, Error, Layout, Result, RngStreams};
-use serde::{Deserialize, Serialize};
+use descent_core::glob::glob_match;
+use descent_core::{Block, Error, Layout, Result, RngStreams, Spec, Value};
+
+use crate::config::KeyDoc;
+use crate::registry::build_transform;
 
 /// A gradient transformation (optax's `GradientTransformation`, torch.optim's per-step rule).
 ///
@@ -39,6 +41,22 @@ pub trait Transform: Send {
         add_update(params, grad);
     }
 
+    /// `Some(c)` when this transform is the constant linear map `u = c·g` (`scale`,
+    /// `scale_by_lr`): [`Chain`] then folds `c` into the previous member's per-step coefficient
+    /// through [`Transform::update_scaled`], so `chain(scale_by_adam, scale_by_lr)` performs the
+    /// fused Adam's arithmetic, bit for bit.
+    fn linear_factor(&self) -> Option<f64> {
+        None
+    }
+
+    /// [`Transform::update`] followed by `grad *= factor`; a transform whose update ends in a
+    /// per-step scalar coefficient (Adam's `−lr/(1 − β₁ᵗ)`) overrides it to multiply `factor`
+    /// into that coefficient instead. Never allocates.
+    fn update_scaled(&mut self, step: u64, grad: &mut [f64], params: &[f64], factor: f64) {
+        self.update(step, grad, params);
+        grad.iter_mut().for_each(|g| *g *= factor);
+    }
+
     /// The hyperparameter names [`Transform::set_hyper`] accepts (e.g. `["lr", "momentum"]`).
     fn hyper_names(&self) -> Vec<&'static str>;
 
@@ -65,14 +83,7 @@ pub fn add_update(params: &mut [f64], update: &[f64]) {
     }
 }
 
-/// The error for a hyperparameter name a transform does not have.
-pub fn unknown_hyper(owner: &str, name: &str, valid: &[&str]) -> Error {
-    Error::UnknownKey {
-        context: format!("hyperparameters of '{owner}'"),
-        key: name.to_string(),
-        valid: valid.iter().map(|s| s.to_string()).collect(),
-    }
-}
+pub use crate::config::{TransformState, unknown_hyper};
 
 /// Checks a learning-rate-like hyperparameter: finite and ≥ 0 (0 lets a schedule end at zero).
 pub fn check_non_negative(field: &str, value: f64) -> Result<f64> {
@@ -80,103 +91,6 @@ pub fn check_non_negative(field: &str, value: f64) -> Result<f64> {
         Ok(value)
     } else {
         Err(Error::invalid(field, value, "a finite number >= 0"))
-    }
-}
-
-/// A transform's state as plain, serde-serializable data: named scalars (counters,
-/// hyperparameters) and named vectors (moments, laid out like the parameters), plus the states of
-/// nested transforms in order (chain members, partition groups, a schedule's inner transform).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct TransformState {
-    /// Which transform wrote it (`"sgd"`, `"adam"`, `"chain"`, ...); checked on load.
-    pub kind: String,
-    pub scalars: BTreeMap<String, f64>,
-    pub vectors: BTreeMap<String, Vec<f64>>,
-    pub children: Vec<TransformState>,
-}
-
-impl TransformState {
-    /// An empty state of this kind.
-    pub fn new(kind: &str) -> Self {
-        TransformState {
-            kind: kind.to_string(),
-            ..Default::default()
-        }
-    }
-
-    /// Adds a scalar.
-    pub fn with_scalar(mut self, key: &str, value: f64) -> Self {
-        self.scalars.insert(key.to_string(), value);
-        self
-    }
-
-    /// Adds a vector.
-    pub fn with_vector(mut self, key: &str, value: &[f64]) -> Self {
-        self.vectors.insert(key.to_string(), value.to_vec());
-        self
-    }
-
-    /// Adds a nested state.
-    pub fn with_child(mut self, child: TransformState) -> Self {
-        self.children.push(child);
-        self
-    }
-
-    /// Ok when the state was written by a transform of this kind.
-    pub fn expect_kind(&self, kind: &str) -> Result<()> {
-        if self.kind == kind {
-            Ok(())
-        } else {
-            Err(Error::invalid(
-                "transform state",
-                format!("a state of kind '{}'", self.kind),
-                format!("a state of kind '{kind}'"),
-            ))
-        }
-    }
-
-    /// A scalar that must be present.
-    pub fn scalar(&self, key: &str) -> Result<f64> {
-        self.scalars.get(key).copied().ok_or_else(|| {
-            Error::invalid(
-                format!("{} state", self.kind),
-                format!("no scalar '{key}'"),
-                format!("a scalar '{key}'"),
-            )
-        })
-    }
-
-    /// Copies a vector that must be present and have `dst.len()` entries into `dst`.
-    pub fn vector_into(&self, key: &str, dst: &mut [f64]) -> Result<()> {
-        let v = self.vectors.get(key).ok_or_else(|| {
-            Error::invalid(
-                format!("{} state", self.kind),
-                format!("no vector '{key}'"),
-                format!("a vector '{key}'"),
-            )
-        })?;
-        if v.len() != dst.len() {
-            return Err(Error::shape(
-                format!("{} state vector '{key}'", self.kind),
-                dst.len(),
-                v.len(),
-            ));
-        }
-        dst.copy_from_slice(v);
-        Ok(())
-    }
-
-    /// The nested states, which must number `n`.
-    pub fn expect_children(&self, n: usize) -> Result<&[TransformState]> {
-        if self.children.len() == n {
-            Ok(&self.children)
-        } else {
-            Err(Error::shape(
-                format!("{} state children", self.kind),
-                n,
-                self.children.len(),
-            ))
-        }
     }
 }
 
@@ -196,6 +110,37 @@ impl Chain {
     pub fn members(&self) -> &[Box<dyn Transform>] {
         &self.members
     }
+
+    /// `chain(of=[spec, ...])`.
+    pub fn from_spec(spec: &Spec) -> Result<Self> {
+        let a = spec.args(&["of"])?;
+        let items = a.list("of")?.ok_or_else(|| {
+            Error::invalid(
+                "chain.of",
+                "nothing",
+                "a list of specs [a(..), b(..)] (required)",
+            )
+        })?;
+        Ok(Chain::new(transform_list("chain.of", items)?))
+    }
+
+    /// The keys of [`Chain::from_spec`], for `descent list`.
+    pub fn keys() -> Vec<KeyDoc> {
+        let mut k = KeyDoc::new("of", None, "the transforms, first to last: [spec, ...]");
+        k.required = true;
+        vec![k]
+    }
+}
+
+/// The transforms of a list of specs (errors name `field`).
+fn transform_list(field: &str, items: &[Value]) -> Result<Vec<Box<dyn Transform>>> {
+    items
+        .iter()
+        .map(|v| match v {
+            Value::Spec(s) => build_transform(s),
+            other => Err(Error::invalid(field, other, "a transform spec")),
+        })
+        .collect()
 }
 
 fn join_names(members: &[Box<dyn Transform>]) -> String {
@@ -206,7 +151,8 @@ fn join_names(members: &[Box<dyn Transform>]) -> String {
         .join(", ")
 }
 
-fn union_hyper_names(members: &[Box<dyn Transform>]) -> Vec<&'static str> {
+/// The hyperparameter names of any member, each once (for combinators).
+pub fn union_hyper_names(members: &[Box<dyn Transform>]) -> Vec<&'static str> {
     let mut names: Vec<&'static str> = Vec::new();
     for m in members {
         for n in m.hyper_names() {
@@ -218,9 +164,10 @@ fn union_hyper_names(members: &[Box<dyn Transform>]) -> Vec<&'static str> {
     names
 }
 
-/// Sets `name` on every member that has it; an error when none has it.
-/// Allocates only on error, so a schedule can drive a chain's lr inside `update`.
-fn forward_hyper(
+/// Sets `name` on every member that has it; an error when none has it (naming the combinator
+/// `kind(members)`). Allocates only on error, so a schedule can drive a chain's lr inside
+/// `update`.
+pub fn forward_hyper(
     kind: &str,
     members: &mut [Box<dyn Transform>],
     name: &str,
@@ -242,6 +189,8 @@ fn forward_hyper(
 }
 
 impl Transform for Chain {
+    crate::plumbing! { kind: "chain", members: members, }
+
     fn name(&self) -> String {
         format!("chain({})", join_names(&self.members))
     }
@@ -252,49 +201,69 @@ impl Transform for Chain {
             .try_for_each(|m| m.build(layout, streams))
     }
 
+    /// The members' updates in order; a member followed by a constant linear map (see
+    /// [`Transform::linear_factor`]) takes the map's factor into its own update.
     fn update(&mut self, step: u64, grad: &mut [f64], params: &[f64]) {
-        for m in &mut self.members {
-            m.update(step, grad, params);
+        let mut i = 0;
+        while i < self.members.len() {
+            match self.members.get(i + 1).and_then(|m| m.linear_factor()) {
+                Some(c) => {
+                    self.members[i].update_scaled(step, grad, params, c);
+                    i += 2;
+                }
+                None => {
+                    self.members[i].update(step, grad, params);
+                    i += 1;
+                }
+            }
         }
     }
 
     /// The members' updates in order, the last one applied (fused where it can be).
     fn apply(&mut self, step: u64, grad: &mut [f64], params: &mut [f64]) {
-        if let Some((last, first)) = self.members.split_last_mut() {
-            for m in first {
-                m.update(step, grad, params);
+        let n = self.members.len();
+        let mut i = 0;
+        while i < n {
+            let fold = self.members.get(i + 1).and_then(|m| m.linear_factor());
+            let next = i + 1 + usize::from(fold.is_some());
+            let member = &mut self.members[i];
+            match (fold, next >= n) {
+                (Some(c), true) => {
+                    member.update_scaled(step, grad, params, c);
+                    add_update(params, grad);
+                }
+                (Some(c), false) => member.update_scaled(step, grad, params, c),
+                (None, true) => member.apply(step, grad, params),
+                (None, false) => member.update(step, grad, params),
             }
-            last.apply(step, grad, params);
+            i = next;
         }
     }
+}
 
-    fn hyper_names(&self) -> Vec<&'static str> {
-        union_hyper_names(&self.members)
-    }
+/// Which blocks a named partition group takes (optax `partition` labels, torch.optim parameter
+/// groups), see [`Partition::named`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Label {
+    /// Blocks whose name matches the glob (`*` any run, `?` one character), e.g. `"*.bias"`.
+    Glob(String),
+    /// Matrix blocks (two dimensions).
+    Matrix,
+    /// Every block that is not a matrix (vectors, scalars, other ranks).
+    Vector,
+    /// Whatever no other group takes.
+    Default,
+}
 
-    /// The value of the first member that has the hyperparameter.
-    fn hyper(&self, name: &str) -> Option<f64> {
-        self.members.iter().find_map(|m| m.hyper(name))
-    }
-
-    /// Forwards to every member that knows the name.
-    fn set_hyper(&mut self, name: &str, value: f64) -> Result<()> {
-        forward_hyper("chain", &mut self.members, name, value)
-    }
-
-    fn state(&self) -> TransformState {
-        self.members
-            .iter()
-            .fold(TransformState::new("chain"), |s, m| s.with_child(m.state()))
-    }
-
-    fn load_state(&mut self, state: &TransformState) -> Result<()> {
-        state.expect_kind("chain")?;
-        let children = state.expect_children(self.members.len())?;
-        for (m, c) in self.members.iter_mut().zip(children) {
-            m.load_state(c)?;
+impl Label {
+    /// The spec text of the label (`match="*.bias"`, `matrix`, `vector`, `default`).
+    pub fn text(&self) -> String {
+        match self {
+            Label::Glob(g) => format!("match={}", descent_core::Value::Str(g.clone())),
+            Label::Matrix => "matrix".into(),
+            Label::Vector => "vector".into(),
+            Label::Default => "default".into(),
         }
-        Ok(())
     }
 }
 
@@ -304,6 +273,64 @@ enum Route {
     Labels(Vec<usize>),
     /// A function of the block (name, shape).
     By(Box<dyn Fn(&Block) -> usize + Send>),
+    /// Member i takes the blocks of `labels[i]`: the first matching glob wins, then the shape
+    /// class (matrix or vector), then the default.
+    Named(Vec<Label>),
+}
+
+/// The member of each block under named labels; a glob that matches no block and a block no
+/// label covers are errors naming them.
+fn assign_named(labels: &[Label], blocks: &[Block]) -> Result<Vec<usize>> {
+    let position = |want: &Label| labels.iter().position(|l| l == want);
+    let mut used = vec![false; labels.len()];
+    let mut out = Vec::with_capacity(blocks.len());
+    for b in blocks {
+        let by_glob = labels
+            .iter()
+            .position(|l| matches!(l, Label::Glob(g) if glob_match(g, &b.name)));
+        let class = if b.matrix_shape().is_some() {
+            Label::Matrix
+        } else {
+            Label::Vector
+        };
+        let member = by_glob
+            .or_else(|| position(&class))
+            .or_else(|| position(&Label::Default))
+            .ok_or_else(|| {
+                let groups: Vec<String> = labels.iter().map(Label::text).collect();
+                Error::invalid(
+                    "partition",
+                    format!(
+                        "block '{}' (shape {:?}) in no group ({})",
+                        b.name,
+                        b.shape,
+                        groups.join(", ")
+                    ),
+                    "a group for every block: a match=\"glob\" that covers it, matrix= or \
+                     vector= for its shape, or default=",
+                )
+            })?;
+        used[member] = true;
+        out.push(member);
+    }
+    for (label, used) in labels.iter().zip(used) {
+        if let Label::Glob(g) = label
+            && !used
+            && !blocks.iter().any(|b| glob_match(g, &b.name))
+        {
+            let names: Vec<&str> = blocks.iter().map(|b| b.name.as_str()).collect();
+            return Err(Error::invalid(
+                "partition group match",
+                descent_core::Value::Str(g.clone()),
+                format!(
+                    "a glob matching a block of the layout ({}); `*` matches any run, `?` one \
+                     character",
+                    names.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(out)
 }
 
 /// The blocks routed to one member, with gather/scatter buffers sized once at build.
@@ -318,6 +345,10 @@ struct Group {
 /// groups): e.g. Muon on matrices and Adam on biases, or no weight decay on biases. Each member
 /// is built on the sub-layout of its blocks ([`Layout::select`]) and sees only their slices,
 /// packed contiguously into buffers allocated at build time.
+///
+/// From spec text: `partition(matrix=adam(lr=1e-3), vector=sgd(lr=0.1))` (by shape class) or
+/// `partition(groups=[group(match="*.bias", opt=sgd(lr=0.1)), ...], default=adam)` (by block
+/// name, the first matching glob wins); see [`Partition::named`].
 pub struct Partition {
     members: Vec<Box<dyn Transform>>,
     route: Route,
@@ -355,6 +386,28 @@ impl Partition {
         Self::new(vec![if_true, if_false], move |b| usize::from(!pred(b)))
     }
 
+    /// Named groups: each block goes to the first group whose glob matches its name, else to the
+    /// group of its shape class ([`Label::Matrix`] or [`Label::Vector`]), else to the
+    /// [`Label::Default`] group. At build, a glob that matches no block and a block that no
+    /// group covers are errors naming them. Matrix, vector and default may each appear once.
+    pub fn named(groups: Vec<(Label, Box<dyn Transform>)>) -> Result<Self> {
+        let (labels, members): (Vec<Label>, Vec<_>) = groups.into_iter().unzip();
+        for (i, l) in labels.iter().enumerate() {
+            if !matches!(l, Label::Glob(_)) && labels[..i].contains(l) {
+                return Err(Error::invalid(
+                    "partition",
+                    format!("{} twice", l.text()),
+                    "matrix, vector and default at most once each",
+                ));
+            }
+        }
+        Ok(Partition {
+            members,
+            route: Route::Named(labels),
+            groups: Vec::new(),
+        })
+    }
+
     /// The members in label order.
     pub fn members(&self) -> &[Box<dyn Transform>] {
         &self.members
@@ -364,11 +417,101 @@ impl Partition {
     pub fn members_mut(&mut self) -> &mut [Box<dyn Transform>] {
         &mut self.members
     }
+
+    /// `partition(groups=[group(match="glob", opt=spec), ...], matrix=spec, vector=spec,
+    /// default=spec)`, at least one of them (see [`Partition::named`]).
+    pub fn from_spec(spec: &Spec) -> Result<Self> {
+        let a = spec.args(&["groups", "matrix", "vector", "default"])?;
+        let mut groups: Vec<(Label, Box<dyn Transform>)> = Vec::new();
+        for item in a.list("groups")?.unwrap_or(&[]) {
+            let g = match item {
+                Value::Spec(g) if g.name == "group" => g,
+                other => {
+                    return Err(Error::invalid(
+                        "partition.groups",
+                        other,
+                        "group(match=\"glob\", opt=spec)",
+                    ));
+                }
+            };
+            let ga = g.args(&["match", "opt"])?;
+            let pattern = ga.string("match")?.ok_or_else(|| {
+                Error::invalid(
+                    "group.match",
+                    "nothing",
+                    "a glob such as \"*.bias\" (required)",
+                )
+            })?;
+            let opt = ga.spec("opt")?.ok_or_else(|| {
+                Error::invalid("group.opt", "nothing", "a transform spec (required)")
+            })?;
+            groups.push((Label::Glob(pattern.to_string()), build_transform(opt)?));
+        }
+        for (key, label) in [
+            ("matrix", Label::Matrix),
+            ("vector", Label::Vector),
+            ("default", Label::Default),
+        ] {
+            if let Some(s) = a.spec(key)? {
+                groups.push((label, build_transform(s)?));
+            }
+        }
+        if groups.is_empty() {
+            return Err(Error::invalid(
+                "partition",
+                "no group",
+                "groups=[group(match=\"glob\", opt=spec), ...], matrix=, vector= or default=",
+            ));
+        }
+        Partition::named(groups)
+    }
+
+    /// The keys of [`Partition::from_spec`], for `descent list`.
+    pub fn keys() -> Vec<KeyDoc> {
+        vec![
+            KeyDoc::new(
+                "groups",
+                None,
+                "named groups, the first matching glob wins: [group(match=\"*.bias\", \
+                 opt=spec), ...] (* any run, ? one character)",
+            ),
+            KeyDoc::new(
+                "matrix",
+                None,
+                "the transform of the matrix blocks (2-D) no group took",
+            ),
+            KeyDoc::new(
+                "vector",
+                None,
+                "the transform of the other blocks no group took",
+            ),
+            KeyDoc::new(
+                "default",
+                None,
+                "the transform of every block nothing else took",
+            ),
+        ]
+    }
 }
 
 impl Transform for Partition {
+    crate::plumbing! { kind: "partition", members: members, }
+
     fn name(&self) -> String {
-        format!("partition({})", join_names(&self.members))
+        match &self.route {
+            Route::Named(labels) => {
+                let groups: Vec<String> = labels
+                    .iter()
+                    .zip(&self.members)
+                    .map(|(l, m)| match l {
+                        Label::Glob(_) => format!("group({}, opt={})", l.text(), m.name()),
+                        _ => format!("{}={}", l.text(), m.name()),
+                    })
+                    .collect();
+                format!("partition({})", groups.join(", "))
+            }
+            _ => format!("partition({})", join_names(&self.members)),
+        }
     }
 
     fn build(&mut self, layout: &Layout, streams: &RngStreams) -> Result<()> {
@@ -382,11 +525,17 @@ impl Transform for Partition {
                 labels.len(),
             ));
         }
+        let named = match &self.route {
+            Route::Named(labels) => Some(assign_named(labels, blocks)?),
+            _ => None,
+        };
         let mut indices: Vec<Vec<usize>> = vec![Vec::new(); self.members.len()];
         for (i, b) in blocks.iter().enumerate() {
-            let label = match &self.route {
-                Route::Labels(l) => l[i],
-                Route::By(f) => f(b),
+            let label = match (&self.route, &named) {
+                (_, Some(n)) => n[i],
+                (Route::Labels(l), _) => l[i],
+                (Route::By(f), _) => f(b),
+                (Route::Named(_), None) => unreachable!("named routes are assigned above"),
             };
             let slot = indices.get_mut(label).ok_or_else(|| {
                 Error::invalid(
@@ -430,35 +579,5 @@ impl Transform for Partition {
                 at += n;
             }
         }
-    }
-
-    fn hyper_names(&self) -> Vec<&'static str> {
-        union_hyper_names(&self.members)
-    }
-
-    fn hyper(&self, name: &str) -> Option<f64> {
-        self.members.iter().find_map(|m| m.hyper(name))
-    }
-
-    /// Forwards to every member that knows the name (use the member directly to set one group).
-    fn set_hyper(&mut self, name: &str, value: f64) -> Result<()> {
-        forward_hyper("partition", &mut self.members, name, value)
-    }
-
-    fn state(&self) -> TransformState {
-        self.members
-            .iter()
-            .fold(TransformState::new("partition"), |s, m| {
-                s.with_child(m.state())
-            })
-    }
-
-    fn load_state(&mut self, state: &TransformState) -> Result<()> {
-        state.expect_kind("partition")?;
-        let children = state.expect_children(self.members.len())?;
-        for (m, c) in self.members.iter_mut().zip(children) {
-            m.load_state(c)?;
-        }
-        Ok(())
     }
 }

@@ -32,55 +32,34 @@ use std::borrow::BorrowMut;
 
 use descent_core::rng::Rng;
 use descent_core::{
-    Caps, Error, Function, Gradient, Layout, Problem, Requires, Result, RngStreams, Spec,
+    Args, Caps, Error, Function, Gradient, Layout, Problem, Requires, Result, RngStreams, Spec,
     Stochastic,
 };
-use rand::{RngExt, SeedableRng};
+use rand::RngExt;
 use rand_distr::{Distribution, StandardNormal};
+use serde::{Deserialize, Serialize};
 
-use crate::optimizer::{Optimizer, OptimizerState, StepInfo, TransformOptimizer};
-use crate::transform::{Transform, TransformState};
+use crate::config::{AT_LEAST_ONE, Config, KeyDoc, NON_NEGATIVE, POSITIVE, Param};
+use crate::optimizer::{Optimizer, StepInfo, TransformOptimizer};
+use crate::registry::{FromConfig, base_transform};
+use crate::transform::Transform;
 
-/// How a DAP sample's complement w ⊥ u is drawn (spec §2.2; all give E[vvᵀ] = I).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DapConstruction {
-    /// (i) w = (I − uuᵀ)z, z ~ N(0, I) (the notebook's `grad` mode).
-    GaussianComplement,
-    /// (ii) w = √(d−1)·Pz/‖Pz‖: ‖v‖² = d exactly, so the sample is constant-magnitude and
-    /// aligned at once (the notebook's `get_optimal`).
-    NormConstant,
-    /// (iii) z uniform on the sphere of radius √d, w = z − (zᵀu)u (the LLM and mesh code).
-    SphereProject,
-}
-
-impl DapConstruction {
-    /// The spec name.
-    pub fn name(self) -> &'static str {
-        match self {
-            DapConstruction::GaussianComplement => "gaussian_complement",
-            DapConstruction::NormConstant => "norm_constant",
-            DapConstruction::SphereProject => "sphere_project",
-        }
-    }
-    /// The names [`DapConstruction::parse`] accepts.
-    pub const NAMES: [&'static str; 3] = ["gaussian_complement", "norm_constant", "sphere_project"];
-    /// Parses a spec name.
-    pub fn parse(field: &str, s: &str) -> Result<Self> {
-        match s {
-            "gaussian_complement" => Ok(DapConstruction::GaussianComplement),
-            "norm_constant" => Ok(DapConstruction::NormConstant),
-            "sphere_project" => Ok(DapConstruction::SphereProject),
-            other => Err(Error::invalid(
-                field,
-                other,
-                format!("one of {}", Self::NAMES.join(", ")),
-            )),
-        }
+crate::spec_enum! {
+    /// How a DAP sample's complement w ⊥ u is drawn (spec §2.2; all give E[vvᵀ] = I).
+    pub enum DapConstruction {
+        /// (i) w = (I − uuᵀ)z, z ~ N(0, I) (the notebook's `grad` mode).
+        GaussianComplement = "gaussian_complement",
+        /// (ii) w = √(d−1)·Pz/‖Pz‖: ‖v‖² = d exactly, so the sample is constant-magnitude and
+        /// aligned at once (the notebook's `get_optimal`).
+        NormConstant = "norm_constant",
+        /// (iii) z uniform on the sphere of radius √d, w = z − (zᵀu)u (the LLM and mesh code).
+        SphereProject = "sphere_project",
     }
 }
 
 /// Where DAP gets its direction u.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum DapDirection {
     /// u = ∇f/‖∇f‖ from the problem's exact gradient: the oracle upper bound of the paper's
     /// "DAP (exact gradient)" curves. Needs `Gradient` (one gradient evaluation per estimate).
@@ -91,7 +70,8 @@ pub enum DapDirection {
 }
 
 /// A perturbation law V with E[vvᵀ] = I (δ = 1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum PerturbationLaw {
     /// v ~ N(0, I_d).
     Gaussian,
@@ -295,88 +275,100 @@ fn dap(construction: DapConstruction, rng: &mut Rng, u: &[f64], v: &mut [f64]) {
     v.iter_mut().zip(u).for_each(|(vi, ui)| *vi += s * ui);
 }
 
-/// Which two-point difference an estimate uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Difference {
-    /// [f(x+μv) − f(x)]/μ (the authors' code; one shared f(x) per estimate).
-    Forward,
-    /// [f(x+μv) − f(x−μv)]/(2μ): exact for quadratics.
-    Central,
-    /// The μ → 0 limit ∇f(x)·v, from one exact gradient: for analysis (spec §2.3).
-    Limit,
-}
-
-impl Difference {
-    /// The names [`Difference::parse`] accepts.
-    pub const NAMES: [&'static str; 3] = ["forward", "central", "limit"];
-    /// Parses a spec name.
-    pub fn parse(field: &str, s: &str) -> Result<Self> {
-        match s {
-            "forward" => Ok(Difference::Forward),
-            "central" => Ok(Difference::Central),
-            "limit" => Ok(Difference::Limit),
-            other => Err(Error::invalid(
-                field,
-                other,
-                format!("one of {}", Self::NAMES.join(", ")),
-            )),
-        }
-    }
-    /// The spec name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Difference::Forward => "forward",
-            Difference::Central => "central",
-            Difference::Limit => "limit",
-        }
+crate::spec_enum! {
+    /// Which two-point difference an estimate uses.
+    pub enum Difference {
+        /// [f(x+μv) − f(x)]/μ (the authors' code; one shared f(x) per estimate).
+        Forward = "forward",
+        /// [f(x+μv) − f(x−μv)]/(2μ): exact for quadratics.
+        Central = "central",
+        /// The μ → 0 limit ∇f(x)·v, from one exact gradient: for analysis (spec §2.3).
+        Limit = "limit",
     }
 }
 
-/// The settings of a two-point estimator.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ZoConfig {
-    pub law: PerturbationLaw,
-    /// Directions averaged per estimate (the paper's batch B).
-    pub q: usize,
-    /// Smoothing step μ > 0.
-    pub mu: f64,
-    pub difference: Difference,
-    /// DAP-estimated falls back to uniform-sphere directions when the pilot is degenerate,
-    /// ‖ĝ₀‖ ≤ `pilot_threshold`·(1 + |f(x)|) (relative, unlike the code's fixed 1e-3; pitfall Z6).
-    pub pilot_threshold: f64,
+/// The keys `law` (the law's name) and `dap` (the DAP construction, only with law=dap or
+/// law=dap_exact).
+impl Param for PerturbationLaw {
+    fn expected(&self) -> String {
+        format!("one of {}", Self::NAMES.join(", "))
+    }
+    fn read(&mut self, args: &Args<'_>, key: &'static str) -> Result<bool> {
+        let mut given = false;
+        if args.has(key) {
+            let name = args.choice(key, self.name(), &Self::NAMES)?;
+            *self = PerturbationLaw::parse(&args.field(key), &name)?;
+            given = true;
+        }
+        if args.has("dap") {
+            let c = args.choice("dap", "sphere_project", DapConstruction::NAMES)?;
+            match self {
+                PerturbationLaw::Dap { construction, .. } => {
+                    *construction = DapConstruction::parse(&args.field("dap"), &c)?
+                }
+                _ => {
+                    return Err(Error::invalid(
+                        args.field("dap"),
+                        c,
+                        "no 'dap' key unless law is dap or dap_exact",
+                    ));
+                }
+            }
+            given = true;
+        }
+        Ok(given)
+    }
+    fn text(&self) -> Option<String> {
+        Some(self.name().to_string())
+    }
+    fn keys(&self, key: &'static str, out: &mut Vec<&'static str>) {
+        out.extend([key, "dap"]);
+    }
+    fn describe(&self, key: &'static str, doc: &str, out: &mut Vec<KeyDoc>) {
+        out.push(KeyDoc::new(key, self.text(), doc));
+        let construction = match self {
+            PerturbationLaw::Dap { construction, .. } => Some(construction.name().to_string()),
+            _ => None,
+        };
+        out.push(KeyDoc::new(
+            "dap",
+            construction,
+            format!(
+                "with law=dap or dap_exact: how the complement w ⊥ u is drawn ({})",
+                DapConstruction::NAMES.join(", ")
+            ),
+        ));
+    }
+    fn write_spec(&self, key: &'static str, out: &mut Vec<String>) {
+        out.push(format!("{key}={}", self.name()));
+        if let PerturbationLaw::Dap { construction, .. } = self {
+            out.push(format!("dap={}", construction.name()));
+        }
+    }
 }
 
-impl Default for ZoConfig {
-    fn default() -> Self {
-        ZoConfig {
-            law: PerturbationLaw::Gaussian,
-            q: 1,
-            mu: 1e-3,
-            difference: Difference::Forward,
-            pilot_threshold: 1e-8,
-        }
+crate::config! {
+    /// The settings of a two-point estimator.
+    #[derive(Copy)]
+    pub struct ZoConfig("zo") {
+        /// The perturbation law: gaussian, sphere (radius √d), coordinate (√d·e_J), rademacher,
+        /// dap (aligned with a pilot estimate, 2q directions) or dap_exact (aligned with the true
+        /// gradient; needs a Gradient problem).
+        law: PerturbationLaw = PerturbationLaw::Gaussian;
+        /// Directions averaged per estimate (the paper's batch B).
+        q: usize = 1 => AT_LEAST_ONE;
+        /// Smoothing step μ.
+        mu: f64 = 1e-3 => POSITIVE;
+        /// The difference: forward (q+1 values), central (2q+1) or limit (the μ → 0 form from
+        /// one exact gradient, for analysis).
+        difference as diff: Difference = Difference::Forward;
+        /// DAP-estimated falls back to uniform-sphere directions when the pilot is degenerate,
+        /// ‖ĝ₀‖ ≤ pilot_threshold·(1 + |f(x)|) (relative, unlike the code's fixed 1e-3; pitfall Z6).
+        pilot_threshold: f64 = 1e-8 => NON_NEGATIVE;
     }
 }
 
 impl ZoConfig {
-    /// Checks q ≥ 1 and μ finite and > 0.
-    pub fn validate(&self) -> Result<()> {
-        if self.q == 0 {
-            return Err(Error::invalid("zo.q", 0, "an integer >= 1"));
-        }
-        if !(self.mu > 0.0 && self.mu.is_finite()) {
-            return Err(Error::invalid("zo.mu", self.mu, "a finite number > 0"));
-        }
-        if !(self.pilot_threshold >= 0.0 && self.pilot_threshold.is_finite()) {
-            return Err(Error::invalid(
-                "zo.pilot_threshold",
-                self.pilot_threshold,
-                "a finite number >= 0",
-            ));
-        }
-        Ok(())
-    }
-
     /// What a problem must offer: `Function`, plus `Gradient` for DAP-exact and the limit.
     pub fn requires(&self) -> Requires {
         if self.law.needs_gradient() || self.difference == Difference::Limit {
@@ -719,12 +711,21 @@ impl<P: Problem, E: BorrowMut<ZoEstimator> + Send> Problem for ZoGradient<P, E> 
 /// ZO-SGD, ZO-Adam, ...: any transform over [`ZoGradient`]. Each step resamples the problem
 /// once, so all queries of the step's estimate see one minibatch, and moves x by the transform
 /// of the estimate. Built from text as `zo(law=.., q=.., mu=.., diff=.., base=sgd(lr=..))`
-/// (see [`crate::registry`]).
+/// (see [`crate::registry`]). Its hyperparameters are the estimator's (`mu`, ...) and the base
+/// transform's (`lr`, ...).
 pub struct ZoOptimizer {
     cfg: ZoConfig,
     base: TransformOptimizer,
     estimator: Option<ZoEstimator>,
+    st: ZoState,
     name: String,
+}
+
+/// The state of [`ZoOptimizer`]: its perturbation stream (the ChaCha seed, stream and word
+/// position), exact in JSON.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ZoState {
+    pub rng: Option<Rng>,
 }
 
 impl ZoOptimizer {
@@ -736,6 +737,7 @@ impl ZoOptimizer {
             cfg,
             base: TransformOptimizer::new(base, name.clone()),
             estimator: None,
+            st: ZoState::default(),
             name,
         })
     }
@@ -743,6 +745,22 @@ impl ZoOptimizer {
     /// The estimator settings.
     pub fn config(&self) -> &ZoConfig {
         &self.cfg
+    }
+}
+
+impl FromConfig for ZoOptimizer {
+    type Config = ZoConfig;
+
+    fn extra_keys() -> Vec<KeyDoc> {
+        vec![KeyDoc::new(
+            "base",
+            Some("sgd(lr=0.01)".into()),
+            "the transform applied to the estimate (any transform spec; adam(..) gives ZO-Adam)",
+        )]
+    }
+
+    fn from_config(cfg: ZoConfig, spec: &Spec) -> Result<Self> {
+        ZoOptimizer::new(cfg, base_transform(spec)?, spec.to_string())
     }
 }
 
@@ -754,57 +772,9 @@ fn not_initialised(name: &str) -> Error {
     )
 }
 
-/// A u64 as four exact 16-bit pieces (f64 holds only 53 bits).
-fn push_u64(out: &mut Vec<f64>, x: u64) {
-    for k in 0..4 {
-        out.push(((x >> (16 * k)) & 0xffff) as f64);
-    }
-}
-
-fn read_u64(v: &[f64]) -> Option<u64> {
-    let mut x = 0u64;
-    for (k, p) in v.iter().enumerate() {
-        if !(*p >= 0.0 && *p < 65536.0 && p.fract() == 0.0) {
-            return None;
-        }
-        x |= (*p as u64) << (16 * k);
-    }
-    Some(x)
-}
-
-/// The perturbation stream as exact plain data: seed (4×u64), stream, word position (2×u64).
-fn rng_to_vec(rng: &Rng) -> Vec<f64> {
-    let mut out = Vec::with_capacity(28);
-    for chunk in rng.get_seed().chunks_exact(8) {
-        push_u64(
-            &mut out,
-            u64::from_le_bytes(chunk.try_into().expect("8 bytes")),
-        );
-    }
-    push_u64(&mut out, rng.get_stream());
-    let pos = rng.get_word_pos();
-    push_u64(&mut out, pos as u64);
-    push_u64(&mut out, (pos >> 64) as u64);
-    out
-}
-
-fn rng_from_vec(v: &[f64]) -> Option<Rng> {
-    if v.len() != 28 {
-        return None;
-    }
-    let words: Option<Vec<u64>> = v.chunks_exact(4).map(read_u64).collect();
-    let w = words?;
-    let mut seed = [0u8; 32];
-    for (i, x) in w[..4].iter().enumerate() {
-        seed[8 * i..8 * i + 8].copy_from_slice(&x.to_le_bytes());
-    }
-    let mut rng = Rng::from_seed(seed);
-    rng.set_stream(w[4]);
-    rng.set_word_pos(w[5] as u128 | ((w[6] as u128) << 64));
-    Some(rng)
-}
-
 impl Optimizer for ZoOptimizer {
+    crate::plumbing! { config: cfg, state: st, child: base, }
+
     fn requires(&self) -> Requires {
         self.cfg.requires()
     }
@@ -812,82 +782,23 @@ impl Optimizer for ZoOptimizer {
         self.name.clone()
     }
     fn init(&mut self, layout: &Layout, streams: &RngStreams) -> Result<()> {
-        self.estimator = Some(ZoEstimator::new(
-            self.cfg,
-            layout.len(),
-            streams.stream("perturbations"),
-        )?);
+        let rng = streams.stream("perturbations");
+        self.estimator = Some(ZoEstimator::new(self.cfg, layout.len(), rng.clone())?);
+        self.st = ZoState { rng: Some(rng) };
         self.base.init(layout, streams)
     }
     fn step(&mut self, x: &mut [f64], problem: &mut dyn Problem) -> Result<StepInfo> {
-        let est = self
-            .estimator
-            .as_mut()
-            .ok_or_else(|| not_initialised(&self.name))?;
-        let mut zo = ZoGradient::with_estimator(problem, est)?;
-        self.base.step(x, &mut zo)
+        let (Some(est), Some(rng)) = (self.estimator.as_mut(), self.st.rng.as_mut()) else {
+            return Err(not_initialised(&self.name));
+        };
+        // the estimator draws from the stream this optimizer keeps in its state
+        est.cfg = self.cfg;
+        std::mem::swap(&mut est.rng, rng);
+        let result = match ZoGradient::with_estimator(problem, &mut *est) {
+            Ok(mut zo) => self.base.step(x, &mut zo),
+            Err(e) => Err(e),
+        };
+        std::mem::swap(&mut est.rng, rng);
+        result
     }
-    fn set_hyper(&mut self, name: &str, value: f64) -> Result<()> {
-        self.base.set_hyper(name, value)
-    }
-    fn state(&self) -> OptimizerState {
-        let mut s = TransformState::new("zo").with_child(self.base.state());
-        if let Some(e) = &self.estimator {
-            s = s.with_vector("rng", &rng_to_vec(&e.rng));
-        }
-        s
-    }
-    fn load_state(&mut self, state: &OptimizerState) -> Result<()> {
-        state.expect_kind("zo")?;
-        let est = self
-            .estimator
-            .as_mut()
-            .ok_or_else(|| not_initialised(&self.name))?;
-        let v = state.vectors.get("rng").ok_or_else(|| {
-            Error::invalid("zo state", "no vector 'rng'", "the perturbation stream")
-        })?;
-        let rng = rng_from_vec(v).ok_or_else(|| {
-            Error::invalid(
-                "zo state vector 'rng'",
-                format!("{} values", v.len()),
-                "28 integers in [0, 65535]",
-            )
-        })?;
-        self.base.load_state(&state.expect_children(1)?[0])?;
-        est.set_rng(rng);
-        Ok(())
-    }
-}
-
-/// Builds a [`ZoConfig`] from the keys of a `zo(...)` spec (all but `base`).
-pub fn config_from_spec(spec: &Spec, keys: &[&str]) -> Result<ZoConfig> {
-    let a = spec.args(keys)?;
-    let d = ZoConfig::default();
-    let law_name = a.choice("law", "gaussian", &PerturbationLaw::NAMES)?;
-    let mut law = PerturbationLaw::parse("zo.law", &law_name)?;
-    if a.has("dap") {
-        let c = a.choice("dap", "sphere_project", &DapConstruction::NAMES)?;
-        match &mut law {
-            PerturbationLaw::Dap { construction, .. } => {
-                *construction = DapConstruction::parse("zo.dap", &c)?
-            }
-            _ => {
-                return Err(Error::invalid(
-                    "zo.dap",
-                    c,
-                    "no 'dap' key unless law is dap or dap_exact",
-                ));
-            }
-        }
-    }
-    let diff = a.choice("diff", "forward", &Difference::NAMES)?;
-    let cfg = ZoConfig {
-        law,
-        q: a.usize("q", d.q)?,
-        mu: a.positive("mu", d.mu)?,
-        difference: Difference::parse("zo.diff", &diff)?,
-        pilot_threshold: a.non_negative("pilot_threshold", d.pilot_threshold)?,
-    };
-    cfg.validate()?;
-    Ok(cfg)
 }

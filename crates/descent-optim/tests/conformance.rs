@@ -131,3 +131,23 @@ conformance_test!(
     spec("entropy_sgd(lr=10, inner_lr=0.001, gamma=0.03, gamma_growth=0.00003, outer=scaled)"),
     Budget::uniform(50_000, 1e-5)
 );
+conformance_test!(
+    muon_bf16_newton_schulz,
+    spec("muon(lr=0.02, adam_lr=0.01, ns_format=bf16, schedule=linear(total=5000, end=0))"),
+    Budget::uniform(5_000, 1e-4)
+);
+conformance_test!(
+    adam_from_optax_blocks,
+    spec("chain(of=[scale_by_adam, scale_by_lr(lr=0.01)])"),
+    Budget::uniform(5_000, 1e-8)
+);
+conformance_test!(
+    momentum_from_optax_blocks,
+    spec("chain(of=[trace(decay=0.9), scale_by_lr(lr=0.001)])"),
+    Budget::uniform(5_000, 1e-5)
+);
+conformance_test!(
+    partition_by_shape,
+    spec("partition(matrix=adam(lr=0.01), vector=sgd(lr=0.001, momentum=0.9))"),
+    Budget::uniform(5_000, 1e-5)
+);

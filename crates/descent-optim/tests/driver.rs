@@ -253,5 +253,91 @@ fn resuming_from_a_state_matches_an_uninterrupted_run() {
         .unwrap();
     run(c.as_mut(), &mut xb, &mut q, 23, no_observer).unwrap();
     assert_eq!(xa, xb);
-    assert!(saved.contains("\"step\": 17.0"), "{saved}");
+    assert!(saved.contains("\"step\": 17"), "{saved}");
+}
+
+#[test]
+fn run_with_says_why_it_stopped_and_can_skip_the_final_evaluation() {
+    use descent_core::EvalCounter;
+    use descent_optim::{RunOptions, StopReason, run_with};
+
+    // the budget ran out: the final loss is f at the final x, one value the driver does not
+    // count but the problem sees
+    let mut q = EvalCounter::new(Quadratic::diagonal(&[1.0, 10.0], &[1.0, -1.0]).unwrap());
+    let mut opt = init("sgd(lr=0.1)", q.layout());
+    let mut x = vec![0.0, 0.0];
+    let end = run_with(
+        opt.as_mut(),
+        &mut x,
+        &mut q,
+        RunOptions::steps(50),
+        no_observer,
+    )
+    .unwrap();
+    assert_eq!(end.reason, StopReason::Budget);
+    let Outcome::Completed {
+        steps: 50,
+        final_loss: Some(l),
+    } = end.outcome
+    else {
+        panic!("{end:?}")
+    };
+    assert_eq!(l, q.inner_mut().value(&x));
+    assert_eq!((q.counts().values, q.counts().gradients), (1, 50));
+
+    // without the final evaluation the final loss is the one the last step saw, at its start
+    let mut q = EvalCounter::new(Quadratic::diagonal(&[1.0, 10.0], &[1.0, -1.0]).unwrap());
+    let mut opt = init("sgd(lr=0.1)", q.layout());
+    let mut x = vec![0.0, 0.0];
+    let mut last = None;
+    let end = run_with(
+        opt.as_mut(),
+        &mut x,
+        &mut q,
+        RunOptions::steps(50).without_final_evaluation(),
+        |r| {
+            last = r.info.loss;
+            ControlFlow::Continue(())
+        },
+    )
+    .unwrap();
+    let Outcome::Completed { final_loss, .. } = end.outcome else {
+        panic!("{end:?}")
+    };
+    assert_eq!(final_loss, last);
+    assert!(final_loss.unwrap() > q.inner_mut().value(&x));
+    assert_eq!((q.counts().values, q.counts().gradients), (0, 50));
+
+    // the observer stopped it, even at the very last step
+    let mut q = Quadratic::diagonal(&[1.0, 10.0], &[1.0, -1.0]).unwrap();
+    let mut opt = init("sgd(lr=0.1)", q.layout());
+    let end = run_with(
+        opt.as_mut(),
+        &mut [0.0, 0.0],
+        &mut q,
+        RunOptions::steps(5),
+        |r| {
+            if r.step == 5 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        },
+    )
+    .unwrap();
+    assert_eq!(end.reason, StopReason::Observer);
+    assert!(matches!(end.outcome, Outcome::Completed { steps: 5, .. }));
+
+    // it diverged
+    let mut opt = init("sgd(lr=10)", q.layout());
+    let end = run_with(
+        opt.as_mut(),
+        &mut [0.0, 0.0],
+        &mut q,
+        RunOptions::steps(1000),
+        no_observer,
+    )
+    .unwrap();
+    assert_eq!(end.reason, StopReason::Diverged);
+    assert!(end.outcome.diverged());
 }

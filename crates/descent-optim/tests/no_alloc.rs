@@ -73,15 +73,38 @@ fn updates_and_steps_do_not_allocate() {
     ] {
         transforms.push(build_transform(&Spec::parse(text).unwrap()).unwrap());
     }
+    // optax's blocks, folded chains, named partitions
+    for text in [
+        "chain(of=[scale_by_adam, scale_by_lr(lr=0.1)])",
+        "chain(of=[add_decayed_weights(weight_decay=0.1), trace(decay=0.9, nesterov=true), \
+         scale(factor=-0.5)])",
+        "partition(groups=[group(match=\"*b\", opt=sgd(lr=0.1))], matrix=muon(ns_format=bf16))",
+    ] {
+        transforms.push(build_transform(&Spec::parse(text).unwrap()).unwrap());
+    }
     for t in &mut transforms {
         t.build(&layout, &streams).unwrap();
         let x = vec![0.5; 9];
         let mut g = vec![1.0; 9];
         let mut y = x.clone();
+        // set_hyper writes a value back to each hyperparameter it has, validated
+        let hypers: Vec<(&str, f64)> = t
+            .hyper_names()
+            .into_iter()
+            .filter_map(|n| t.hyper(n).map(|v| (n, v)))
+            .collect();
+        assert!(
+            !hypers.is_empty() || t.name().starts_with("quantize"),
+            "{}",
+            t.name()
+        );
         let n = allocations(|| {
             for step in 1..=10 {
                 t.update(step, &mut g, &x);
                 t.apply(step + 10, &mut g, &mut y);
+                for &(name, value) in &hypers {
+                    t.set_hyper(name, value).unwrap();
+                }
             }
         });
         assert_eq!(n, 0, "{} allocated", t.name());
@@ -97,4 +120,29 @@ fn updates_and_steps_do_not_allocate() {
         }
     });
     assert_eq!(n, 0, "TransformOptimizer::step allocated");
+
+    // the optimizers' own hyperparameters too
+    for text in [
+        "rbo(inner_c=0.5)",
+        "entropy_sgd",
+        "lbfgs",
+        "engd_w(lr=0.5)",
+        "sam(rho=0.1, base=adam)",
+        "zo(mu=1e-4)",
+    ] {
+        let mut opt = parse_optimizer(text).unwrap();
+        opt.init(&Layout::flat(3), &streams).unwrap();
+        let hypers: Vec<(&str, f64)> = opt
+            .hyper_names()
+            .into_iter()
+            .filter_map(|n| opt.hyper(n).map(|v| (n, v)))
+            .collect();
+        assert!(hypers.len() >= 2, "{text}: {hypers:?}");
+        let n = allocations(|| {
+            for &(name, value) in &hypers {
+                opt.set_hyper(name, value).unwrap();
+            }
+        });
+        assert_eq!(n, 0, "{text}: set_hyper allocated");
+    }
 }

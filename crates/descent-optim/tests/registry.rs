@@ -2,9 +2,9 @@
 
 use descent_core::testfns::Quadratic;
 use descent_core::{Problem, RngStreams, Spec};
-use descent_optim::registry::TRANSFORMS;
+use descent_optim::registry::Build;
 use descent_optim::{
-    OPTIMIZERS, build_optimizer, build_transform, no_observer, parse_optimizer, run,
+    OPTIMIZERS, TRANSFORMS, build_optimizer, build_transform, no_observer, parse_optimizer, run,
 };
 
 fn err(text: &str) -> String {
@@ -42,39 +42,35 @@ fn defaults_are_torch_optims() {
 
 #[test]
 fn every_listed_optimizer_builds_with_its_defaults() {
-    for (name, desc) in OPTIMIZERS {
-        assert!(build_optimizer(&Spec::named(name)).is_ok(), "{name}");
-        if *name == "zo" || *name == "sam" {
+    for e in OPTIMIZERS {
+        assert!(build_optimizer(&Spec::named(e.name)).is_ok(), "{}", e.name);
+        let keys = (e.keys)(e.name);
+        let has = |key: &str| keys.iter().any(|k| k.key == key);
+        if e.name == "zo" || e.name == "sam" {
             // zeroth-order and SAM take clipping and schedules through their base transform
-            assert!(desc.contains("base=sgd(lr=0.01)"), "{desc}");
+            let base = keys.iter().find(|k| k.key == "base").unwrap();
+            assert_eq!(base.default.as_deref(), Some("sgd(lr=0.01)"));
             continue;
         }
         // the rest choose their own points
-        if !descent_optim::registry::FIRST_ORDER.contains(name) {
+        if !matches!(e.build, Build::FirstOrder(_)) {
             continue;
         }
         for key in ["clip_norm", "clip_value", "schedule"] {
-            assert!(desc.contains(key), "{name}'s description lists {key}");
+            assert!(has(key), "{}'s keys list {key}", e.name);
         }
         // the quantizer keys listed are exactly those the optimizer accepts
-        let listed = desc
-            .split_once("quantizers ")
-            .and_then(|(_, t)| {
-                t.split_once(" (fmt(e=.., m=.., round=nearest|stochastic|toward_zero) or ")
-            })
-            .map(|(keys, _)| keys.split(", ").collect::<Vec<_>>())
-            .unwrap_or_else(|| panic!("{name}'s description lists no quantizers: {desc}"));
-        let accepted: Vec<&str> = ["w=", "g=", "m=", "v="]
+        let listed: Vec<&str> = ["w", "g", "m", "v"]
             .into_iter()
-            .filter(|k| parse_optimizer(&format!("{name}({k}bf16)")).is_ok())
+            .filter(|k| has(k))
             .collect();
-        assert_eq!(listed, accepted, "{name}");
-        assert!(
-            desc.ends_with("or fp32|tf32|fp16|bf16|e5m2|e4m3)"),
-            "{desc}"
-        );
+        let accepted: Vec<&str> = ["w", "g", "m", "v"]
+            .into_iter()
+            .filter(|k| parse_optimizer(&format!("{}({k}=bf16)", e.name)).is_ok())
+            .collect();
+        assert_eq!(listed, accepted, "{}", e.name);
     }
-    let names: Vec<&str> = TRANSFORMS.iter().map(|(n, _)| *n).collect();
+    let names: Vec<&str> = TRANSFORMS.iter().map(|e| e.name).collect();
     assert_eq!(
         names,
         [
@@ -82,10 +78,81 @@ fn every_listed_optimizer_builds_with_its_defaults() {
             "clip_value",
             "decoupled_weight_decay",
             "chain",
+            "partition",
             "quantize",
-            "synaptic_noise"
+            "synaptic_noise",
+            "scale",
+            "scale_by_lr",
+            "trace",
+            "scale_by_adam",
+            "add_decayed_weights"
         ]
     );
+}
+
+/// A value for each required key, to build the entries that have some.
+fn required_value(key: &str) -> &'static str {
+    match key {
+        "max" => "1",
+        "of" => "[sgd]",
+        "fmt" => "bf16",
+        "sigma" => "0.1",
+        "factor" => "2",
+        "lr" => "0.1",
+        "weight_decay" => "0.01",
+        other => panic!("no sample value for the required key {other}"),
+    }
+}
+
+/// `descent list` prints each config's actual defaults: writing every listed default out
+/// builds the very same configuration as leaving it to the default.
+#[test]
+fn listed_defaults_are_the_configs_defaults() {
+    let mut checked = 0;
+    for e in OPTIMIZERS.iter().chain(TRANSFORMS) {
+        if e.name == "partition" {
+            continue; // its keys are transforms, none has a default
+        }
+        let keys = (e.keys)(e.name);
+        let required: Vec<String> = keys
+            .iter()
+            .filter(|k| k.required)
+            .map(|k| format!("{}={}", k.key, required_value(k.key)))
+            .collect();
+        let explicit: Vec<String> = keys
+            .iter()
+            .filter_map(|k| k.default.as_ref().map(|d| format!("{}={d}", k.key)))
+            .chain(required.iter().cloned())
+            .collect();
+        let implicit = format!("{}({})", e.name, required.join(", "));
+        let explicit = format!("{}({})", e.name, explicit.join(", "));
+        let a = parse_optimizer(&implicit).unwrap_or_else(|err| panic!("{implicit}: {err}"));
+        let b = parse_optimizer(&explicit).unwrap_or_else(|err| panic!("{explicit}: {err}"));
+        assert_eq!(
+            a.state().resolved(),
+            b.state().resolved(),
+            "{implicit} vs {explicit}"
+        );
+        checked += keys.iter().filter(|k| k.default.is_some()).count();
+    }
+    assert!(checked > 60, "{checked} defaults checked");
+    // and the listing shows them
+    let text = descent_optim::registry::listing(OPTIMIZERS);
+    for line in [
+        "  sgd  SGD as torch.optim.SGD",
+        "      lr=0.01  ",
+        "      eps=1e-8  ",
+        "      weight_decay=0.01  ",
+        "      adam_lr=3e-4  ",
+        "      ns_format=fp64  ",
+        "      clip_norm (off)  ",
+        "      inner_lr=0.01  ",
+        "      law=gaussian  ",
+        "      rank=100  ",
+        "      shift=1e-7  ",
+    ] {
+        assert!(text.contains(line), "{line:?} not in\n{text}");
+    }
 }
 
 #[test]
@@ -111,7 +178,9 @@ fn bad_specs_name_the_field_and_the_valid_choices() {
     assert_eq!(
         err("adagrad(lr=0.1)"),
         "unknown optimizer 'adagrad'; valid: sgd, adam, adamw, muon, zo, engd, engd_w, spring, \
-         nystrom, sap, lbfgs, sam, rbo, entropy_sgd"
+         nystrom, sap, lbfgs, sam, rbo, entropy_sgd, clip_norm, clip_value, \
+         decoupled_weight_decay, chain, partition, quantize, synaptic_noise, scale, scale_by_lr, \
+         trace, scale_by_adam, add_decayed_weights"
     );
     assert_eq!(
         err("sgd(lr=0.1, momentun=0.9)"),
@@ -165,7 +234,8 @@ fn bad_specs_name_the_field_and_the_valid_choices() {
             .unwrap()
             .to_string(),
         "unknown transform 'lion'; valid: sgd, adam, adamw, muon, clip_norm, clip_value, \
-         decoupled_weight_decay, chain, quantize, synaptic_noise"
+         decoupled_weight_decay, chain, partition, quantize, synaptic_noise, scale, scale_by_lr, \
+         trace, scale_by_adam, add_decayed_weights"
     );
 }
 
@@ -215,4 +285,127 @@ fn quantized_weights_are_top_level_only() {
         parse_optimizer("adam(lr=1e-3, w=bf16)").unwrap().name(),
         "adam(lr=0.001, w=bf16)"
     );
+}
+
+#[test]
+fn partition_specs_name_groups_by_glob_and_shape() {
+    use descent_core::Layout;
+    let mut layout = Layout::new();
+    layout.push("layer0.weight", &[3, 2]);
+    layout.push("layer0.bias", &[3]);
+    let init = |text: &str| {
+        let mut opt = parse_optimizer(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        opt.init(&layout, &descent_core::RngStreams::new(0))
+            .map(|_| opt)
+    };
+    // the two forms build, and route as written
+    let by_shape = init("partition(matrix=adam(lr=1e-3), vector=sgd(lr=0.1))").unwrap();
+    let s = by_shape.state();
+    let kinds: Vec<&str> = s.children[0]
+        .children
+        .iter()
+        .map(|c| c.kind.as_str())
+        .collect();
+    assert_eq!(kinds, ["adam", "sgd"]);
+    assert_eq!(
+        s.children[0].children[0].state["m"]
+            .as_array()
+            .unwrap()
+            .len(),
+        6
+    );
+    let by_name = init(
+        "partition(groups=[group(match=\"*.bias\", opt=sgd(lr=0.1)), \
+         group(match=\"layer?.*\", opt=adam)], default=adam)",
+    )
+    .unwrap();
+    assert_eq!(by_name.hyper("lr"), Some(0.1));
+    let err = |text: &str| match init(text) {
+        Ok(_) => panic!("{text} built"),
+        Err(e) => e.to_string(),
+    };
+    assert_eq!(
+        err("partition(groups=[group(match=\"*.b\", opt=sgd)], default=adam)"),
+        "invalid value for 'partition group match': got \"*.b\", expected a glob matching a \
+         block of the layout (layer0.weight, layer0.bias); `*` matches any run, `?` one \
+         character"
+    );
+    assert_eq!(
+        err("partition(matrix=adam)"),
+        "invalid value for 'partition': got block 'layer0.bias' (shape [3]) in no group \
+         (matrix), expected a group for every block: a match=\"glob\" that covers it, matrix= \
+         or vector= for its shape, or default="
+    );
+    // spec errors
+    let spec_err = |text: &str| parse_optimizer(text).err().unwrap().to_string();
+    assert_eq!(
+        spec_err("partition(matrix=adam, vectors=sgd)"),
+        "unknown key 'vectors' for 'partition'; valid keys: groups, matrix, vector, default"
+    );
+    assert_eq!(
+        spec_err("partition(groups=[adam])"),
+        "invalid value for 'partition.groups': got adam, expected group(match=\"glob\", opt=spec)"
+    );
+    assert_eq!(
+        spec_err("partition(groups=[group(opt=adam)])"),
+        "invalid value for 'group.match': got nothing, expected a glob such as \"*.bias\" \
+         (required)"
+    );
+    assert!(
+        spec_err("partition(groups=[group(match=\"*\", opt=rbo)])")
+            .starts_with("unknown transform 'rbo'")
+    );
+}
+
+/// The rustdoc of each config field ends with its default as declared; it is the number
+/// `descent list` prints (written the same way or not: `1e-3` and `0.001` are one number).
+#[test]
+fn rustdoc_defaults_are_the_listed_ones() {
+    use descent_optim::config::Config;
+    use descent_optim::*;
+    fn check<C: Config>(name: &str, documented: &[(&str, &str)]) -> usize {
+        let listed = C::preset(name).docs();
+        let mut n = 0;
+        for (field, text) in documented {
+            let Some(row) = listed.iter().find(|k| k.key == *field) else {
+                continue; // internal fields and fields listed under other keys
+            };
+            let (Ok(doc), Some(Ok(list))) = (
+                text.parse::<f64>(),
+                row.default.as_deref().map(str::parse::<f64>),
+            ) else {
+                if let Ok(b) = text.parse::<bool>() {
+                    assert_eq!(row.default.as_deref(), Some(b.to_string().as_str()));
+                    n += 1;
+                }
+                continue;
+            };
+            assert_eq!(
+                doc, list,
+                "{name}.{field}: rustdoc {text}, list {:?}",
+                row.default
+            );
+            n += 1;
+        }
+        n
+    }
+    let n = check::<SgdConfig>("sgd", SgdConfig::DOCUMENTED_DEFAULTS)
+        + check::<AdamConfig>("adam", AdamConfig::DOCUMENTED_DEFAULTS)
+        + check::<MuonConfig>("muon", MuonConfig::DOCUMENTED_DEFAULTS)
+        + check::<ZoConfig>("zo", ZoConfig::DOCUMENTED_DEFAULTS)
+        + check::<EngdConfig>("engd_w", EngdConfig::DOCUMENTED_DEFAULTS)
+        + check::<LbfgsConfig>("lbfgs", LbfgsConfig::DOCUMENTED_DEFAULTS)
+        + check::<SamConfig>("sam", SamConfig::DOCUMENTED_DEFAULTS)
+        + check::<RboConfig>("rbo", RboConfig::DOCUMENTED_DEFAULTS)
+        + check::<EntropySgdConfig>("entropy_sgd", EntropySgdConfig::DOCUMENTED_DEFAULTS)
+        + check::<DecoupledWeightDecay>(
+            "decoupled_weight_decay",
+            DecoupledWeightDecay::DOCUMENTED_DEFAULTS,
+        )
+        + check::<primitives::TraceConfig>("trace", primitives::TraceConfig::DOCUMENTED_DEFAULTS)
+        + check::<primitives::ScaleByAdamConfig>(
+            "scale_by_adam",
+            primitives::ScaleByAdamConfig::DOCUMENTED_DEFAULTS,
+        );
+    assert!(n >= 45, "{n} defaults compared");
 }

@@ -235,8 +235,8 @@ fn partition_of_elementwise_transforms_equals_the_whole() {
     // State round-trip of the partition.
     let s = parts.state();
     assert_eq!(s.kind, "partition");
-    assert_eq!(s.children[0].vectors["m"].len(), 6);
-    assert_eq!(s.children[1].vectors["m"].len(), 2);
+    assert_eq!(s.children[0].state["m"].as_array().unwrap().len(), 6);
+    assert_eq!(s.children[1].state["m"].as_array().unwrap().len(), 2);
     let mut fresh = built(
         Box::new(Partition::by_labels(vec![adam(), adam()], vec![0, 1, 0])),
         &layout,
@@ -300,7 +300,7 @@ fn clipping() {
     assert!(ClipByGlobalNorm::new(0.0).is_err());
     assert_eq!(
         ClipByValue::new(-1.0).unwrap_err().to_string(),
-        "invalid value for 'clip_value': got -1, expected a finite number > 0"
+        "invalid value for 'clip_value.max': got -1, expected a finite number > 0"
     );
 }
 
@@ -561,4 +561,216 @@ fn fused_apply_equals_update_then_add_bit_for_bit() {
             }
         }
     }
+}
+
+fn four_blocks() -> Layout {
+    let mut l = Layout::new();
+    l.push("layer0.weight", &[2, 2]);
+    l.push("layer0.bias", &[2]);
+    l.push("layer1.weight", &[1, 2]);
+    l.push("layer1.bias", &[1]);
+    l
+}
+
+#[test]
+fn named_groups_take_blocks_by_first_matching_glob_then_shape_then_default() {
+    use descent_optim::Label;
+    let layout = four_blocks();
+    let (p1, l1, _) = probe(1.0);
+    let (pb, lb, _) = probe(2.0);
+    let (pd, ld, _) = probe(3.0);
+    let mut t = Partition::named(vec![
+        (Label::Glob("layer1.*".into()), p1),
+        (Label::Glob("*.bias".into()), pb),
+        (Label::Default, pd),
+    ])
+    .unwrap();
+    t.build(&layout, &RngStreams::new(0)).unwrap();
+    // layer1.bias matches both globs: the first one wins
+    assert_eq!(
+        *l1.lock().unwrap(),
+        vec!["layer1.weight[1, 2]@0", "layer1.bias[1]@2"]
+    );
+    assert_eq!(*lb.lock().unwrap(), vec!["layer0.bias[2]@0"]);
+    assert_eq!(*ld.lock().unwrap(), vec!["layer0.weight[2, 2]@0"]);
+    let mut g = vec![1.0; 9];
+    t.update(1, &mut g, &[0.0; 9]);
+    assert_eq!(g, [3.0, 3.0, 3.0, 3.0, 2.0, 2.0, 1.0, 1.0, 1.0]);
+
+    // by shape class: matrices and the rest
+    let (pm, lm, _) = probe(1.0);
+    let (pv, lv, _) = probe(1.0);
+    let mut t = Partition::named(vec![(Label::Matrix, pm), (Label::Vector, pv)]).unwrap();
+    t.build(&layout, &RngStreams::new(0)).unwrap();
+    assert_eq!(
+        *lm.lock().unwrap(),
+        vec!["layer0.weight[2, 2]@0", "layer1.weight[1, 2]@4"]
+    );
+    assert_eq!(
+        *lv.lock().unwrap(),
+        vec!["layer0.bias[2]@0", "layer1.bias[1]@2"]
+    );
+}
+
+#[test]
+fn a_glob_matching_nothing_and_an_uncovered_block_are_errors_naming_them() {
+    use descent_optim::Label;
+    let layout = four_blocks();
+    let build = |groups: Vec<(Label, Box<dyn Transform>)>| {
+        let mut t = Partition::named(groups).unwrap();
+        t.build(&layout, &RngStreams::new(0))
+            .unwrap_err()
+            .to_string()
+    };
+    assert_eq!(
+        build(vec![
+            (Label::Glob("*.bais".into()), sgd(0.1)),
+            (Label::Default, sgd(0.1))
+        ]),
+        "invalid value for 'partition group match': got \"*.bais\", expected a glob matching a \
+         block of the layout (layer0.weight, layer0.bias, layer1.weight, layer1.bias); `*` \
+         matches any run, `?` one character"
+    );
+    assert_eq!(
+        build(vec![
+            (Label::Glob("*.bias".into()), sgd(0.1)),
+            (Label::Glob("layer0.*".into()), sgd(0.1))
+        ]),
+        "invalid value for 'partition': got block 'layer1.weight' (shape [1, 2]) in no group \
+         (match=\"*.bias\", match=\"layer0.*\"), expected a group for every block: a \
+         match=\"glob\" that covers it, matrix= or vector= for its shape, or default="
+    );
+    assert!(
+        Partition::named(vec![(Label::Matrix, sgd(0.1)), (Label::Matrix, sgd(0.1))]).is_err(),
+        "matrix twice"
+    );
+}
+
+fn transform(text: &str) -> Box<dyn Transform> {
+    descent_optim::build_transform(&Spec::parse(text).unwrap()).unwrap()
+}
+
+/// Runs `text` for `steps` steps of a fixed gradient field on 7 parameters and returns every
+/// iterate's bits.
+fn trajectory(text: &str, steps: u64) -> Vec<Vec<u64>> {
+    let layout = Layout::flat(7);
+    let mut t = transform(text);
+    t.build(&layout, &RngStreams::new(5)).unwrap();
+    let mut x: Vec<f64> = (0..7).map(|i| (i as f64 * 0.7).cos()).collect();
+    let mut out = Vec::new();
+    for step in 1..=steps {
+        let mut g: Vec<f64> = x
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (1.0 + i as f64) * v - 0.3 + 0.01 * step as f64)
+            .collect();
+        t.apply(step, &mut g, &mut x);
+        out.push(x.iter().map(|v| v.to_bits()).collect());
+    }
+    out
+}
+
+#[test]
+fn optax_blocks_chain_into_the_fused_optimizers_bit_for_bit() {
+    for (chain, fused) in [
+        (
+            "chain(of=[scale_by_adam, scale_by_lr(lr=0.001)])",
+            "adam(lr=0.001)",
+        ),
+        (
+            "chain(of=[scale_by_adam(beta1=0.8, beta2=0.99, eps=1e-6), scale_by_lr(lr=0.05)])",
+            "adam(lr=0.05, beta1=0.8, beta2=0.99, eps=1e-6)",
+        ),
+        (
+            "chain(of=[add_decayed_weights(weight_decay=0.1), scale_by_adam, \
+             scale_by_lr(lr=0.01)])",
+            "adam(lr=0.01, weight_decay=0.1)",
+        ),
+        (
+            "chain(of=[trace(decay=0.9), scale_by_lr(lr=0.01)])",
+            "sgd(lr=0.01, momentum=0.9)",
+        ),
+        (
+            "chain(of=[trace(decay=0.9, nesterov=true), scale_by_lr(lr=0.01)])",
+            "sgd(lr=0.01, momentum=0.9, nesterov=true)",
+        ),
+        (
+            "chain(of=[add_decayed_weights(weight_decay=0.01), scale_by_lr(lr=0.1)])",
+            "sgd(lr=0.1, weight_decay=0.01)",
+        ),
+    ] {
+        assert_eq!(trajectory(chain, 40), trajectory(fused, 40), "{chain}");
+    }
+    // optax's adamw = chain(scale_by_adam, add_decayed_weights, scale_by_lr) equals the fused
+    // AdamW up to rounding (the decay is added before the scaling, not after)
+    let a = trajectory(
+        "chain(of=[scale_by_adam, add_decayed_weights(weight_decay=0.1), scale_by_lr(lr=0.01)])",
+        40,
+    );
+    let b = trajectory("adamw(lr=0.01, weight_decay=0.1)", 40);
+    let mut differ = 0;
+    for (ra, rb) in a.iter().zip(&b) {
+        for (xa, xb) in ra.iter().zip(rb) {
+            let (xa, xb) = (f64::from_bits(*xa), f64::from_bits(*xb));
+            assert!((xa - xb).abs() <= 1e-14 * xb.abs().max(1.0), "{xa} vs {xb}");
+            differ += usize::from(xa != xb);
+        }
+    }
+    assert!(
+        differ > 0,
+        "the unfused arithmetic rounds differently somewhere"
+    );
+    // scale_by_adam alone is Adam's direction without the step size: at t = 1, g/(|g| + ε)
+    let mut t = transform("scale_by_adam");
+    t.build(&Layout::flat(2), &RngStreams::new(0)).unwrap();
+    let mut g = [2.0, -0.5];
+    t.update(1, &mut g, &[0.0; 2]);
+    close(&g, &[2.0 / (2.0 + 1e-8), -0.5 / (0.5 + 1e-8)]);
+}
+
+#[test]
+fn a_schedule_drives_the_lr_of_a_chain_of_blocks() {
+    // the chain's lr is scale_by_lr's; set_hyper reaches it through the chain
+    let mut t = transform("chain(of=[trace(decay=0.5), scale_by_lr(lr=0.1)])");
+    assert_eq!(t.hyper("lr"), Some(0.1));
+    assert_eq!(t.hyper_names(), vec!["decay", "lr"]);
+    t.set_hyper("lr", 0.2).unwrap();
+    t.build(&Layout::flat(1), &RngStreams::new(0)).unwrap();
+    let mut g = [1.0];
+    t.update(1, &mut g, &[0.0]);
+    assert_eq!(g, [-0.2]);
+    let mut g = [1.0];
+    t.update(2, &mut g, &[0.0]);
+    assert_eq!(g, [-0.2 * 1.5]);
+}
+
+#[test]
+fn states_are_typed_plain_data() {
+    let layout = Layout::flat(2);
+    let mut t = transform("sgd(lr=0.1, momentum=0.9, nesterov=true, clip_norm=1)");
+    t.build(&layout, &RngStreams::new(0)).unwrap();
+    let mut g = [0.5, -0.25];
+    t.update(1, &mut g, &[0.0; 2]);
+    let s = t.state();
+    let json = serde_json::to_string(&s).unwrap();
+    assert_eq!(
+        json,
+        "{\"kind\":\"chain\",\"children\":[{\"kind\":\"clip_norm\",\"config\":{\"clip_norm\":1.0}},\
+         {\"kind\":\"sgd\",\"config\":{\"dampening\":0.0,\"lr\":0.1,\"momentum\":0.9,\
+         \"nesterov\":true,\"weight_decay\":0.0},\"state\":{\"has_buf\":true,\
+         \"momentum_buffer\":[0.5,-0.25]}}]}"
+    );
+    let back: TransformState = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, s);
+    // the typed state reads back as its struct
+    let sgd: descent_optim::first_order::SgdState =
+        descent_optim::config::from_value(&s.children[1].state).unwrap();
+    assert!(sgd.has_buf);
+    // the resolved configuration without the buffers, for reports
+    assert_eq!(
+        s.resolved().to_string(),
+        "{\"children\":[{\"config\":{\"clip_norm\":1.0},\"kind\":\"clip_norm\"},\
+         {\"config\":{\"dampening\":0.0,\"lr\":0.1,\"momentum\":0.9,\"nesterov\":true,\
+         \"weight_decay\":0.0},\"kind\":\"sgd\"}],\"kind\":\"chain\"}"
+    );
 }

@@ -289,7 +289,7 @@ fn bad_specs_and_missing_oracles_are_named_errors() {
     assert!(e("zo(law=sphere, dap=norm_constant)").contains("'zo.dap'"));
     assert!(e("zo(diff=backward)").contains("forward, central, limit"));
     assert!(e("zo(lr=0.1)").starts_with("unknown key 'lr' for 'zo'"));
-    assert!(e("zo(base=zo(q=2))").contains("unknown transform 'zo'"));
+    assert!(e("zo(base=zo(q=2))").starts_with("invalid value for 'zo.base': got zo(q=2)"));
     // dap_exact needs a gradient: a Function-only problem is refused with both sides named
     let p = Batched {
         layout: Layout::flat(2),
