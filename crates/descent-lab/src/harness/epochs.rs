@@ -8,7 +8,7 @@ use std::time::Instant;
 use descent_core::{EvalCounter, EvalCounts, Problem, Result};
 use descent_data::Dataset;
 use descent_nn::Objective;
-use descent_optim::{Optimizer, Outcome};
+use descent_optim::{Optimizer, Outcome, RunOptions};
 use serde::{Deserialize, Serialize};
 
 /// What a measurement after an epoch tells the loop: the loss whose non-finiteness is
@@ -97,9 +97,20 @@ pub fn run_epochs<P: Problem, M: EpochMetrics>(
     let (mut steps, mut seconds) = (0u64, 0.0);
     for epoch in 1..=epochs {
         let start = Instant::now();
-        let outcome = descent_optim::run(optimizer, x, problem, steps_per_epoch, |_| {
-            ControlFlow::Continue(())
-        })?;
+        // No final evaluation: the measurement below evaluates what the record needs.
+        let options = RunOptions {
+            steps: steps_per_epoch,
+            final_evaluation: false,
+        };
+        let outcome =
+            descent_optim::run_with(
+                optimizer,
+                x,
+                problem,
+                options,
+                |_| ControlFlow::Continue(()),
+            )?
+            .outcome;
         seconds += start.elapsed().as_secs_f64();
         match outcome {
             Outcome::Completed { steps: s, .. } => steps += s,
