@@ -167,6 +167,7 @@ struct TrainArgs {
     /// ε over the whole run, 'dp(noise_multiplier=1.1, ...)' uses that multiplier; stage-wise
     /// schedules: stages=4, noise_decay=0.9, clip_decay=0.5; conversion=classic. Batches are
     /// Poisson samples of expected size --batch-size; ε spent goes to metrics.csv and summary.json.
+    /// ε covers the gradients only: add --no-standardize to keep the training statistics out.
     #[arg(long)]
     privacy: Option<String>,
 }

@@ -5,6 +5,8 @@
 //!   samples (q = b/m), `ceil(m/b)` releases per epoch, per-sample clipping, Gaussian noise
 //!   calibrated to the target ε over the whole run (or a given `noise_multiplier=`), ε spent
 //!   per epoch in `metrics.csv` and in `summary.json` (`epsilon_spent`, `delta`).
+//!   The ε covers the gradient releases only: feature standardization with the training
+//!   part's statistics (the default) is not private; `--no-standardize` avoids it.
 //! - `descent privacy epsilon` / `descent privacy noise`: the RDP accountant and its calibration
 //!   for (stage-wise) schedules, with `--json`.
 //!
