@@ -12,6 +12,8 @@ use descent_lab::report::{ClaimKind, Report, short_json, sig4};
 use descent_lab::train::{self, TrainConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 
+mod privacy;
+
 #[derive(Parser)]
 #[command(
     name = "descent",
@@ -36,6 +38,9 @@ enum Command {
     Run(RunArgs),
     /// Run every experiment and write an index of all claims.
     Reproduce(ReproduceArgs),
+    /// Privacy accounting: ε of a noise schedule, or the noise for a target ε (RDP accountant of
+    /// the Poisson-subsampled Gaussian mechanism).
+    Privacy(privacy::PrivacyArgs),
 }
 
 #[derive(clap::Args)]
@@ -158,6 +163,13 @@ struct TrainArgs {
     /// Output directory (default: results/train-<unix time>).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Train with DP-SGD: 'dp(epsilon=4, delta=1e-5, clip=1)' calibrates the noise to the target
+    /// ε over the whole run, 'dp(noise_multiplier=1.1, ...)' uses that multiplier; stage-wise
+    /// schedules: stages=4, noise_decay=0.9, clip_decay=0.5; conversion=classic. Batches are
+    /// Poisson samples of expected size --batch-size; ε spent goes to metrics.csv and summary.json.
+    /// ε covers the gradients only: add --no-standardize to keep the training statistics out.
+    #[arg(long)]
+    privacy: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -168,6 +180,7 @@ fn main() -> ExitCode {
         Command::Compare(args) => run_compare(args),
         Command::Run(args) => run_experiment(args),
         Command::Reproduce(args) => run_reproduce(args),
+        Command::Privacy(args) => privacy::run(args),
     };
     match result {
         Ok(code) => code,
@@ -220,12 +233,12 @@ fn run_train(args: TrainArgs) -> Result<ExitCode> {
         );
         b
     });
-    let run = train::train(&cfg, |r| {
+    let progress = |r: &train::EpochRecord, extra: String| {
         let acc = r
             .test_accuracy
             .map_or(String::new(), |a| format!(" test_acc {a:.4}"));
         let msg = format!(
-            "train_loss {} test_loss {}{acc}",
+            "train_loss {} test_loss {}{acc}{extra}",
             sig4(r.train_loss),
             sig4(r.test_loss)
         );
@@ -236,18 +249,35 @@ fn run_train(args: TrainArgs) -> Result<ExitCode> {
             }
             None => eprintln!("epoch {}/{} {msg}", r.epoch, cfg.epochs),
         }
-    })?;
+    };
+    let (run, spent) = match &args.privacy {
+        None => {
+            let run = train::train(&cfg, |r| progress(r, String::new()))?;
+            train::write_outputs(&run, &out)
+                .with_context(|| format!("writing results to {}", out.display()))?;
+            (run, String::new())
+        }
+        Some(spec) => {
+            let p = privacy::train_private(&cfg, spec, |r, e| progress(r, format!(" ε {e:.4}")))?;
+            privacy::write_private_outputs(&p, &out)
+                .with_context(|| format!("writing results to {}", out.display()))?;
+            let spent = format!(
+                ", ε = {:.4} spent at δ = {} ({} conversion)",
+                p.spent.epsilon, p.spent.delta, p.spent.conversion
+            );
+            (p.run, spent)
+        }
+    };
     if let Some(b) = bar {
         b.finish();
     }
-    train::write_outputs(&run, &out)
-        .with_context(|| format!("writing results to {}", out.display()))?;
     let s = &run.summary;
     let acc = s
         .test_accuracy
         .map_or(String::new(), |a| format!(", test accuracy {a:.4}"));
     println!(
-        "{} on {} with {}: train loss {}, test loss {}{acc}, {} steps in {:.2} s; results in {}",
+        "{} on {} with {}: train loss {}, test loss {}{acc}{spent}, {} steps in {:.2} s; results \
+         in {}",
         s.model,
         s.data,
         s.optimizer,

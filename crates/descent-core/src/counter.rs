@@ -166,6 +166,26 @@ impl<P: Problem> PerSampleGradients for EvalCounter<P> {
             .expect(VIEW)
             .weighted_grad(x, weights, g)
     }
+    fn subset_grad_norms(&mut self, x: &[f64], positions: &[usize], norms: &mut [f64]) {
+        self.counts.per_sample += 1;
+        self.inner
+            .as_per_sample()
+            .expect(VIEW)
+            .subset_grad_norms(x, positions, norms)
+    }
+    fn subset_weighted_grad(
+        &mut self,
+        x: &[f64],
+        positions: &[usize],
+        weights: &[f64],
+        g: &mut [f64],
+    ) -> f64 {
+        self.counts.per_sample += 1;
+        self.inner
+            .as_per_sample()
+            .expect(VIEW)
+            .subset_weighted_grad(x, positions, weights, g)
+    }
 }
 
 impl<P: Problem> HessianVector for EvalCounter<P> {

@@ -40,6 +40,38 @@ pub trait PerSampleGradients: Gradient {
     /// Writes Σᵢ wᵢ ∇ℓᵢ(x) into `g` and returns Σᵢ wᵢ ℓᵢ(x). With wᵢ = 1/B this is the batch
     /// gradient; with wᵢ = min(1, C/‖∇ℓᵢ‖)/B it is the per-sample-clipped mean ("ghost clipping").
     fn weighted_grad(&mut self, x: &[f64], weights: &[f64], g: &mut [f64]) -> f64;
+
+    /// Writes ‖∇ℓᵢ(x)‖ for the samples at `positions` of the current minibatch only (one norm
+    /// per position, in order; each position < B). A Poisson sample of b out of a local dataset
+    /// of m (DP-SGD) needs only these. The provided body evaluates the whole batch (cost B,
+    /// and it allocates); problems that can evaluate a subset directly override it so the cost
+    /// is b (`descent_nn::Objective` does).
+    fn subset_grad_norms(&mut self, x: &[f64], positions: &[usize], norms: &mut [f64]) {
+        let mut all = vec![0.0; self.batch_len()];
+        self.per_sample_grad_norms(x, &mut all);
+        for (n, &p) in norms.iter_mut().zip(positions) {
+            *n = all[p];
+        }
+    }
+
+    /// Writes Σⱼ wⱼ ∇ℓ_{positions[j]}(x) into `g` and returns Σⱼ wⱼ ℓ_{positions[j]}(x): the
+    /// weighted gradient over a subset of the current minibatch (`weights` has one entry per
+    /// position; positions distinct and < B). The provided body scatters the weights into a
+    /// whole-batch weight vector (cost B, and it allocates); see
+    /// [`PerSampleGradients::subset_grad_norms`].
+    fn subset_weighted_grad(
+        &mut self,
+        x: &[f64],
+        positions: &[usize],
+        weights: &[f64],
+        g: &mut [f64],
+    ) -> f64 {
+        let mut all = vec![0.0; self.batch_len()];
+        for (&p, &w) in positions.iter().zip(weights) {
+            all[p] = w;
+        }
+        self.weighted_grad(x, &all, g)
+    }
 }
 
 /// Exact Hessian-vector products.

@@ -125,6 +125,8 @@ pub struct Objective {
     loss: Loss,
     sampler: Option<BatchSampler>,
     batch: Vec<usize>,
+    /// Scratch: the data indices of a subset of the batch (subset evaluations).
+    subset: Vec<usize>,
     ws: Workspace,
     name: String,
 }
@@ -188,6 +190,7 @@ impl Objective {
             loss,
             sampler,
             batch,
+            subset: Vec::new(),
             name,
         };
         // Show the batch the first resample will draw (a peek on a copy of the sampler), so the
@@ -219,6 +222,7 @@ impl Objective {
             loss,
             sampler: None,
             batch: (0..b).collect(),
+            subset: Vec::new(),
             name,
         })
     }
@@ -362,6 +366,36 @@ impl PerSampleGradients for Objective {
         let data = self.stream.as_ref().map_or(&*self.data, Stream::batch);
         self.model
             .weighted_grad(x, data, &self.batch, self.loss, weights, &mut self.ws, g)
+    }
+
+    /// Evaluates only the samples at `positions` (cost ∝ their number, not the batch's).
+    fn subset_grad_norms(&mut self, x: &[f64], positions: &[usize], norms: &mut [f64]) {
+        self.gather(positions);
+        let data = self.stream.as_ref().map_or(&*self.data, Stream::batch);
+        self.model
+            .per_sample_grad_norms(x, data, &self.subset, self.loss, &mut self.ws, norms);
+    }
+
+    /// Evaluates only the samples at `positions` (cost ∝ their number, not the batch's).
+    fn subset_weighted_grad(
+        &mut self,
+        x: &[f64],
+        positions: &[usize],
+        weights: &[f64],
+        g: &mut [f64],
+    ) -> f64 {
+        self.gather(positions);
+        let data = self.stream.as_ref().map_or(&*self.data, Stream::batch);
+        self.model
+            .weighted_grad(x, data, &self.subset, self.loss, weights, &mut self.ws, g)
+    }
+}
+
+impl Objective {
+    /// The data indices of the batch positions `positions` into the scratch list.
+    fn gather(&mut self, positions: &[usize]) {
+        self.subset.clear();
+        self.subset.extend(positions.iter().map(|&p| self.batch[p]));
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use descent_core::{Caps, Gradient, Problem, RngStreams, Stochastic};
+use descent_core::{Caps, Function, Gradient, PerSampleGradients, Problem, RngStreams, Stochastic};
 use descent_data::{Dataset, Targets};
 use descent_nn::{
     Activation, Init, Loss, Mlp, Objective, build_model, choose_loss, output_width, parse_model,
@@ -52,7 +52,7 @@ fn softmax_regression_trains_with_plain_gradient_descent() {
     let model = Mlp::softmax_regression(2, 2).unwrap();
     let mut obj = Objective::new(model, data.clone(), Loss::SoftmaxCe, 1000, &streams).unwrap();
     assert!(obj.is_full_batch());
-    let mut x = vec![0.0; obj.dim()];
+    let mut x = vec![0.0; Problem::dim(&obj)];
     let mut g = vec![0.0; x.len()];
     let initial = obj.value_grad(&x, &mut g);
     assert!(
@@ -325,4 +325,72 @@ fn logistic_regression_accuracy_thresholds_at_zero() {
     )
     .unwrap();
     assert_eq!(r.evaluate(&[0.0; 3], &reg).unwrap().accuracy, None);
+}
+
+/// The trait's provided subset methods (whole batch, then gather/scatter), for comparison with
+/// the objective's direct subset evaluations.
+struct WholeBatchOnly(Objective);
+
+impl Function for WholeBatchOnly {
+    fn dim(&self) -> usize {
+        Function::dim(&self.0)
+    }
+    fn value(&mut self, x: &[f64]) -> f64 {
+        self.0.value(x)
+    }
+}
+
+impl Gradient for WholeBatchOnly {
+    fn value_grad(&mut self, x: &[f64], g: &mut [f64]) -> f64 {
+        self.0.value_grad(x, g)
+    }
+}
+
+impl PerSampleGradients for WholeBatchOnly {
+    fn batch_len(&mut self) -> usize {
+        self.0.batch_len()
+    }
+    fn per_sample_grad_norms(&mut self, x: &[f64], norms: &mut [f64]) {
+        self.0.per_sample_grad_norms(x, norms)
+    }
+    fn weighted_grad(&mut self, x: &[f64], w: &[f64], g: &mut [f64]) -> f64 {
+        self.0.weighted_grad(x, w, g)
+    }
+}
+
+/// Subset evaluations (a Poisson sample of a full batch, DP-SGD) equal the whole-batch ones
+/// restricted to the subset, in full-batch and minibatch mode (positions index the batch).
+#[test]
+fn subset_evaluations_equal_the_whole_batch_restricted_to_the_subset() {
+    let data = Arc::new(blobs(40, 3));
+    let model = Mlp::new(vec![2, 5, 2], Activation::Tanh, true).unwrap();
+    let streams = RngStreams::new(1);
+    for batch in [40, 16] {
+        let obj = Objective::new(
+            model.clone(),
+            data.clone(),
+            Loss::SoftmaxCe,
+            batch,
+            &streams,
+        )
+        .unwrap();
+        let x = obj.init_params(Init::Xavier, &streams);
+        let (mut direct, mut whole) = (obj.clone(), WholeBatchOnly(obj));
+        let positions = [0usize, 3, 4, 9, 15];
+        let weights = [0.5, -1.0, 2.0, 0.25, 1.0];
+        let (mut n1, mut n2) = (vec![0.0; 5], vec![0.0; 5]);
+        direct.subset_grad_norms(&x, &positions, &mut n1);
+        whole.subset_grad_norms(&x, &positions, &mut n2);
+        let (mut g1, mut g2) = (vec![0.0; x.len()], vec![0.0; x.len()]);
+        let l1 = direct.subset_weighted_grad(&x, &positions, &weights, &mut g1);
+        let l2 = whole.subset_weighted_grad(&x, &positions, &weights, &mut g2);
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * (1.0 + b.abs());
+        assert!(
+            n1.iter().zip(&n2).all(|(a, b)| close(*a, *b)),
+            "{n1:?} vs {n2:?}"
+        );
+        assert!(g1.iter().zip(&g2).all(|(a, b)| close(*a, *b)));
+        assert!(close(l1, l2), "{l1} vs {l2}");
+        assert!(n1.iter().all(|n| *n > 0.0));
+    }
 }

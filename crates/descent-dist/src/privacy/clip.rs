@@ -8,8 +8,10 @@
 //!
 //! S is the problem's current batch, or a subset of it chosen with
 //! [`PerSampleClip::select`] (a Poisson sample: the problem's batch is then the whole local
-//! dataset and non-selected samples get weight 0); b is the divisor given with the subset (the
-//! EXPECTED batch size q·m under Poisson sampling, P9 pitfall 5), or the batch length.
+//! dataset, and only the selected samples are evaluated, through the problem's
+//! `subset_grad_norms` / `subset_weighted_grad`, so a step costs b rather than m when the
+//! problem evaluates subsets directly); b is the divisor given with the subset (the EXPECTED
+//! batch size q·m under Poisson sampling, P9 pitfall 5), or the batch length.
 
 use descent_core::{
     Caps, Error, Function, Gradient, Layout, PerSampleGradients, Problem, Result, Stochastic,
@@ -138,36 +140,31 @@ impl<P: PerSampleGradients> PerSampleClip<P> {
         self.last
     }
 
-    /// The clip factors min(1, C/‖gᵢ‖) at `x` for every position of the current batch (0 for
-    /// positions outside S); a zero gradient keeps factor 1.
+    /// The clip factors min(1, C/‖gᵢ‖) at `x` for the samples of S, in S's order (the whole
+    /// batch when no subset is selected); a zero gradient keeps factor 1. A selected subset is
+    /// evaluated alone ([`PerSampleGradients::subset_grad_norms`]), so a Poisson sample of b out
+    /// of m costs b when the problem overrides it.
     pub fn clip_factors(&mut self, x: &[f64]) -> &[f64] {
-        let b = self.inner.batch_len();
-        self.norms.resize(b, 0.0);
-        self.weights.clear();
-        self.weights.resize(b, 0.0);
-        self.inner.per_sample_grad_norms(x, &mut self.norms);
-        let c = self.clip;
-        let mut clipped = 0;
-        let mut set = |i: usize, weights: &mut [f64]| {
-            let n = self.norms[i];
-            weights[i] = if n > c {
-                clipped += 1;
-                c / n
-            } else {
-                1.0
-            };
+        let len = match &self.subset {
+            None => self.inner.batch_len(),
+            Some(s) => s.len(),
         };
+        self.norms.resize(len, 0.0);
         match &self.subset {
-            None => (0..b).for_each(|i| set(i, &mut self.weights)),
-            Some(s) => s.iter().for_each(|&i| set(i, &mut self.weights)),
+            None => self.inner.per_sample_grad_norms(x, &mut self.norms),
+            Some(s) => self.inner.subset_grad_norms(x, s, &mut self.norms),
         }
-        self.last.clipped = clipped;
-        self.last.selected = self.subset.as_ref().map_or(b, Vec::len);
+        let c = self.clip;
+        self.weights.clear();
+        self.weights
+            .extend(self.norms.iter().map(|&n| if n > c { c / n } else { 1.0 }));
+        self.last.clipped = self.norms.iter().filter(|&&n| n > c).count();
+        self.last.selected = len;
         &self.weights
     }
 
-    /// The per-sample gradient norms ‖gᵢ‖ of the last [`PerSampleClip::clip_factors`] (whole
-    /// batch).
+    /// The per-sample gradient norms ‖gᵢ‖ of the last [`PerSampleClip::clip_factors`], for the
+    /// samples of S in S's order (the whole batch when no subset is selected).
     pub fn last_norms(&self) -> &[f64] {
         &self.norms
     }
@@ -176,7 +173,10 @@ impl<P: PerSampleGradients> PerSampleClip<P> {
     /// mechanism perturbs: its sensitivity is C) and returns the statistics.
     pub fn clipped_sum(&mut self, x: &[f64], sum: &mut [f64]) -> ClipStats {
         self.clip_factors(x);
-        self.last.weighted_loss = self.inner.weighted_grad(x, &self.weights, sum);
+        self.last.weighted_loss = match &self.subset {
+            None => self.inner.weighted_grad(x, &self.weights, sum),
+            Some(s) => self.inner.subset_weighted_grad(x, s, &self.weights, sum),
+        };
         self.last
     }
 }

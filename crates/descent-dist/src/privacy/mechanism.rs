@@ -193,7 +193,7 @@ pub struct PrivateGradient<P> {
     node: usize,
     next: u64,
     batch: Vec<usize>,
-    /// Weights of the non-private path (1 on the batch, 0 elsewhere), sized once.
+    /// Weights of the non-private path (1 per batch sample), capacity m.
     plain_weights: Vec<f64>,
     accountant: RdpAccountant,
 }
@@ -211,7 +211,7 @@ impl<P: PerSampleGradients> PrivateGradient<P> {
             node,
             next: 0,
             batch: Vec::with_capacity(m),
-            plain_weights: vec![0.0; m],
+            plain_weights: Vec::with_capacity(m),
             accountant: RdpAccountant::new(),
         })
     }
@@ -312,11 +312,14 @@ impl<P: PerSampleGradients> PrivateGradient<P> {
                 self.clip.clipped_sum(x, out)
             }
             None => {
-                // no clipping: weights 1 on the batch, 0 elsewhere
+                // no clipping: weight 1 on every sample of the batch
                 let w = &mut self.plain_weights;
-                w.iter_mut().for_each(|v| *v = 0.0);
-                self.batch.iter().for_each(|&i| w[i] = 1.0);
-                let loss = self.clip.inner_mut().weighted_grad(x, w, out);
+                w.clear();
+                w.resize(self.batch.len(), 1.0);
+                let loss = self
+                    .clip
+                    .inner_mut()
+                    .subset_weighted_grad(x, &self.batch, w, out);
                 ClipStats {
                     selected: self.batch.len(),
                     clipped: 0,

@@ -6,6 +6,10 @@
 //! - [`mechanism`]: [`PoissonSampler`], the Gaussian mechanism on the clipped sum
 //!   ([`add_gaussian_noise`]) with streams keyed by (seed, node, iteration) ([`node_rng`]),
 //!   and [`PrivateGradient`], the whole private gradient step with its own accountant.
+//! - [`dpsgd`]: DP-SGD for any model on one machine: the `dp(epsilon=4, delta=1e-5, clip=1)`
+//!   settings ([`DpSgdConfig`]), their resolved [`DpSchedule`], and [`DpSgdProblem`], a
+//!   gradient problem whose every gradient is one accounted private release (what
+//!   `descent train --privacy` runs any first-order optimizer on).
 //! - [`accountant`]: [`RdpAccountant`] for the Poisson-subsampled Gaussian on orders
 //!   {2..64, 128, 256}, heterogeneous stages, classic and improved (ε, δ) conversions with the
 //!   optimal order, budgets, and [`calibrate`] (σ for a target ε, constant or γ-decaying).
@@ -52,14 +56,16 @@
 
 pub mod accountant;
 pub mod clip;
+pub mod dpsgd;
 pub mod mechanism;
 
 pub use accountant::{
-    Budget, Calibration, Conversion, Epsilon, RdpAccountant, Stage, calibrate, decaying_shape,
-    default_orders, epsilon_floor, epsilon_from_rdp, epsilon_of_schedule,
-    full_batch_epsilon_closed_form, full_batch_rdp, rdp_subsampled_gaussian,
+    Budget, Calibration, Conversion, Epsilon, RdpAccountant, Stage, calibrate, check_delta,
+    check_multiplier, check_q, decaying_shape, default_orders, epsilon_floor, epsilon_from_rdp,
+    epsilon_of_schedule, full_batch_epsilon_closed_form, full_batch_rdp, rdp_subsampled_gaussian,
 };
 pub use clip::{ClipStats, PerSampleClip};
+pub use dpsgd::{DP_KEYS, DpSchedule, DpSgdConfig, DpSgdProblem};
 pub use mechanism::{
     PoissonSampler, PrivateGradient, Release, ReleaseSpec, add_gaussian_noise, node_rng,
 };
