@@ -258,8 +258,8 @@ fn run_train(args: TrainArgs) -> Result<ExitCode> {
             (run, String::new())
         }
         Some(spec) => {
-            let p = privacy::train_private(&cfg, spec, |r, e| progress(r, format!(" ε {e:.4}")))?;
-            privacy::write_private_outputs(&p, &out)
+            let p = train::train_private(&cfg, spec, |r, e| progress(r, format!(" ε {e:.4}")))?;
+            train::write_private_outputs(&p, &out)
                 .with_context(|| format!("writing results to {}", out.display()))?;
             let spent = format!(
                 ", ε = {:.4} spent at δ = {} ({} conversion)",

@@ -1,31 +1,24 @@
 //! The privacy engine on the command line, as Opacus and TF-Privacy users expect it:
 //!
 //! - `descent train --privacy 'dp(epsilon=4, delta=1e-5, clip=1)' ...`: DP-SGD on any model
-//!   ([`train_private`]): Poisson batches of expected size `--batch-size` out of the m training
-//!   samples (q = b/m), `ceil(m/b)` releases per epoch, per-sample clipping, Gaussian noise
-//!   calibrated to the target ε over the whole run (or a given `noise_multiplier=`), ε spent
-//!   per epoch in `metrics.csv` and in `summary.json` (`epsilon_spent`, `delta`).
-//!   The ε covers the gradient releases only: feature standardization with the training
-//!   part's statistics (the default) is not private; `--no-standardize` avoids it.
+//!   (`descent_lab::train::train_private`; ε spent per epoch in `metrics.csv` and in
+//!   `summary.json` as `epsilon_spent`, `delta`). The ε covers the gradient releases only:
+//!   feature standardization with the training part's statistics (the default) is not
+//!   private; `--no-standardize` avoids it.
 //! - `descent privacy epsilon` / `descent privacy noise`: the RDP accountant and its calibration
 //!   for (stage-wise) schedules, with `--json`.
 //!
-//! Everything private is descent-dist's (`descent_dist::privacy`): [`DpSgdConfig`],
-//! [`DpSgdProblem`], the accountant and [`calibrate`]; this module parses flags, runs the
-//! lab's epoch loop and writes the outputs.
+//! Everything private is descent-dist's privacy engine, re-exported by the lab as
+//! `descent_lab::privacy` (the accountant and [`calibrate`]); this module parses flags.
 
 use std::fmt::Write as _;
-use std::path::Path;
 
-use anyhow::{Context, Result};
-use descent_core::{Error, EvalCounter, Problem, RngStreams, Spec};
-use descent_dist::privacy::{
-    Conversion, DpSchedule, DpSgdConfig, DpSgdProblem, Epsilon, Stage, calibrate, check_delta,
-    check_multiplier, check_q, decaying_shape, epsilon_of_schedule,
+use anyhow::Result;
+use descent_lab::Error;
+use descent_lab::privacy::{
+    Conversion, Epsilon, Stage, calibrate, check_delta, check_multiplier, check_q, decaying_shape,
+    epsilon_of_schedule,
 };
-use descent_lab::harness::{DataMetrics, EpochEnd, EpochMetrics, run_epochs};
-use descent_lab::plot::{LegendAt, Line, Panel};
-use descent_lab::train::{self, EpochRecord, TrainConfig, TrainRun, TrainSummary};
 use serde_json::{Value, json};
 
 #[derive(clap::Args)]
@@ -91,7 +84,7 @@ struct Common {
 
 impl Common {
     /// Checks the shared flags (errors name the flag) and parses the conversion.
-    fn check(&self) -> descent_core::Result<Conversion> {
+    fn check(&self) -> Result<Conversion, Error> {
         check_q("--sampling-rate", self.sampling_rate)?;
         check_delta(self.delta)
             .map_err(|_| Error::invalid("--delta", self.delta, "a number in (0, 1)"))?;
@@ -117,7 +110,7 @@ pub fn run(args: PrivacyArgs) -> Result<std::process::ExitCode> {
 }
 
 /// The stages of `epsilon`: one multiplier per stage, or one for every stage.
-fn epsilon_stages(a: &EpsilonArgs) -> descent_core::Result<Vec<Stage>> {
+fn epsilon_stages(a: &EpsilonArgs) -> Result<Vec<Stage>, Error> {
     let (sigmas, steps) = (&a.noise_multiplier, &a.common.steps);
     for (i, &s) in sigmas.iter().enumerate() {
         check_multiplier(&format!("--noise-multiplier[{i}]"), s)?;
@@ -202,236 +195,4 @@ fn describe(stages: &[Stage]) -> String {
         let _ = write!(text, "{sep}{:.4} ×{}", s.noise_multiplier, s.steps);
     }
     text
-}
-
-/// The measurement after each epoch of a private run: the data metrics (non-private
-/// evaluation, as every DP-SGD library reports it) and the ε spent so far.
-#[derive(Debug, Clone, Copy)]
-struct PrivateMetrics {
-    data: DataMetrics,
-    epsilon: f64,
-}
-
-impl EpochMetrics for PrivateMetrics {
-    fn loss(&self) -> f64 {
-        self.data.train_loss
-    }
-}
-
-/// A finished DP-SGD run: the ordinary run (summary, history, parameters) and the privacy
-/// book-keeping.
-pub struct PrivateRun {
-    pub run: TrainRun,
-    /// ε spent after each epoch (epoch 0 first: 0).
-    pub epsilon: Vec<f64>,
-    /// ε spent by the whole run, in the configured conversion.
-    pub spent: Epsilon,
-    /// ε spent in the other conversion (classic when improved is reported, and vice versa).
-    pub spent_other: Epsilon,
-    pub schedule: DpSchedule,
-    /// Poisson sampling rate q = batch size / training samples.
-    pub sampling_rate: f64,
-    pub spec: String,
-}
-
-/// DP-SGD with `cfg`'s data, model, optimizer and epochs under the `dp(...)` spec `privacy`:
-/// q = batch_size / m, ceil(m / batch_size) releases per epoch, the noise calibrated over all
-/// of them. `on_epoch` sees each record and the ε spent so far.
-pub fn train_private(
-    cfg: &TrainConfig,
-    privacy: &str,
-    mut on_epoch: impl FnMut(&EpochRecord, f64),
-) -> descent_core::Result<PrivateRun> {
-    let dp = DpSgdConfig::parse(privacy)?;
-    if cfg.epochs == 0 {
-        return Err(Error::invalid("epochs", 0, "an integer >= 1"));
-    }
-    let data = train::prepare_data(cfg)?;
-    let m = data.train.len();
-    if cfg.batch_size == 0 || cfg.batch_size > m {
-        return Err(Error::invalid(
-            "batch_size",
-            cfg.batch_size,
-            format!(
-                "a size in 1..={m} (the training samples): the expected size of the Poisson batches"
-            ),
-        ));
-    }
-    // the objective's batch is the whole training part: the population of the Poisson batches
-    let full = TrainConfig {
-        batch_size: m,
-        ..cfg.clone()
-    };
-    let (objective, mut x) = train::build_objective(&full, data.train.clone())?;
-    let q = cfg.batch_size as f64 / m as f64;
-    let steps_per_epoch = m.div_ceil(cfg.batch_size) as u64;
-    let schedule = dp.schedule(q, cfg.epochs as u64 * steps_per_epoch)?;
-    let private = DpSgdProblem::new(
-        objective,
-        schedule.clone(),
-        dp.delta,
-        dp.conversion,
-        cfg.seed,
-    )?;
-    let mut optimizer = descent_optim::build_optimizer(&Spec::parse(&cfg.optimizer)?)?;
-    let mut problem = EvalCounter::new(private);
-    optimizer.init(problem.layout(), &RngStreams::new(cfg.seed))?;
-    let n_params = x.len();
-    let name = optimizer.name();
-    let mut planned = 0;
-    let run = run_epochs(
-        optimizer.as_mut(),
-        &mut x,
-        &mut problem,
-        cfg.epochs,
-        steps_per_epoch,
-        |p, x| {
-            one_release_per_step(&name, p.releases(), planned)?;
-            planned += steps_per_epoch;
-            let data = DataMetrics::measure(p.problem_mut(), x, &data.train, &data.test)?;
-            let epsilon = p.epsilon().epsilon;
-            Ok(PrivateMetrics { data, epsilon })
-        },
-        |r| on_epoch(&record(r), r.metrics.epsilon),
-    )?;
-    if let EpochEnd::Diverged {
-        step,
-        last_finite_loss,
-    } = run.end
-    {
-        return Err(Error::Diverged {
-            method: cfg.optimizer.clone(),
-            step,
-            last_finite_loss,
-        });
-    }
-    let history: Vec<EpochRecord> = run.records.iter().map(record).collect();
-    let last = *history.last().expect("at least the epoch-0 record");
-    let private = problem.inner();
-    let [classic, improved] = private.epsilon_bracket();
-    let (spent, spent_other) = match dp.conversion {
-        Conversion::Classic => (classic, improved),
-        Conversion::Improved => (improved, classic),
-    };
-    let summary = TrainSummary {
-        data: cfg.data.clone(),
-        model: cfg.model.clone(),
-        optimizer: optimizer.name(),
-        optimizer_config: optimizer.state().resolved(),
-        loss: private.problem().loss().name().to_string(),
-        seed: cfg.seed,
-        epochs: cfg.epochs,
-        steps: last.steps,
-        n_params,
-        n_train: m,
-        n_test: data.test.len(),
-        train_loss: last.train_loss,
-        test_loss: last.test_loss,
-        test_accuracy: last.test_accuracy,
-        seconds: last.seconds,
-        evals: problem.counts(),
-    };
-    Ok(PrivateRun {
-        run: TrainRun {
-            summary,
-            history,
-            params: x,
-        },
-        epsilon: run.records.iter().map(|r| r.metrics.epsilon).collect(),
-        spent,
-        spent_other,
-        schedule,
-        sampling_rate: q,
-        spec: privacy.to_string(),
-    })
-}
-
-/// The noise is calibrated for one release per optimizer step: a method that evaluates the
-/// gradient more than once per step (SAM, line searches) would spend more than the target, so
-/// the run stops after its first epoch with an error naming it.
-fn one_release_per_step(optimizer: &str, releases: u64, steps: u64) -> descent_core::Result<()> {
-    if releases == steps {
-        return Ok(());
-    }
-    Err(Error::invalid(
-        "optimizer",
-        optimizer,
-        format!(
-            "a method with one gradient evaluation per step under --privacy (it made {releases} \
-             private releases in {steps} steps; the noise is calibrated for one per step)"
-        ),
-    ))
-}
-
-fn record(r: &descent_lab::harness::EpochRecord<PrivateMetrics>) -> EpochRecord {
-    EpochRecord {
-        epoch: r.epoch,
-        steps: r.steps,
-        grad_evals: r.evals.gradient_like(),
-        seconds: r.seconds,
-        train_loss: r.metrics.data.train_loss,
-        test_loss: r.metrics.data.test_loss,
-        test_accuracy: r.metrics.data.test_accuracy,
-    }
-}
-
-/// `summary.json` of a private run: the ordinary summary plus `privacy` (the spec),
-/// `epsilon_spent`, `delta`, the conversion and order, the other conversion's ε, the target,
-/// the sampling rate and the per-stage multipliers and clipping norms.
-pub fn summary_json(p: &PrivateRun) -> Value {
-    let mut v = serde_json::to_value(&p.run.summary).expect("a summary serializes");
-    let s = &p.schedule;
-    let extra = json!({
-        "privacy": p.spec,
-        "epsilon_spent": p.spent.epsilon,
-        "delta": p.spent.delta,
-        "conversion": p.spent.conversion,
-        "order": p.spent.order,
-        "epsilon_spent_other_conversion": p.spent_other.epsilon,
-        "target_epsilon": s.target_epsilon,
-        "sampling_rate": p.sampling_rate,
-        "noise_multipliers": s.stages.iter().map(|st| st.noise_multiplier).collect::<Vec<_>>(),
-        "stage_steps": s.stages.iter().map(|st| st.steps).collect::<Vec<_>>(),
-        "clips": s.clips,
-    });
-    if let (Value::Object(map), Value::Object(more)) = (&mut v, extra) {
-        map.extend(more);
-    }
-    v
-}
-
-/// Writes `metrics.csv` (the ordinary columns plus `epsilon`), `summary.json`
-/// ([`summary_json`]) and `curves.png`/`.svg` (loss, accuracy and ε against epoch).
-pub fn write_private_outputs(p: &PrivateRun, dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut csv =
-        String::from("epoch,steps,grad_evals,seconds,train_loss,test_loss,test_accuracy,epsilon\n");
-    for (r, e) in p.run.history.iter().zip(&p.epsilon) {
-        let acc = r.test_accuracy.map_or(String::new(), |a| a.to_string());
-        let _ = writeln!(
-            csv,
-            "{},{},{},{:.6},{},{},{acc},{e}",
-            r.epoch, r.steps, r.grad_evals, r.seconds, r.train_loss, r.test_loss
-        );
-    }
-    let path = dir.join("metrics.csv");
-    std::fs::write(&path, csv).with_context(|| format!("writing {}", path.display()))?;
-    let path = dir.join("summary.json");
-    let json = serde_json::to_string_pretty(&summary_json(p))?;
-    std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
-    let mut fig = train::curves_figure(&p.run);
-    let epochs: Vec<f64> = p.run.history.iter().map(|r| r.epoch as f64).collect();
-    fig.panels.push(Panel {
-        title: format!("Privacy spent (δ = {})", p.spent.delta),
-        x_label: "epoch".into(),
-        y_label: format!("ε ({} RDP conversion)", p.spent.conversion),
-        legend: LegendAt::Hidden,
-        lines: vec![Line::new("ε", epochs, p.epsilon.clone())],
-        ..Default::default()
-    });
-    fig.caption = fig
-        .caption
-        .map(|c| format!("{c}; DP-SGD {}: ε = {:.3} spent", p.spec, p.spent.epsilon));
-    fig.save(dir, "curves")?;
-    Ok(())
 }

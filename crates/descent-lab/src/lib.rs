@@ -14,3 +14,9 @@ pub mod plot;
 pub mod report;
 pub mod schema;
 pub mod train;
+
+/// descent's error type (every bad input is one of its named variants), for front ends.
+pub use descent_core::Error;
+/// The privacy engine (RDP accountant, calibration, DP-SGD): descent-dist's `privacy` module,
+/// for the CLI's `privacy` command and `train --privacy`.
+pub use descent_dist::privacy;

@@ -6,7 +6,9 @@
 //! from the `"init"` stream, and run the optimizer for whole epochs of shuffled minibatches (the
 //! `"batches"` stream). After every epoch (and before the first) the full training loss, the test
 //! loss and the test accuracy are measured. Divergence is an error naming the step, optimizer and
-//! last finite loss.
+//! last finite loss. With a `dp(...)` spec the same protocol runs as DP-SGD ([`train_private`]).
+
+mod private;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -17,6 +19,7 @@ use descent_nn::Objective;
 use serde::{Deserialize, Serialize};
 
 use crate::harness::{self, DataMetrics, EpochEnd, run_epochs};
+pub use private::{PrivateRun, summary_json, train_private, write_private_outputs};
 
 use crate::plot::{Figure, LegendAt, Line, Panel};
 
@@ -186,33 +189,18 @@ pub fn train(cfg: &TrainConfig, mut on_epoch: impl FnMut(&EpochRecord)) -> Resul
         |obj, x| DataMetrics::measure(obj, x, &data.train, &data.test),
         |r| on_epoch(&EpochRecord::from(r)),
     )?;
-    if let EpochEnd::Diverged {
-        step,
-        last_finite_loss,
-    } = run.end
-    {
-        return Err(diverged(&cfg.optimizer, step, last_finite_loss));
-    }
+    not_diverged(&run.end, &cfg.optimizer)?;
     let history: Vec<EpochRecord> = run.records.iter().map(EpochRecord::from).collect();
-    let last = *history.last().expect("at least the epoch-0 record");
-    let summary = TrainSummary {
-        data: cfg.data.clone(),
-        model: cfg.model.clone(),
-        optimizer: optimizer.name(),
-        optimizer_config: optimizer.state().resolved(),
-        loss: problem.inner().loss().name().to_string(),
-        seed: cfg.seed,
-        epochs: cfg.epochs,
-        steps: last.steps,
+    let loss = problem.inner().loss().name().to_string();
+    let summary = TrainSummary::finished(
+        cfg,
+        optimizer.as_ref(),
+        loss,
         n_params,
-        n_train: data.train.len(),
-        n_test: data.test.len(),
-        train_loss: last.train_loss,
-        test_loss: last.test_loss,
-        test_accuracy: last.test_accuracy,
-        seconds: last.seconds,
-        evals: problem.counts(),
-    };
+        &data,
+        &history,
+        problem.counts(),
+    );
     Ok(TrainRun {
         summary,
         history,
@@ -220,35 +208,93 @@ pub fn train(cfg: &TrainConfig, mut on_epoch: impl FnMut(&EpochRecord)) -> Resul
     })
 }
 
-impl From<&harness::EpochRecord<DataMetrics>> for EpochRecord {
-    fn from(r: &harness::EpochRecord<DataMetrics>) -> Self {
+impl TrainSummary {
+    /// The summary of a finished run of `cfg` whose epoch records are `history` (epoch 0
+    /// first, so never empty).
+    fn finished(
+        cfg: &TrainConfig,
+        optimizer: &dyn descent_optim::Optimizer,
+        loss: String,
+        n_params: usize,
+        data: &PreparedData,
+        history: &[EpochRecord],
+        evals: EvalCounts,
+    ) -> Self {
+        let last = history.last().expect("at least the epoch-0 record");
+        TrainSummary {
+            data: cfg.data.clone(),
+            model: cfg.model.clone(),
+            optimizer: optimizer.name(),
+            optimizer_config: optimizer.state().resolved(),
+            loss,
+            seed: cfg.seed,
+            epochs: cfg.epochs,
+            steps: last.steps,
+            n_params,
+            n_train: data.train.len(),
+            n_test: data.test.len(),
+            train_loss: last.train_loss,
+            test_loss: last.test_loss,
+            test_accuracy: last.test_accuracy,
+            seconds: last.seconds,
+            evals,
+        }
+    }
+}
+
+impl EpochRecord {
+    /// The record of a harness epoch whose data metrics are `data`.
+    fn with_data<M>(r: &harness::EpochRecord<M>, data: &DataMetrics) -> Self {
         EpochRecord {
             epoch: r.epoch,
             steps: r.steps,
             grad_evals: r.evals.gradient_like(),
             seconds: r.seconds,
-            train_loss: r.metrics.train_loss,
-            test_loss: r.metrics.test_loss,
-            test_accuracy: r.metrics.test_accuracy,
+            train_loss: data.train_loss,
+            test_loss: data.test_loss,
+            test_accuracy: data.test_accuracy,
         }
     }
 }
 
-fn diverged(optimizer: &str, step: u64, last_finite_loss: Option<f64>) -> Error {
-    Error::Diverged {
-        method: optimizer.to_string(),
-        step,
-        last_finite_loss,
+impl From<&harness::EpochRecord<DataMetrics>> for EpochRecord {
+    fn from(r: &harness::EpochRecord<DataMetrics>) -> Self {
+        EpochRecord::with_data(r, &r.metrics)
+    }
+}
+
+/// Divergence (a non-finite loss) is an error naming the optimizer, the step and the last
+/// finite loss.
+fn not_diverged(end: &EpochEnd, optimizer: &str) -> Result<()> {
+    match *end {
+        EpochEnd::Diverged {
+            step,
+            last_finite_loss,
+        } => Err(Error::Diverged {
+            method: optimizer.to_string(),
+            step,
+            last_finite_loss,
+        }),
+        _ => Ok(()),
     }
 }
 
 /// Writes `metrics.csv`, `summary.json` and `curves.png`/`curves.svg` into `dir`.
 pub fn write_outputs(run: &TrainRun, dir: &Path) -> Result<()> {
+    write_metrics_csv(run, dir, &[])?;
+    write_json(&run.summary, &dir.join("summary.json"))?;
+    curves_figure(run).save(dir, "curves")?;
+    Ok(())
+}
+
+/// Writes `dir/metrics.csv`: one row per epoch record, then one column per `extra` entry
+/// (name, one value per record).
+fn write_metrics_csv(run: &TrainRun, dir: &Path, extra: &[(&str, &[f64])]) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let path = dir.join("metrics.csv");
     let mut w = csv::Writer::from_path(&path).map_err(|e| Error::io(&path, e))?;
     let io = |e: csv::Error| Error::io(dir.join("metrics.csv"), e);
-    w.write_record([
+    let mut header = vec![
         "epoch",
         "steps",
         "grad_evals",
@@ -256,10 +302,11 @@ pub fn write_outputs(run: &TrainRun, dir: &Path) -> Result<()> {
         "train_loss",
         "test_loss",
         "test_accuracy",
-    ])
-    .map_err(io)?;
-    for r in &run.history {
-        w.write_record([
+    ];
+    header.extend(extra.iter().map(|(name, _)| *name));
+    w.write_record(&header).map_err(io)?;
+    for (i, r) in run.history.iter().enumerate() {
+        let mut row = vec![
             r.epoch.to_string(),
             r.steps.to_string(),
             r.grad_evals.to_string(),
@@ -267,15 +314,17 @@ pub fn write_outputs(run: &TrainRun, dir: &Path) -> Result<()> {
             r.train_loss.to_string(),
             r.test_loss.to_string(),
             r.test_accuracy.map_or(String::new(), |a| a.to_string()),
-        ])
-        .map_err(io)?;
+        ];
+        row.extend(extra.iter().map(|(_, values)| values[i].to_string()));
+        w.write_record(&row).map_err(io)?;
     }
-    w.flush().map_err(|e| Error::io(&path, e))?;
-    let path = dir.join("summary.json");
-    let json = serde_json::to_string_pretty(&run.summary).map_err(|e| Error::io(&path, e))?;
-    std::fs::write(&path, json).map_err(|e| Error::io(&path, e))?;
-    curves_figure(run).save(dir, "curves")?;
-    Ok(())
+    w.flush().map_err(|e| Error::io(&path, e))
+}
+
+/// Writes `value` as pretty JSON to `path`.
+fn write_json(value: &impl Serialize, path: &Path) -> Result<()> {
+    let json = serde_json::to_string_pretty(value).map_err(|e| Error::io(path, e))?;
+    std::fs::write(path, json).map_err(|e| Error::io(path, e))
 }
 
 /// Train/test loss (log scale) and test accuracy versus epoch.
