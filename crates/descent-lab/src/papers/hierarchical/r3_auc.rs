@@ -12,9 +12,9 @@ use descent_optim::parse_optimizer;
 
 use super::config::R3Config;
 use super::data::imbalanced_gaussians;
-use super::runs::job_seed;
+use super::runs::{job_seed, mean_band_line};
 use crate::harness::{EpochMetrics, EpochRun, par_grid, run_epochs, stats};
-use crate::plot::{Figure, LegendAt, Line, Panel};
+use crate::plot::{Figure, LegendAt, Panel};
 use crate::report::{Claim, ClaimKind};
 
 /// The AUC of the scorer on both parts after an epoch.
@@ -240,16 +240,11 @@ pub fn figure(r: &R3Result) -> Figure {
                     .collect()
             };
             let cols: Vec<Vec<f64>> = (0..n).map(col).collect();
-            let mut line = Line::new(
+            mean_band_line(
                 r.methods[m].labels[r.best(m)].clone(),
                 (0..n).map(|e| e as f64).collect(),
-                cols.iter().map(|v| stats::mean(v)).collect(),
-            );
-            line.band = Some((
-                cols.iter().map(|v| stats::min(v)).collect(),
-                cols.iter().map(|v| stats::max(v)).collect(),
-            ));
-            line
+                &cols,
+            )
         })
         .collect();
     Figure {

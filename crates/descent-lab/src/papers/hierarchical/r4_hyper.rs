@@ -16,9 +16,9 @@ use serde_json::json;
 use super::config::R4Config;
 use super::data::logistic_teacher;
 use super::r2_bilevel::with_neumann;
-use super::runs::{job_seed, record_points};
+use super::runs::{job_seed, mean_band_line, record_points};
 use crate::harness::{par_grid, stats};
-use crate::plot::{Figure, LegendAt, Line, Panel};
+use crate::plot::{Figure, LegendAt, Panel};
 use crate::report::{Claim, ClaimKind, num};
 
 /// The acceptance: val(w*(λ_T)) ≤ this × val(w*(0)).
@@ -222,16 +222,7 @@ pub fn figure(r: &R4Result) -> Figure {
             let cols: Vec<Vec<f64>> = (0..n)
                 .map(|i| runs.iter().map(|x| x.val_loss[i]).collect())
                 .collect();
-            let mut line = Line::new(
-                label.clone(),
-                runs[0].steps[..n].to_vec(),
-                cols.iter().map(|v| stats::mean(v)).collect(),
-            );
-            line.band = Some((
-                cols.iter().map(|v| stats::min(v)).collect(),
-                cols.iter().map(|v| stats::max(v)).collect(),
-            ));
-            line
+            mean_band_line(label.clone(), runs[0].steps[..n].to_vec(), &cols)
         })
         .collect();
     Figure {

@@ -169,3 +169,13 @@ pub fn curve_panels(
         })
         .collect()
 }
+
+/// A line of the mean over seeds with a min–max band: `cols[i]` holds the seeds' values at `x[i]`.
+pub fn mean_band_line(label: String, x: Vec<f64>, cols: &[Vec<f64>]) -> Line {
+    let mut line = Line::new(label, x, cols.iter().map(|v| stats::mean(v)).collect());
+    line.band = Some((
+        cols.iter().map(|v| stats::min(v)).collect(),
+        cols.iter().map(|v| stats::max(v)).collect(),
+    ));
+    line
+}
