@@ -11,7 +11,7 @@ use descent_optim::{StepRecord, parse_optimizer, run};
 use serde_json::json;
 
 use super::config::R1Config;
-use super::runs::{Curve, RunSpec, curve_panels, job_seed, run_curve};
+use super::runs::{Curve, RunSpec, curve_panels, job_seed, median_line, run_curve};
 use crate::harness::{par_grid, stats};
 use crate::plot::Figure;
 use crate::report::{Claim, ClaimKind, num};
@@ -47,6 +47,9 @@ pub struct R1Result {
     pub a6: A6Result,
     pub evals: EvalCounts,
 }
+
+/// The label of the paper's σ = 100 setting (A5), run at σ = 100 only.
+const LARGE_NOISE_LABEL: &str = "Ada-Minimax α=5, η=3 (σ=100 only)";
 
 /// A6's unit checks on a run each: α_t at σ = 0, S_t at σ = 1, boundedness over every run.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -337,7 +340,7 @@ pub fn table_rows(r: &R1Result) -> Vec<Vec<serde_json::Value>> {
             row
         })
         .collect();
-    let mut row = vec![json!("Ada-Minimax α=5, η=3 (σ=100 only)")];
+    let mut row = vec![json!(LARGE_NOISE_LABEL)];
     row.extend(r.sigmas.iter().map(|s| {
         if *s == 100.0 {
             num(r.large_noise_metric())
@@ -356,12 +359,19 @@ pub fn figure(r: &R1Result, by_calls: bool) -> Figure {
     } else {
         "iterations"
     };
+    let mut panels = curve_panels(&r.sigmas, &r.labels, &r.curves, by_calls, "|∇Φ(x_t)|");
+    // the paper's σ = 100 setting (A5) joins the σ = 100 panel
+    if let Some(s) = r.sigmas.iter().position(|s| *s == 100.0) {
+        panels[s]
+            .lines
+            .push(median_line(LARGE_NOISE_LABEL, &r.large_noise, by_calls));
+    }
     Figure {
         caption: Some(format!(
             "R1: f = cos x + xy - y²/2 with N(0, σ²) oracle noise; |∇Φ(x_t)| (window means) \
              against {x}; median over {} seeds, quartile band",
             r.seeds
         )),
-        panels: curve_panels(&r.sigmas, &r.labels, &r.curves, by_calls, "|∇Φ(x_t)|"),
+        panels,
     }
 }
