@@ -234,6 +234,13 @@ impl<P: Problem> MinimaxProblem for EvalCounter<P> {
         self.counts.pair_grads += 1;
         self.inner.as_minimax().expect(VIEW).grads_xy(x, y, gx, gy)
     }
+    /// Not an oracle call: not counted.
+    fn exact_primal_grad(&mut self, x: &[f64], out: &mut [f64]) -> bool {
+        self.inner
+            .as_minimax()
+            .expect(VIEW)
+            .exact_primal_grad(x, out)
+    }
 }
 
 impl<P: Problem> BilevelProblem for EvalCounter<P> {
@@ -268,6 +275,13 @@ impl<P: Problem> BilevelProblem for EvalCounter<P> {
             .as_bilevel()
             .expect(VIEW)
             .lower_jvp_xy(x, y, v, out)
+    }
+    /// Not an oracle call: not counted.
+    fn exact_hypergradient(&mut self, x: &[f64], out: &mut [f64]) -> bool {
+        self.inner
+            .as_bilevel()
+            .expect(VIEW)
+            .exact_hypergradient(x, out)
     }
 }
 

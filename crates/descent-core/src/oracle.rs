@@ -100,7 +100,12 @@ pub trait UpdateField {
     fn field(&mut self, x: &[f64], d: &mut [f64]);
 }
 
-/// min over x, max over y of f(x, y).
+/// min over x, max over y of f(x, y), f strongly concave in y (P4's NC-SC setting).
+///
+/// As a [`Problem`] a minimax problem's parameters are the concatenation z = (x, y): the first
+/// `dims().0` entries are x, the rest y, and its [`Layout`] names the blocks of both. On a
+/// stochastic problem both gradients of one call see the same sample ξ (Ada-Minimax's g_y uses
+/// the sample of g_x, P4 §2.4); a second independent sample needs a [`Stochastic::resample`].
 pub trait MinimaxProblem {
     /// (dim x, dim y).
     fn dims(&self) -> (usize, usize);
@@ -108,9 +113,22 @@ pub trait MinimaxProblem {
     fn value_xy(&mut self, x: &[f64], y: &[f64]) -> f64;
     /// Writes ∇ₓf and ∇ᵧf, returns f.
     fn grads_xy(&mut self, x: &[f64], y: &[f64], gx: &mut [f64], gy: &mut [f64]) -> f64;
+    /// Writes ∇Φ(x) of the primal function Φ(x) = max_y f(x, y) and returns true when the
+    /// problem knows it exactly (test functions with a closed-form y*(x)); false otherwise.
+    /// A diagnostic, not an oracle call: adapters pass it through noise-free and uncounted, so
+    /// an experiment can record ‖∇Φ(x_t)‖, the quantity P4's theorems bound.
+    fn exact_primal_grad(&mut self, _x: &[f64], _out: &mut [f64]) -> bool {
+        false
+    }
 }
 
-/// min over x of f(x, y*(x)) with y*(x) = argmin over y of g(x, y).
+/// min over x of Φ(x) = f(x, y*(x)) with y*(x) = argmin over y of g(x, y), g strongly convex
+/// in y. The hypergradient is ∇Φ = ∇ₓf − ∇²ₓᵧg [∇²ᵧᵧg]⁻¹ ∇ᵧf at y*(x).
+///
+/// As a [`Problem`] its parameters are z = (x, y) (x first, `dims().0` entries), like
+/// [`MinimaxProblem`]. On a stochastic problem every call until the next
+/// [`Stochastic::resample`] sees the same sample, so a Neumann series with independent Hessian
+/// samples resamples between its products.
 pub trait BilevelProblem {
     /// (dim x, dim y).
     fn dims(&self) -> (usize, usize);
@@ -122,8 +140,15 @@ pub trait BilevelProblem {
     fn lower_grad_y(&mut self, x: &[f64], y: &[f64], gy: &mut [f64]) -> f64;
     /// Writes ∇²ᵧᵧg · v (length dim y).
     fn lower_hvp_yy(&mut self, x: &[f64], y: &[f64], v: &[f64], out: &mut [f64]);
-    /// Writes ∇²ₓᵧg · v, the mixed second derivative applied to v ∈ ℝ^{dim y} (length dim x).
+    /// Writes ∇²ₓᵧg · v, the mixed second derivative applied to v ∈ ℝ^{dim y} (length dim x):
+    /// the gradient in x of ⟨∇ᵧg(x, y), v⟩, a d_x × d_y matrix times v (P4 pitfall P5).
     fn lower_jvp_xy(&mut self, x: &[f64], y: &[f64], v: &[f64], out: &mut [f64]);
+    /// Writes the exact hypergradient ∇Φ(x) and returns true when the problem knows y*(x) in
+    /// closed form (test functions); false otherwise. A diagnostic like
+    /// [`MinimaxProblem::exact_primal_grad`]: uncounted and noise-free through adapters.
+    fn exact_hypergradient(&mut self, _x: &[f64], _out: &mut [f64]) -> bool {
+        false
+    }
 }
 
 /// A set of oracle capabilities (a bit set).

@@ -1,11 +1,16 @@
 //! Test problems shared by every crate's tests, the optimizer conformance suite and the paper
-//! experiments, and the [`GaussianGradientNoise`] adapter that makes any of them stochastic.
+//! experiments (including P4's minimax [`CosineMinimax`] and bilevel [`CosineBilevel`]), and the
+//! [`GaussianGradientNoise`] adapter that makes any of them stochastic.
 
 use rand_distr::{Distribution, StandardNormal};
 
+mod hierarchical;
 mod matrix_quadratic;
 mod noisy;
 
+pub use hierarchical::{
+    BilevelFiniteDiff, CosineBilevel, CosineMinimax, finite_diff_bilevel, finite_diff_minimax,
+};
 pub use matrix_quadratic::MatrixQuadratic;
 pub use noisy::GaussianGradientNoise;
 

@@ -93,6 +93,10 @@ pub fn target_of(data: &Dataset, i: usize) -> Target<'_> {
     }
 }
 
+/// A per-sample loss of the model output for [`Mlp::custom_loss_grad`]: `(sample index, output,
+/// ∂ℓ/∂output written here) -> ℓ`.
+pub type OutputLoss<'a> = dyn FnMut(usize, &[f64], &mut [f64]) -> f64 + 'a;
+
 /// How the backward signal of each sample is scaled.
 #[derive(Clone, Copy)]
 enum Weights<'a> {
@@ -290,6 +294,45 @@ impl Mlp {
             self.backward_loaded(p, chunk.len(), ws, g);
         }
         total
+    }
+
+    /// The gradient of a mean loss (1/B) Σₖ ℓₖ(oₖ) that is not one of [`Loss`]'s: `loss(i, o, d)`
+    /// gets sample i's model output o, writes ∂ℓ/∂o into d and returns ℓ (a closure can keep
+    /// sums for parameters outside the model, as the AUC loss's a, b, α). Writes the model
+    /// gradient into `g` and returns the mean loss; one forward and one backward pass.
+    #[allow(clippy::too_many_arguments)]
+    pub fn custom_loss_grad(
+        &self,
+        p: &[f64],
+        data: &Dataset,
+        indices: &[usize],
+        ws: &mut Workspace,
+        g: &mut [f64],
+        loss: &mut OutputLoss<'_>,
+    ) -> f64 {
+        ws.check(self);
+        self.check_params(p);
+        assert_eq!(g.len(), p.len(), "gradient buffer length");
+        g.fill(0.0);
+        if indices.is_empty() {
+            return 0.0;
+        }
+        let scale = 1.0 / indices.len() as f64;
+        let out_l = self.n_layers() - 1;
+        let no = self.n_outputs();
+        let mut total = 0.0;
+        for chunk in indices.chunks(ws.max_batch) {
+            self.load_indices(data, chunk, ws);
+            self.forward_loaded(p, chunk.len(), ws);
+            for (k, &i) in chunk.iter().enumerate() {
+                let o = &ws.z[out_l][k * no..(k + 1) * no];
+                let d = &mut ws.d[out_l][k * no..(k + 1) * no];
+                total += loss(i, o, d);
+                d.iter_mut().for_each(|x| *x *= scale);
+            }
+            self.backward_loaded(p, chunk.len(), ws, g);
+        }
+        total * scale
     }
 
     /// Mean loss (1/B) Σᵢ ℓᵢ over the samples `indices` of `data` (0 for an empty batch).

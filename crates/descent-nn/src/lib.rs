@@ -18,14 +18,19 @@
 //!   similarity matching (UpdateField problems), the linear autoencoder and the supervised
 //!   two-layer linear network trained by SGD with weight decay; [`drift_theory`] their
 //!   closed-form drift rates.
+//! - P4's hierarchical problems: [`AucMinimax`] (deep AUC maximisation, a minimax problem over
+//!   any one-output model, and [`roc_auc`]) and [`L2Hyperparameters`] (per-parameter L2 weights
+//!   learned on a validation loss, a bilevel problem with exact second-order products).
 //! - [`builder`]: models and losses from spec text (`mlp:64-128-10`,
 //!   `mlp(hidden=[128], act=relu)`, `softmax-regression`).
 
 pub mod activation;
+pub mod auc;
 pub mod builder;
 pub mod drift_theory;
 pub mod engine;
 pub mod hebbian;
+pub mod hyper;
 pub mod loss;
 pub mod mlp;
 pub mod objective;
@@ -33,11 +38,13 @@ pub mod pinn;
 pub mod taylor;
 
 pub use activation::{ACTIVATION_NAMES, Activation};
+pub use auc::{AucMinimax, roc_auc};
 pub use builder::{MODELS, ModelSpec, build_model, choose_loss, default_loss, parse_model};
 pub use engine::{Eval, Workspace, predicted_class, target_of};
 pub use hebbian::{
     LinearAutoencoder, Oja, OnlineProblem, OnlineRule, SimilarityMatching, TwoLayerLinear,
 };
+pub use hyper::L2Hyperparameters;
 pub use loss::{LOSS_NAMES, LOSSES, Loss, Target};
 pub use mlp::{INIT_NAMES, Init, LayerParams, Mlp};
 pub use objective::{Objective, check_compatible, output_width};

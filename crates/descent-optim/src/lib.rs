@@ -23,6 +23,9 @@
 //!
 //! Zeroth-order methods ([`zeroth_order`]): the [`ZoGradient`] oracle adapter turns any
 //! transform into ZO-SGD/ZO-Adam; [`probes`] measures estimator bias and variance.
+//! - stochastic minimax and bilevel methods ([`hierarchical`], P4): SGDA/PDSM, TiAda,
+//!   Ada-Minimax, the Neumann-series hypergradient, a StocBiO-style baseline and Ada-BiO, over
+//!   z = (x, y) of any problem offering the minimax or bilevel view.
 //! - second-order methods for least squares and quasi-Newton: [`Engd`] (ENGD, ENGD-W, SPRING,
 //!   Nyström, sketch-and-project with the grid line search, P8) and [`Lbfgs`] (strong Wolfe).
 //!
@@ -36,6 +39,7 @@ pub mod conformance;
 pub mod driver;
 pub mod entropy_sgd;
 pub mod first_order;
+pub mod hierarchical;
 pub mod lbfgs;
 pub mod muon;
 pub mod natural;
@@ -56,6 +60,10 @@ pub use driver::{Outcome, RunEnd, RunOptions, StepRecord, StopReason, no_observe
 pub use entropy_sgd::{EntropySgd, EntropySgdConfig, OuterStep};
 pub use first_order::{
     Adam, AdamConfig, ClipByGlobalNorm, ClipByValue, DecoupledWeightDecay, Sgd, SgdConfig,
+};
+pub use hierarchical::{
+    AdaBio, AdaBioConfig, AdaMinimax, AdaMinimaxConfig, Neumann, Sgda, SgdaConfig, StocBio,
+    StocBioConfig, TiAda, TiAdaConfig, neumann_terms,
 };
 pub use lbfgs::{Lbfgs, LbfgsConfig};
 pub use muon::{Muon, MuonConfig, MuonOrthogonal, newton_schulz, newton_schulz_in};

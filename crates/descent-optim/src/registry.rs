@@ -39,6 +39,7 @@ use descent_core::{Error, Quantizer, Result, Spec, Value};
 use crate::config::{Config, KeyDoc, POSITIVE, describe};
 use crate::entropy_sgd::EntropySgd;
 use crate::first_order::{Adam, ClipByGlobalNorm, ClipByValue, DecoupledWeightDecay, Sgd};
+use crate::hierarchical::{AdaBio, AdaMinimax, Sgda, StocBio, TiAda};
 use crate::lbfgs::Lbfgs;
 use crate::muon::Muon;
 use crate::natural::Engd;
@@ -222,6 +223,34 @@ pub const OPTIMIZERS: &[Entry] = &[
         "entropy_sgd",
         "Entropy-SGD (Chaudhari et al. 2017): an SGLD inner loop estimates the local entropy's \
          gradient",
+    ),
+    Entry::optimizer::<Sgda>(
+        "sgda",
+        "stochastic gradient descent-ascent over z = (x, y) of a minimax problem (P4)",
+    ),
+    Entry::optimizer::<Sgda>(
+        "pdsm",
+        "SGDA with moving-average gradients, weight theta on the new one (PDSM, P4's AUC \
+         baseline)",
+    ),
+    Entry::optimizer::<TiAda>(
+        "tiada",
+        "TiAda (Li et al. 2023): time-scale adaptive AdaGrad-Norm steps for minimax (P4)",
+    ),
+    Entry::optimizer::<AdaMinimax>(
+        "ada_minimax",
+        "Ada-Minimax (Gong et al. 2025, Alg. 1): normalised momentum with an online noise \
+         estimate, AdaGrad-Norm ascent; 2 minimax gradients/step (two_sample)",
+    ),
+    Entry::optimizer::<StocBio>(
+        "stocbio",
+        "fixed-step stochastic bilevel baseline (StocBiO style): inner SGD on y, Neumann \
+         hypergradient step on x (P4)",
+    ),
+    Entry::optimizer::<AdaBio>(
+        "ada_bio",
+        "Ada-BiO (Gong et al. 2025, Alg. 2): Ada-Minimax's template on Neumann hypergradients, \
+         AdaGrad-Norm descent on the lower level",
     ),
 ];
 

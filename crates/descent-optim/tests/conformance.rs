@@ -151,3 +151,39 @@ conformance_test!(
     spec("partition(matrix=adam(lr=0.01), vector=sgd(lr=0.001, momentum=0.9))"),
     Budget::uniform(5_000, 1e-5)
 );
+// P4's minimax and bilevel methods run on the hierarchical problems only (loss = ‖z − z*‖²)
+conformance_test!(
+    sgda,
+    spec("sgda(eta_x=0.2, eta_y=0.5)"),
+    Budget::uniform(2_000, 1e-12)
+);
+conformance_test!(
+    pdsm,
+    spec("pdsm(eta_x=0.1, eta_y=0.3, theta=0.3)"),
+    Budget::uniform(3_000, 1e-12)
+);
+conformance_test!(
+    tiada,
+    spec("tiada(eta_x=1, eta_y=1)"),
+    Budget::uniform(20_000, 1e-4)
+);
+conformance_test!(
+    ada_minimax,
+    spec("ada_minimax(alpha=2, eta_x=1, eta_y=1, gamma=1)"),
+    Budget::uniform(20_000, 1e-3)
+);
+conformance_test!(
+    ada_minimax_practical,
+    spec("ada_minimax(variant=practical, horizon=20000, eta_x=0.5, eta_y=0.5)"),
+    Budget::uniform(20_000, 1e-3)
+);
+conformance_test!(
+    stocbio,
+    spec("stocbio(eta_x=0.2, eta_y=0.5, l=2, terms=40)"),
+    Budget::uniform(2_000, 1e-12)
+);
+conformance_test!(
+    ada_bio,
+    spec("ada_bio(l=2, terms=40)"),
+    Budget::uniform(20_000, 1e-3)
+);

@@ -6,6 +6,7 @@ use crate::experiment::Experiment;
 
 pub mod drift;
 pub mod engd;
+pub mod hierarchical;
 pub mod puf;
 pub mod quantized;
 pub mod rbo;
@@ -16,6 +17,7 @@ pub fn all() -> Vec<Box<dyn Experiment>> {
     vec![
         Box::new(drift::DriftPaper),
         Box::new(puf::PufPaper),
+        Box::new(hierarchical::HierarchicalPaper),
         Box::new(rbo::RboPaper),
         Box::new(quantized::QuantizedPaper),
         Box::new(engd::EngdPaper),
