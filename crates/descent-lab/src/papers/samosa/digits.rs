@@ -4,16 +4,14 @@
 //! spec leaves it uncalibrated; the thresholds of its claims were set from the first run
 //! ([`GAIN_BOUND`], [`PRECISION_BOUND`]) and are written into the report's assumptions.
 
-use descent_active::{parse_strategy, run_active};
 use descent_core::Result;
 use serde_json::{Value, json};
 
-use super::c1_c4_comparison::{
-    ComparisonResult, RANDOM, SAMOSA, StrategyRuns, curves_figure, summary_rows,
-};
+use super::c1_c4_comparison::{RANDOM, SAMOSA};
 use super::config::{Config, derived_seeds, digits_active};
 use super::pool::digits_task;
-use crate::harness::{par_grid, par_map, stats};
+use crate::active::{ComparisonResult, curves_figure, run_all, summary_rows};
+use crate::harness::{par_map, stats};
 use crate::plot::Figure;
 use crate::report::{Claim, ClaimKind};
 
@@ -52,33 +50,16 @@ pub fn measure(c: &Config, run_seed: u64) -> Result<DigitsResult> {
         return Ok(DigitsResult { cases: Vec::new() });
     }
     let seeds = derived_seeds(run_seed, d.seeds);
-    let strategies = d
-        .strategies
-        .iter()
-        .map(|s| parse_strategy(s))
-        .collect::<Result<Vec<_>>>()?;
     let mut cases = Vec::new();
     for known in &d.known_sets {
         let tasks = par_map(&seeds, |&s| digits_task(known, d.test_fraction, s))?;
-        let runs = par_grid(strategies.len(), seeds.len(), |i, k| {
-            let cfg = digits_active(d, &c.active, &tasks[k]);
-            run_active(&tasks[k], strategies[i].as_ref(), &cfg, seeds[k])
+        let result = run_all(&tasks, &seeds, &d.strategies, |t| {
+            digits_active(d, &c.active, t)
         })?;
         cases.push(DigitsCase {
             known: known.clone(),
             initial: digits_active(d, &c.active, &tasks[0]).initial,
-            result: ComparisonResult {
-                seeds: seeds.clone(),
-                budget: d.budget,
-                strategies: strategies
-                    .iter()
-                    .zip(runs)
-                    .map(|(s, runs)| StrategyRuns {
-                        strategy: s.name(),
-                        runs,
-                    })
-                    .collect(),
-            },
+            result,
         });
     }
     Ok(DigitsResult { cases })

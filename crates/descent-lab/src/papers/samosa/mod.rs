@@ -33,6 +33,7 @@ pub use config::Config;
 
 use descent_core::Result;
 
+use crate::active;
 use crate::experiment::{Paper, RunContext, RunOutput};
 use crate::report::Report;
 use c1_c4_comparison::{ENTROPY, LOW, NO_FILTER, RANDOM, SAMOSA, SGD_PAIR, SHARED};
@@ -57,18 +58,18 @@ impl Paper for SamosaPaper {
         report.claims.extend(c1_c4_comparison::claims(&cmp));
         report.add_table(
             "strategies",
-            &c1_c4_comparison::SUMMARY_COLUMNS,
-            c1_c4_comparison::summary_rows(&cmp),
+            &active::SUMMARY_COLUMNS,
+            active::summary_rows(&cmp),
         );
         report.add_table(
             "rounds",
-            &c1_c4_comparison::ROUND_COLUMNS,
-            c1_c4_comparison::round_rows(&cmp.strategies),
+            &active::ROUND_COLUMNS,
+            active::round_rows(&cmp.strategies),
         );
         let n = cmp.seeds.len();
         figures.push((
             "accuracy_precision".to_string(),
-            c1_c4_comparison::curves_figure(
+            active::curves_figure(
                 &cmp.strategies,
                 &[RANDOM, ENTROPY, SAMOSA, NO_FILTER, LOW],
                 &format!(
@@ -86,7 +87,7 @@ impl Paper for SamosaPaper {
             .collect();
         figures.push((
             "ablations_baselines".to_string(),
-            c1_c4_comparison::curves_figure(
+            active::curves_figure(
                 &cmp.strategies,
                 &others,
                 &format!(
@@ -111,13 +112,13 @@ impl Paper for SamosaPaper {
         if !dig.cases.is_empty() {
             report.claims.extend(digits::claims(&dig));
             let mut cols = vec!["case", "initial"];
-            cols.extend(c1_c4_comparison::SUMMARY_COLUMNS);
+            cols.extend(active::SUMMARY_COLUMNS);
             report.add_table("digits", &cols, digits::rows(&dig));
             for case in &dig.cases {
                 report.add_table(
                     &format!("digits_rounds_{}", digits::case_name(&case.known)),
-                    &c1_c4_comparison::ROUND_COLUMNS,
-                    c1_c4_comparison::round_rows(&case.result.strategies),
+                    &active::ROUND_COLUMNS,
+                    active::round_rows(&case.result.strategies),
                 );
             }
             figures.push(("digits".to_string(), digits::figure(&dig)));

@@ -4,12 +4,12 @@
 use descent_active::{ActiveRun, RoundRecord, ScoreSummary};
 
 use super::c1_c4_comparison::{
-    self as cmp, ComparisonResult, ENTROPY, LOW, NO_FILTER, RANDOM, SAMOSA, SGD_PAIR, SHARED,
-    StrategyRuns,
+    self as cmp, ENTROPY, LOW, NO_FILTER, RANDOM, SAMOSA, SGD_PAIR, SHARED,
 };
 use super::c5_typicality::{self as typ, SeedScores, TypicalityResult};
 use super::config::derived_seeds;
 use super::digits::{self, DigitsCase, DigitsResult};
+use crate::active::{self, ComparisonResult, StrategyRuns};
 use crate::report::{Claim, ClaimKind};
 
 const B: usize = 40;
@@ -211,16 +211,16 @@ fn check6_claims_see_a_short_round_and_an_out_of_range_score() {
 #[test]
 fn tables_have_one_row_per_strategy_and_round() {
     let r = result(prototype, prototype_precision);
-    let rows = cmp::summary_rows(&r);
+    let rows = active::summary_rows(&r);
     assert_eq!(rows.len(), 7);
     assert_eq!(rows[1][0], "samosa");
     assert!((rows[1][3].as_f64().unwrap() - 2.2).abs() < 1e-9);
     assert_eq!(rows[1][4], 8);
-    assert_eq!(rows[0].len(), cmp::SUMMARY_COLUMNS.len());
-    let rounds = cmp::round_rows(&r.strategies);
+    assert_eq!(rows[0].len(), active::SUMMARY_COLUMNS.len());
+    let rounds = active::round_rows(&r.strategies);
     assert_eq!(rounds.len(), 14);
-    assert_eq!(rounds[0].len(), cmp::ROUND_COLUMNS.len());
-    let f = cmp::curves_figure(&r.strategies, &[RANDOM, SAMOSA], "c");
+    assert_eq!(rounds[0].len(), active::ROUND_COLUMNS.len());
+    let f = active::curves_figure(&r.strategies, &[RANDOM, SAMOSA], "c");
     assert_eq!(f.panels.len(), 3);
     assert_eq!(f.panels[0].lines.len(), 2);
     // the paired difference of SAMOSA to random at round 1 is +2.2 points
