@@ -38,9 +38,66 @@ enum Command {
     Run(RunArgs),
     /// Run every experiment and write an index of all claims.
     Reproduce(ReproduceArgs),
+<<<<<<< HEAD
     /// Privacy accounting: ε of a noise schedule, or the noise for a target ε (RDP accountant of
     /// the Poisson-subsampled Gaussian mechanism).
     Privacy(privacy::PrivacyArgs),
+=======
+    /// Open-set active learning on a dataset: query strategies compared over rounds and seeds;
+    /// writes per_round.csv, report.json/.md and curves.png.
+    Active(ActiveArgs),
+}
+
+#[derive(clap::Args)]
+struct ActiveArgs {
+    /// Dataset: digits, iris, wine, csv:PATH, idx:DIR, npy:X.npy,Y.npy, mixture(...).
+    #[arg(long, default_value = "digits")]
+    data: String,
+    /// The known classes (the data's labels), e.g. 0,1,2,3,4; every other class is unknown.
+    #[arg(long, value_delimiter = ',', required = true)]
+    known: Vec<usize>,
+    /// A query strategy: random, entropy, margin, least_confidence, coreset,
+    /// samosa(order=high|low, filter=true|false, pair=sam|sgd, init=independent|shared);
+    /// repeat to compare (default: random and samosa).
+    #[arg(long = "strategy", default_values_t = ["random".to_string(), "samosa".to_string()])]
+    strategies: Vec<String>,
+    /// Samples queried per round (unknowns count).
+    #[arg(long, default_value_t = 40)]
+    budget: usize,
+    /// Query rounds.
+    #[arg(long, default_value_t = 8)]
+    rounds: usize,
+    /// Initial labelled known samples.
+    #[arg(long, default_value_t = 40)]
+    initial: usize,
+    /// Seeds per strategy (seed .. seed + seeds).
+    #[arg(long, default_value_t = 5)]
+    seeds: usize,
+    /// First seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Model spec (hidden widths only; outputs are K or K + 1).
+    #[arg(long, default_value = "mlp(hidden=[64], act=relu, out_init=lecun)")]
+    model: String,
+    /// Optimizer of every model (SAMOSA's SAM model wraps it in sam(rho, base=...)).
+    #[arg(long, default_value = "sgd(lr=0.05, momentum=0.9, weight_decay=5e-4)")]
+    optimizer: String,
+    /// Epochs per model.
+    #[arg(long, default_value_t = 60)]
+    epochs: usize,
+    /// Minibatch size.
+    #[arg(long, default_value_t = 32)]
+    batch_size: usize,
+    /// Test fraction when the data has no test split of its own.
+    #[arg(long, default_value_t = 0.2)]
+    test_fraction: f64,
+    /// Do not standardize features.
+    #[arg(long)]
+    no_standardize: bool,
+    /// Output directory (default: results/active-<unix time>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+>>>>>>> wt-p2
 }
 
 #[derive(clap::Args)]
@@ -180,7 +237,11 @@ fn main() -> ExitCode {
         Command::Compare(args) => run_compare(args),
         Command::Run(args) => run_experiment(args),
         Command::Reproduce(args) => run_reproduce(args),
+<<<<<<< HEAD
         Command::Privacy(args) => privacy::run(args),
+=======
+        Command::Active(args) => run_active(args),
+>>>>>>> wt-p2
     };
     match result {
         Ok(code) => code,
@@ -451,6 +512,55 @@ fn run_compare(args: CompareArgs) -> Result<ExitCode> {
     report.preset = "quick".into();
     report.seed = cfg.base.seed;
     report.config = serde_json::to_value(&cfg)?;
+    report.elapsed_s = start.elapsed().as_secs_f64();
+    report
+        .write(&out, &figures)
+        .with_context(|| format!("writing results to {}", out.display()))?;
+    let table = &report.tables[0];
+    println!("{}", table.columns.join(" | "));
+    for row in &table.rows {
+        println!(
+            "{}",
+            row.iter().map(short_json).collect::<Vec<_>>().join(" | ")
+        );
+    }
+    println!("report in {}", out.join("report.md").display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_active(args: ActiveArgs) -> Result<ExitCode> {
+    use descent_lab::active::{self, ActiveStudy};
+    let mut study = ActiveStudy {
+        data: args.data,
+        known: args.known,
+        strategies: args.strategies,
+        seeds: args.seeds,
+        seed: args.seed,
+        test_fraction: args.test_fraction,
+        standardize: !args.no_standardize,
+        ..ActiveStudy::default()
+    };
+    study.active.initial = args.initial;
+    study.active.budget = args.budget;
+    study.active.rounds = args.rounds;
+    study.active.recipe.model = args.model;
+    study.active.recipe.optimizer = args.optimizer;
+    study.active.recipe.epochs = args.epochs;
+    study.active.recipe.batch_size = args.batch_size;
+    let out = args.out.unwrap_or_else(|| default_out("active"));
+    eprintln!(
+        "active: {} runs on {} threads",
+        study.strategies.len() * study.seeds,
+        rayon::current_num_threads()
+    );
+    let start = std::time::Instant::now();
+    let result = active::study(&study)?;
+    let (mut report, figures) = active::report(&study, &result);
+    report.experiment = "active".into();
+    report.paper = "open-set active learning".into();
+    report.preset = "quick".into();
+    report.seed = study.seed;
+    report.config = serde_json::to_value(&study)?;
     report.elapsed_s = start.elapsed().as_secs_f64();
     report
         .write(&out, &figures)

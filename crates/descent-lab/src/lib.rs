@@ -3,6 +3,7 @@
 //! NaN policy, the job runner, the epoch loop), one folder per paper under [`papers`], reports
 //! and paper-style figures.
 
+pub mod active;
 pub mod catalog;
 pub mod compare;
 pub mod config;

@@ -61,6 +61,8 @@ pub struct Line {
     pub color: Option<usize>,
     /// Draw the line dashed (theory curves next to simulated ones of the same colour).
     pub dashed: bool,
+    /// Radius in pixels of a scatter's points (default 5; smaller for thousands of points).
+    pub point_radius: Option<u32>,
 }
 
 impl Line {
@@ -479,8 +481,9 @@ impl Panel {
                 .map_err(|e| err(&e))?;
         }
         if line.scatter {
+            let r = line.point_radius.unwrap_or(5);
             let anno = chart
-                .draw_series(pts.iter().map(|p| Circle::new(*p, 5, color.filled())))
+                .draw_series(pts.iter().map(|p| Circle::new(*p, r, color.filled())))
                 .map_err(|e| err(&e))?;
             if !line.label.is_empty() {
                 anno.label(line.label.clone())

@@ -15,7 +15,8 @@
 //! write `mlp(hidden=[128,64])` for two hidden layers.
 //!
 //! Defaults: `act=tanh`, `bias=true`, `init=xavier` for tanh/sigmoid/identity and `he` for
-//! relu/gelu.
+//! relu/gelu; `out_init` (the last layer's init) defaults to `init`, so
+//! `mlp(hidden=[64], act=relu, out_init=lecun)` draws W1 ~ N(0, 2/d) and W2 ~ N(0, 1/64) (P2 §5.2).
 
 use descent_core::{Error, Result, Spec};
 use descent_data::Targets;
@@ -29,11 +30,11 @@ pub const MODELS: &[(&str, &str)] = &[
     (
         "mlp",
         "dense MLP, e.g. mlp:64-128-10, mlp:128 (hidden only) or mlp(sizes=[64,128,10] | hidden=[128], \
-         act=tanh|relu|gelu|sigmoid|identity (tanh), bias=true, init=xavier|he|torch (xavier; he for relu/gelu))",
+         act=tanh|relu|gelu|sigmoid|identity (tanh), bias=true, init=xavier|he|torch|lecun (xavier; he for relu/gelu), out_init (init))",
     ),
     (
         "softmax-regression",
-        "one affine layer d -> k, sizes from the data (bias=true, init=xavier|he|torch)",
+        "one affine layer d -> k, sizes from the data (bias=true, init=xavier|he|torch|lecun)",
     ),
     (
         "linear",
@@ -47,7 +48,18 @@ const MODEL_NAMES: &[&str] = &["mlp", "softmax-regression", "linear"];
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelSpec {
     pub mlp: Mlp,
+    /// The init of every layer but the last.
     pub init: Init,
+    /// The init of the last (output) layer; `init` unless the spec gives `out_init`.
+    pub output_init: Init,
+}
+
+impl ModelSpec {
+    /// Draws initial parameters ([`Mlp::init_params_with_output`]).
+    pub fn init_params<R: rand::Rng + ?Sized>(&self, rng: &mut R) -> Vec<f64> {
+        self.mlp
+            .init_params_with_output(self.init, self.output_init, rng)
+    }
 }
 
 /// Parses `text` and builds the model (see [`build_model`]).
@@ -77,17 +89,22 @@ pub fn build_model(spec: &Spec, n_features: usize, n_outputs: usize) -> Result<M
             let bias = args.bool("bias", true)?;
             let init = parse_init(&args, Activation::Identity)?;
             let mlp = Mlp::new(vec![n_features, n_outputs], Activation::Identity, bias)?;
-            Ok(ModelSpec { mlp, init })
+            Ok(ModelSpec {
+                mlp,
+                init,
+                output_init: init,
+            })
         }
         other => Err(Error::unknown_name("model", other, MODEL_NAMES)),
     }
 }
 
 fn build_mlp(spec: &Spec, n_features: usize, n_outputs: usize) -> Result<ModelSpec> {
-    let args = spec.args(&["sizes", "hidden", "act", "bias", "init"])?;
+    let args = spec.args(&["sizes", "hidden", "act", "bias", "init", "out_init"])?;
     let act = Activation::parse(&args.choice("act", "tanh", ACTIVATION_NAMES)?)?;
     let bias = args.bool("bias", true)?;
     let init = parse_init(&args, act)?;
+    let output_init = Init::parse(&args.choice("out_init", init.name(), INIT_NAMES)?)?;
     let sizes_arg = args.usize_list("sizes")?;
     let hidden_arg = args.usize_list("hidden")?;
     let given = [
@@ -140,7 +157,11 @@ fn build_mlp(spec: &Spec, n_features: usize, n_outputs: usize) -> Result<ModelSp
         ));
     };
     let mlp = Mlp::new(sizes, act, bias)?;
-    Ok(ModelSpec { mlp, init })
+    Ok(ModelSpec {
+        mlp,
+        init,
+        output_init,
+    })
 }
 
 fn parse_init(args: &descent_core::Args<'_>, act: Activation) -> Result<Init> {

@@ -621,6 +621,30 @@ impl Mlp {
         }
     }
 
+    /// Writes the penultimate-layer features of the row-major inputs (r × n_inputs) into `out`
+    /// (r × w, w = the last hidden width): the activations the output layer reads, i.e. the
+    /// embedding that k-center coresets and embedding plots use. For a single-layer model they
+    /// are the inputs themselves.
+    pub fn penultimate(&self, p: &[f64], inputs: &[f64], ws: &mut Workspace, out: &mut [f64]) {
+        ws.check(self);
+        self.check_params(p);
+        let n0 = self.n_inputs();
+        let last = self.n_layers() - 1;
+        let w = self.sizes[last];
+        assert_eq!(inputs.len() % n0, 0, "inputs are rows of the input width");
+        let rows = inputs.len() / n0;
+        assert_eq!(out.len(), rows * w, "output buffer length");
+        for (xc, oc) in inputs
+            .chunks(ws.max_batch * n0)
+            .zip(out.chunks_mut(ws.max_batch * w))
+        {
+            let b = xc.len() / n0;
+            ws.a[0][..xc.len()].copy_from_slice(xc);
+            self.forward_loaded(p, b, ws);
+            oc.copy_from_slice(&ws.a[last][..b * w]);
+        }
+    }
+
     /// Writes the Jacobian ∂output/∂input of one sample `x` into `jac` (row-major
     /// n_outputs × n_inputs), by forward-mode propagation J ← W_l · diag(σ'(z_{l−1})) · J.
     pub fn input_jacobian(&self, p: &[f64], x: &[f64], ws: &mut Workspace, jac: &mut [f64]) {

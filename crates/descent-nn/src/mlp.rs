@@ -34,18 +34,21 @@ pub enum Init {
     He,
     /// PyTorch's `nn.Linear` default: W and b ~ U(±1/√in).
     TorchUniform,
+    /// LeCun normal (JAX's `lecun_normal`): W ~ N(0, 1/in), biases 0 (P2's output layer).
+    Lecun,
 }
 
 /// The names accepted by [`Init::parse`].
-pub const INIT_NAMES: &[&str] = &["xavier", "he", "torch"];
+pub const INIT_NAMES: &[&str] = &["xavier", "he", "torch", "lecun"];
 
 impl Init {
-    /// Parses `xavier` (or `glorot`), `he` (or `kaiming`), `torch` (or `torch-uniform`).
+    /// Parses `xavier` (or `glorot`), `he` (or `kaiming`), `torch` (or `torch-uniform`), `lecun`.
     pub fn parse(name: &str) -> Result<Init> {
         match name {
             "xavier" | "glorot" => Ok(Init::Xavier),
             "he" | "kaiming" => Ok(Init::He),
             "torch" | "torch-uniform" | "torch_uniform" => Ok(Init::TorchUniform),
+            "lecun" => Ok(Init::Lecun),
             other => Err(Error::unknown_name("init", other, INIT_NAMES)),
         }
     }
@@ -56,6 +59,7 @@ impl Init {
             Init::Xavier => "xavier",
             Init::He => "he",
             Init::TorchUniform => "torch",
+            Init::Lecun => "lecun",
         }
     }
 
@@ -190,19 +194,29 @@ impl Mlp {
 
     /// Draws initial parameters (see [`Init`] for the distributions).
     pub fn init_params<R: Rng + ?Sized>(&self, init: Init, rng: &mut R) -> Vec<f64> {
+        self.init_params_with_output(init, init, rng)
+    }
+
+    /// Draws initial parameters with `hidden` for every layer but the last and `output` for the
+    /// last (e.g. He on ReLU layers and LeCun on the logits, P2 §5.2: W1 ~ N(0, 2/d),
+    /// W2 ~ N(0, 1/64)). The layers draw in order from one `rng`, so with `output == hidden`
+    /// this is [`Mlp::init_params`].
+    pub fn init_params_with_output<R: Rng + ?Sized>(
+        &self,
+        hidden: Init,
+        output: Init,
+        rng: &mut R,
+    ) -> Vec<f64> {
         let mut p = vec![0.0; self.n_params()];
-        for lp in self.layer_params() {
+        let last = self.n_layers() - 1;
+        for (l, lp) in self.layer_params().into_iter().enumerate() {
+            let init = if l == last { output } else { hidden };
             let (fi, fo) = (lp.fan_in as f64, lp.fan_out as f64);
             let w = &mut p[lp.weight..lp.weight + lp.fan_in * lp.fan_out];
             match init {
                 Init::Xavier => uniform(w, (6.0 / (fi + fo)).sqrt(), rng),
-                Init::He => {
-                    let sd = (2.0 / fi).sqrt();
-                    for x in w.iter_mut() {
-                        let n: f64 = StandardNormal.sample(&mut *rng);
-                        *x = sd * n;
-                    }
-                }
+                Init::He => normal(w, (2.0 / fi).sqrt(), rng),
+                Init::Lecun => normal(w, (1.0 / fi).sqrt(), rng),
                 Init::TorchUniform => uniform(w, 1.0 / fi.sqrt(), rng),
             }
             if let (Some(b), Init::TorchUniform) = (lp.bias, init) {
@@ -235,6 +249,14 @@ impl Mlp {
         } else {
             Activation::Identity
         }
+    }
+}
+
+/// Fills `w` with N(0, sd²) draws.
+fn normal<R: Rng + ?Sized>(w: &mut [f64], sd: f64, rng: &mut R) {
+    for x in w {
+        let n: f64 = StandardNormal.sample(&mut *rng);
+        *x = sd * n;
     }
 }
 
@@ -290,7 +312,7 @@ mod tests {
         let mut rng = RngStreams::new(3).stream("init");
         let lp = m.layer_params()[0];
         let n = 200 * 300;
-        for init in [Init::Xavier, Init::He, Init::TorchUniform] {
+        for init in [Init::Xavier, Init::He, Init::TorchUniform, Init::Lecun] {
             let p = m.init_params(init, &mut rng);
             let w = &p[lp.weight..lp.weight + n];
             let var = w.iter().map(|x| x * x).sum::<f64>() / n as f64;
@@ -298,6 +320,7 @@ mod tests {
                 Init::Xavier => 6.0 / 500.0 / 3.0,
                 Init::He => 2.0 / 200.0,
                 Init::TorchUniform => 1.0 / 200.0 / 3.0,
+                Init::Lecun => 1.0 / 200.0,
             };
             assert!(
                 (var / expected - 1.0).abs() < 0.03,
@@ -312,6 +335,30 @@ mod tests {
                 _ => assert!(b.iter().all(|x| *x == 0.0)),
             }
         }
+    }
+
+    #[test]
+    fn the_output_layer_can_have_its_own_init() {
+        let m = Mlp::new(vec![100, 400, 300], Activation::Relu, true).unwrap();
+        let lp = m.layer_params();
+        let p = m.init_params_with_output(
+            Init::He,
+            Init::Lecun,
+            &mut RngStreams::new(5).stream("init"),
+        );
+        let var = |l: LayerParams| {
+            let w = &p[l.weight..l.weight + l.fan_in * l.fan_out];
+            w.iter().map(|x| x * x).sum::<f64>() / w.len() as f64
+        };
+        // He on layer 0 (2/100), LeCun on the output layer (1/400)
+        assert!((var(lp[0]) / 0.02 - 1.0).abs() < 0.03, "{}", var(lp[0]));
+        assert!((var(lp[1]) * 400.0 - 1.0).abs() < 0.03, "{}", var(lp[1]));
+        let same = m.init_params(Init::He, &mut RngStreams::new(5).stream("init"));
+        let split =
+            m.init_params_with_output(Init::He, Init::He, &mut RngStreams::new(5).stream("init"));
+        assert_eq!(same, split);
+        assert_eq!(Init::parse("lecun").unwrap(), Init::Lecun);
+        assert_eq!(Init::Lecun.to_string(), "lecun");
     }
 
     #[test]

@@ -222,6 +222,15 @@ fn builder_reads_short_long_and_hidden_forms() {
     );
     let m = parse_model("mlp:128", 64, 10).unwrap();
     assert_eq!(m.mlp.sizes, [64, 128, 10]);
+    assert_eq!(m.output_init, Init::Xavier);
+    let m = parse_model("mlp(hidden=[64], act=relu, out_init=lecun)", 10, 6).unwrap();
+    assert_eq!((m.init, m.output_init), (Init::He, Init::Lecun));
+    let streams = descent_core::RngStreams::new(1);
+    assert_eq!(
+        m.init_params(&mut streams.stream("init")),
+        m.mlp
+            .init_params_with_output(Init::He, Init::Lecun, &mut streams.stream("init"))
+    );
     let m = parse_model("mlp:32(act=sigmoid)", 5, 2).unwrap();
     assert_eq!(
         (m.mlp.sizes.clone(), m.mlp.activation),
@@ -257,15 +266,19 @@ fn bad_model_specs_are_errors_that_list_valid_choices() {
     );
     assert_eq!(
         err("mlp(sizes=[64,10], dropout=0.5)"),
-        "unknown key 'dropout' for 'mlp'; valid keys: sizes, hidden, act, bias, init"
+        "unknown key 'dropout' for 'mlp'; valid keys: sizes, hidden, act, bias, init, out_init"
     );
     assert_eq!(
         err("mlp(hidden=[8], act=swish)"),
         "invalid value for 'mlp.act': got swish, expected one of identity, linear, tanh, relu, gelu, sigmoid"
     );
     assert_eq!(
-        err("mlp(hidden=[8], init=lecun)"),
-        "invalid value for 'mlp.init': got lecun, expected one of xavier, he, torch"
+        err("mlp(hidden=[8], init=orthogonal)"),
+        "invalid value for 'mlp.init': got orthogonal, expected one of xavier, he, torch, lecun"
+    );
+    assert_eq!(
+        err("mlp(hidden=[8], out_init=zeros)"),
+        "invalid value for 'mlp.out_init': got zeros, expected one of xavier, he, torch, lecun"
     );
     assert_eq!(
         err("mlp:32-128-10"),
@@ -393,4 +406,40 @@ fn subset_evaluations_equal_the_whole_batch_restricted_to_the_subset() {
         assert!(close(l1, l2), "{l1} vs {l2}");
         assert!(n1.iter().all(|n| *n > 0.0));
     }
+}
+
+#[test]
+fn penultimate_features_feed_the_output_layer() {
+    // 3-5-4-2 tanh MLP, 7 inputs through a workspace of 3 rows (chunked): the output layer
+    // applied by hand to the penultimate features gives predict's outputs.
+    let model = Mlp::new(vec![3, 5, 4, 2], Activation::Tanh, true).unwrap();
+    let p = model.init_params(Init::TorchUniform, &mut RngStreams::new(4).stream("init"));
+    let inputs: Vec<f64> = (0..21).map(|i| ((i * 7 % 11) as f64 - 5.0) / 3.0).collect();
+    let mut ws = model.workspace(3);
+    let mut h = vec![0.0; 7 * 4];
+    model.penultimate(&p, &inputs, &mut ws, &mut h);
+    let mut out = vec![0.0; 7 * 2];
+    model.predict(&p, &inputs, &mut ws, &mut out);
+    let last = model.layer_params()[2];
+    for r in 0..7 {
+        for j in 0..2 {
+            let w = &p[last.weight + j * 4..last.weight + (j + 1) * 4];
+            let b = p[last.bias.unwrap() + j];
+            let o: f64 = b + w
+                .iter()
+                .zip(&h[r * 4..(r + 1) * 4])
+                .map(|(w, h)| w * h)
+                .sum::<f64>();
+            assert!((o - out[r * 2 + j]).abs() < 1e-12, "row {r} output {j}");
+        }
+        // tanh features lie in (-1, 1)
+        assert!(h[r * 4..(r + 1) * 4].iter().all(|v| v.abs() < 1.0));
+    }
+    // a single-layer model's penultimate features are its inputs
+    let lin = Mlp::softmax_regression(3, 2).unwrap();
+    let q = lin.init_params(Init::Xavier, &mut RngStreams::new(1).stream("init"));
+    let mut ws = lin.workspace(8);
+    let mut same = vec![0.0; 21];
+    lin.penultimate(&q, &inputs, &mut ws, &mut same);
+    assert_eq!(same, inputs);
 }

@@ -139,6 +139,22 @@ pub fn loglog_slope(x: &[f64], y: &[f64]) -> f64 {
     sxy / sxx
 }
 
+/// Pearson's correlation coefficient of equal-length samples; NaN for a length mismatch, fewer
+/// than two points, a non-finite input or a constant sample.
+pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
+    if x.len() != y.len() || x.len() < 2 || !usable(x) || !usable(y) {
+        return f64::NAN;
+    }
+    let (mx, my) = (mean(x), mean(y));
+    let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let sxx: f64 = x.iter().map(|a| (a - mx).powi(2)).sum();
+    let syy: f64 = y.iter().map(|b| (b - my).powi(2)).sum();
+    if sxx == 0.0 || syy == 0.0 {
+        return f64::NAN;
+    }
+    sxy / (sxx * syy).sqrt()
+}
+
 /// max/min of the values (how far apart values that should agree are: 1 means equal); NaN for
 /// an empty or non-finite input.
 pub fn spread_ratio(v: &[f64]) -> f64 {
@@ -187,6 +203,9 @@ mod tests {
         assert!(all_within(&[0.5, 1.0], 0.5, 1.0));
         assert!(!all_within(&[], 0.0, 1.0));
         assert_eq!(split_finite(&[1.0, NAN, INF, 2.0]), (vec![1.0, 2.0], 2));
+        // numpy.corrcoef([1, 2, 3, 4], [2, 1, 4, 3])[0, 1] = 0.6
+        assert!((pearson(&[1.0, 2.0, 3.0, 4.0], &[2.0, 1.0, 4.0, 3.0]) - 0.6).abs() < 1e-15);
+        assert!((pearson(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]) + 1.0).abs() < 1e-15);
     }
 
     #[test]
@@ -218,6 +237,9 @@ mod tests {
         assert!(loglog_slope(&[1.0, 2.0], &[1.0, -1.0]).is_nan());
         assert!(loglog_slope(&[1.0], &[1.0]).is_nan());
         assert!(quantile(&[1.0, 2.0], 1.5).is_nan());
+        assert!(pearson(&[1.0, NAN], &[1.0, 2.0]).is_nan());
+        assert!(pearson(&[1.0, 1.0], &[1.0, 2.0]).is_nan());
+        assert!(pearson(&[1.0], &[1.0]).is_nan());
         assert!(!all_within(&[0.5, NAN], 0.0, 1.0));
     }
 }

@@ -10,12 +10,14 @@ pub mod hierarchical;
 pub mod puf;
 pub mod quantized;
 pub mod rbo;
+pub mod samosa;
 pub mod zeroth_order;
 
 /// Every paper experiment, in paper order.
 pub fn all() -> Vec<Box<dyn Experiment>> {
     vec![
         Box::new(drift::DriftPaper),
+        Box::new(samosa::SamosaPaper),
         Box::new(puf::PufPaper),
         Box::new(hierarchical::HierarchicalPaper),
         Box::new(rbo::RboPaper),
