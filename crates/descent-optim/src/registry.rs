@@ -46,6 +46,7 @@ use crate::noise::SynapticNoise;
 use crate::optimizer::{Optimizer, TransformOptimizer};
 use crate::primitives::{AddDecayedWeights, Scale, ScaleByAdam, ScaleByLr, Trace};
 use crate::quantized::{QuantizeGradient, WithQuantizedWeights};
+use crate::reduction::GeoPrecGd;
 use crate::rolling_ball::Rbo;
 use crate::sam::SamOptimizer;
 use crate::schedule::{Schedule, Scheduled};
@@ -222,6 +223,11 @@ pub const OPTIMIZERS: &[Entry] = &[
         "entropy_sgd",
         "Entropy-SGD (Chaudhari et al. 2017): an SGLD inner loop estimates the local entropy's \
          gradient",
+    ),
+    Entry::optimizer::<GeoPrecGd>(
+        "geoprec",
+        "GeoPrecGD (P5): x₁ ← x₁ − lr·R⁻¹∇F in the pullback metric R = I + DΨᵀDΨ of a \
+         reduction (Woodbury when DΨ is low rank); needs ReductionJacobian",
     ),
 ];
 

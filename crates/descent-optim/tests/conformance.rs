@@ -151,3 +151,10 @@ conformance_test!(
     spec("partition(matrix=adam(lr=0.01), vector=sgd(lr=0.001, momentum=0.9))"),
     Budget::uniform(5_000, 1e-5)
 );
+// GeoPrecGD runs only on problems that answer the reduction map's Jacobian: the reduced
+// quadratic of the suite (its pullback β is below the quadratic's β = 10, so lr = 0.1 is stable).
+conformance_test!(
+    geoprec,
+    spec("geoprec(lr=0.1)"),
+    Budget::uniform(3_000, 1e-12)
+);
