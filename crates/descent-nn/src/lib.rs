@@ -18,6 +18,10 @@
 //!   similarity matching (UpdateField problems), the linear autoencoder and the supervised
 //!   two-layer linear network trained by SGD with weight decay; [`drift_theory`] their
 //!   closed-form drift rates.
+//! - [`varpro`]: variable projection for regression MLPs (P5): [`RidgeHead`] is the MLP with a
+//!   ridge-penalised linear head, [`VarPro`] the reduced problem in the hidden layers with the
+//!   head solved by ridge least squares inside every evaluation (envelope gradient, exact
+//!   Schur-complement HVPs).
 //! - [`builder`]: models and losses from spec text (`mlp:64-128-10`,
 //!   `mlp(hidden=[128], act=relu)`, `softmax-regression`).
 
@@ -31,6 +35,7 @@ pub mod mlp;
 pub mod objective;
 pub mod pinn;
 pub mod taylor;
+pub mod varpro;
 
 pub use activation::{ACTIVATION_NAMES, Activation};
 pub use builder::{MODELS, ModelSpec, build_model, choose_loss, default_loss, parse_model};
@@ -45,3 +50,4 @@ pub use pinn::{
     Heat, HeatSolution, LinearOperator, Pde, PinnObjective, PinnSizes, Poisson, PoissonSolution,
 };
 pub use taylor::{Out, Streams, TaylorMlp};
+pub use varpro::{RidgeHead, VarPro};
