@@ -9,6 +9,7 @@ pub mod engd;
 pub mod puf;
 pub mod quantized;
 pub mod rbo;
+pub mod reduction;
 pub mod zeroth_order;
 
 /// Every paper experiment, in paper order.
@@ -16,6 +17,7 @@ pub fn all() -> Vec<Box<dyn Experiment>> {
     vec![
         Box::new(drift::DriftPaper),
         Box::new(puf::PufPaper),
+        Box::new(reduction::ReductionPaper),
         Box::new(rbo::RboPaper),
         Box::new(quantized::QuantizedPaper),
         Box::new(engd::EngdPaper),
