@@ -331,7 +331,7 @@ pub fn spectra_figure(e2: &E2Result, e3: &E3Result, nn: Option<&NeuralResult>) -
         && let (Some(f), Some(big)) = (nn.run("GD", false), nn.run("GD", true))
     {
         panels.push(spectrum_panel(
-            "MLP at the end of GD".into(),
+            "MLP at the end of GD (not minimisers: negative eigenvalues)".into(),
             &[("∇²f", &f.curvature), ("∇²F (VarPro)", &big.curvature)],
             LegendAt::UpperLeft,
         ));
