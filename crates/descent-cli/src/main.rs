@@ -38,11 +38,9 @@ enum Command {
     Run(RunArgs),
     /// Run every experiment and write an index of all claims.
     Reproduce(ReproduceArgs),
-<<<<<<< HEAD
     /// Privacy accounting: ε of a noise schedule, or the noise for a target ε (RDP accountant of
     /// the Poisson-subsampled Gaussian mechanism).
     Privacy(privacy::PrivacyArgs),
-=======
     /// Open-set active learning on a dataset: query strategies compared over rounds and seeds;
     /// writes per_round.csv, report.json/.md and curves.png.
     Active(ActiveArgs),
@@ -97,7 +95,6 @@ struct ActiveArgs {
     /// Output directory (default: results/active-<unix time>).
     #[arg(long)]
     out: Option<PathBuf>,
->>>>>>> wt-p2
 }
 
 #[derive(clap::Args)]
@@ -237,11 +234,8 @@ fn main() -> ExitCode {
         Command::Compare(args) => run_compare(args),
         Command::Run(args) => run_experiment(args),
         Command::Reproduce(args) => run_reproduce(args),
-<<<<<<< HEAD
         Command::Privacy(args) => privacy::run(args),
-=======
         Command::Active(args) => run_active(args),
->>>>>>> wt-p2
     };
     match result {
         Ok(code) => code,

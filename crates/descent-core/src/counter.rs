@@ -19,7 +19,7 @@ pub struct EvalCounts {
     pub per_sample: u64,
     /// Residual vectors (without Jacobian).
     pub residuals: u64,
-    /// Residual Jacobians.
+    /// Residual Jacobians and reduction-map Jacobians DΨ (P5).
     pub jacobians: u64,
     /// Update-field evaluations.
     pub fields: u64,
@@ -222,6 +222,22 @@ impl<P: Problem> UpdateField for EvalCounter<P> {
     }
 }
 
+impl<P: Problem> ReductionJacobian for EvalCounter<P> {
+    fn eliminated_dim(&mut self) -> usize {
+        self.inner
+            .as_reduction_jacobian()
+            .expect(VIEW)
+            .eliminated_dim()
+    }
+    fn map_jacobian(&mut self, x1: &[f64], jac: &mut [f64]) {
+        self.counts.jacobians += 1;
+        self.inner
+            .as_reduction_jacobian()
+            .expect(VIEW)
+            .map_jacobian(x1, jac)
+    }
+}
+
 impl<P: Problem> MinimaxProblem for EvalCounter<P> {
     fn dims(&self) -> (usize, usize) {
         self.pair_dims
@@ -324,6 +340,11 @@ impl<P: Problem> Problem for EvalCounter<P> {
     }
     fn as_bilevel(&mut self) -> Option<&mut dyn BilevelProblem> {
         self.caps().contains(Caps::BILEVEL).then_some(self as _)
+    }
+    fn as_reduction_jacobian(&mut self) -> Option<&mut dyn ReductionJacobian> {
+        self.caps()
+            .contains(Caps::REDUCTION_JACOBIAN)
+            .then_some(self as _)
     }
 }
 

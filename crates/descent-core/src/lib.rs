@@ -3,8 +3,8 @@
 //! - [`Layout`]: a model's parameters are one flat `Vec<f64>`; the layout names its blocks
 //!   (row-major shapes) so matrix-aware methods see matrices.
 //! - [`oracle`]: what a problem can answer (values, gradients, per-sample gradients, Hessian-vector
-//!   products, residuals, update fields, minimax and bilevel derivatives) and the [`Problem`]
-//!   capability object that hands out each view.
+//!   products, residuals, update fields, minimax and bilevel derivatives, the Jacobian of a
+//!   reduction map) and the [`Problem`] capability object that hands out each view.
 //! - [`EvalCounter`]: the oracle adapter that counts every evaluation, the source of truth for
 //!   every "per evaluation" axis.
 //! - [`RngStreams`]: named, independent, reproducible random streams derived from one seed.
@@ -34,7 +34,7 @@ pub use float_format::{FloatFormat, Overflow, Quantizer, Rounding};
 pub use layout::{Block, Layout};
 pub use oracle::{
     BilevelProblem, Caps, Function, Gradient, HessianVector, MinimaxProblem, PerSampleGradients,
-    Problem, Requires, Residuals, Stochastic, UpdateField,
+    Problem, ReductionJacobian, Requires, Residuals, Stochastic, UpdateField,
 };
 pub use rng::RngStreams;
 pub use spec::{Args, Spec, Value};

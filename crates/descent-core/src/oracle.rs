@@ -90,6 +90,17 @@ pub trait Residuals: Function {
     fn residual_jacobian(&mut self, x: &[f64], r: &mut [f64], jac: &mut [f64]);
 }
 
+/// A reduced problem F(x₁) = f(x₁, Ψ(x₁)) (P5, reduction mappings) that also answers the
+/// Jacobian DΨ of its reduction map Ψ: ℝ^{n₁} → ℝ^{n₂}. A method that preconditions with the
+/// pullback metric R(x₁) = I + DΨᵀDΨ of the graph x₁ ↦ (x₁, Ψ(x₁)) (GeoPrecGD) asks for it;
+/// every other method sees an ordinary [`Gradient`] problem in x₁.
+pub trait ReductionJacobian: Gradient {
+    /// n₂, the number of parameters the map eliminates (rows of DΨ).
+    fn eliminated_dim(&mut self) -> usize;
+    /// Writes DΨ(x₁), row-major n₂ × n₁ with n₁ = `dim()`.
+    fn map_jacobian(&mut self, x1: &[f64], jac: &mut [f64]);
+}
+
 /// A direction field d(x) that is not the gradient of any loss (Oja's rule, similarity
 /// matching). It is used exactly like a gradient, x ← x − η·d, so a Hebbian increment Δx is
 /// exposed as d = −Δx.
@@ -166,8 +177,9 @@ impl Caps {
     pub const UPDATE_FIELD: Caps = Caps(1 << 6);
     pub const MINIMAX: Caps = Caps(1 << 7);
     pub const BILEVEL: Caps = Caps(1 << 8);
+    pub const REDUCTION_JACOBIAN: Caps = Caps(1 << 9);
 
-    const NAMES: [(Caps, &'static str); 9] = [
+    const NAMES: [(Caps, &'static str); 10] = [
         (Caps::FUNCTION, "Function"),
         (Caps::GRADIENT, "Gradient"),
         (Caps::STOCHASTIC, "Stochastic"),
@@ -177,6 +189,7 @@ impl Caps {
         (Caps::UPDATE_FIELD, "UpdateField"),
         (Caps::MINIMAX, "MinimaxProblem"),
         (Caps::BILEVEL, "BilevelProblem"),
+        (Caps::REDUCTION_JACOBIAN, "ReductionJacobian"),
     ];
 
     /// True when every capability of `other` is in `self`.
@@ -338,6 +351,9 @@ pub trait Problem: Send {
     fn as_bilevel(&mut self) -> Option<&mut dyn BilevelProblem> {
         None
     }
+    fn as_reduction_jacobian(&mut self) -> Option<&mut dyn ReductionJacobian> {
+        None
+    }
     /// Draws the next minibatch if the problem is stochastic; a no-op otherwise.
     fn resample(&mut self) {
         if let Some(s) = self.as_stochastic() {
@@ -392,6 +408,7 @@ macro_rules! problem_views {
     (@cap update_field) => { $crate::Caps::UPDATE_FIELD };
     (@cap minimax) => { $crate::Caps::MINIMAX };
     (@cap bilevel) => { $crate::Caps::BILEVEL };
+    (@cap reduction_jacobian) => { $crate::Caps::REDUCTION_JACOBIAN };
     (@view function) => { fn as_function(&mut self) -> Option<&mut dyn $crate::Function> { Some(self) } };
     (@view gradient) => { fn as_gradient(&mut self) -> Option<&mut dyn $crate::Gradient> { Some(self) } };
     (@view stochastic) => { fn as_stochastic(&mut self) -> Option<&mut dyn $crate::Stochastic> { Some(self) } };
@@ -401,6 +418,7 @@ macro_rules! problem_views {
     (@view update_field) => { fn as_update_field(&mut self) -> Option<&mut dyn $crate::UpdateField> { Some(self) } };
     (@view minimax) => { fn as_minimax(&mut self) -> Option<&mut dyn $crate::MinimaxProblem> { Some(self) } };
     (@view bilevel) => { fn as_bilevel(&mut self) -> Option<&mut dyn $crate::BilevelProblem> { Some(self) } };
+    (@view reduction_jacobian) => { fn as_reduction_jacobian(&mut self) -> Option<&mut dyn $crate::ReductionJacobian> { Some(self) } };
 }
 
 /// Forwards every [`Problem`] method through a pointer type, so `Box<dyn Problem>` and
@@ -447,6 +465,9 @@ macro_rules! forward_problem {
             }
             fn as_bilevel(&mut self) -> Option<&mut dyn BilevelProblem> {
                 (**self).as_bilevel()
+            }
+            fn as_reduction_jacobian(&mut self) -> Option<&mut dyn ReductionJacobian> {
+                (**self).as_reduction_jacobian()
             }
             fn resample(&mut self) {
                 (**self).resample()

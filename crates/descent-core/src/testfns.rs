@@ -7,12 +7,14 @@ use rand_distr::{Distribution, StandardNormal};
 mod hierarchical;
 mod matrix_quadratic;
 mod noisy;
+mod reduction;
 
 pub use hierarchical::{
     BilevelFiniteDiff, CosineBilevel, CosineMinimax, finite_diff_bilevel, finite_diff_minimax,
 };
 pub use matrix_quadratic::MatrixQuadratic;
 pub use noisy::GaussianGradientNoise;
+pub use reduction::{LeastSquares, MatrixFactorization};
 
 use crate::linalg;
 use crate::oracle::{Function, Gradient, HessianVector, Problem};
@@ -144,6 +146,37 @@ impl Quadratic {
         }
         let a = linalg::matmul(&ql, linalg::Trans::N, &q, linalg::Trans::T, n, n, n);
         Self::from_hessian(a, eigenvalues.to_vec(), x_star)
+    }
+
+    /// From a symmetric n × n Hessian `a` (row-major) and the minimizer `x_star`; the
+    /// eigenvalues are computed. Errors name a wrong length or an asymmetric `a`.
+    pub fn from_matrix(a: Vec<f64>, x_star: &[f64]) -> Result<Self> {
+        let n = x_star.len();
+        if a.len() != n * n {
+            return Err(Error::shape("quadratic Hessian", n * n, a.len()));
+        }
+        let scale = a.iter().fold(0.0_f64, |m, v| m.max(v.abs())).max(1.0);
+        for i in 0..n {
+            for j in 0..i {
+                if (a[i * n + j] - a[j * n + i]).abs() > 1e-12 * scale {
+                    return Err(Error::invalid(
+                        format!("quadratic Hessian entry ({i}, {j})"),
+                        a[i * n + j],
+                        format!("the symmetric entry {}", a[j * n + i]),
+                    ));
+                }
+            }
+        }
+        let (eigenvalues, _) = linalg::sym_eigen(&a, n)?;
+        Self::from_hessian(a, eigenvalues, x_star)
+    }
+
+    /// The same quadratic with named blocks (their sizes must add up to the dimension), so that
+    /// a block-wise method or a reduction sees x = (x₁, x₂).
+    pub fn with_layout(mut self, layout: Layout) -> Result<Self> {
+        layout.check_len("quadratic layout", self.minimizer.len())?;
+        self.layout = layout;
+        Ok(self)
     }
 
     fn from_hessian(a: Vec<f64>, eigenvalues: Vec<f64>, x_star: &[f64]) -> Result<Self> {
@@ -741,6 +774,50 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(e.contains("noise sigma"), "{e}");
+    }
+
+    #[test]
+    fn reduction_problems_match_finite_differences() {
+        use crate::oracle::Residuals;
+        let mut rng = RngStreams::new(5).stream("t");
+        let mut randn =
+            |k: usize| -> Vec<f64> { (0..k).map(|_| StandardNormal.sample(&mut rng)).collect() };
+        let (m, n) = (5, 7);
+        let mut ls = LeastSquares::new(randn(m * n), m, n, randn(m)).unwrap();
+        check(&mut ls, &randn(n));
+        let mut r = vec![0.0; m];
+        let mut jac = vec![0.0; m * n];
+        let x = randn(n);
+        ls.residual_jacobian(&x, &mut r, &mut jac);
+        assert_eq!(jac, ls.a());
+        assert!((0.5 * r.iter().map(|v| v * v).sum::<f64>() - ls.value(&x)).abs() < 1e-12);
+        let mut mf = MatrixFactorization::new(randn(4 * 3), 4, 3, 2).unwrap();
+        assert_eq!(mf.layout().blocks()[1].shape, vec![3, 2]);
+        check(&mut mf, &randn(14));
+        let mut toy = Quadratic::from_matrix(vec![6.0, -4.0, -4.0, 4.0], &[0.0, 0.0]).unwrap();
+        assert!((toy.eigenvalues[1] - (5.0 + 17f64.sqrt())).abs() < 1e-12);
+        check(&mut toy, &[0.3, -0.4]);
+        let mut l = Layout::new();
+        l.push("x1", &[1]);
+        l.push("x2", &[1]);
+        let toy = toy.with_layout(l).unwrap();
+        assert_eq!(toy.layout().blocks()[1].name, "x2");
+        let e = Quadratic::from_matrix(vec![1.0, 2.0, 0.0, 1.0], &[0.0, 0.0])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("quadratic Hessian entry (1, 0)"), "{e}");
+        assert!(
+            LeastSquares::new(vec![1.0; 6], 2, 3, vec![0.0])
+                .unwrap_err()
+                .to_string()
+                .contains("least_squares.b")
+        );
+        assert!(
+            LeastSquares::new(vec![1.0; 6], 2, 3, vec![0.0; 2])
+                .unwrap()
+                .with_layout(Layout::flat(4))
+                .is_err()
+        );
     }
 
     #[test]

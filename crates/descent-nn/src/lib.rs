@@ -21,6 +21,10 @@
 //! - P4's hierarchical problems: [`AucMinimax`] (deep AUC maximisation, a minimax problem over
 //!   any one-output model, and [`roc_auc`]) and [`L2Hyperparameters`] (per-parameter L2 weights
 //!   learned on a validation loss, a bilevel problem with exact second-order products).
+//! - [`varpro`]: variable projection for regression MLPs (P5): [`RidgeHead`] is the MLP with a
+//!   ridge-penalised linear head, [`VarPro`] the reduced problem in the hidden layers with the
+//!   head solved by ridge least squares inside every evaluation (envelope gradient, exact
+//!   Schur-complement HVPs).
 //! - [`builder`]: models and losses from spec text (`mlp:64-128-10`,
 //!   `mlp(hidden=[128], act=relu)`, `softmax-regression`).
 
@@ -36,6 +40,7 @@ pub mod mlp;
 pub mod objective;
 pub mod pinn;
 pub mod taylor;
+pub mod varpro;
 
 pub use activation::{ACTIVATION_NAMES, Activation};
 pub use auc::{AucMinimax, roc_auc};
@@ -52,3 +57,4 @@ pub use pinn::{
     Heat, HeatSolution, LinearOperator, Pde, PinnObjective, PinnSizes, Poisson, PoissonSolution,
 };
 pub use taylor::{Out, Streams, TaylorMlp};
+pub use varpro::{RidgeHead, VarPro};

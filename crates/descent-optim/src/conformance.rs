@@ -7,9 +7,10 @@
 //! ```
 //!
 //! On each test problem whose capabilities satisfy the optimizer's `requires()` (a rotated
-//! ill-conditioned quadratic, Rosenbrock with a flat and with a 2-D layout, the matrix parabola;
-//! for minimax and bilevel methods P4's [`CosineMinimax`] and [`CosineBilevel`] with c = 0,
-//! whose unique solution is z = (x, y) = 0) it asserts that
+//! ill-conditioned quadratic, Rosenbrock with a flat and with a 2-D layout, the matrix parabola,
+//! Rosenbrock as residuals, the quadratic reduced by the argmin over half its coordinates; for
+//! minimax and bilevel methods P4's [`CosineMinimax`] and [`CosineBilevel`] with c = 0, whose
+//! unique solution is z = (x, y) = 0) it asserts that
 //! 1. the loss reaches the stated tolerance within the step budget (all minima are 0; on the
 //!    hierarchical problems the "loss" is ‖z − z*‖², as they have no objective to minimise);
 //! 2. two runs with the same seed are bit-identical;
@@ -25,6 +26,7 @@ use descent_core::{Layout, Problem, RngStreams};
 
 use crate::driver::{Outcome, no_observer, run};
 use crate::optimizer::{Optimizer, OptimizerState};
+use crate::reduction::{AffineMap, Reduction, ReductionConfig, Split};
 use crate::registry::parse_optimizer;
 
 /// The seed of every conformance run.
@@ -100,6 +102,7 @@ pub fn problems(budget: &Budget) -> Vec<Case> {
     };
     let minimax = CosineMinimax::new(2, 0.0).expect("minimax");
     let bilevel = CosineBilevel::new(&[0.5, 1.0, 2.0], 0.0).expect("bilevel");
+    let reduced = reduced_quadratic(&eigs, &x_star);
     vec![
         plain(Box::new(quad), vec![0.0; 6], budget.quadratic),
         plain(Box::new(rosen), rosen_start.clone(), budget.rosenbrock),
@@ -122,7 +125,24 @@ pub fn problems(budget: &Budget) -> Vec<Case> {
             target: budget.hierarchical,
             solution: Some(vec![0.0; 6]),
         },
+        plain(Box::new(reduced), vec![0.0; 3], budget.quadratic),
     ]
+}
+
+/// The rotated quadratic of the suite with its last three coordinates eliminated by their exact
+/// argmin (P5): a Gradient, HessianVector and ReductionJacobian problem in three parameters, so
+/// GeoPrecGD joins the suite and every gradient method also runs on a reduced problem.
+fn reduced_quadratic(eigs: &[f64], x_star: &[f64]) -> impl Problem + use<> {
+    let mut layout = Layout::new();
+    layout.push("x1", &[3]);
+    layout.push("x2", &[3]);
+    let quad = Quadratic::rotated(eigs, x_star, 7)
+        .and_then(|q| q.with_layout(layout))
+        .expect("quadratic");
+    let cfg = ReductionConfig::eliminate(&["x2"]);
+    let split = Split::from_globs(quad.layout(), &cfg.eliminate).expect("split");
+    let map = AffineMap::quadratic_argmin(&quad.a, x_star, &split).expect("argmin map");
+    Reduction::new(quad, map, cfg).expect("reduction")
 }
 
 /// Rosenbrock in 2-D as a least-squares problem f = ½‖r‖², r = (√(2a)(x₂ − x₁²), √2(1 − x₁)),

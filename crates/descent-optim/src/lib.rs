@@ -23,6 +23,11 @@
 //!
 //! Zeroth-order methods ([`zeroth_order`]): the [`ZoGradient`] oracle adapter turns any
 //! transform into ZO-SGD/ZO-Adam; [`probes`] measures estimator bias and variance.
+//!
+//! Reductions ([`reduction`], P5): the [`Reduction`] oracle adapter turns f(x₁, x₂) and a map
+//! Ψ into the reduced problem F(x₁) = f(x₁, Ψ(x₁)) (envelope or chain-rule gradient,
+//! Hessian-vector products, the map's Jacobian), and [`GeoPrecGd`] steps in its pullback metric.
+//!
 //! - stochastic minimax and bilevel methods ([`hierarchical`], P4): SGDA/PDSM, TiAda,
 //!   Ada-Minimax, the Neumann-series hypergradient, a StocBiO-style baseline and Ada-BiO, over
 //!   z = (x, y) of any problem offering the minimax or bilevel view.
@@ -48,6 +53,7 @@ pub mod optimizer;
 pub mod primitives;
 pub mod probes;
 pub mod quantized;
+pub mod reduction;
 pub mod registry;
 pub mod rolling_ball;
 pub mod sam;
@@ -76,6 +82,10 @@ pub use optimizer::{Extras, Optimizer, OptimizerState, StepInfo, TransformOptimi
 pub use primitives::{AddDecayedWeights, Scale, ScaleByAdam, ScaleByLr, Trace};
 pub use quantized::{
     QuantizeGradient, QuantizedWeights, WithQuantizedWeights, adam_condition, muon_condition,
+};
+pub use reduction::{
+    AffineMap, FactorElimination, FnMap, GeoPrecConfig, GeoPrecGd, GradientRule, MetricSolve,
+    PullbackSolver, Reduction, ReductionConfig, ReductionMap, Split,
 };
 pub use registry::{OPTIMIZERS, TRANSFORMS, build_optimizer, build_transform, parse_optimizer};
 pub use rolling_ball::{InnerStep, Rbo, RboConfig, WarmStart};

@@ -47,6 +47,7 @@ use crate::noise::SynapticNoise;
 use crate::optimizer::{Optimizer, TransformOptimizer};
 use crate::primitives::{AddDecayedWeights, Scale, ScaleByAdam, ScaleByLr, Trace};
 use crate::quantized::{QuantizeGradient, WithQuantizedWeights};
+use crate::reduction::GeoPrecGd;
 use crate::rolling_ball::Rbo;
 use crate::sam::SamOptimizer;
 use crate::schedule::{Schedule, Scheduled};
@@ -251,6 +252,11 @@ pub const OPTIMIZERS: &[Entry] = &[
         "ada_bio",
         "Ada-BiO (Gong et al. 2025, Alg. 2): Ada-Minimax's template on Neumann hypergradients, \
          AdaGrad-Norm descent on the lower level",
+    ),
+    Entry::optimizer::<GeoPrecGd>(
+        "geoprec",
+        "GeoPrecGD (P5): x₁ ← x₁ − lr·R⁻¹∇F in the pullback metric R = I + DΨᵀDΨ of a \
+         reduction (Woodbury when DΨ is low rank); needs ReductionJacobian",
     ),
 ];
 

@@ -187,3 +187,11 @@ conformance_test!(
     spec("ada_bio(l=2, terms=40)"),
     Budget::uniform(20_000, 1e-3)
 );
+
+// GeoPrecGD runs only on problems that answer the reduction map's Jacobian: the reduced
+// quadratic of the suite (its pullback β is below the quadratic's β = 10, so lr = 0.1 is stable).
+conformance_test!(
+    geoprec,
+    spec("geoprec(lr=0.1)"),
+    Budget::uniform(3_000, 1e-12)
+);

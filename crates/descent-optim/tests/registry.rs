@@ -178,7 +178,7 @@ fn bad_specs_name_the_field_and_the_valid_choices() {
     assert_eq!(
         err("adagrad(lr=0.1)"),
         "unknown optimizer 'adagrad'; valid: sgd, adam, adamw, muon, zo, engd, engd_w, spring, \
-         nystrom, sap, lbfgs, sam, rbo, entropy_sgd, sgda, pdsm, tiada, ada_minimax, stocbio, ada_bio, clip_norm, clip_value, \
+         nystrom, sap, lbfgs, sam, rbo, entropy_sgd, sgda, pdsm, tiada, ada_minimax, stocbio, ada_bio, geoprec, clip_norm, clip_value, \
          decoupled_weight_decay, chain, partition, quantize, synaptic_noise, scale, scale_by_lr, \
          trace, scale_by_adam, add_decayed_weights"
     );

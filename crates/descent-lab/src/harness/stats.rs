@@ -155,6 +155,24 @@ pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
     sxy / (sxx * syy).sqrt()
 }
 
+/// The least-squares slope of ln y against x (the log-rate of a linearly converging sequence);
+/// NaN unless there are at least two points, x finite, y finite and > 0, with distinct x.
+pub fn semilog_slope(x: &[f64], y: &[f64]) -> f64 {
+    if x.len() != y.len()
+        || x.len() < 2
+        || x.iter().any(|v| !v.is_finite())
+        || y.iter().any(|v| !(v.is_finite() && *v > 0.0))
+    {
+        return f64::NAN;
+    }
+    let ly: Vec<f64> = y.iter().map(|v| v.ln()).collect();
+    let n = x.len() as f64;
+    let (mx, my) = (x.iter().sum::<f64>() / n, ly.iter().sum::<f64>() / n);
+    let sxy: f64 = x.iter().zip(&ly).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let sxx: f64 = x.iter().map(|a| (a - mx).powi(2)).sum();
+    sxy / sxx
+}
+
 /// max/min of the values (how far apart values that should agree are: 1 means equal); NaN for
 /// an empty or non-finite input.
 pub fn spread_ratio(v: &[f64]) -> f64 {
@@ -199,6 +217,11 @@ mod tests {
         assert_eq!(max_abs_diff(&[1.0, 2.0], &[1.5, 0.0]), 2.0);
         assert!((rel_l2_diff(&[3.0, 4.0], &[3.0, 3.0]) - (1.0f64 / 18.0).sqrt()).abs() < 1e-15);
         assert!((loglog_slope(&[1.0, 2.0, 4.0], &[3.0, 12.0, 48.0]) - 2.0).abs() < 1e-12);
+        let decay: Vec<f64> = [0.0, 1.0, 3.0]
+            .iter()
+            .map(|t| 5.0 * 0.5f64.powf(*t))
+            .collect();
+        assert!((semilog_slope(&[0.0, 1.0, 3.0], &decay) - 0.5f64.ln()).abs() < 1e-12);
         assert_eq!(spread_ratio(&[2.0, 3.0, 6.0]), 3.0);
         assert!(all_within(&[0.5, 1.0], 0.5, 1.0));
         assert!(!all_within(&[], 0.0, 1.0));
@@ -236,6 +259,9 @@ mod tests {
         assert!(rel_l2_diff(&[1.0, INF], &[1.0, 1.0]).is_nan());
         assert!(loglog_slope(&[1.0, 2.0], &[1.0, -1.0]).is_nan());
         assert!(loglog_slope(&[1.0], &[1.0]).is_nan());
+        assert!(semilog_slope(&[1.0, 2.0], &[1.0, 0.0]).is_nan());
+        assert!(semilog_slope(&[1.0, NAN], &[1.0, 0.5]).is_nan());
+        assert!(semilog_slope(&[1.0], &[1.0]).is_nan());
         assert!(quantile(&[1.0, 2.0], 1.5).is_nan());
         assert!(pearson(&[1.0, NAN], &[1.0, 2.0]).is_nan());
         assert!(pearson(&[1.0, 1.0], &[1.0, 2.0]).is_nan());

@@ -10,6 +10,7 @@ pub mod hierarchical;
 pub mod puf;
 pub mod quantized;
 pub mod rbo;
+pub mod reduction;
 pub mod samosa;
 pub mod zeroth_order;
 
@@ -20,6 +21,7 @@ pub fn all() -> Vec<Box<dyn Experiment>> {
         Box::new(samosa::SamosaPaper),
         Box::new(puf::PufPaper),
         Box::new(hierarchical::HierarchicalPaper),
+        Box::new(reduction::ReductionPaper),
         Box::new(rbo::RboPaper),
         Box::new(quantized::QuantizedPaper),
         Box::new(engd::EngdPaper),

@@ -42,6 +42,39 @@ pub fn top_hessian_eigenvalue(
     if iterations == 0 {
         return Err(Error::invalid("sharpness.iterations", 0, "an integer >= 1"));
     }
+    let ritz = lanczos(|v, w| f.hvp(x, v, w), n, iterations, tol, seed)?;
+    Ok(Sharpness {
+        lambda_max: ritz.values.last().copied().unwrap_or(f64::NAN),
+        lambda_min: ritz.values.first().copied().unwrap_or(f64::NAN),
+        iterations: ritz.iterations,
+        residual: ritz.top_residual,
+    })
+}
+
+/// The Ritz values of a Lanczos run ([`lanczos`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ritz {
+    /// The eigenvalues of the k × k tridiagonal matrix, non-decreasing: the extreme ones
+    /// converge first to the extreme eigenvalues of the operator (each distinct eigenvalue is
+    /// found once, whatever its multiplicity).
+    pub values: Vec<f64>,
+    /// Iterations run (= operator applications).
+    pub iterations: usize,
+    /// Residual norm ‖A s − θ s‖ of the top Ritz pair.
+    pub top_residual: f64,
+}
+
+/// Lanczos with full reorthogonalisation on the symmetric operator `apply(v, out)` of size `n`,
+/// from a seeded Gaussian start: at most `iterations` steps, stopping early when the top Ritz
+/// residual is at most `tol · |θ_max|` (`tol = 0` runs them all) or the Krylov space is
+/// exhausted.
+pub fn lanczos(
+    mut apply: impl FnMut(&[f64], &mut [f64]),
+    n: usize,
+    iterations: usize,
+    tol: f64,
+    seed: u64,
+) -> Result<Ritz> {
     let k_max = iterations.min(n);
     let mut rng = descent_core::RngStreams::new(seed).stream("lanczos");
     let mut v: Vec<f64> = (0..n).map(|_| StandardNormal.sample(&mut rng)).collect();
@@ -50,14 +83,13 @@ pub fn top_hessian_eigenvalue(
     let mut alpha = Vec::with_capacity(k_max);
     let mut beta: Vec<f64> = Vec::with_capacity(k_max);
     let mut w = vec![0.0; n];
-    let mut result = Sharpness {
-        lambda_max: f64::NAN,
-        lambda_min: f64::NAN,
+    let mut result = Ritz {
+        values: Vec::new(),
         iterations: 0,
-        residual: f64::INFINITY,
+        top_residual: f64::INFINITY,
     };
     for k in 0..k_max {
-        f.hvp(x, &v, &mut w);
+        apply(&v, &mut w);
         let a = dot(&w, &v);
         alpha.push(a);
         basis.push(v.clone());
@@ -74,13 +106,12 @@ pub fn top_hessian_eigenvalue(
         let top = vals[m - 1];
         // Last component of the top Ritz vector (column m − 1 of the row-major m × m matrix).
         let s_last = vecs[(m - 1) * m + (m - 1)];
-        result = Sharpness {
-            lambda_max: top,
-            lambda_min: vals[0],
+        result = Ritz {
+            values: vals,
             iterations: m,
-            residual: (b * s_last).abs(),
+            top_residual: (b * s_last).abs(),
         };
-        if result.residual <= tol * top.abs().max(f64::MIN_POSITIVE) || b < 1e-12 {
+        if result.top_residual <= tol * top.abs().max(f64::MIN_POSITIVE) || b < 1e-12 {
             break;
         }
         beta.push(b);
