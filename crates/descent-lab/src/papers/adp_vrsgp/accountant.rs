@@ -20,8 +20,11 @@ use crate::report::{Claim, ClaimKind, num};
 
 const DELTA: f64 = 1e-5;
 
-/// The spec's accountant fixtures: (name, q, stages as (σ, steps), classic ε, improved ε).
-pub const FIXTURES: [(&str, f64, &[(f64, u64)], f64, f64); 5] = [
+/// One accountant fixture: (name, q, stages as (σ, steps), classic ε, improved ε).
+pub type Fixture = (&'static str, f64, &'static [(f64, u64)], f64, f64);
+
+/// The spec's accountant fixtures.
+pub const FIXTURES: [Fixture; 5] = [
     (
         "σ=20,14,9.8,6.86 q=1",
         1.0,

@@ -120,13 +120,13 @@ pub fn measure(
 }
 
 /// The runs of (method, split, graph, uniform ε or None for SGP/personalised).
-pub fn select<'a>(
-    r: &'a ComparisonResult,
+pub fn select(
+    r: &ComparisonResult,
     method: Method,
     split: Split,
     graph: Graph,
     budgets: Budgets,
-) -> Vec<&'a RunResult> {
+) -> Vec<&RunResult> {
     r.runs
         .iter()
         .filter(|x| {
@@ -148,9 +148,12 @@ fn main_acc(r: &ComparisonResult, m: Method, e: f64) -> f64 {
     mean_final(&select(r, m, Split::Iid, Graph::Exp, Budgets::Uniform(e)))
 }
 
+/// Named values of a per-case claim.
+type Cases = Vec<(String, f64)>;
+
 /// Check 3 cases: per personalised node, spent − target; per adjacent budget levels, the
 /// smallest σ₀ at the lower level divided by the largest at the higher level.
-fn budget_cases(r: &ComparisonResult, c: &Config) -> (Vec<(String, f64)>, Vec<(String, f64)>) {
+fn budget_cases(r: &ComparisonResult, c: &Config) -> (Cases, Cases) {
     let (mut over, mut ratios) = (Vec::new(), Vec::new());
     for run in r
         .runs

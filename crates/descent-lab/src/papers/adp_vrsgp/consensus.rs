@@ -120,7 +120,7 @@ pub fn measure(c: &Config, seed: u64) -> Result<ConsensusResult> {
 
 /// The first round (1-based) after which the error is ≤ `tol` and stays so.
 pub fn exact_after(errors: &[f64], tol: f64) -> Option<usize> {
-    let last_bad = errors.iter().rposition(|e| !(*e <= tol));
+    let last_bad = errors.iter().rposition(|e| e.is_nan() || *e > tol);
     match last_bad {
         None if !errors.is_empty() => Some(1),
         None => None,

@@ -9,8 +9,13 @@ use super::runs::{Budgets, Graph, Method, RunResult, Split};
 use crate::harness::stats;
 use crate::plot::{Figure, LegendAt, Line, Panel};
 
-/// The pointwise mean over replicas of a per-run curve (x from the first run).
-fn mean_curve(runs: &[&RunResult], f: impl Fn(&RunResult) -> &[f64]) -> (Vec<f64>, Vec<f64>) {
+/// The pointwise mean over replicas of a per-run curve, against the evaluation rounds
+/// (`per_round = false`) or against rounds 1, 2, … (`per_round = true`).
+fn mean_curve(
+    runs: &[&RunResult],
+    per_round: bool,
+    f: impl Fn(&RunResult) -> &[f64],
+) -> (Vec<f64>, Vec<f64>) {
     let Some(first) = runs.first() else {
         return (Vec::new(), Vec::new());
     };
@@ -18,7 +23,12 @@ fn mean_curve(runs: &[&RunResult], f: impl Fn(&RunResult) -> &[f64]) -> (Vec<f64
     let y = (0..len)
         .map(|k| stats::mean(&runs.iter().map(|r| f(r)[k]).collect::<Vec<_>>()))
         .collect();
-    (first.rounds.clone(), y)
+    let x = if per_round {
+        (1..=len).map(|k| k as f64).collect()
+    } else {
+        first.rounds.clone()
+    };
+    (x, y)
 }
 
 const ALL_METHODS: [Method; 5] = [
@@ -40,7 +50,7 @@ pub fn accuracy_curves(r: &ComparisonResult, c: &Config) -> Figure {
                 .enumerate()
                 .filter_map(|(i, &m)| {
                     let runs = select(r, m, Split::Iid, Graph::Exp, Budgets::Uniform(e));
-                    let (x, y) = mean_curve(&runs, |r| &r.accuracy);
+                    let (x, y) = mean_curve(&runs, false, |r| &r.accuracy);
                     (!x.is_empty()).then(|| Line {
                         color: Some(i),
                         dashed: matches!(m, Method::AdpNoFusion | Method::AdpStrong),
@@ -107,9 +117,14 @@ pub fn accuracy_vs_epsilon(r: &ComparisonResult, c: &Config) -> Figure {
     }
     let mut other = Vec::new();
     for (k, (split, graph)) in SCENARIOS.into_iter().enumerate() {
-        for (m, short) in [(Method::DpSgp, "DP-SGP"), (Method::Adp, "ADP-VRSGP")] {
+        for m in [Method::Adp, Method::DpSgp] {
             other.push(Line {
-                label: format!("{short}, {}", scenario_name(split, graph)),
+                // one legend entry per scenario: the dashed DP-SGP line shares its colour
+                label: if m == Method::Adp {
+                    scenario_name(split, graph)
+                } else {
+                    String::new()
+                },
                 color: Some(3 + k),
                 dashed: m == Method::DpSgp,
                 ..acc_vs_eps(r, m, split, graph, &c.scenario_epsilons)
@@ -129,7 +144,7 @@ pub fn accuracy_vs_epsilon(r: &ComparisonResult, c: &Config) -> Figure {
         caption: Some("Accuracy against the privacy budget ε".into()),
         panels: vec![
             panel("IID, one-peer exp graph", main),
-            panel("other scenarios (dashed: DP-SGP)", other),
+            panel("other scenarios: ADP-VRSGP solid, DP-SGP dashed", other),
         ],
     }
 }
@@ -164,30 +179,34 @@ pub fn consensus(g: &ConsensusResult, r: &ComparisonResult, c: &Config) -> Figur
         }
     }
     let e = c.ablation_epsilons.first().copied().unwrap_or(f64::NAN);
-    let mut trained = Vec::new();
-    for (gi, graph) in [Graph::Exp, Graph::RandomTv].into_iter().enumerate() {
-        for (i, m) in [Method::Sgp, Method::DpSgp, Method::Adp]
+    let trained = |graph: Graph, title: &str, legend: LegendAt| {
+        let lines = [Method::Sgp, Method::DpSgp, Method::Adp]
             .into_iter()
             .enumerate()
-        {
-            let runs = select(r, m, Split::Iid, graph, Budgets::Uniform(e));
-            let (x, y) = mean_curve(&runs, |r| &r.consensus);
-            if x.is_empty() {
-                continue;
-            }
-            let name = if m == Method::Sgp {
-                m.label(c)
-            } else {
-                format!("{} ε={e}", m.label(c))
-            };
-            let g = if gi == 0 { "exp" } else { "random-tv" };
-            trained.push(Line {
-                color: Some(i),
-                dashed: gi == 1,
-                ..Line::new(format!("{name}, {g}"), x, y)
-            });
+            .filter_map(|(i, m)| {
+                let runs = select(r, m, Split::Iid, graph, Budgets::Uniform(e));
+                let (x, y) = mean_curve(&runs, true, |r| &r.consensus);
+                let name = if m == Method::Sgp {
+                    m.label(c)
+                } else {
+                    format!("{} ε={e}", m.label(c))
+                };
+                (!x.is_empty()).then(|| Line {
+                    color: Some(i),
+                    ..Line::new(name, x, y)
+                })
+            })
+            .collect();
+        Panel {
+            title: title.into(),
+            x_label: "iteration k".into(),
+            y_label: "max_i ‖z_i − z̄‖ / ‖z̄‖".into(),
+            log_y: true,
+            legend,
+            lines,
+            ..Panel::default()
         }
-    }
+    };
     Figure {
         caption: Some("Consensus error against iteration".into()),
         panels: vec![
@@ -200,15 +219,16 @@ pub fn consensus(g: &ConsensusResult, r: &ComparisonResult, c: &Config) -> Figur
                 lines: gossip,
                 ..Panel::default()
             },
-            Panel {
-                title: "trained models, IID (dashed: random TV digraph)".into(),
-                x_label: "iteration k".into(),
-                y_label: "max_i ‖z_i − z̄‖ / ‖z̄‖".into(),
-                log_y: true,
-                legend: LegendAt::UpperRight,
-                lines: trained,
-                ..Panel::default()
-            },
+            trained(
+                Graph::Exp,
+                "trained models, IID, one-peer exp graph",
+                LegendAt::UpperRight,
+            ),
+            trained(
+                Graph::RandomTv,
+                "trained models, IID, random TV digraph",
+                LegendAt::LowerLeft,
+            ),
         ],
     }
 }
@@ -289,7 +309,7 @@ pub fn budgets(r: &ComparisonResult, c: &Config) -> Figure {
         .collect();
     Figure {
         caption: Some(format!(
-            "Personalised budgets, {} (δ = {})",
+            "Personalised budgets, {} (δ = {:e})",
             Method::Adp.label(c),
             c.delta
         )),

@@ -171,7 +171,7 @@ pub struct RunResult {
     pub rounds: Vec<f64>,
     /// Mean test accuracy of the n de-biased models at those rounds.
     pub accuracy: Vec<f64>,
-    /// max_i ‖z_i − z̄‖/‖z̄‖ at those rounds.
+    /// max_i ‖z_i − z̄‖/‖z̄‖ after every round 1..=K.
     pub consensus: Vec<f64>,
     /// Spent ε (improved) of every node at those rounds (`spent_curve[node][point]`).
     pub spent_curve: Vec<Vec<f64>>,
@@ -280,8 +280,8 @@ fn evaluate(s: &Setup, net: &Net, ws: &mut Workspace) -> Vec<f64> {
         .collect()
 }
 
-/// Runs `job` (K = S·T_s rounds from x⁰ = 0), evaluating every `eval_every` rounds and at the
-/// end. `parallel = false` runs the nodes serially (the determinism check compares both).
+/// Runs `job` (K = S·T_s rounds from x⁰ = 0): the consensus distance after every round, test
+/// accuracy and spent ε every `eval_every` rounds and at the end. `parallel = false` runs the nodes serially (the determinism check compares both).
 pub fn run(s: &Setup, c: &Config, job: Job, seed: u64, parallel: bool) -> Result<RunResult> {
     let train_seed = replica_seed(seed, job.replica);
     let data = match job.split {
@@ -331,11 +331,11 @@ pub fn run(s: &Setup, c: &Config, job: Job, seed: u64, parallel: bool) -> Result
     let mut last_acc = Vec::new();
     for k in 1..=k_total {
         sgp.step(&mut net)?;
+        out.consensus.push(consensus_distance(net.nodes()));
         if k % c.eval_every == 0 || k == k_total {
             last_acc = evaluate(s, &net, &mut ws);
             out.rounds.push(k as f64);
             out.accuracy.push(stats::mean(&last_acc));
-            out.consensus.push(consensus_distance(net.nodes()));
             for (curve, n) in out.spent_curve.iter_mut().zip(net.nodes()) {
                 let r = n.learner().report();
                 curve.push(r.epsilon.map_or(0.0, |e| e.epsilon));

@@ -164,8 +164,8 @@ fn comparison_claims_judge_thresholds_means_and_nan() {
     // a diverged run (NaN accuracy) fails the accuracy claims instead of vanishing
     let mut r = comparison(0.79);
     r.runs[0].accuracy[1] = f64::NAN;
-    r.runs[2].consensus[1] = f64::NAN;
-    r.runs[3].nodes[0].spent = Some(2.1);
+    r.runs[4].consensus[1] = f64::NAN;
+    r.runs[3].nodes[0].spent = Some(8.1);
     r.rerun_max_diff = 1e-300;
     let claims = comparison_claims(&r, &c);
     for id in [
