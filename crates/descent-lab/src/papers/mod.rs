@@ -4,6 +4,7 @@
 
 use crate::experiment::Experiment;
 
+pub mod adp_vrsgp;
 pub mod drift;
 pub mod engd;
 pub mod hierarchical;
@@ -26,5 +27,6 @@ pub fn all() -> Vec<Box<dyn Experiment>> {
         Box::new(quantized::QuantizedPaper),
         Box::new(engd::EngdPaper),
         Box::new(zeroth_order::ZerothOrderPaper),
+        Box::new(adp_vrsgp::AdpVrsgpPaper),
     ]
 }
