@@ -26,7 +26,7 @@ pub fn all() -> Vec<Box<dyn Experiment>> {
         Box::new(rbo::RboPaper),
         Box::new(quantized::QuantizedPaper),
         Box::new(engd::EngdPaper),
-        Box::new(zeroth_order::ZerothOrderPaper),
         Box::new(adp_vrsgp::AdpVrsgpPaper),
+        Box::new(zeroth_order::ZerothOrderPaper),
     ]
 }
