@@ -5,7 +5,7 @@
 //! one) as the training part and `test_batch.bin`, when present, as the predefined test split,
 //! from `DIR` or `DIR/cifar-10-batches-bin`. Features are the raw bytes 0..255 in the file's
 //! channel-major order. A file whose length is not a whole number of records, or a label byte
-//! above 9, is an [`Error::Data`](descent_core::Error::Data) naming the file and the byte offset.
+//! above 9, is an [`Error::Data`] naming the file and the byte offset.
 
 use std::path::{Path, PathBuf};
 

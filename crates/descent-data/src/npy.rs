@@ -6,7 +6,7 @@
 //! little- or big-endian (gzip-compressed files are inflated first). Targets: an integer Y, or a
 //! float Y whose values are all whole and ≥ 0, gives class labels (`n_classes` = `classes` if
 //! given, else the largest label + 1); otherwise, or with `regression`, real targets. Every
-//! malformed file is an [`Error::Data`] naming the file, the byte offset and the problem (bad
+//! malformed file is an [`Error::Data`](descent_core::Error::Data) naming the file, the byte offset and the problem (bad
 //! magic, unreadable header, Fortran order, unsupported type, wrong length, NaN or infinite
 //! value, label out of range, X and Y of different lengths).
 
