@@ -503,12 +503,23 @@ fn run_compare(args: CompareArgs) -> Result<ExitCode> {
     let (mut report, figures) = compare::report(&cfg, &results);
     report.experiment = "compare".into();
     report.paper = "optimizer comparison".into();
-    report.preset = "quick".into();
     report.seed = cfg.base.seed;
     report.config = serde_json::to_value(&cfg)?;
+    finish_study(report, &figures, start, &out)
+}
+
+/// Writes the report of a `compare` or `active` study (preset "custom": its settings are the
+/// flags, recorded in `config`), prints its first table and says where the report is.
+fn finish_study(
+    mut report: Report,
+    figures: &[(String, descent_lab::plot::Figure)],
+    start: std::time::Instant,
+    out: &Path,
+) -> Result<ExitCode> {
+    report.preset = "custom".into();
     report.elapsed_s = start.elapsed().as_secs_f64();
     report
-        .write(&out, &figures)
+        .write(out, figures)
         .with_context(|| format!("writing results to {}", out.display()))?;
     let table = &report.tables[0];
     println!("{}", table.columns.join(" | "));
@@ -552,21 +563,7 @@ fn run_active(args: ActiveArgs) -> Result<ExitCode> {
     let (mut report, figures) = active::report(&study, &result);
     report.experiment = "active".into();
     report.paper = "open-set active learning".into();
-    report.preset = "quick".into();
     report.seed = study.seed;
     report.config = serde_json::to_value(&study)?;
-    report.elapsed_s = start.elapsed().as_secs_f64();
-    report
-        .write(&out, &figures)
-        .with_context(|| format!("writing results to {}", out.display()))?;
-    let table = &report.tables[0];
-    println!("{}", table.columns.join(" | "));
-    for row in &table.rows {
-        println!(
-            "{}",
-            row.iter().map(short_json).collect::<Vec<_>>().join(" | ")
-        );
-    }
-    println!("report in {}", out.join("report.md").display());
-    Ok(ExitCode::SUCCESS)
+    finish_study(report, &figures, start, &out)
 }
