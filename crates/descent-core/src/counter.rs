@@ -210,6 +210,13 @@ impl<P: Problem> Residuals for EvalCounter<P> {
             .expect(VIEW)
             .residual_jacobian(x, r, jac)
     }
+    fn values_along(&mut self, x: &[f64], d: &[f64], alphas: &[f64], values: &mut [f64]) {
+        self.counts.values += alphas.len() as u64;
+        self.inner
+            .as_residuals()
+            .expect(VIEW)
+            .values_along(x, d, alphas, values)
+    }
 }
 
 impl<P: Problem> UpdateField for EvalCounter<P> {

@@ -14,6 +14,8 @@
 //!   block names against `*`/`?` patterns.
 //! - [`testfns`]: Rosenbrock, quadratics with a chosen spectrum and the matrix parabola.
 //! - [`linalg`]: the only place that talks to faer (GEMM, Cholesky, QR, SVD, symmetric eigen).
+//! - [`par`]: an opt-in thread budget for the large products of one run (output-partitioned,
+//!   deterministic for a given thread count).
 //! - [`simd`]: AVX2 dispatch for elementwise loops (bit-identical with and without it).
 
 pub mod counter;
@@ -23,6 +25,7 @@ pub mod glob;
 pub mod layout;
 pub mod linalg;
 pub mod oracle;
+pub mod par;
 pub mod rng;
 pub mod simd;
 pub mod spec;

@@ -5,7 +5,7 @@
 use faer::linalg::solvers::{SolveCore, SolveLstsqCore};
 use faer::{Accum, Mat, MatMut, MatRef, Par, Side};
 
-use crate::{Error, Result};
+use crate::{Error, Result, par};
 
 /// Whether an operand is used as stored or transposed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,15 +71,148 @@ pub fn gemm(
         }
         return;
     }
-    let av = match ta {
-        Trans::N => view(a, m, k),
-        Trans::T => view(a, k, m).transpose(),
+    let av = op_view(a, ta, m, k);
+    let bv = op_view(b, tb, k, n);
+    let cv = view_mut(c, m, n);
+    let threads = par::threads();
+    if threads == 1 || m * n * k < PAR_PRODUCT {
+        seq_matmul(cv, accum, av, bv, alpha);
+        return;
+    }
+    // Split the longer side of C (the output), never k: each part is one sequential product.
+    if m >= n {
+        let bounds = par::even_bounds(m, threads, 8);
+        let mut parts = Vec::with_capacity(threads);
+        let mut rest = cv;
+        for w in bounds.windows(2) {
+            let (head, tail) = rest.split_at_row_mut(w[1] - w[0]);
+            parts.push((head, av.subrows(w[0], w[1] - w[0])));
+            rest = tail;
+        }
+        par::run_parts(parts, |_, (c, a)| seq_matmul(c, accum, a, bv, alpha));
+    } else {
+        let bounds = par::even_bounds(n, threads, 8);
+        let mut parts = Vec::with_capacity(threads);
+        let mut rest = cv;
+        for w in bounds.windows(2) {
+            let (head, tail) = rest.split_at_col_mut(w[1] - w[0]);
+            parts.push((head, bv.subcols(w[0], w[1] - w[0])));
+            rest = tail;
+        }
+        par::run_parts(parts, |_, (c, b)| seq_matmul(c, accum, av, b, alpha));
+    }
+}
+
+/// Below this many multiply-adds a product runs on one thread even under a thread budget
+/// ([`par`]): splitting costs a few microseconds.
+pub const PAR_PRODUCT: usize = 1 << 18;
+
+/// op(A) of a row-major slice as an `rows × cols` view.
+fn op_view(a: &[f64], t: Trans, rows: usize, cols: usize) -> MatRef<'_, f64> {
+    match t {
+        Trans::N => view(a, rows, cols),
+        Trans::T => view(a, cols, rows).transpose(),
+    }
+}
+
+fn seq_matmul(
+    c: MatMut<'_, f64>,
+    accum: Accum,
+    a: MatRef<'_, f64>,
+    b: MatRef<'_, f64>,
+    alpha: f64,
+) {
+    faer::linalg::matmul::matmul(c, accum, a, b, alpha, Par::Seq);
+    clear_upper_avx();
+}
+
+/// The lower triangle (diagonal included) of `C ← α·op(A)·op(A)ᵀ + β·C` for an `n × n`
+/// row-major C and `op(A)` of size `n × k` (`Trans::N`: A is n × k, the Gram matrix AAᵀ of its
+/// rows; `Trans::T`: A is k × n, AᵀA): a symmetric rank-k update that computes only one
+/// triangle, half the multiply-adds of [`gemm`]. The strictly upper triangle of C is neither
+/// read nor written; [`Cholesky::factor`] reads only the lower one.
+///
+/// Under a thread budget ([`par`]) the rows of C are split into bands of equal triangle area,
+/// one sequential product per band (the output is partitioned, never k).
+pub fn syrk_lower(c: &mut [f64], n: usize, k: usize, alpha: f64, a: &[f64], ta: Trans, beta: f64) {
+    assert_eq!(c.len(), n * n, "syrk_lower: C has the wrong length");
+    assert_eq!(a.len(), n * k, "syrk_lower: A has the wrong length");
+    if n == 0 {
+        return;
+    }
+    let accum = if beta == 0.0 {
+        Accum::Replace
+    } else {
+        if beta != 1.0 {
+            for i in 0..n {
+                c[i * n..i * n + i + 1].iter_mut().for_each(|x| *x *= beta);
+            }
+        }
+        Accum::Add
     };
-    let bv = match tb {
-        Trans::N => view(b, k, n),
-        Trans::T => view(b, n, k).transpose(),
-    };
-    faer::linalg::matmul::matmul(view_mut(c, m, n), accum, av, bv, alpha, Par::Seq);
+    if k == 0 {
+        if beta == 0.0 {
+            for i in 0..n {
+                c[i * n..i * n + i + 1].fill(0.0);
+            }
+        }
+        return;
+    }
+    let av = op_view(a, ta, n, k);
+    let cv = view_mut(c, n, n);
+    let threads = par::threads();
+    if threads == 1 || n * n * k < 2 * PAR_PRODUCT {
+        lower_band(cv, 0, accum, av, alpha);
+        return;
+    }
+    // band boundaries at n·√(i/t): equal areas of the triangle
+    let mut bounds: Vec<usize> = (0..=threads)
+        .map(|i| ((n as f64 * (i as f64 / threads as f64).sqrt()) as usize / 8 * 8).min(n))
+        .collect();
+    bounds[threads] = n;
+    bounds.dedup();
+    let mut parts = Vec::with_capacity(threads);
+    let mut rest = cv;
+    for w in bounds.windows(2) {
+        let (head, tail) = rest.split_at_row_mut(w[1] - w[0]);
+        parts.push((w[0], head));
+        rest = tail;
+    }
+    par::run_parts(parts, |_, (r0, band)| {
+        lower_band(band, r0, accum, av, alpha)
+    });
+}
+
+/// Rows `r0..r0 + band.nrows()` of the lower triangle of α·A·Aᵀ (A: n × k) into `band`
+/// (those rows of C, all n columns): the rectangle left of the diagonal block by one product,
+/// the diagonal block by faer's lower-triangular product.
+fn lower_band(band: MatMut<'_, f64>, r0: usize, accum: Accum, a: MatRef<'_, f64>, alpha: f64) {
+    use faer::linalg::matmul::triangular::{BlockStructure, matmul as tri_matmul};
+    let rows = band.nrows();
+    let arows = a.subrows(r0, rows);
+    let (left, right) = band.split_at_col_mut(r0);
+    if r0 > 0 {
+        faer::linalg::matmul::matmul(
+            left,
+            accum,
+            arows,
+            a.subrows(0, r0).transpose(),
+            alpha,
+            Par::Seq,
+        );
+    }
+    let (diag, _) = right.split_at_col_mut(rows);
+    tri_matmul(
+        diag,
+        BlockStructure::TriangularLower,
+        accum,
+        arows,
+        BlockStructure::Rectangular,
+        arows.transpose(),
+        BlockStructure::Rectangular,
+        alpha,
+        Par::Seq,
+    );
     clear_upper_avx();
 }
 
@@ -155,7 +288,8 @@ pub struct Cholesky {
 }
 
 impl Cholesky {
-    /// Factors the symmetric `n × n` row-major `a`. When it is not numerically positive definite,
+    /// Factors the symmetric `n × n` row-major `a`, reading only its lower triangle (diagonal
+    /// included; see [`syrk_lower`]). When it is not numerically positive definite,
     /// retries with `jitter·I` added, starting at `1e-12·max(1, mean |diag|)` and growing 10× up to
     /// `max_jitter` (relative to the same scale); the shift used is recorded in [`Cholesky::jitter`].
     pub fn factor(a: &[f64], n: usize, max_jitter: f64) -> Result<Cholesky> {
@@ -166,19 +300,27 @@ impl Cholesky {
                 a.len(),
             ));
         }
-        if a.iter().any(|x| !x.is_finite()) {
+        if (0..n).any(|i| a[i * n..i * n + i + 1].iter().any(|x| !x.is_finite())) {
             return Err(Error::Linalg(
                 "Cholesky input has a NaN or infinite entry".into(),
             ));
         }
         let scale = ((0..n).map(|i| a[i * n + i].abs()).sum::<f64>() / n.max(1) as f64).max(1.0);
         let mut jitter = 0.0;
-        let mut shifted = a.to_vec();
+        // the first attempt reads `a` itself; a shifted copy only when a jitter is needed
+        let mut shifted: Vec<f64> = Vec::new();
         loop {
-            let llt = view(&shifted, n, n).llt(Side::Lower);
+            let llt = if jitter == 0.0 {
+                view(a, n, n).llt(Side::Lower)
+            } else {
+                view(&shifted, n, n).llt(Side::Lower)
+            };
             clear_upper_avx();
             if let Ok(llt) = llt {
                 return Ok(Cholesky { llt, n, jitter });
+            }
+            if shifted.is_empty() {
+                shifted = a.to_vec();
             }
             let next = if jitter == 0.0 {
                 1e-12 * scale
@@ -407,6 +549,90 @@ mod tests {
         for (g, w) in c.iter().zip(&want) {
             assert!((g - (2.0 * w + 0.5)).abs() < 1e-12 * k as f64);
         }
+    }
+
+    #[test]
+    fn syrk_lower_is_the_lower_triangle_of_the_gemm_and_leaves_the_upper_alone() {
+        // (9, 7) is below the thread threshold; (100, 60) splits into bands under 2 threads
+        for (n, k) in [(9, 7), (100, 60)] {
+            let a = randn(n * k, 11);
+            let at = transpose(&a, n, k);
+            let c0 = randn(n * n, 12);
+            let mut want = c0.clone();
+            gemm(&mut want, n, n, k, 2.0, &a, Trans::N, &at, Trans::N, 0.5);
+            for (aa, ta) in [(&a, Trans::N), (&at, Trans::T)] {
+                for threads in [1, 2, 3] {
+                    let budget = crate::par::Threads::new(threads, "threads").unwrap();
+                    let run = || {
+                        let mut c = c0.clone();
+                        budget.install(|| syrk_lower(&mut c, n, k, 2.0, aa, ta, 0.5));
+                        c
+                    };
+                    let c = run();
+                    for i in 0..n {
+                        for j in 0..n {
+                            let (g, w) = (c[i * n + j], want[i * n + j]);
+                            if j <= i {
+                                assert!((g - w).abs() < 1e-12 * k as f64, "({i},{j}) {g} vs {w}");
+                            } else {
+                                assert_eq!(g.to_bits(), c0[i * n + j].to_bits(), "upper ({i},{j})");
+                            }
+                        }
+                    }
+                    // the same thread count gives the same bits
+                    assert_eq!(bits(&c), bits(&run()), "n = {n}, threads = {threads}");
+                }
+            }
+            // beta = 0 replaces (NaN in C is not read)
+            let mut c = vec![f64::NAN; n * n];
+            syrk_lower(&mut c, n, k, 1.0, &a, Trans::N, 0.0);
+            assert!((0..n).all(|i| c[i * n..=i * n + i].iter().all(|v| v.is_finite())));
+        }
+    }
+
+    fn bits(v: &[f64]) -> Vec<u64> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    #[test]
+    fn gemm_under_a_thread_budget_splits_the_output_deterministically() {
+        // 80 × 70 × 60 is above PAR_PRODUCT; (40, 90) splits the columns
+        for (m, k, n) in [(80, 60, 70), (40, 80, 90)] {
+            let a = randn(m * k, 13);
+            let b = randn(k * n, 14);
+            let want = naive(&a, &b, m, k, n);
+            for threads in [2, 3] {
+                let budget = crate::par::Threads::new(threads, "threads").unwrap();
+                let run = || budget.install(|| matmul(&a, Trans::N, &b, Trans::N, m, k, n));
+                let got = run();
+                for (g, w) in got.iter().zip(&want) {
+                    assert!((g - w).abs() < 1e-12 * k as f64);
+                }
+                assert_eq!(bits(&got), bits(&run()));
+            }
+        }
+    }
+
+    #[test]
+    fn cholesky_reads_only_the_lower_triangle() {
+        let n = 5;
+        let g = randn(n * n, 15);
+        let a = naive(&transpose(&g, n, n), &g, n, n, n);
+        let mut lower = a.clone();
+        for i in 0..n {
+            for j in i + 1..n {
+                lower[i * n + j] = f64::NAN;
+            }
+        }
+        let x = randn(n, 16);
+        let (mut b1, mut b2) = (naive(&a, &x, n, n, 1), naive(&a, &x, n, n, 1));
+        Cholesky::factor(&a, n, 1e-3)
+            .unwrap()
+            .solve_in_place(&mut b1, 1);
+        Cholesky::factor(&lower, n, 1e-3)
+            .unwrap()
+            .solve_in_place(&mut b2, 1);
+        assert_eq!(bits(&b1), bits(&b2));
     }
 
     #[test]

@@ -88,6 +88,25 @@ pub trait Residuals: Function {
     fn residuals(&mut self, x: &[f64], r: &mut [f64]);
     /// Writes r(x) and the row-major N × dim Jacobian ∂r/∂x.
     fn residual_jacobian(&mut self, x: &[f64], r: &mut [f64], jac: &mut [f64]);
+    /// Writes f(x + αₖ d) for every step size αₖ of `alphas` into `values` (same length), on the
+    /// current batch, each trial point formed as `xᵢ + αₖ·dᵢ`: the grid line search of the ENGD
+    /// family. The default calls [`Function::value`] once per step size (and allocates one trial
+    /// vector); a problem with a batched forward pass overrides it, with values equal to those
+    /// of `value` at the same trial points up to rounding.
+    fn values_along(&mut self, x: &[f64], d: &[f64], alphas: &[f64], values: &mut [f64]) {
+        assert_eq!(
+            alphas.len(),
+            values.len(),
+            "values_along: one value per step size"
+        );
+        let mut trial = vec![0.0; x.len()];
+        for (v, &a) in values.iter_mut().zip(alphas) {
+            for ((t, xi), di) in trial.iter_mut().zip(x).zip(d) {
+                *t = xi + a * di;
+            }
+            *v = self.value(&trial);
+        }
+    }
 }
 
 /// A reduced problem F(x₁) = f(x₁, Ψ(x₁)) (P5, reduction mappings) that also answers the

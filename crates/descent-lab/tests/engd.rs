@@ -82,3 +82,46 @@ fn invalid_configs_name_the_field() {
         assert!(e.contains(field), "{sets:?}: {e}");
     }
 }
+
+/// `threads=N` (descent_core::par) on problem A at the quick preset's size: for a given N the
+/// ENGD-W and ENGD iterates are bit-identical from run to run, and they agree with the
+/// one-thread iterates up to rounding (faer blocks a split product differently).
+#[test]
+fn engd_steps_under_a_thread_budget_are_deterministic() {
+    use descent_core::{Problem, RngStreams};
+    use descent_lab::experiment::PaperConfig;
+    use descent_lab::papers::engd::config::Config;
+    use descent_lab::papers::engd::problems::{Which, problem};
+    use descent_optim::{Engd, EngdConfig, Optimizer, Solver};
+
+    let cfg = Config::quick();
+    let run = |solver: Solver, threads: usize| {
+        let mut obj = problem(Which::A, &cfg.a, 0).unwrap();
+        let streams = RngStreams::new(0);
+        let mut x = obj.init_params(&streams);
+        let config = EngdConfig {
+            solver,
+            damping: cfg.a.damping,
+            threads,
+            ..EngdConfig::default()
+        };
+        let mut opt = Engd::new(config, "engd").unwrap();
+        opt.init(&obj.layout().clone(), &streams).unwrap();
+        for _ in 0..3 {
+            opt.step(&mut x, &mut obj).unwrap();
+        }
+        x
+    };
+    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    for solver in [Solver::Sample, Solver::Parameter] {
+        let one = run(solver, 1);
+        let two = run(solver, 2);
+        assert_eq!(bits(&two), bits(&run(solver, 2)), "{solver:?}");
+        let scale = one.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+        let diff = one
+            .iter()
+            .zip(&two)
+            .fold(0.0f64, |a, (p, q)| a.max((p - q).abs()));
+        assert!(diff <= 1e-8 * scale, "{solver:?}: max difference {diff:e}");
+    }
+}

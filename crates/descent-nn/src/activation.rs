@@ -192,7 +192,6 @@ pub fn tanh(x: f64) -> f64 {
     let z = x * x;
     let p = (TANH_P[0] * z + TANH_P[1]) * z + TANH_P[2];
     let q = ((z + TANH_Q[0]) * z + TANH_Q[1]) * z + TANH_Q[2];
-    let small = x + x * z * (p / q);
     // `if` rather than `min`, so that NaN stays NaN
     let clamped = if ax > TANH_SATURATION {
         TANH_SATURATION
@@ -200,9 +199,17 @@ pub fn tanh(x: f64) -> f64 {
         ax
     };
     let e = exp_nonneg(2.0 * clamped);
-    let large = 1.0 - 2.0 / (e + 1.0);
+    // one division serves the branch taken: p/q (small) or 2/(e + 1) (large); the same
+    // quotients as dividing in both branches, so the same bits, one divider pass fewer
+    // (blended through the bits: as two selects LLVM would split the division back into two)
+    let is_small = ax < 0.625;
+    let mask = 0u64.wrapping_sub(u64::from(is_small));
+    let blend = |a: f64, b: f64| f64::from_bits((a.to_bits() & mask) | (b.to_bits() & !mask));
+    let t = blend(p, 2.0) / blend(q, e + 1.0);
+    let small = x + x * z * t;
+    let large = 1.0 - t;
     // copysign also keeps tanh(−0) = −0
-    (if ax < 0.625 { small } else { large }).copysign(x)
+    (if is_small { small } else { large }).copysign(x)
 }
 
 // e^y: y = k·ln 2 + r with |r| ≤ ln 2 / 2, e^r by the FreeBSD msun `e_exp.c` Remez form
@@ -452,6 +459,46 @@ mod tests {
     /// Distance in units in the last place between two finite doubles of the same sign.
     fn ulps(a: f64, b: f64) -> u64 {
         (a.to_bits() as i64 - b.to_bits() as i64).unsigned_abs()
+    }
+
+    /// The one-division form of [`tanh`] gives the bits of the form that divides in both
+    /// branches (p/q and 2/(e + 1)), which earlier results were computed with.
+    #[test]
+    fn tanh_with_one_division_equals_the_two_division_form_bit_for_bit() {
+        fn two_divisions(x: f64) -> f64 {
+            let ax = x.abs();
+            let z = x * x;
+            let p = (TANH_P[0] * z + TANH_P[1]) * z + TANH_P[2];
+            let q = ((z + TANH_Q[0]) * z + TANH_Q[1]) * z + TANH_Q[2];
+            let small = x + x * z * (p / q);
+            let clamped = if ax > TANH_SATURATION {
+                TANH_SATURATION
+            } else {
+                ax
+            };
+            let e = exp_nonneg(2.0 * clamped);
+            let large = 1.0 - 2.0 / (e + 1.0);
+            (if ax < 0.625 { small } else { large }).copysign(x)
+        }
+        let mut xs: Vec<f64> = (0..300_000).map(|i| i as f64 * 1e-4).collect();
+        xs.extend(
+            (0..4000)
+                .map(|i| 1e-300 * 1.2f64.powi(i))
+                .take_while(|x| *x < 1e300),
+        );
+        xs.extend([
+            0.625,
+            0.625 - 1e-16,
+            0.625 + 1e-16,
+            20.0,
+            f64::INFINITY,
+            f64::NAN,
+        ]);
+        for &x in &xs {
+            for x in [x, -x] {
+                assert_eq!(tanh(x).to_bits(), two_divisions(x).to_bits(), "at {x:e}");
+            }
+        }
     }
 
     #[test]

@@ -323,6 +323,89 @@ pub struct PinnObjective {
     wseeds_cond: Vec<f64>,
     r: Vec<f64>,
     gtmp: Vec<f64>,
+    trial: Vec<f64>,
+    /// One set of engines per thread of a line search under a thread budget (made on first use).
+    workers: Vec<Worker>,
+}
+
+/// The engines and buffers one thread of [`Residuals::values_along`] evaluates with.
+struct Worker {
+    interior: TaylorMlp,
+    cond: TaylorMlp,
+    r: Vec<f64>,
+    trial: Vec<f64>,
+}
+
+/// The [`BatchView`] of a [`PinnObjective`], borrowing only the batch fields (so the engines
+/// stay free for `&mut`).
+macro_rules! batch_view {
+    ($o:expr) => {
+        BatchView {
+            x_int: &$o.x_int,
+            x_cond: &$o.x_cond,
+            seeds_int: &$o.seeds_int,
+            src_int: &$o.src_int,
+            g_cond: &$o.g_cond,
+            m: $o.pde.dim() + 2,
+        }
+    };
+}
+
+/// What a residual evaluation reads of the current batch.
+struct BatchView<'a> {
+    x_int: &'a [f64],
+    x_cond: &'a [f64],
+    seeds_int: &'a [f64],
+    src_int: &'a [f64],
+    g_cond: &'a [f64],
+    m: usize,
+}
+
+impl BatchView<'_> {
+    /// Forward passes at `x` on the batch; fills `r` with r̃.
+    fn residuals(&self, x: &[f64], interior: &mut TaylorMlp, cond: &mut TaylorMlp, r: &mut [f64]) {
+        let (ni, nc) = (self.src_int.len(), self.g_cond.len());
+        interior.forward(x, self.x_int, ni, Streams::Taylor);
+        cond.forward(x, self.x_cond, nc, Streams::Value);
+        let m = self.m;
+        let (si, sc) = (1.0 / (ni as f64).sqrt(), 1.0 / (nc as f64).sqrt());
+        let (r_int, r_cond) = r.split_at_mut(ni);
+        for (i, (ri, seeds)) in r_int
+            .iter_mut()
+            .zip(self.seeds_int.chunks_exact(m))
+            .enumerate()
+        {
+            let mut v = seeds[0] * interior.value(i) + seeds[m - 1] * interior.laplacian(i);
+            for k in 0..m - 2 {
+                if seeds[1 + k] != 0.0 {
+                    v += seeds[1 + k] * interior.input_grad(i, k);
+                }
+            }
+            *ri = v + si * self.src_int[i];
+        }
+        for (j, (rj, g)) in r_cond.iter_mut().zip(self.g_cond).enumerate() {
+            *rj = sc * (cond.value(j) - g);
+        }
+    }
+
+    /// f(x + a·d) = ½‖r̃‖², the trial point formed in `trial`.
+    #[allow(clippy::too_many_arguments)]
+    fn value_at(
+        &self,
+        x: &[f64],
+        d: &[f64],
+        a: f64,
+        trial: &mut [f64],
+        interior: &mut TaylorMlp,
+        cond: &mut TaylorMlp,
+        r: &mut [f64],
+    ) -> f64 {
+        for ((t, xi), di) in trial.iter_mut().zip(x).zip(d) {
+            *t = xi + a * di;
+        }
+        self.residuals(trial, interior, cond, r);
+        0.5 * r.iter().map(|v| v * v).sum::<f64>()
+    }
 }
 
 impl PinnObjective {
@@ -400,6 +483,8 @@ impl PinnObjective {
             seeds_cond,
             r: vec![0.0; sizes.interior + sizes.condition],
             gtmp: vec![0.0; n_params],
+            trial: vec![0.0; n_params],
+            workers: Vec::new(),
             pde,
         };
         obj.draw_batch();
@@ -480,25 +565,8 @@ impl PinnObjective {
 
     /// Forward passes on the current batch; fills `self.r` with r̃.
     fn forward_residuals(&mut self, x: &[f64]) {
-        let (ni, nc) = (self.sizes.interior, self.sizes.condition);
-        self.interior.forward(x, &self.x_int, ni, Streams::Taylor);
-        self.cond.forward(x, &self.x_cond, nc, Streams::Value);
-        let m = self.pde.dim() + 2;
-        let (si, sc) = (1.0 / (ni as f64).sqrt(), 1.0 / (nc as f64).sqrt());
-        for i in 0..ni {
-            let seeds = &self.seeds_int[i * m..(i + 1) * m];
-            let mut r =
-                seeds[0] * self.interior.value(i) + seeds[m - 1] * self.interior.laplacian(i);
-            for k in 0..m - 2 {
-                if seeds[1 + k] != 0.0 {
-                    r += seeds[1 + k] * self.interior.input_grad(i, k);
-                }
-            }
-            self.r[i] = r + si * self.src_int[i];
-        }
-        for j in 0..nc {
-            self.r[ni + j] = sc * (self.cond.value(j) - self.g_cond[j]);
-        }
+        let view = batch_view!(self);
+        view.residuals(x, &mut self.interior, &mut self.cond, &mut self.r);
     }
 
     /// The unscaled interior residuals r_Ω at the current batch (for tests and diagnostics).
@@ -627,6 +695,64 @@ impl Residuals for PinnObjective {
             .backward(x, &self.seeds_int, Out::Rows(top, p));
         self.cond
             .backward(x, &self.seeds_cond, Out::Rows(bottom, p));
+    }
+    /// The 31 trial values of a line search as forward passes over the whole batch, each the
+    /// same computation as [`Function::value`] at the same trial point (so the same bits).
+    /// Under a thread budget (`descent_core::par`) the step sizes are split into contiguous
+    /// groups, one set of engines per thread: each value is still computed by one thread in the
+    /// same way, so the values are bit-identical for every thread count.
+    fn values_along(&mut self, x: &[f64], d: &[f64], alphas: &[f64], values: &mut [f64]) {
+        assert_eq!(
+            alphas.len(),
+            values.len(),
+            "values_along: one value per step size"
+        );
+        let threads = descent_core::par::threads().min(alphas.len());
+        if threads <= 1 {
+            let view = batch_view!(self);
+            for (v, &a) in values.iter_mut().zip(alphas) {
+                *v = view.value_at(
+                    x,
+                    d,
+                    a,
+                    &mut self.trial,
+                    &mut self.interior,
+                    &mut self.cond,
+                    &mut self.r,
+                );
+            }
+            return;
+        }
+        while self.workers.len() < threads {
+            self.workers.push(Worker {
+                interior: self.interior.clone(),
+                cond: self.cond.clone(),
+                r: vec![0.0; self.r.len()],
+                trial: vec![0.0; self.n_params],
+            });
+        }
+        let bounds = descent_core::par::even_bounds(alphas.len(), threads, 1);
+        let view = batch_view!(self);
+        let mut parts = Vec::with_capacity(threads);
+        let mut rest = &mut *values;
+        for (w, worker) in bounds.windows(2).zip(self.workers.iter_mut()) {
+            let (head, tail) = rest.split_at_mut(w[1] - w[0]);
+            parts.push((&alphas[w[0]..w[1]], head, worker));
+            rest = tail;
+        }
+        descent_core::par::run_parts(parts, |_, (alphas, values, wk)| {
+            for (v, &a) in values.iter_mut().zip(alphas) {
+                *v = view.value_at(
+                    x,
+                    d,
+                    a,
+                    &mut wk.trial,
+                    &mut wk.interior,
+                    &mut wk.cond,
+                    &mut wk.r,
+                );
+            }
+        });
     }
 }
 

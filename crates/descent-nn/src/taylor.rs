@@ -177,7 +177,11 @@ impl TaylorMlp {
             if l + 1 < n_layers {
                 let act = self.mlp.layer_activation(l);
                 let z = &mut self.zs[l + 1][..rows * fo];
-                activate(act, &self.lap_mask, h, z, n, m, fo);
+                if act == Activation::Tanh {
+                    tanh_forward(&self.lap_mask, h, z, n, m, fo);
+                } else {
+                    activate(act, &self.lap_mask, h, z, n, m, fo);
+                }
             }
         }
         self.last = (n, streams);
@@ -249,27 +253,25 @@ impl TaylorMlp {
                     }
                 }
                 Out::Rows(jac, stride) => {
-                    for s in 0..n {
-                        let jrow = &mut jac[s * *stride..s * *stride + self.mlp.n_params()];
-                        let jw = &mut jrow[lp.weight..lp.weight + fo * fi];
-                        let gs = &gb[s * m * fo..(s + 1) * m * fo];
-                        let zsm = &z[s * m * fi..(s + 1) * m * fi];
-                        for o in 0..fo {
-                            let dst = &mut jw[o * fi..(o + 1) * fi];
-                            let g0 = gs[o];
-                            let z0 = &zsm[..fi];
-                            dst.iter_mut().zip(z0).for_each(|(a, zv)| *a = g0 * zv);
-                            for j in 1..m {
-                                let gj = gs[j * fo + o];
-                                if gj != 0.0 {
-                                    let zj = &zsm[j * fi..(j + 1) * fi];
-                                    dst.iter_mut().zip(zj).for_each(|(a, zv)| *a += gj * zv);
-                                }
-                            }
+                    let stride = *stride;
+                    let threads = descent_core::par::threads();
+                    if threads == 1 {
+                        jacobian_rows(&mut jac[..n * stride], stride, lp, gb, z, m);
+                    } else {
+                        // each part owns whole Jacobian rows (samples): output-partitioned
+                        let bounds = descent_core::par::even_bounds(n, threads, 1);
+                        let mut parts = Vec::with_capacity(threads);
+                        let mut rest = &mut jac[..n * stride];
+                        for w in bounds.windows(2) {
+                            let (head, tail) = rest.split_at_mut((w[1] - w[0]) * stride);
+                            parts.push((w[0], w[1], head));
+                            rest = tail;
                         }
-                        if let Some(b) = lp.bias {
-                            jrow[b..b + fo].copy_from_slice(&gs[..fo]);
-                        }
+                        descent_core::par::run_parts(parts, |_, (s0, s1, rows)| {
+                            let (g, zz) =
+                                (&gb[s0 * m * fo..s1 * m * fo], &z[s0 * m * fi..s1 * m * fi]);
+                            jacobian_rows(rows, stride, lp, g, zz, m);
+                        });
                     }
                 }
             }
@@ -282,7 +284,63 @@ impl TaylorMlp {
             let act = self.mlp.layer_activation(l - 1);
             let h = &self.hs[l - 1][..rows * fi];
             let gnew = &mut self.gbar[..rows * fi];
-            activate_adjoint(act, &self.lap_mask, h, ab, gnew, n, m, fi);
+            if act == Activation::Tanh {
+                // σ' from the forward output a = tanh h (the same tanh, so the same numbers)
+                tanh_adjoint(&self.lap_mask, h, z, ab, gnew, n, m, fi);
+            } else {
+                activate_adjoint(act, &self.lap_mask, h, ab, gnew, n, m, fi);
+            }
+        }
+    }
+}
+
+descent_core::avx2_dispatch!(
+/// One layer's block of the per-sample Jacobian rows: ∂r_s/∂W = Σⱼ ḡⱼ zⱼᵀ (the rank-m sum over
+/// the sample's streams, zero seeds skipped) and ∂r_s/∂b = ḡ₀, for the samples whose adjoints
+/// `gb` (samples × m × fan_out) and layer inputs `z` (samples × m × fan_in) are given; `jac` holds
+/// their rows (stride `stride`). Compiled for AVX2 when the CPU has it (bit-identical without).
+fn jacobian_rows(
+    jac: &mut [f64],
+    stride: usize,
+    lp: LayerParams,
+    gb: &[f64],
+    z: &[f64],
+    m: usize,
+) => jacobian_rows_body);
+
+#[inline(always)]
+fn jacobian_rows_body(
+    jac: &mut [f64],
+    stride: usize,
+    lp: LayerParams,
+    gb: &[f64],
+    z: &[f64],
+    m: usize,
+) {
+    let (fi, fo) = (lp.fan_in, lp.fan_out);
+    {
+        for ((jrow, gs), zsm) in jac
+            .chunks_exact_mut(stride)
+            .zip(gb.chunks_exact(m * fo))
+            .zip(z.chunks_exact(m * fi))
+        {
+            let jw = &mut jrow[lp.weight..lp.weight + fo * fi];
+            for (o, dst) in jw.chunks_exact_mut(fi).enumerate() {
+                let g0 = gs[o];
+                dst.iter_mut()
+                    .zip(&zsm[..fi])
+                    .for_each(|(a, zv)| *a = g0 * zv);
+                for j in 1..m {
+                    let gj = gs[j * fo + o];
+                    if gj != 0.0 {
+                        let zj = &zsm[j * fi..(j + 1) * fi];
+                        dst.iter_mut().zip(zj).for_each(|(a, zv)| *a += gj * zv);
+                    }
+                }
+            }
+            if let Some(b) = lp.bias {
+                jrow[b..b + fo].copy_from_slice(&gs[..fo]);
+            }
         }
     }
 }
@@ -300,11 +358,146 @@ pub enum Out<'a> {
 fn derivs(act: Activation, h: f64) -> (f64, f64, f64, f64) {
     match act {
         Activation::Tanh => {
-            let a = h.tanh();
+            let a = crate::activation::tanh(h);
             let s1 = 1.0 - a * a;
             (a, s1, -2.0 * a * s1, s1 * (6.0 * a * a - 2.0))
         }
         other => (other.value(h), other.d1(h), other.d2(h), other.d3(h)),
+    }
+}
+
+descent_core::avx2_dispatch!(
+/// [`activate`] for tanh, row by row so that every loop vectorises (AVX2 when the CPU has it,
+/// bit-identical without): the value row a = tanh h by the branch-free
+/// [`crate::activation::tanh`], then σ₁ = 1 − a² and σ₂ = −2aσ₁ from a, the same arithmetic in
+/// the same order as the per-element form.
+fn tanh_forward(
+    mask: &[bool],
+    h: &[f64],
+    z: &mut [f64],
+    n: usize,
+    m: usize,
+    w: usize,
+) => tanh_forward_body);
+
+#[inline(always)]
+fn tanh_forward_body(mask: &[bool], h: &[f64], z: &mut [f64], n: usize, m: usize, w: usize) {
+    {
+        let d = m.saturating_sub(2);
+        for (hb, zb) in h[..n * m * w]
+            .chunks_exact(m * w)
+            .zip(z[..n * m * w].chunks_exact_mut(m * w))
+        {
+            let (z0, zr) = zb.split_at_mut(w);
+            for (a, &hv) in z0.iter_mut().zip(&hb[..w]) {
+                *a = crate::activation::tanh(hv);
+            }
+            if m == 1 {
+                continue;
+            }
+            for k in 0..d {
+                let hk = &hb[(1 + k) * w..(2 + k) * w];
+                for ((zv, &hv), &a) in zr[k * w..(k + 1) * w].iter_mut().zip(hk).zip(&*z0) {
+                    *zv = (1.0 - a * a) * hv;
+                }
+            }
+            // Δz = σ₁Δh + σ₂ Σ_{k∈S} h'ₖ² (the sum accumulated in the Laplacian row, k in order)
+            let zl = &mut zr[d * w..(d + 1) * w];
+            zl.fill(0.0);
+            for k in (0..d).filter(|&k| mask[k]) {
+                let hk = &hb[(1 + k) * w..(2 + k) * w];
+                for (q, &hv) in zl.iter_mut().zip(hk) {
+                    *q += hv * hv;
+                }
+            }
+            let hl = &hb[(m - 1) * w..m * w];
+            for ((q, &hv), &a) in zl.iter_mut().zip(hl).zip(&*z0) {
+                let s1 = 1.0 - a * a;
+                let s2 = -2.0 * a * s1;
+                *q = s1 * hv + s2 * *q;
+            }
+        }
+    }
+}
+
+descent_core::avx2_dispatch!(
+/// [`activate_adjoint`] for tanh, row by row (see [`tanh_forward`]); σ₁, σ₂, σ₃ come from the
+/// forward output a (the value rows of `z`), the same numbers the per-element form computes.
+#[allow(clippy::too_many_arguments)] fn tanh_adjoint(
+    mask: &[bool],
+    h: &[f64],
+    z: &[f64],
+    ab: &[f64],
+    g: &mut [f64],
+    n: usize,
+    m: usize,
+    w: usize,
+) => tanh_adjoint_body);
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn tanh_adjoint_body(
+    mask: &[bool],
+    h: &[f64],
+    z: &[f64],
+    ab: &[f64],
+    g: &mut [f64],
+    n: usize,
+    m: usize,
+    w: usize,
+) {
+    {
+        let d = m.saturating_sub(2);
+        let len = n * m * w;
+        for ((hb, zb), (ob, gb)) in h[..len]
+            .chunks_exact(m * w)
+            .zip(z[..len].chunks_exact(m * w))
+            .zip(
+                ab[..len]
+                    .chunks_exact(m * w)
+                    .zip(g[..len].chunks_exact_mut(m * w)),
+            )
+        {
+            let a = &zb[..w];
+            if m == 1 {
+                for ((gv, &o), &a) in gb.iter_mut().zip(ob).zip(a) {
+                    *gv = (1.0 - a * a) * o;
+                }
+                continue;
+            }
+            let (g0, gr) = gb.split_at_mut(w);
+            let (gk_rows, gl) = gr.split_at_mut(d * w);
+            let lap_adj = &ob[(m - 1) * w..m * w];
+            // g0 accumulates Σₖ h'ₖ ā'ₖ, gl accumulates Σ_{k∈S} h'ₖ² (k in order, from 0)
+            g0.fill(0.0);
+            gl.fill(0.0);
+            for k in 0..d {
+                let hk = &hb[(1 + k) * w..(2 + k) * w];
+                let ak = &ob[(1 + k) * w..(2 + k) * w];
+                let gk = &mut gk_rows[k * w..(k + 1) * w];
+                for i in 0..w {
+                    let s1 = 1.0 - a[i] * a[i];
+                    g0[i] += hk[i] * ak[i];
+                    gk[i] = s1 * ak[i];
+                }
+                if mask[k] {
+                    for i in 0..w {
+                        let s1 = 1.0 - a[i] * a[i];
+                        let s2 = -2.0 * a[i] * s1;
+                        gl[i] += hk[i] * hk[i];
+                        gk[i] += 2.0 * s2 * hk[i] * lap_adj[i];
+                    }
+                }
+            }
+            let dh = &hb[(m - 1) * w..m * w];
+            for i in 0..w {
+                let s1 = 1.0 - a[i] * a[i];
+                let s2 = -2.0 * a[i] * s1;
+                let s3 = s1 * (6.0 * a[i] * a[i] - 2.0);
+                g0[i] = s1 * ob[i] + s2 * g0[i] + (s2 * dh[i] + s3 * gl[i]) * lap_adj[i];
+                gl[i] = s1 * lap_adj[i];
+            }
+        }
     }
 }
 
@@ -382,6 +575,41 @@ fn activate_adjoint(
             }
             gb[(m - 1) * w + i] = s1 * lap_adj;
             gb[i] = s1 * ob[i] + s2 * cross + (s2 * dh + s3 * sq) * lap_adj;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The row-wise tanh kernels are the per-element forms bit for bit.
+    #[test]
+    fn tanh_rows_equal_the_per_element_forms_bit_for_bit() {
+        let (n, w) = (7, 13);
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64 * 6.0 - 3.0
+        };
+        for (m, mask) in [
+            (1, vec![]),
+            (4, vec![true, true]),
+            (5, vec![true, false, true]),
+        ] {
+            let h: Vec<f64> = (0..n * m * w).map(|_| next()).collect();
+            let ab: Vec<f64> = (0..n * m * w).map(|_| next()).collect();
+            let (mut z1, mut z2) = (vec![0.0; h.len()], vec![0.0; h.len()]);
+            activate(Activation::Tanh, &mask, &h, &mut z1, n, m, w);
+            tanh_forward(&mask, &h, &mut z2, n, m, w);
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&z1), bits(&z2), "forward, m = {m}");
+            let (mut g1, mut g2) = (vec![0.0; h.len()], vec![0.0; h.len()]);
+            activate_adjoint(Activation::Tanh, &mask, &h, &ab, &mut g1, n, m, w);
+            tanh_adjoint(&mask, &h, &z2, &ab, &mut g2, n, m, w);
+            assert_eq!(bits(&g1), bits(&g2), "adjoint, m = {m}");
         }
     }
 }

@@ -426,3 +426,83 @@ fn predict_chunks_any_point_count_and_names_bad_lengths() {
         )
     );
 }
+
+fn bits(v: &[f64]) -> Vec<u64> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+#[test]
+fn values_along_equals_value_at_the_trial_points_for_every_thread_count() {
+    let (mut obj, x) = problem_a(40, 16, 3);
+    let mut d = vec![0.0; x.len()];
+    obj.value_grad(&x, &mut d);
+    let alphas: Vec<f64> = (0..31).map(|e| 0.5f64.powi(e)).collect();
+    let want: Vec<f64> = alphas
+        .iter()
+        .map(|a| {
+            let t: Vec<f64> = x.iter().zip(&d).map(|(xi, di)| xi + a * di).collect();
+            obj.value(&t)
+        })
+        .collect();
+    for threads in [1, 2, 3, 5] {
+        let budget = descent_core::par::Threads::new(threads, "threads").unwrap();
+        let mut got = vec![0.0; alphas.len()];
+        budget.install(|| obj.values_along(&x, &d, &alphas, &mut got));
+        assert_eq!(bits(&got), bits(&want), "threads = {threads}");
+    }
+    // the trait's default (one `value` per step size) gives the same numbers
+    struct Plain<'a>(&'a mut PinnObjective);
+    impl Function for Plain<'_> {
+        fn dim(&self) -> usize {
+            self.0.dim()
+        }
+        fn value(&mut self, x: &[f64]) -> f64 {
+            self.0.value(x)
+        }
+    }
+    impl Residuals for Plain<'_> {
+        fn n_residuals(&mut self) -> usize {
+            self.0.n_residuals()
+        }
+        fn residuals(&mut self, x: &[f64], r: &mut [f64]) {
+            self.0.residuals(x, r)
+        }
+        fn residual_jacobian(&mut self, x: &[f64], r: &mut [f64], jac: &mut [f64]) {
+            self.0.residual_jacobian(x, r, jac)
+        }
+    }
+    let mut got = vec![0.0; alphas.len()];
+    Plain(&mut obj).values_along(&x, &d, &alphas, &mut got);
+    assert_eq!(bits(&got), bits(&want));
+}
+
+#[test]
+fn residual_jacobian_under_a_thread_budget_is_deterministic() {
+    // large enough that the forward GEMMs and the Jacobian rows split
+    let (mut obj, x) = problem_a(300, 100, 4);
+    let (n, p) = (obj.n_residuals(), x.len());
+    let run = |obj: &mut PinnObjective, threads: usize| {
+        let budget = descent_core::par::Threads::new(threads, "threads").unwrap();
+        let (mut r, mut jac) = (vec![0.0; n], vec![0.0; n * p]);
+        budget.install(|| obj.residual_jacobian(&x, &mut r, &mut jac));
+        (r, jac)
+    };
+    let (r1, j1) = run(&mut obj, 1);
+    for threads in [2, 3] {
+        let (r, j) = run(&mut obj, threads);
+        let (r_again, j_again) = run(&mut obj, threads);
+        assert_eq!(bits(&r), bits(&r_again), "threads = {threads}");
+        assert_eq!(bits(&j), bits(&j_again), "threads = {threads}");
+        let scale = j1.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+        assert!(
+            r.iter()
+                .zip(&r1)
+                .all(|(a, b)| (a - b).abs() <= 1e-13 * (1.0 + b.abs()))
+        );
+        assert!(
+            j.iter()
+                .zip(&j1)
+                .all(|(a, b)| (a - b).abs() <= 1e-13 * scale)
+        );
+    }
+}

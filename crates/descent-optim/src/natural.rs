@@ -15,19 +15,26 @@
 //!                 improves), or α = min(η, √C/‖φ‖) with a fixed learning rate η
 //! ```
 //!
-//! Gram matrices are GEMMs (`descent_core::linalg::gemm`). Every Cholesky escalates a diagonal
+//! Gram matrices are symmetric rank-k updates of their lower triangle
+//! (`descent_core::linalg::syrk_lower`), which is all the Cholesky reads. The line search asks the
+//! problem for all 31 trial values at once ([`Residuals::values_along`](descent_core::Residuals::values_along)),
+//! so a PINN evaluates them as batched forward passes. `threads=N` lends the step N threads
+//! (`descent_core::par`). Every Cholesky escalates a diagonal
 //! jitter when the damped Gramian is not numerically positive definite (spec pitfall 6) and falls
 //! back to an SVD pseudo-inverse when even that fails; both events are counted in
 //! [`SolveLog`] and reported per step in the extras `jitter` and `fallback`, never a panic.
 
 use std::time::Instant;
 
-use descent_core::linalg::{Cholesky, Trans, gemm, svd, sym_eigen};
+use descent_core::linalg::{Cholesky, Trans, gemm, svd, sym_eigen, syrk_lower};
+use descent_core::par::Threads;
 use descent_core::{Args, Caps, Error, Layout, Problem, Requires, Result, RngStreams, Spec};
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Config, FRACTION, KeyDoc, NON_NEGATIVE, POSITIVE, Param, fmt_f64};
+use crate::config::{
+    AT_LEAST_ONE, Config, FRACTION, KeyDoc, NON_NEGATIVE, POSITIVE, Param, fmt_f64,
+};
 use crate::optimizer::{Extras, Optimizer, StepInfo};
 use crate::registry::FromConfig;
 
@@ -218,6 +225,9 @@ crate::config! {
         momentum: f64 = 0.0 => FRACTION;
         /// Cap of the Cholesky jitter escalation, relative to the mean diagonal.
         @internal max_jitter: f64 = 1e-3 => POSITIVE;
+        /// Threads for this run's large products (Jacobian, Gramian, solve, line search),
+        /// split by output so results are bit-identical run to run for a given count.
+        threads: usize = 1 => AT_LEAST_ONE;
     }
     owner(c) {
         match c.solver {
@@ -343,7 +353,8 @@ impl StepTimes {
     }
 }
 
-/// Solves the symmetric positive (semi)definite `a` (n × n, damping already added) for the
+/// Solves the symmetric positive (semi)definite `a` (n × n, damping already added; only its
+/// lower triangle is read) for the
 /// `k` right-hand sides in `b` (n × k, overwritten): Cholesky with jitter escalation up to
 /// `max_jitter`, else the SVD pseudo-inverse (the min-norm solution of `lstsq`/gelsd).
 /// Returns (jitter used, whether the fallback fired).
@@ -359,8 +370,12 @@ pub fn solve_psd(
             ch.solve_in_place(b, k);
             Ok((ch.jitter, false))
         }
-        Err(Error::Linalg(_)) if a.iter().all(|v| v.is_finite()) => {
-            let (u, s, v) = svd(a, n, n)?;
+        Err(Error::Linalg(_))
+            if (0..n).all(|i| a[i * n..=i * n + i].iter().all(|v| v.is_finite())) =>
+        {
+            let mut full = a.to_vec();
+            mirror_lower(&mut full, n);
+            let (u, s, v) = svd(&full, n, n)?;
             let tol = s.first().copied().unwrap_or(0.0) * n as f64 * f64::EPSILON;
             let mut utb = vec![0.0; n * k];
             gemm(&mut utb, n, k, n, 1.0, &u, Trans::T, b, Trans::N, 0.0);
@@ -478,7 +493,7 @@ pub fn nystrom_solve(
     max_jitter: f64,
 ) -> Result<(f64, bool)> {
     let mut s = vec![0.0; rank * rank];
-    gemm(&mut s, rank, rank, n, 1.0, b, Trans::T, b, Trans::N, 0.0);
+    syrk_lower(&mut s, rank, n, 1.0, b, Trans::T, 0.0);
     for i in 0..rank {
         s[i * rank + i] += damping;
     }
@@ -488,6 +503,15 @@ pub fn nystrom_solve(
     gemm(z, n, 1, rank, -1.0, b, Trans::N, &w, Trans::N, 1.0);
     z.iter_mut().for_each(|v| *v /= damping);
     Ok(info)
+}
+
+/// Copies the lower triangle onto the upper one.
+fn mirror_lower(a: &mut [f64], n: usize) {
+    for i in 0..n {
+        for j in 0..i {
+            a[j * n + i] = a[i * n + j];
+        }
+    }
 }
 
 fn symmetrize(a: &mut [f64], n: usize) {
@@ -514,7 +538,9 @@ pub struct Engd {
     rhs: Vec<f64>,
     inc: Vec<f64>,
     dir: Vec<f64>,
-    trial: Vec<f64>,
+    grid: [f64; LINE_SEARCH_GRID],
+    losses: [f64; LINE_SEARCH_GRID],
+    threads: Threads,
     log: SolveLog,
     times: StepTimes,
 }
@@ -553,7 +579,9 @@ impl Engd {
             rhs: Vec::new(),
             inc: Vec::new(),
             dir: Vec::new(),
-            trial: Vec::new(),
+            grid: std::array::from_fn(|e| 0.5f64.powi(e as i32)),
+            losses: [0.0; LINE_SEARCH_GRID],
+            threads: Threads::default(),
             log: SolveLog::default(),
             times: StepTimes::default(),
         })
@@ -597,7 +625,8 @@ impl Engd {
         for (z, ri) in self.rhs.iter_mut().zip(r) {
             *z = -ri;
         }
-        let (jitter, fallback, _, _) = self.solve(jac)?;
+        let threads = self.threads.clone();
+        let (jitter, fallback, _, _) = threads.install(|| self.solve(jac))?;
         self.note((jitter, fallback));
         Ok(&self.inc)
     }
@@ -637,18 +666,7 @@ impl Engd {
         let t_gram;
         match self.cfg.solver {
             Solver::Parameter => {
-                gemm(
-                    &mut self.gram,
-                    p,
-                    p,
-                    n,
-                    1.0,
-                    jac,
-                    Trans::T,
-                    jac,
-                    Trans::N,
-                    0.0,
-                );
+                syrk_lower(&mut self.gram, p, n, 1.0, jac, Trans::T, 0.0);
                 for i in 0..p {
                     self.gram[i * p + i] += lam;
                 }
@@ -668,18 +686,7 @@ impl Engd {
                 info = solve_psd(&self.gram, p, &mut self.inc, 1, self.cfg.max_jitter)?;
             }
             Solver::Sample => {
-                gemm(
-                    &mut self.gram,
-                    n,
-                    n,
-                    p,
-                    1.0,
-                    jac,
-                    Trans::N,
-                    jac,
-                    Trans::T,
-                    0.0,
-                );
+                syrk_lower(&mut self.gram, n, p, 1.0, jac, Trans::N, 0.0);
                 for i in 0..n {
                     self.gram[i * n + i] += lam;
                 }
@@ -735,7 +742,7 @@ impl Engd {
                     0.0,
                 );
                 let mut s = vec![0.0; rank * rank];
-                gemm(&mut s, rank, rank, p, 1.0, &t, Trans::T, &t, Trans::N, 0.0);
+                syrk_lower(&mut s, rank, p, 1.0, &t, Trans::T, 0.0);
                 for i in 0..rank {
                     s[i * rank + i] += lam;
                 }
@@ -807,13 +814,22 @@ impl Optimizer for Engd {
         };
         self.inc = vec![0.0; self.dim];
         self.dir = vec![0.0; self.dim];
-        self.trial = vec![0.0; self.dim];
+        let field = format!("{}.threads", self.cfg.owner());
+        self.threads = Threads::new(self.cfg.threads, &field)?;
         self.log = SolveLog::default();
         self.times = StepTimes::default();
         Ok(())
     }
 
     fn step(&mut self, x: &mut [f64], problem: &mut dyn Problem) -> Result<StepInfo> {
+        let threads = self.threads.clone();
+        threads.install(|| self.step_on(x, problem))
+    }
+}
+
+impl Engd {
+    /// One step (see [`Optimizer::step`]), run inside the thread budget.
+    fn step_on(&mut self, x: &mut [f64], problem: &mut dyn Problem) -> Result<StepInfo> {
         if x.len() != self.dim {
             return Err(Error::shape(
                 format!(
@@ -878,13 +894,9 @@ impl Optimizer for Engd {
         let t1 = Instant::now();
         let alpha = match self.cfg.step {
             StepRule::LineSearch => {
+                res.values_along(x, &self.dir, &self.grid, &mut self.losses);
                 let mut best = (0.0, f0);
-                for e in 0..LINE_SEARCH_GRID {
-                    let a = 0.5f64.powi(e as i32);
-                    for ((t, xi), di) in self.trial.iter_mut().zip(x.iter()).zip(&self.dir) {
-                        *t = xi + a * di;
-                    }
-                    let f = res.value(&self.trial);
+                for (&a, &f) in self.grid.iter().zip(&self.losses) {
                     if f < best.1 {
                         best = (a, f);
                     }

@@ -211,12 +211,16 @@ fn bad_hyperparameters_are_named_errors() {
             "invalid value for 'engd_w.norm_constraint': got 0.001, expected a fixed lr=.. as well (the line search has no norm constraint)",
         ),
         (
+            "engd_w(threads=0)",
+            "invalid value for 'engd_w.threads': got 0, expected an integer >= 1",
+        ),
+        (
             "lbfgs(history=0)",
             "invalid value for 'lbfgs.history': got 0, expected at least 1 pair",
         ),
         (
             "engd(rank=3)",
-            "unknown key 'rank' for 'engd'; valid keys: damping, lr, norm_constraint, momentum",
+            "unknown key 'rank' for 'engd'; valid keys: damping, lr, norm_constraint, momentum, threads",
         ),
     ];
     for (spec, want) in cases {
