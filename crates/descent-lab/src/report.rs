@@ -196,6 +196,8 @@ pub struct Series {
 pub struct Report {
     pub experiment: String,
     pub paper: String,
+    /// `quick` or `full` for a paper experiment; `custom` for a `compare` or `active` study,
+    /// whose settings are its flags (recorded in `config`).
     pub preset: String,
     pub seed: u64,
     pub config: Value,
