@@ -3,14 +3,13 @@
 //! accounted private release per gradient, identical to the private-gradient oracle it wraps,
 //! no Function view).
 
-use std::sync::Arc;
+mod common;
 
 use descent_core::{Caps, Gradient, Problem, RngStreams};
-use descent_data::{Dataset, Targets};
 use descent_dist::privacy::{
     Conversion, DpSgdConfig, DpSgdProblem, PrivateGradient, ReleaseSpec, epsilon_of_schedule,
 };
-use descent_nn::{Activation, Init, Loss, Mlp, Objective};
+use descent_nn::{Init, Loss, Objective};
 
 fn err(text: &str) -> String {
     DpSgdConfig::parse(text).unwrap_err().to_string()
@@ -130,23 +129,9 @@ fn schedules_split_stages_and_calibrate_the_whole_run() {
 
 fn toy() -> (Objective, Vec<f64>) {
     let n = 40;
-    let features = (0..n * 3)
-        .map(|i| ((i * 7) % 11) as f64 / 5.0 - 1.0)
-        .collect();
-    let labels = (0..n).map(|i| (i * 5 % 7) % 2).collect();
-    let data = Dataset::new(
-        "toy",
-        features,
-        3,
-        Targets::Classes {
-            labels,
-            n_classes: 2,
-        },
-    )
-    .unwrap();
-    let model = Mlp::new(vec![3, 5, 2], Activation::Tanh, true).unwrap();
+    let (model, data) = common::toy_data(n);
     let streams = RngStreams::new(0);
-    let obj = Objective::new(model, Arc::new(data), Loss::SoftmaxCe, n, &streams).unwrap();
+    let obj = Objective::new(model, data, Loss::SoftmaxCe, n, &streams).unwrap();
     let x = obj.init_params(Init::Xavier, &streams);
     (obj, x)
 }

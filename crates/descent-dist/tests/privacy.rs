@@ -4,10 +4,12 @@
 //! noise scale and streams, the Poisson sampler, the fusion EMA's variance, and the named
 //! errors.
 
+mod common;
+
 use std::sync::Arc;
 
 use descent_core::{Gradient, RngStreams};
-use descent_data::{Dataset, Targets};
+use descent_data::Dataset;
 use descent_dist::adp::fuse;
 use descent_dist::privacy::{
     Budget, Conversion, PerSampleClip, PoissonSampler, PrivateGradient, RdpAccountant, ReleaseSpec,
@@ -15,7 +17,7 @@ use descent_dist::privacy::{
     full_batch_rdp, node_rng,
 };
 use descent_dist::{NodePlan, NodeRule, NoiseSpec, Sampling};
-use descent_nn::{Activation, Init, Loss, Mlp, Objective};
+use descent_nn::{Init, Loss, Mlp, Objective};
 
 const DELTA: f64 = 1e-5;
 
@@ -226,24 +228,9 @@ fn decaying_clip_with_proportional_noise_costs_exactly_constant_noise() {
 
 /// A tiny classification set and an MLP objective over it (full batch).
 fn toy() -> (Mlp, Arc<Dataset>, Vec<f64>) {
-    let n = 12;
-    let features = (0..n * 3)
-        .map(|i| ((i * 7) % 11) as f64 / 5.0 - 1.0)
-        .collect();
-    let labels = (0..n).map(|i| (i * 5 % 7) % 2).collect();
-    let data = Dataset::new(
-        "toy",
-        features,
-        3,
-        Targets::Classes {
-            labels,
-            n_classes: 2,
-        },
-    )
-    .unwrap();
-    let model = Mlp::new(vec![3, 5, 2], Activation::Tanh, true).unwrap();
+    let (model, data) = common::toy_data(12);
     let x = model.init_params(Init::Xavier, &mut RngStreams::new(3).stream("init"));
-    (model, Arc::new(data), x)
+    (model, data, x)
 }
 
 fn objective(model: &Mlp, data: Arc<Dataset>) -> Objective {
