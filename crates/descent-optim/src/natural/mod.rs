@@ -500,43 +500,17 @@ impl Engd {
         match self.cfg.solver {
             Solver::Parameter => {
                 syrk_lower(&mut self.gram, p, n, 1.0, jac, Trans::T, 0.0);
-                for i in 0..p {
-                    self.gram[i * p + i] += lam;
-                }
+                add_to_diagonal(&mut self.gram, p, lam);
                 t_gram = t0.elapsed().as_secs_f64();
-                gemm(
-                    &mut self.inc,
-                    p,
-                    1,
-                    n,
-                    1.0,
-                    jac,
-                    Trans::T,
-                    &self.rhs[..n],
-                    Trans::N,
-                    0.0,
-                );
+                transpose_times(&mut self.inc, jac, &self.rhs[..n], p, n);
                 info = solve_psd(&self.gram, p, &mut self.inc, 1, self.cfg.max_jitter)?;
             }
             Solver::Sample => {
                 syrk_lower(&mut self.gram, n, p, 1.0, jac, Trans::N, 0.0);
-                for i in 0..n {
-                    self.gram[i * n + i] += lam;
-                }
+                add_to_diagonal(&mut self.gram, n, lam);
                 t_gram = t0.elapsed().as_secs_f64();
                 info = solve_psd(&self.gram, n, &mut self.rhs[..n], 1, self.cfg.max_jitter)?;
-                gemm(
-                    &mut self.inc,
-                    p,
-                    1,
-                    n,
-                    1.0,
-                    jac,
-                    Trans::T,
-                    &self.rhs[..n],
-                    Trans::N,
-                    0.0,
-                );
+                transpose_times(&mut self.inc, jac, &self.rhs[..n], p, n);
             }
             Solver::Nystrom { rank, shift } => {
                 let omega = self.sketch(n, rank);
@@ -546,18 +520,7 @@ impl Engd {
                 let inner =
                     nystrom_solve(&b, n, rank, lam, &mut self.rhs[..n], self.cfg.max_jitter)?;
                 info = (jit.max(inner.0), factor_fallback || inner.1);
-                gemm(
-                    &mut self.inc,
-                    p,
-                    1,
-                    n,
-                    1.0,
-                    jac,
-                    Trans::T,
-                    &self.rhs[..n],
-                    Trans::N,
-                    0.0,
-                );
+                transpose_times(&mut self.inc, jac, &self.rhs[..n], p, n);
             }
             Solver::SketchProject { rank } => {
                 let omega = self.sketch(n, rank);
@@ -576,9 +539,7 @@ impl Engd {
                 );
                 let mut s = vec![0.0; rank * rank];
                 syrk_lower(&mut s, rank, p, 1.0, &t, Trans::T, 0.0);
-                for i in 0..rank {
-                    s[i * rank + i] += lam;
-                }
+                add_to_diagonal(&mut s, rank, lam);
                 t_gram = t0.elapsed().as_secs_f64();
                 let mut w = vec![0.0; rank];
                 gemm(
@@ -775,5 +736,18 @@ impl Engd {
             extras,
             ..StepInfo::default()
         })
+    }
+}
+
+/// `out = Jᵀ y` for the row-major n × p Jacobian `jac` (the parameter-space step of every
+/// sample-space solve and the right-hand side of the parameter-space one).
+fn transpose_times(out: &mut [f64], jac: &[f64], y: &[f64], p: usize, n: usize) {
+    gemm(out, p, 1, n, 1.0, jac, Trans::T, y, Trans::N, 0.0);
+}
+
+/// Adds `lam` to the diagonal of the row-major `dim` × `dim` matrix `a` (the damping).
+fn add_to_diagonal(a: &mut [f64], dim: usize, lam: f64) {
+    for i in 0..dim {
+        a[i * dim + i] += lam;
     }
 }
