@@ -13,6 +13,7 @@ use descent_lab::train::{self, TrainConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 
 mod privacy;
+mod resume;
 
 #[derive(Parser)]
 #[command(
@@ -224,6 +225,8 @@ struct TrainArgs {
     /// ε covers the gradients only: add --no-standardize to keep the training statistics out.
     #[arg(long)]
     privacy: Option<String>,
+    #[command(flatten)]
+    checkpoint: resume::CheckpointArgs,
 }
 
 fn main() -> ExitCode {
@@ -279,7 +282,8 @@ fn run_train(args: TrainArgs) -> Result<ExitCode> {
         standardize: !args.no_standardize,
         validation: false,
     };
-    let out = args.out.unwrap_or_else(|| default_out("train"));
+    let out = args.checkpoint.out(args.out, || default_out("train"))?;
+    let control = args.checkpoint.control(&out)?;
     let bar = std::io::stderr().is_terminal().then(|| {
         let b = ProgressBar::new(cfg.epochs as u64);
         b.set_style(
@@ -307,13 +311,24 @@ fn run_train(args: TrainArgs) -> Result<ExitCode> {
     };
     let (run, spent) = match &args.privacy {
         None => {
-            let run = train::train(&cfg, |r| progress(r, String::new()))?;
+            let run = match train::train_with(&cfg, &control, |r| progress(r, String::new()))? {
+                train::Trained::Finished(run) => run,
+                train::Trained::Stopped { step, checkpoint } => {
+                    return Ok(resume::stopped(step, &checkpoint, &out));
+                }
+            };
             train::write_outputs(&run, &out)
                 .with_context(|| format!("writing results to {}", out.display()))?;
             (run, String::new())
         }
         Some(spec) => {
-            let p = train::train_private(&cfg, spec, |r, e| progress(r, format!(" ε {e:.4}")))?;
+            let on_epoch = |r: &train::EpochRecord, e: f64| progress(r, format!(" ε {e:.4}"));
+            let p = match train::train_private_with(&cfg, spec, &control, on_epoch)? {
+                train::Trained::Finished(p) => p,
+                train::Trained::Stopped { step, checkpoint } => {
+                    return Ok(resume::stopped(step, &checkpoint, &out));
+                }
+            };
             train::write_private_outputs(&p, &out)
                 .with_context(|| format!("writing results to {}", out.display()))?;
             let spent = format!(

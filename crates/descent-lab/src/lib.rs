@@ -5,6 +5,7 @@
 
 pub mod active;
 pub mod catalog;
+pub mod checkpoint;
 pub mod compare;
 pub mod config;
 pub mod experiment;

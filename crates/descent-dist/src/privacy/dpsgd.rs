@@ -28,8 +28,8 @@ use descent_core::{
 use serde::{Deserialize, Serialize};
 
 use super::accountant::{
-    Conversion, Epsilon, Stage, calibrate, check_delta, check_multiplier, check_q, decaying_shape,
-    epsilon_of_schedule,
+    Conversion, Epsilon, RdpAccountant, Stage, calibrate, check_delta, check_multiplier, check_q,
+    decaying_shape, epsilon_of_schedule,
 };
 use super::clip::check_clip;
 use super::mechanism::{PrivateGradient, Release, ReleaseSpec};
@@ -330,6 +330,13 @@ impl<P: PerSampleGradients + Problem> DpSgdProblem<P> {
     /// The schedule.
     pub fn schedule(&self) -> &DpSchedule {
         &self.schedule
+    }
+
+    /// Continues from a checkpoint of a run with this schedule: `releases` releases were made
+    /// and `accountant` holds their spent budget (see [`PrivateGradient::restore`]).
+    pub fn restore(&mut self, releases: u64, accountant: RdpAccountant) {
+        self.grad.restore(releases, accountant);
+        self.last = None;
     }
 
     /// Releases so far.

@@ -260,6 +260,14 @@ impl<P: PerSampleGradients> PrivateGradient<P> {
         self.next
     }
 
+    /// Continues from a checkpoint: the next release uses iteration `next` and composes onto
+    /// `accountant` (the spent budget). Batches and noise come from counter-based streams of
+    /// the iteration, so the releases that follow equal those of an uninterrupted run.
+    pub fn restore(&mut self, next: u64, accountant: RdpAccountant) {
+        self.next = next;
+        self.accountant = accountant;
+    }
+
     /// The batch of the last release (ascending positions).
     pub fn last_batch(&self) -> &[usize] {
         &self.batch

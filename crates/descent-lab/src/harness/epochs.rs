@@ -3,6 +3,7 @@
 //! record steps, evaluations, optimization seconds, metrics and divergence as data.
 
 use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use descent_core::{EvalCounter, EvalCounts, Problem, Result};
@@ -43,6 +44,8 @@ pub enum EpochEnd {
         step: u64,
         last_finite_loss: Option<f64>,
     },
+    /// A stop was requested ([`LoopPlan::stop`]) and honoured after step `step`.
+    Stopped { step: u64 },
 }
 
 /// The records of a run and how it ended.
@@ -73,79 +76,210 @@ impl<M> EpochRun<M> {
 /// steps on `problem`; `measure` sees the uncounted inner problem and the parameters before
 /// training and after each epoch; `on_epoch` sees each record as it is made (progress lines).
 /// A diverged run stops at once and is returned as data ([`EpochEnd::Diverged`]); errors of the
-/// optimizer or of a measurement are errors.
+/// optimizer or of a measurement are errors. [`run_epochs_paused`] is the same loop with
+/// checkpoints.
 pub fn run_epochs<P: Problem, M: EpochMetrics>(
     optimizer: &mut dyn Optimizer,
     x: &mut [f64],
     problem: &mut EvalCounter<P>,
     epochs: usize,
     steps_per_epoch: u64,
+    measure: impl FnMut(&mut P, &[f64]) -> Result<M>,
+    on_epoch: impl FnMut(&EpochRecord<M>),
+) -> Result<EpochRun<M>> {
+    let plan = LoopPlan::new(epochs, steps_per_epoch);
+    run_epochs_paused(optimizer, x, problem, plan, measure, on_epoch)
+}
+
+/// The progress of an epoch loop between two steps: with the parameters, the optimizer's state
+/// and the problem's sampling position, everything a checkpoint needs to continue the loop so
+/// that it ends as an uninterrupted one would.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoopState<M> {
+    /// The records so far (epoch 0 first).
+    pub records: Vec<EpochRecord<M>>,
+    /// Optimizer steps so far over the whole run.
+    pub steps: u64,
+    /// Optimization seconds so far.
+    pub seconds: f64,
+    /// Evaluations so far (those of earlier processes included).
+    pub evals: EvalCounts,
+    /// The last finite loss a step of the current epoch reported (what a divergence in the
+    /// rest of the epoch reports as the last finite loss).
+    pub epoch_step_loss: Option<f64>,
+}
+
+impl<M> LoopState<M> {
+    /// Whole epochs done.
+    pub fn epochs_done(&self) -> usize {
+        self.records.len().saturating_sub(1)
+    }
+}
+
+/// Writes a checkpoint from the loop's state, the parameters, the optimizer and the problem.
+pub type SaveFn<'a, P, M> =
+    &'a mut dyn FnMut(&LoopState<M>, &[f64], &dyn Optimizer, &EvalCounter<P>) -> Result<()>;
+
+/// The shape of an epoch loop and its pauses.
+pub struct LoopPlan<'a, P: Problem, M> {
+    pub epochs: usize,
+    pub steps_per_epoch: u64,
+    /// Continue from this state (`None`: start by measuring epoch 0). The optimizer, `x` and
+    /// the problem must be restored to the same point by the caller.
+    pub start: Option<LoopState<M>>,
+    /// Call `save` after every `every`-th step of the run (after the epoch's measurement when
+    /// the step ends an epoch).
+    pub every: Option<u64>,
+    /// Checked after every step: once set, the loop finishes the step, calls `save` and ends
+    /// with [`EpochEnd::Stopped`] (a Ctrl-C handler sets it).
+    pub stop: Option<&'a AtomicBool>,
+    pub save: Option<SaveFn<'a, P, M>>,
+}
+
+impl<P: Problem, M> LoopPlan<'_, P, M> {
+    /// `epochs` epochs of `steps_per_epoch` steps from the start, without pauses.
+    pub fn new(epochs: usize, steps_per_epoch: u64) -> Self {
+        LoopPlan {
+            epochs,
+            steps_per_epoch,
+            start: None,
+            every: None,
+            stop: None,
+            save: None,
+        }
+    }
+}
+
+/// [`run_epochs`] with pauses: the steps run in chunks that end at epoch ends and at multiples
+/// of `plan.every`; after a chunk that ends at a pause (or when `plan.stop` is set) `plan.save`
+/// sees the loop's state. Chunking changes nothing in the arithmetic, so a run continued from
+/// a saved state ends bit for bit as the uninterrupted run. A diverged step or measurement
+/// returns before any save: the last saved state stays the last good one.
+pub fn run_epochs_paused<P: Problem, M: EpochMetrics>(
+    optimizer: &mut dyn Optimizer,
+    x: &mut [f64],
+    problem: &mut EvalCounter<P>,
+    plan: LoopPlan<'_, P, M>,
     mut measure: impl FnMut(&mut P, &[f64]) -> Result<M>,
     mut on_epoch: impl FnMut(&EpochRecord<M>),
 ) -> Result<EpochRun<M>> {
-    let mut records = Vec::with_capacity(epochs + 1);
-    let first = EpochRecord {
-        epoch: 0,
-        steps: 0,
-        evals: problem.counts(),
-        seconds: 0.0,
-        metrics: measure(problem.inner_mut(), x)?,
+    let LoopPlan {
+        epochs,
+        steps_per_epoch: spe,
+        start,
+        every,
+        stop,
+        mut save,
+    } = plan;
+    let offset = start.as_ref().map_or_else(EvalCounts::default, |s| s.evals);
+    let mut st = match start {
+        Some(st) => st,
+        None => {
+            let mut records = Vec::with_capacity(epochs + 1);
+            let first = EpochRecord {
+                epoch: 0,
+                steps: 0,
+                evals: problem.counts(),
+                seconds: 0.0,
+                metrics: measure(problem.inner_mut(), x)?,
+            };
+            on_epoch(&first);
+            records.push(first);
+            LoopState {
+                records,
+                steps: 0,
+                seconds: 0.0,
+                evals: problem.counts(),
+                epoch_step_loss: None,
+            }
+        }
     };
-    let mut last_finite = Some(first.metrics.loss()).filter(|l| l.is_finite());
-    on_epoch(&first);
-    records.push(first);
-    let (mut steps, mut seconds) = (0u64, 0.0);
-    for epoch in 1..=epochs {
+    let last_measured = |st: &LoopState<M>| {
+        st.records
+            .last()
+            .map(|r| r.metrics.loss())
+            .filter(|l| l.is_finite())
+    };
+    while st.epochs_done() < epochs {
+        let epoch_start = st.epochs_done() as u64 * spe;
+        let to_pause = every.map_or(u64::MAX, |n| n - st.steps % n);
+        let chunk = (epoch_start + spe - st.steps).min(to_pause);
         let start = Instant::now();
+        let (mut stopped, mut step_loss) = (false, st.epoch_step_loss);
         // No final evaluation: the measurement below evaluates what the record needs.
         let options = RunOptions {
-            steps: steps_per_epoch,
+            steps: chunk,
             final_evaluation: false,
         };
-        let outcome =
-            descent_optim::run_with(
-                optimizer,
-                x,
-                problem,
-                options,
-                |_| ControlFlow::Continue(()),
-            )?
-            .outcome;
-        seconds += start.elapsed().as_secs_f64();
+        let outcome = descent_optim::run_with(optimizer, x, problem, options, |r| {
+            step_loss = r.info.loss.or(step_loss);
+            stopped = stop.is_some_and(|s| s.load(Ordering::SeqCst));
+            if stopped {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })?
+        .outcome;
+        st.seconds += start.elapsed().as_secs_f64();
         match outcome {
-            Outcome::Completed { steps: s, .. } => steps += s,
+            Outcome::Completed { steps, .. } => st.steps += steps,
             Outcome::Diverged {
                 step,
                 last_finite_loss,
             } => {
                 let end = EpochEnd::Diverged {
-                    step: steps + step,
-                    last_finite_loss: last_finite_loss.or(last_finite),
+                    step: st.steps + step,
+                    last_finite_loss: last_finite_loss
+                        .or(st.epoch_step_loss)
+                        .or(last_measured(&st)),
                 };
-                return Ok(EpochRun { records, end });
+                return Ok(EpochRun {
+                    records: st.records,
+                    end,
+                });
             }
         }
-        let record = EpochRecord {
-            epoch,
-            steps,
-            evals: problem.counts(),
-            seconds,
-            metrics: measure(problem.inner_mut(), x)?,
-        };
-        let loss = record.metrics.loss();
-        on_epoch(&record);
-        records.push(record);
-        if !loss.is_finite() {
-            let end = EpochEnd::Diverged {
-                step: steps,
-                last_finite_loss: last_finite,
+        st.epoch_step_loss = step_loss;
+        st.evals = offset + problem.counts();
+        if st.steps == epoch_start + spe {
+            let last_finite = last_measured(&st);
+            let record = EpochRecord {
+                epoch: st.epochs_done() + 1,
+                steps: st.steps,
+                evals: st.evals,
+                seconds: st.seconds,
+                metrics: measure(problem.inner_mut(), x)?,
             };
-            return Ok(EpochRun { records, end });
+            let loss = record.metrics.loss();
+            on_epoch(&record);
+            st.records.push(record);
+            st.epoch_step_loss = None;
+            if !loss.is_finite() {
+                let end = EpochEnd::Diverged {
+                    step: st.steps,
+                    last_finite_loss: last_finite,
+                };
+                return Ok(EpochRun {
+                    records: st.records,
+                    end,
+                });
+            }
         }
-        last_finite = Some(loss);
+        let at_pause = every.is_some_and(|n| st.steps % n == 0);
+        if let Some(save) = save.as_mut().filter(|_| at_pause || stopped) {
+            save(&st, x, optimizer, problem)?;
+        }
+        if stopped {
+            let end = EpochEnd::Stopped { step: st.steps };
+            return Ok(EpochRun {
+                records: st.records,
+                end,
+            });
+        }
     }
     Ok(EpochRun {
-        records,
+        records: st.records,
         end: EpochEnd::Completed,
     })
 }

@@ -7,5 +7,8 @@ pub mod jobs;
 pub mod labels;
 pub mod stats;
 
-pub use epochs::{DataMetrics, EpochEnd, EpochMetrics, EpochRecord, EpochRun, run_epochs};
+pub use epochs::{
+    DataMetrics, EpochEnd, EpochMetrics, EpochRecord, EpochRun, LoopPlan, LoopState, SaveFn,
+    run_epochs, run_epochs_paused,
+};
 pub use jobs::{par_grid, par_map, par_range};

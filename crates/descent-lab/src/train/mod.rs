@@ -9,17 +9,25 @@
 //! last finite loss. With a `dp(...)` spec the same protocol runs as DP-SGD ([`train_private`]).
 
 mod private;
+mod session;
 
 use std::path::Path;
 use std::sync::Arc;
 
-use descent_core::{Error, EvalCounter, EvalCounts, Problem, Result, RngStreams, Spec};
+use descent_core::{Error, EvalCounter, EvalCounts, Layout, Problem, Result, RngStreams, Spec};
 use descent_data::{Dataset, Standardizer};
 use descent_nn::Objective;
 use serde::{Deserialize, Serialize};
 
-use crate::harness::{self, DataMetrics, EpochEnd, run_epochs};
-pub use private::{PrivateRun, summary_json, train_private, write_private_outputs};
+use crate::checkpoint::weights;
+use crate::harness::{self, DataMetrics, EpochEnd};
+pub use private::{
+    PrivateRun, summary_json, train_private, train_private_with, write_private_outputs,
+};
+pub use session::{
+    BlockShape, DataFingerprint, DpProgress, KIND, Resumable, RunControl, Session, TrainCheckpoint,
+    Trained,
+};
 
 use crate::plot::{Figure, LegendAt, Line, Panel};
 
@@ -115,6 +123,8 @@ pub struct TrainSummary {
 pub struct TrainRun {
     pub summary: TrainSummary,
     pub history: Vec<EpochRecord>,
+    /// The model's layout (block names and shapes of `params`).
+    pub layout: Layout,
     pub params: Vec<f64>,
 }
 
@@ -168,7 +178,16 @@ pub fn build_objective(cfg: &TrainConfig, train: Arc<Dataset>) -> Result<(Object
 }
 
 /// Runs the training protocol; `on_epoch` sees each [`EpochRecord`] as it is measured.
-pub fn train(cfg: &TrainConfig, mut on_epoch: impl FnMut(&EpochRecord)) -> Result<TrainRun> {
+pub fn train(cfg: &TrainConfig, on_epoch: impl FnMut(&EpochRecord)) -> Result<TrainRun> {
+    train_with(cfg, &RunControl::default(), on_epoch)?.finished()
+}
+
+/// [`train`] with checkpoints, a stop flag, a resume point or initial weights ([`RunControl`]).
+pub fn train_with(
+    cfg: &TrainConfig,
+    control: &RunControl,
+    mut on_epoch: impl FnMut(&EpochRecord),
+) -> Result<Trained<TrainRun>> {
     if cfg.epochs == 0 {
         return Err(Error::invalid("epochs", 0, "an integer >= 1"));
     }
@@ -178,34 +197,45 @@ pub fn train(cfg: &TrainConfig, mut on_epoch: impl FnMut(&EpochRecord)) -> Resul
     let streams = RngStreams::new(cfg.seed);
     let mut problem = EvalCounter::new(objective);
     optimizer.init(problem.layout(), &streams)?;
-    let steps_per_epoch = problem.inner().batches_per_epoch() as u64;
-    let n_params = x.len();
-    let run = run_epochs(
+    let session = Session {
+        cfg,
+        privacy: None,
+        data: &data,
+        control,
+        steps_per_epoch: problem.inner().batches_per_epoch() as u64,
+    };
+    let start = session.prepare(optimizer.as_mut(), &mut x, &mut problem)?;
+    let run = session.run(
         optimizer.as_mut(),
         &mut x,
         &mut problem,
-        cfg.epochs,
-        steps_per_epoch,
+        start,
         |obj, x| DataMetrics::measure(obj, x, &data.train, &data.test),
         |r| on_epoch(&EpochRecord::from(r)),
     )?;
+    let run = match run {
+        Trained::Finished(run) => run,
+        Trained::Stopped { step, checkpoint } => return Ok(Trained::Stopped { step, checkpoint }),
+    };
     not_diverged(&run.end, &cfg.optimizer)?;
     let history: Vec<EpochRecord> = run.records.iter().map(EpochRecord::from).collect();
     let loss = problem.inner().loss().name().to_string();
+    let evals = run.last().evals; // earlier processes' evaluations included
     let summary = TrainSummary::finished(
         cfg,
         optimizer.as_ref(),
         loss,
-        n_params,
+        x.len(),
         &data,
         &history,
-        problem.counts(),
+        evals,
     );
-    Ok(TrainRun {
+    Ok(Trained::Finished(TrainRun {
         summary,
         history,
+        layout: problem.layout().clone(),
         params: x,
-    })
+    }))
 }
 
 impl TrainSummary {
@@ -279,12 +309,25 @@ fn not_diverged(end: &EpochEnd, optimizer: &str) -> Result<()> {
     }
 }
 
-/// Writes `metrics.csv`, `summary.json` and `curves.png`/`curves.svg` into `dir`.
+/// Writes `metrics.csv`, `summary.json`, `curves.png`/`curves.svg` and the final weights
+/// (`weights.safetensors`, [`weights`]) into `dir`.
 pub fn write_outputs(run: &TrainRun, dir: &Path) -> Result<()> {
     write_metrics_csv(run, dir, &[])?;
     write_json(&run.summary, &dir.join("summary.json"))?;
+    write_weights(run, dir)?;
     curves_figure(run).save(dir, "curves")?;
     Ok(())
+}
+
+/// Writes `dir/weights.safetensors`: one tensor per layout block, the run's data, model,
+/// optimizer and seed as JSON in the metadata.
+fn write_weights(run: &TrainRun, dir: &Path) -> Result<()> {
+    let s = &run.summary;
+    let about = serde_json::json!({
+        "data": s.data, "model": s.model, "optimizer": s.optimizer, "seed": s.seed,
+    });
+    let path = dir.join(weights::FILE_NAME);
+    weights::save(&path, &run.layout, &run.params, &about.to_string())
 }
 
 /// Writes `dir/metrics.csv`: one row per epoch record, then one column per `extra` entry

@@ -15,13 +15,15 @@ use descent_core::{Error, EvalCounter, Problem, Result, RngStreams, Spec};
 use descent_dist::privacy::{Conversion, DpSchedule, DpSgdConfig, DpSgdProblem, Epsilon};
 use serde_json::{Value, json};
 
-use super::{EpochRecord, TrainConfig, TrainRun, TrainSummary};
-use crate::harness::{self, DataMetrics, EpochMetrics, run_epochs};
+use serde::{Deserialize, Serialize};
+
+use super::{EpochRecord, RunControl, Session, TrainConfig, TrainRun, TrainSummary, Trained};
+use crate::harness::{self, DataMetrics, EpochMetrics, LoopState};
 use crate::plot::{LegendAt, Line, Panel};
 
 /// The measurement after each epoch of a private run: the data metrics (non-private
 /// evaluation, as every DP-SGD library reports it) and the ε spent so far.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct PrivateMetrics {
     data: DataMetrics,
     epsilon: f64,
@@ -56,8 +58,19 @@ pub struct PrivateRun {
 pub fn train_private(
     cfg: &TrainConfig,
     privacy: &str,
-    mut on_epoch: impl FnMut(&EpochRecord, f64),
+    on_epoch: impl FnMut(&EpochRecord, f64),
 ) -> Result<PrivateRun> {
+    train_private_with(cfg, privacy, &RunControl::default(), on_epoch)?.finished()
+}
+
+/// [`train_private`] with checkpoints, a stop flag, a resume point or initial weights; a
+/// checkpoint carries the release counter and the accountant's spent budget.
+pub fn train_private_with(
+    cfg: &TrainConfig,
+    privacy: &str,
+    control: &RunControl,
+    mut on_epoch: impl FnMut(&EpochRecord, f64),
+) -> Result<Trained<PrivateRun>> {
     let dp = DpSgdConfig::parse(privacy)?;
     if cfg.epochs == 0 {
         return Err(Error::invalid("epochs", 0, "an integer >= 1"));
@@ -92,15 +105,24 @@ pub fn train_private(
     let mut optimizer = descent_optim::build_optimizer(&Spec::parse(&cfg.optimizer)?)?;
     let mut problem = EvalCounter::new(private);
     optimizer.init(problem.layout(), &RngStreams::new(cfg.seed))?;
-    let n_params = x.len();
+    let session = Session {
+        cfg,
+        privacy: Some(privacy),
+        data: &data,
+        control,
+        steps_per_epoch,
+    };
+    let start: Option<LoopState<PrivateMetrics>> =
+        session.prepare(optimizer.as_mut(), &mut x, &mut problem)?;
     let name = optimizer.name();
-    let mut planned = 0;
-    let run = run_epochs(
+    let mut planned = start
+        .as_ref()
+        .map_or(0, |s| s.epochs_done() as u64 * steps_per_epoch);
+    let run = session.run(
         optimizer.as_mut(),
         &mut x,
         &mut problem,
-        cfg.epochs,
-        steps_per_epoch,
+        start,
         |p, x| {
             one_release_per_step(&name, p.releases(), planned)?;
             planned += steps_per_epoch;
@@ -110,6 +132,10 @@ pub fn train_private(
         },
         |r| on_epoch(&record(r), r.metrics.epsilon),
     )?;
+    let run = match run {
+        Trained::Finished(run) => run,
+        Trained::Stopped { step, checkpoint } => return Ok(Trained::Stopped { step, checkpoint }),
+    };
     super::not_diverged(&run.end, &cfg.optimizer)?;
     let history: Vec<EpochRecord> = run.records.iter().map(record).collect();
     let private = problem.inner();
@@ -123,15 +149,16 @@ pub fn train_private(
         cfg,
         optimizer.as_ref(),
         loss,
-        n_params,
+        x.len(),
         &data,
         &history,
-        problem.counts(),
+        run.last().evals,
     );
-    Ok(PrivateRun {
+    Ok(Trained::Finished(PrivateRun {
         run: TrainRun {
             summary,
             history,
+            layout: problem.layout().clone(),
             params: x,
         },
         epsilon: run.records.iter().map(|r| r.metrics.epsilon).collect(),
@@ -140,7 +167,7 @@ pub fn train_private(
         schedule,
         sampling_rate: q,
         spec: privacy.to_string(),
-    })
+    }))
 }
 
 /// The noise is calibrated for one release per optimizer step: a method that evaluates the
@@ -194,6 +221,7 @@ pub fn summary_json(p: &PrivateRun) -> Value {
 pub fn write_private_outputs(p: &PrivateRun, dir: &Path) -> Result<()> {
     super::write_metrics_csv(&p.run, dir, &[("epsilon", &p.epsilon)])?;
     super::write_json(&summary_json(p), &dir.join("summary.json"))?;
+    super::write_weights(&p.run, dir)?;
     let mut fig = super::curves_figure(&p.run);
     let epochs: Vec<f64> = p.run.history.iter().map(|r| r.epoch as f64).collect();
     fig.panels.push(Panel {
