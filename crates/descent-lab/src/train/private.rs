@@ -115,9 +115,10 @@ pub fn train_private_with(
     let start: Option<LoopState<PrivateMetrics>> =
         session.prepare(optimizer.as_mut(), &mut x, &mut problem)?;
     let name = optimizer.name();
+    // the releases expected at the next measurement (epoch 0 first)
     let mut planned = start
         .as_ref()
-        .map_or(0, |s| s.epochs_done() as u64 * steps_per_epoch);
+        .map_or(0, |s| (s.epochs_done() as u64 + 1) * steps_per_epoch);
     let run = session.run(
         optimizer.as_mut(),
         &mut x,

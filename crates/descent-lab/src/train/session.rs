@@ -107,6 +107,16 @@ fn hash_dataset(h: &mut crc32fast::Hasher, d: &Dataset) {
     }
 }
 
+impl std::fmt::Display for DataFingerprint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} training and {} test samples of {} features with CRC-32 {}",
+            self.n_train, self.n_test, self.n_features, self.crc32
+        )
+    }
+}
+
 /// A layout block's name and shape as a checkpoint records them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlockShape {
@@ -257,12 +267,6 @@ impl Session<'_> {
             }
         };
         text("--data", &saved.data, &cfg.data)?;
-        checkpoint::same(
-            path,
-            "data (prepared)",
-            &ck.data,
-            &DataFingerprint::of(self.data),
-        )?;
         text("--model", &saved.model, &cfg.model)?;
         checkpoint::same(path, "model layout", &ck.layout, &block_shapes(layout))?;
         text("--optimizer", &saved.optimizer, &cfg.optimizer)?;
@@ -283,6 +287,15 @@ impl Session<'_> {
                 "--privacy",
                 quoted(ck.privacy.as_deref()),
                 quoted(self.privacy),
+            ));
+        }
+        let data = DataFingerprint::of(self.data);
+        if ck.data != data {
+            return Err(checkpoint::mismatch(
+                path,
+                &format!("the data {} as", cfg.data),
+                &ck.data,
+                format!("{data} (the data changed since)"),
             ));
         }
         if self.privacy.is_some() {
