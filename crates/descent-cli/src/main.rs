@@ -144,6 +144,8 @@ struct CompareArgs {
     /// Output directory (default: results/compare-<unix time>).
     #[arg(long)]
     out: Option<PathBuf>,
+    #[command(flatten)]
+    checkpoint: resume::CheckpointArgs,
 }
 
 #[derive(clap::Args)]
@@ -227,6 +229,10 @@ struct TrainArgs {
     privacy: Option<String>,
     #[command(flatten)]
     checkpoint: resume::CheckpointArgs,
+    /// Start from these weights (a safetensors file with one tensor per layout block, e.g. the
+    /// weights.safetensors of an earlier run) instead of the seed's initialisation.
+    #[arg(long, value_name = "FILE")]
+    init: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -283,7 +289,10 @@ fn run_train(args: TrainArgs) -> Result<ExitCode> {
         validation: false,
     };
     let out = args.checkpoint.out(args.out, || default_out("train"))?;
-    let control = args.checkpoint.control(&out)?;
+    let control = train::RunControl {
+        init: args.init,
+        ..args.checkpoint.control(&out)?
+    };
     let bar = std::io::stderr().is_terminal().then(|| {
         let b = ProgressBar::new(cfg.epochs as u64);
         b.set_style(
@@ -507,14 +516,18 @@ fn run_compare(args: CompareArgs) -> Result<ExitCode> {
         target_accuracy: args.target_accuracy,
         tune: args.tune.as_deref().map(TuneGrid::parse).transpose()?,
     };
-    let out = args.out.unwrap_or_else(|| default_out("compare"));
+    let out = args.checkpoint.out(args.out, || default_out("compare"))?;
+    let control = args.checkpoint.control(&out)?;
     let runs = cfg.optimizers.len() * cfg.seeds;
     eprintln!(
         "compare: {runs} runs on {} threads",
         rayon::current_num_threads()
     );
     let start = std::time::Instant::now();
-    let results = compare::compare(&cfg)?;
+    let Some(results) = compare::compare_with(&cfg, &control)? else {
+        let folder = control.checkpoint_dir.unwrap_or_default();
+        return Ok(resume::stopped_at("its runs", &folder, &out));
+    };
     let (mut report, figures) = compare::report(&cfg, &results);
     report.experiment = "compare".into();
     report.paper = "optimizer comparison".into();

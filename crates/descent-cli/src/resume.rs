@@ -24,10 +24,6 @@ pub struct CheckpointArgs {
     /// run folder unless --out is given.
     #[arg(long, value_name = "DIR")]
     pub resume: Option<PathBuf>,
-    /// Start from these weights (a safetensors file with one tensor per layout block, e.g. the
-    /// weights.safetensors of an earlier run) instead of the seed's initialisation.
-    #[arg(long, value_name = "FILE")]
-    pub init: Option<PathBuf>,
 }
 
 impl CheckpointArgs {
@@ -37,10 +33,8 @@ impl CheckpointArgs {
             return Ok(out);
         }
         match &self.resume {
-            Some(dir) => {
-                let file = checkpoint::locate(dir)?;
-                Ok(run_folder(&file))
-            }
+            Some(dir) if dir.join(checkpoint::DIR_NAME).is_dir() => Ok(dir.clone()),
+            Some(dir) => Ok(run_folder(&checkpoint::locate(dir)?)),
             None => Ok(default()),
         }
     }
@@ -61,7 +55,7 @@ impl CheckpointArgs {
             every: self.checkpoint_every,
             stop: Some(stop),
             resume: self.resume.clone(),
-            init: self.init.clone(),
+            ..RunControl::default()
         })
     }
 }
@@ -78,9 +72,13 @@ fn run_folder(file: &Path) -> PathBuf {
 /// Says where a stopped run's checkpoint is and how to continue; the exit status
 /// [`STOPPED`].
 pub fn stopped(step: u64, checkpoint: &Path, out: &Path) -> ExitCode {
+    stopped_at(&format!("after step {step}"), checkpoint, out)
+}
+
+/// [`stopped`] for a run stopped `when` (e.g. "after step 12").
+pub fn stopped_at(when: &str, checkpoint: &Path, out: &Path) -> ExitCode {
     eprintln!(
-        "stopped after step {step}: checkpoint written to {}; continue with the same flags and \
-         --resume {}",
+        "stopped {when}: checkpoint written to {}; continue with the same flags and --resume {}",
         checkpoint.display(),
         out.display()
     );

@@ -41,9 +41,12 @@ fn train_cli(out: &Path, extra: &[&str]) -> String {
     stderr
 }
 
-/// The tensors of a safetensors file by an independent reading of the format:
-/// name → (dtype, shape, values), and the header's `__metadata__`.
-fn parse_safetensors(path: &Path) -> (Vec<(String, String, Vec<usize>, Vec<f64>)>, Value) {
+/// A tensor as the file has it: name, dtype, shape, values.
+type Tensor = (String, String, Vec<usize>, Vec<f64>);
+
+/// The tensors of a safetensors file by an independent reading of the format, and the
+/// header's `__metadata__`.
+fn parse_safetensors(path: &Path) -> (Vec<Tensor>, Value) {
     let bytes = std::fs::read(path).unwrap();
     let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
     let header: Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
@@ -192,7 +195,7 @@ fn sigint_writes_a_checkpoint_and_resume_ends_bit_identically() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let (a, _) = parse_safetensors(&whole.path().join("weights.safetensors"));
     let (b, _) = parse_safetensors(&cut.path().join("weights.safetensors"));
-    let bits = |t: &[(String, String, Vec<usize>, Vec<f64>)]| -> Vec<Vec<u64>> {
+    let bits = |t: &[Tensor]| -> Vec<Vec<u64>> {
         t.iter()
             .map(|x| x.3.iter().map(|v| v.to_bits()).collect())
             .collect()

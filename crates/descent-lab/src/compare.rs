@@ -9,15 +9,19 @@
 //! hyperparameter on a validation split of the training part (seed `seed` only), so every
 //! optimizer is charged the same tuning budget.
 
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+
 use descent_core::{Error, Result, Spec, Value as SpecValue};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::checkpoint;
 use crate::harness::par_map;
 use crate::harness::stats::{mean_std, median};
 use crate::plot::{Figure, LegendAt, Line, Panel};
 use crate::report::{Report, num};
-use crate::train::{EpochRecord, TrainConfig, TrainRun, train};
+use crate::train::{EpochRecord, RunControl, TrainConfig, TrainRun, Trained, train_with};
 
 /// A log-spaced grid for one optimizer key: `lr=1e-4:1e-1:7`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -104,17 +108,87 @@ fn score(run: &TrainRun) -> f64 {
     run.summary.test_accuracy.unwrap_or(-run.summary.test_loss)
 }
 
-fn run_or_diverge(cfg: &TrainConfig) -> Result<std::result::Result<TrainRun, Error>> {
-    match train(cfg, |_| {}) {
-        Ok(r) => Ok(Ok(r)),
-        Err(e @ Error::Diverged { .. }) => Ok(Err(e)),
+/// One run of a study: finished (or diverged, as data), or `None` when it was stopped with a
+/// checkpoint.
+type StudyRun = Option<std::result::Result<TrainRun, Error>>;
+
+fn run_or_diverge(cfg: &TrainConfig, control: &RunControl) -> Result<StudyRun> {
+    if control
+        .stop
+        .as_ref()
+        .is_some_and(|s| s.load(Ordering::SeqCst))
+    {
+        return Ok(None); // not started: it starts afresh on resume
+    }
+    match train_with(cfg, control, |_| {}) {
+        Ok(Trained::Finished(r)) => Ok(Some(Ok(r))),
+        Ok(Trained::Stopped { .. }) => Ok(None),
+        Err(e @ Error::Diverged { .. }) => Ok(Some(Err(e))),
         Err(e) => Err(e),
     }
+}
+
+/// The control of the study's run `name`: checkpoints in `<checkpoint_dir>/<name>` (also at
+/// its end, so a finished run is not run again), resumed from `<resume>/<name>` when that
+/// holds a checkpoint.
+fn job_control(study: &RunControl, resume: Option<&Path>, name: &str) -> RunControl {
+    let Some(root) = &study.checkpoint_dir else {
+        return RunControl::default();
+    };
+    let resume = resume
+        .map(|r| r.join(name))
+        .filter(|d| d.join(checkpoint::FILE_NAME).is_file());
+    RunControl {
+        checkpoint_dir: Some(root.join(name)),
+        every: study.every,
+        stop: study.stop.clone(),
+        resume,
+        init: None,
+        save_at_end: true,
+    }
+}
+
+/// The folder of a study's `--resume DIR`: `DIR/checkpoint` when `DIR` is the study's `--out`,
+/// else `DIR`; it must hold a checkpoint of at least one run.
+fn study_resume(control: &RunControl) -> Result<Option<PathBuf>> {
+    let Some(dir) = &control.resume else {
+        return Ok(None);
+    };
+    let root = if dir.join(checkpoint::DIR_NAME).is_dir() {
+        dir.join(checkpoint::DIR_NAME)
+    } else {
+        dir.clone()
+    };
+    let any = std::fs::read_dir(&root)
+        .map_err(|e| Error::io(&root, e))?
+        .filter_map(|e| e.ok())
+        .any(|e| e.path().join(checkpoint::FILE_NAME).is_file());
+    if !any {
+        return Err(Error::io(
+            &root,
+            "no checkpoint of a study's run here (expected <run>/checkpoint.json folders)",
+        ));
+    }
+    Ok(Some(root))
 }
 
 /// Runs the comparison (all runs in parallel; results in a fixed order, identical to a serial
 /// run).
 pub fn compare(cfg: &CompareConfig) -> Result<Vec<OptimizerRuns>> {
+    let runs = compare_with(cfg, &RunControl::default())?;
+    Ok(runs.expect("a comparison without a stop flag runs to the end"))
+}
+
+/// [`compare`] with checkpoints: every run (tuning runs `tune-<optimizer>-<value>`, then
+/// `<optimizer>-seed<seed>`, indices from 0) checkpoints into its own folder under
+/// `control.checkpoint_dir` every `control.every` steps, on a stop and when it ends; with
+/// `control.resume` each run continues from its checkpoint (bit-identically) and finished runs
+/// are read back. `None` when the stop flag ended the study (every run then has a checkpoint or
+/// had not started).
+pub fn compare_with(
+    cfg: &CompareConfig,
+    control: &RunControl,
+) -> Result<Option<Vec<OptimizerRuns>>> {
     if cfg.optimizers.is_empty() {
         return Err(Error::invalid(
             "--optimizer",
@@ -129,23 +203,29 @@ pub fn compare(cfg: &CompareConfig) -> Result<Vec<OptimizerRuns>> {
     for o in &cfg.optimizers {
         descent_optim::build_optimizer(&Spec::parse(o)?)?;
     }
+    let resume = study_resume(control)?;
+    let resume = resume.as_deref();
     // Tuning: every (optimizer, grid value) on the validation split of seed `base.seed`.
     let tuned: Vec<(String, Option<Tuning>)> = match &cfg.tune {
         None => cfg.optimizers.iter().map(|o| (o.clone(), None)).collect(),
         Some(grid) => {
-            let jobs: Vec<(usize, f64)> = (0..cfg.optimizers.len())
-                .flat_map(|i| grid.values.iter().map(move |v| (i, *v)))
+            let jobs: Vec<(usize, usize)> = (0..cfg.optimizers.len())
+                .flat_map(|i| (0..grid.values.len()).map(move |j| (i, j)))
                 .collect();
-            let scores = par_map(&jobs, |(i, v)| {
-                let spec = with_key(&cfg.optimizers[*i], &grid.key, *v)?;
+            let scores = par_map(&jobs, |&(i, j)| {
+                let spec = with_key(&cfg.optimizers[i], &grid.key, grid.values[j])?;
                 descent_optim::build_optimizer(&Spec::parse(&spec)?)?;
                 let tc = TrainConfig {
                     optimizer: spec,
                     validation: true,
                     ..cfg.base.clone()
                 };
-                Ok(run_or_diverge(&tc)?.ok().map(|r| score(&r)))
+                let job = job_control(control, resume, &format!("tune-{i}-{j}"));
+                Ok(run_or_diverge(&tc, &job)?.map(|r| r.ok().map(|r| score(&r))))
             })?;
+            let Some(scores) = scores.into_iter().collect::<Option<Vec<_>>>() else {
+                return Ok(None);
+            };
             cfg.optimizers
                 .iter()
                 .enumerate()
@@ -182,17 +262,22 @@ pub fn compare(cfg: &CompareConfig) -> Result<Vec<OptimizerRuns>> {
             seed: cfg.base.seed + k,
             ..cfg.base.clone()
         };
-        run_or_diverge(&tc)
+        run_or_diverge(&tc, &job_control(control, resume, &format!("{i}-seed{k}")))
     })?;
+    let Some(results) = results.into_iter().collect::<Option<Vec<_>>>() else {
+        return Ok(None);
+    };
     let mut results = results.into_iter();
-    Ok(tuned
-        .into_iter()
-        .map(|(spec, tuning)| OptimizerRuns {
-            spec,
-            tuning,
-            runs: results.by_ref().take(cfg.seeds).collect(),
-        })
-        .collect())
+    Ok(Some(
+        tuned
+            .into_iter()
+            .map(|(spec, tuning)| OptimizerRuns {
+                spec,
+                tuning,
+                runs: results.by_ref().take(cfg.seeds).collect(),
+            })
+            .collect(),
+    ))
 }
 
 /// The first epoch record reaching the target accuracy.

@@ -300,3 +300,72 @@ fn a_diverging_run_keeps_its_last_good_checkpoint() {
         "{again:?}"
     );
 }
+
+/// A comparison resumed from a folder where one run stopped midway, one finished and the others
+/// never started ends as the uninterrupted comparison.
+#[test]
+fn a_comparison_resumes_its_runs_from_their_checkpoints() {
+    use descent_lab::compare::{self, CompareConfig};
+    let cfg = CompareConfig {
+        base: config(""),
+        optimizers: vec!["sgd(lr=0.05, momentum=0.9)".into(), "adam(lr=0.01)".into()],
+        seeds: 2,
+        target_accuracy: None,
+        tune: None,
+    };
+    let whole = compare::compare(&cfg).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    // run "1-seed0" (adam, seed 5) stopped mid-epoch 2 ...
+    let (control, stop) = stopping(&dir.path().join("1-seed0"));
+    let adam = TrainConfig {
+        optimizer: cfg.optimizers[1].clone(),
+        ..config("")
+    };
+    let r = train::train_with(&adam, &control, |r| {
+        if r.epoch == 1 {
+            stop.store(true, Ordering::SeqCst);
+        }
+    });
+    assert!(matches!(r, Ok(Trained::Stopped { step: 9, .. })));
+    // ... and "0-seed1" (sgd, seed 6) finished with its final checkpoint
+    let sgd = TrainConfig {
+        optimizer: cfg.optimizers[0].clone(),
+        seed: 6,
+        ..config("")
+    };
+    let finished = RunControl {
+        checkpoint_dir: Some(dir.path().join("0-seed1")),
+        save_at_end: true,
+        ..RunControl::default()
+    };
+    train::train_with(&sgd, &finished, |_| {}).unwrap();
+
+    let study = RunControl {
+        checkpoint_dir: Some(dir.path().to_path_buf()),
+        resume: Some(dir.path().to_path_buf()),
+        ..RunControl::default()
+    };
+    let resumed = compare::compare_with(&cfg, &study).unwrap().unwrap();
+    for (a, b) in whole.iter().zip(&resumed) {
+        for (ra, rb) in a.runs.iter().zip(&b.runs) {
+            assert_same_run(&a.spec, ra.as_ref().unwrap(), rb.as_ref().unwrap());
+        }
+    }
+    // every run left its final checkpoint
+    for name in ["0-seed0", "0-seed1", "1-seed0", "1-seed1"] {
+        let ck: TrainCheckpoint = checkpoint::read(
+            &dir.path().join(name).join(checkpoint::FILE_NAME),
+            train::KIND,
+        )
+        .unwrap();
+        assert_eq!(ck.progress["steps"], 24, "{name}");
+    }
+    // a stop before the study starts leaves every run unstarted
+    let stopped = RunControl {
+        checkpoint_dir: Some(dir.path().join("other")),
+        stop: Some(Arc::new(AtomicBool::new(true))),
+        ..RunControl::default()
+    };
+    assert!(compare::compare_with(&cfg, &stopped).unwrap().is_none());
+}

@@ -133,6 +133,9 @@ pub struct LoopPlan<'a, P: Problem, M> {
     /// Checked after every step: once set, the loop finishes the step, calls `save` and ends
     /// with [`EpochEnd::Stopped`] (a Ctrl-C handler sets it).
     pub stop: Option<&'a AtomicBool>,
+    /// Also call `save` when the last epoch is done (a study's finished runs are then resumed
+    /// as finished, not re-run).
+    pub save_at_end: bool,
     pub save: Option<SaveFn<'a, P, M>>,
 }
 
@@ -145,6 +148,7 @@ impl<P: Problem, M> LoopPlan<'_, P, M> {
             start: None,
             every: None,
             stop: None,
+            save_at_end: false,
             save: None,
         }
     }
@@ -169,6 +173,7 @@ pub fn run_epochs_paused<P: Problem, M: EpochMetrics>(
         start,
         every,
         stop,
+        save_at_end,
         mut save,
     } = plan;
     let offset = start.as_ref().map_or_else(EvalCounts::default, |s| s.evals);
@@ -277,6 +282,9 @@ pub fn run_epochs_paused<P: Problem, M: EpochMetrics>(
                 end,
             });
         }
+    }
+    if let Some(save) = save.as_mut().filter(|_| save_at_end) {
+        save(&st, x, optimizer, problem)?;
     }
     Ok(EpochRun {
         records: st.records,

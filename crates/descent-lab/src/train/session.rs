@@ -43,6 +43,8 @@ pub struct RunControl {
     pub resume: Option<PathBuf>,
     /// Start from these weights (a safetensors file, [`weights`]) instead of the seed's init.
     pub init: Option<PathBuf>,
+    /// Also write a checkpoint when the run ends (the runs of a study).
+    pub save_at_end: bool,
 }
 
 /// A run that finished, or one that was stopped with a checkpoint.
@@ -358,6 +360,7 @@ impl Session<'_> {
             start,
             every: c.every,
             stop: c.stop.as_deref(),
+            save_at_end: c.save_at_end,
             save: path.is_some().then_some(&mut save as _),
         };
         let run =
