@@ -49,6 +49,9 @@ pub struct TrainConfig {
     /// Hold out a validation split of the training part (the same fraction) and report it in
     /// place of the test part, which then stays unseen: the protocol for tuning.
     pub validation: bool,
+    /// Threads lent to the products of this one run (`descent_core::par`; default 1). For a
+    /// given count the run is the same bits every time; across counts it agrees to rounding.
+    pub threads: usize,
 }
 
 impl Default for TrainConfig {
@@ -64,6 +67,7 @@ impl Default for TrainConfig {
             test_fraction: 0.2,
             standardize: true,
             validation: false,
+            threads: 1,
         }
     }
 }
@@ -180,15 +184,18 @@ pub fn train(cfg: &TrainConfig, mut on_epoch: impl FnMut(&EpochRecord)) -> Resul
     optimizer.init(problem.layout(), &streams)?;
     let steps_per_epoch = problem.inner().batches_per_epoch() as u64;
     let n_params = x.len();
-    let run = run_epochs(
-        optimizer.as_mut(),
-        &mut x,
-        &mut problem,
-        cfg.epochs,
-        steps_per_epoch,
-        |obj, x| DataMetrics::measure(obj, x, &data.train, &data.test),
-        |r| on_epoch(&EpochRecord::from(r)),
-    )?;
+    let budget = descent_core::par::Threads::new(cfg.threads, "threads")?;
+    let run = budget.install(|| {
+        run_epochs(
+            optimizer.as_mut(),
+            &mut x,
+            &mut problem,
+            cfg.epochs,
+            steps_per_epoch,
+            |obj, x| DataMetrics::measure(obj, x, &data.train, &data.test),
+            |r| on_epoch(&EpochRecord::from(r)),
+        )
+    })?;
     not_diverged(&run.end, &cfg.optimizer)?;
     let history: Vec<EpochRecord> = run.records.iter().map(EpochRecord::from).collect();
     let loss = problem.inner().loss().name().to_string();

@@ -95,21 +95,24 @@ pub fn train_private(
     let n_params = x.len();
     let name = optimizer.name();
     let mut planned = 0;
-    let run = run_epochs(
-        optimizer.as_mut(),
-        &mut x,
-        &mut problem,
-        cfg.epochs,
-        steps_per_epoch,
-        |p, x| {
-            one_release_per_step(&name, p.releases(), planned)?;
-            planned += steps_per_epoch;
-            let data = DataMetrics::measure(p.problem_mut(), x, &data.train, &data.test)?;
-            let epsilon = p.epsilon().epsilon;
-            Ok(PrivateMetrics { data, epsilon })
-        },
-        |r| on_epoch(&record(r), r.metrics.epsilon),
-    )?;
+    let budget = descent_core::par::Threads::new(cfg.threads, "threads")?;
+    let run = budget.install(|| {
+        run_epochs(
+            optimizer.as_mut(),
+            &mut x,
+            &mut problem,
+            cfg.epochs,
+            steps_per_epoch,
+            |p, x| {
+                one_release_per_step(&name, p.releases(), planned)?;
+                planned += steps_per_epoch;
+                let data = DataMetrics::measure(p.problem_mut(), x, &data.train, &data.test)?;
+                let epsilon = p.epsilon().epsilon;
+                Ok(PrivateMetrics { data, epsilon })
+            },
+            |r| on_epoch(&record(r), r.metrics.epsilon),
+        )
+    })?;
     super::not_diverged(&run.end, &cfg.optimizer)?;
     let history: Vec<EpochRecord> = run.records.iter().map(record).collect();
     let private = problem.inner();
