@@ -220,6 +220,9 @@ struct TrainArgs {
     /// Output directory (default: results/train-<unix time>).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Threads for this run's large products (same bits every time for a given count).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
     /// Train with DP-SGD: 'dp(epsilon=4, delta=1e-5, clip=1)' calibrates the noise to the target
     /// ε over the whole run, 'dp(noise_multiplier=1.1, ...)' uses that multiplier; stage-wise
     /// schedules: stages=4, noise_decay=0.9, clip_decay=0.5; conversion=classic. Batches are
@@ -287,6 +290,7 @@ fn run_train(args: TrainArgs) -> Result<ExitCode> {
         test_fraction: args.test_fraction,
         standardize: !args.no_standardize,
         validation: false,
+        threads: args.threads,
     };
     let out = args.checkpoint.out(args.out, || default_out("train"))?;
     let control = train::RunControl {

@@ -16,7 +16,7 @@
 //! - [`linalg`]: the only place that talks to faer (GEMM, Cholesky, QR, SVD, symmetric eigen).
 //! - [`par`]: an opt-in thread budget for the large products of one run (output-partitioned,
 //!   deterministic for a given thread count).
-//! - [`simd`]: AVX2 dispatch for elementwise loops (bit-identical with and without it).
+//! - [`simd`]: AVX2 / AVX-512F dispatch for elementwise loops (bit-identical with and without it).
 
 pub mod counter;
 pub mod error;

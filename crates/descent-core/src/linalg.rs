@@ -355,6 +355,18 @@ impl Cholesky {
     pub fn l(&self) -> Vec<f64> {
         to_row_major(self.llt.L())
     }
+
+    /// [`Cholesky::l`] written into `out` (n × n, row-major; the strict upper triangle is 0),
+    /// for callers that keep the buffer from step to step.
+    pub fn l_into(&self, out: &mut [f64]) {
+        assert_eq!(out.len(), self.n * self.n, "Cholesky::l_into: wrong length");
+        let l = self.llt.L();
+        for (i, row) in out.chunks_exact_mut(self.n).enumerate() {
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = l[(i, j)];
+            }
+        }
+    }
 }
 
 /// Thin QR of an `m × n` row-major matrix: returns (Q: m × min(m,n), R: min(m,n) × n).

@@ -1,5 +1,6 @@
 //! `descent train` on a source with a predefined test split (IDX's t10k files) uses that split
-//! instead of a random one; a generator spec is split 80/20 as any dataset.
+//! instead of a random one; a generator spec is split 80/20 as any dataset. A run's thread budget
+//! (`threads`) gives the same bits every time for a given count.
 
 use descent_lab::train::{TrainConfig, prepare_data, train};
 
@@ -84,4 +85,31 @@ fn lbfgs_trains_from_the_train_command() {
         last(&sgd)
     );
     assert!(lbfgs.summary.evals.gradients > lbfgs.summary.steps);
+}
+
+/// `threads = N` lends the run's products N threads: the same parameters bit for bit from run to
+/// run, within rounding of one thread; 0 threads is an error naming the field.
+#[test]
+fn a_run_with_a_thread_budget_is_the_same_bits_for_a_given_count() {
+    let cfg = |threads: usize| TrainConfig {
+        data: "mixture(classes=3, dim=64, n=400)".into(),
+        // 256 × 64 × 256 multiply-adds per forward product: above the splitting threshold
+        model: "mlp:64-256-3".into(),
+        epochs: 1,
+        batch_size: 256,
+        threads,
+        ..TrainConfig::default()
+    };
+    let params = |threads: usize| train(&cfg(threads), |_| {}).unwrap().params;
+    let one = params(1);
+    let two = params(2);
+    assert_eq!(
+        two.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+        params(2).iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+    );
+    for (a, b) in one.iter().zip(&two) {
+        assert!((a - b).abs() <= 1e-12 * (1.0 + a.abs()), "{a} vs {b}");
+    }
+    let e = train(&cfg(0), |_| {}).unwrap_err().to_string();
+    assert!(e.contains("threads") && e.contains("at least 1"), "{e}");
 }

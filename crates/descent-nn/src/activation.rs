@@ -68,9 +68,7 @@ impl Activation {
     pub fn apply(self, z: &[f64], a: &mut [f64]) {
         debug_assert_eq!(z.len(), a.len());
         match self {
-            Activation::Tanh => descent_core::simd::with_avx2(|| {
-                a.iter_mut().zip(z).for_each(|(a, &z)| *a = tanh(z))
-            }),
+            Activation::Tanh => tanh_slice(z, a),
             other => a.iter_mut().zip(z).for_each(|(a, &z)| *a = other.value(z)),
         }
     }
@@ -164,6 +162,15 @@ impl FromStr for Activation {
     fn from_str(s: &str) -> Result<Self> {
         Activation::parse(s)
     }
+}
+
+descent_core::simd_dispatch!(
+/// a[i] = [`tanh`] z[i], compiled for AVX-512F or AVX2 when the CPU has it (bit-identical).
+fn tanh_slice(z: &[f64], a: &mut [f64]) => tanh_slice_body);
+
+#[inline(always)]
+fn tanh_slice_body(z: &[f64], a: &mut [f64]) {
+    a.iter_mut().zip(z).for_each(|(a, &z)| *a = tanh(z));
 }
 
 // tanh on |x| < 0.625 as x + x·z·P(z)/Q(z), z = x² (the Cephes `tanh.c` rational

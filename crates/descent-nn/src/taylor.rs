@@ -294,11 +294,12 @@ impl TaylorMlp {
     }
 }
 
-descent_core::avx2_dispatch!(
+descent_core::simd_dispatch!(
 /// One layer's block of the per-sample Jacobian rows: ∂r_s/∂W = Σⱼ ḡⱼ zⱼᵀ (the rank-m sum over
 /// the sample's streams, zero seeds skipped) and ∂r_s/∂b = ḡ₀, for the samples whose adjoints
 /// `gb` (samples × m × fan_out) and layer inputs `z` (samples × m × fan_in) are given; `jac` holds
-/// their rows (stride `stride`). Compiled for AVX2 when the CPU has it (bit-identical without).
+/// their rows (stride `stride`). Compiled for AVX-512F or AVX2 when the CPU has it (bit-identical
+/// without).
 fn jacobian_rows(
     jac: &mut [f64],
     stride: usize,
@@ -366,8 +367,8 @@ fn derivs(act: Activation, h: f64) -> (f64, f64, f64, f64) {
     }
 }
 
-descent_core::avx2_dispatch!(
-/// [`activate`] for tanh, row by row so that every loop vectorises (AVX2 when the CPU has it,
+descent_core::simd_dispatch!(
+/// [`activate`] for tanh, row by row so that every loop vectorises (AVX-512F or AVX2 when the CPU has it,
 /// bit-identical without): the value row a = tanh h by the branch-free
 /// [`crate::activation::tanh`], then σ₁ = 1 − a² and σ₂ = −2aσ₁ from a, the same arithmetic in
 /// the same order as the per-element form.
@@ -401,26 +402,58 @@ fn tanh_forward_body(mask: &[bool], h: &[f64], z: &mut [f64], n: usize, m: usize
                     *zv = (1.0 - a * a) * hv;
                 }
             }
-            // Δz = σ₁Δh + σ₂ Σ_{k∈S} h'ₖ² (the sum accumulated in the Laplacian row, k in order)
+            // Δz = σ₁Δh + σ₂ Σ_{k∈S} h'ₖ² (the sum accumulated in the Laplacian row, k in order;
+            // the first term is stored rather than added to 0, the same bits as h'² ≥ +0)
             let zl = &mut zr[d * w..(d + 1) * w];
-            zl.fill(0.0);
+            let mut first = true;
             for k in (0..d).filter(|&k| mask[k]) {
                 let hk = &hb[(1 + k) * w..(2 + k) * w];
-                for (q, &hv) in zl.iter_mut().zip(hk) {
-                    *q += hv * hv;
+                if first {
+                    zl.iter_mut().zip(hk).for_each(|(q, &hv)| *q = hv * hv);
+                    first = false;
+                } else {
+                    zl.iter_mut().zip(hk).for_each(|(q, &hv)| *q += hv * hv);
                 }
             }
-            let hl = &hb[(m - 1) * w..m * w];
-            for ((q, &hv), &a) in zl.iter_mut().zip(hl).zip(&*z0) {
-                let s1 = 1.0 - a * a;
-                let s2 = -2.0 * a * s1;
-                *q = s1 * hv + s2 * *q;
+            if first {
+                zl.fill(0.0);
             }
+            laplacian_finish(zl, &hb[(m - 1) * w..m * w], z0);
         }
     }
 }
 
-descent_core::avx2_dispatch!(
+/// q ← σ₁·hl + σ₂·q with σ₁ = 1 − a², σ₂ = −2aσ₁ (a = tanh h): the last step of the Laplacian
+/// row. Blocks of 8 go through local arrays, so the compiler sees that the row written is not
+/// one of the rows read and vectorises (it kept the plain loop scalar); same arithmetic per
+/// element, so the same bits.
+#[inline(always)]
+fn laplacian_finish(q: &mut [f64], hl: &[f64], a: &[f64]) {
+    const B: usize = 8;
+    let one = |q: f64, h: f64, a: f64| {
+        let s1 = 1.0 - a * a;
+        let s2 = -2.0 * a * s1;
+        s1 * h + s2 * q
+    };
+    let full = q.len() / B * B;
+    let (qb, qr) = q.split_at_mut(full);
+    for ((q8, h8), a8) in qb
+        .chunks_exact_mut(B)
+        .zip(hl.chunks_exact(B))
+        .zip(a.chunks_exact(B))
+    {
+        let mut out = [0.0; B];
+        for (j, o) in out.iter_mut().enumerate() {
+            *o = one(q8[j], h8[j], a8[j]);
+        }
+        q8.copy_from_slice(&out);
+    }
+    for ((qv, &h), &av) in qr.iter_mut().zip(&hl[full..]).zip(&a[full..]) {
+        *qv = one(*qv, h, av);
+    }
+}
+
+descent_core::simd_dispatch!(
 /// [`activate_adjoint`] for tanh, row by row (see [`tanh_forward`]); σ₁, σ₂, σ₃ come from the
 /// forward output a (the value rows of `z`), the same numbers the per-element form computes.
 #[allow(clippy::too_many_arguments)] fn tanh_adjoint(

@@ -443,3 +443,45 @@ fn penultimate_features_feed_the_output_layer() {
     lin.penultimate(&q, &inputs, &mut ws, &mut same);
     assert_eq!(same, inputs);
 }
+
+/// A thread budget (`descent_core::par`) splits the MLP's forward and backward products by their
+/// output, never by the reduction: for a given N the loss and gradient are the same bits from run
+/// to run, and they agree with one thread to rounding.
+#[test]
+fn mlp_gradient_under_a_thread_budget_is_the_same_bits_for_a_given_thread_count() {
+    use descent_core::par::Threads;
+    let data = Arc::new(regression(512, 64, 8));
+    let streams = RngStreams::new(5);
+    // 512 × 64 × 256 and 512 × 256 × 256 multiply-adds: above the splitting threshold
+    let model = Mlp::new(vec![64, 256, 256, 8], Activation::Tanh, true).unwrap();
+    let mut obj = Objective::new(model, data, Loss::Mse, 512, &streams).unwrap();
+    let x = obj.init_params(Init::Xavier, &streams);
+    let mut grad = |n: usize| {
+        let budget = Threads::new(n, "threads").unwrap();
+        let mut g = vec![0.0; x.len()];
+        let f = budget.install(|| obj.value_grad(&x, &mut g));
+        (
+            f.to_bits(),
+            g.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+        )
+    };
+    let one = grad(1);
+    for n in [2, 3] {
+        let first = grad(n);
+        assert_eq!(first, grad(n), "{n} threads, run to run");
+        let (f1, fnn) = (f64::from_bits(one.0), f64::from_bits(first.0));
+        assert!(
+            (f1 - fnn).abs() <= 1e-13 * f1.abs(),
+            "{n} threads: {f1} vs {fnn}"
+        );
+        let scale = one
+            .1
+            .iter()
+            .map(|b| f64::from_bits(*b).abs())
+            .fold(0.0, f64::max);
+        for (a, b) in one.1.iter().zip(&first.1) {
+            let (a, b) = (f64::from_bits(*a), f64::from_bits(*b));
+            assert!((a - b).abs() <= 1e-12 * scale, "{n} threads: {a} vs {b}");
+        }
+    }
+}

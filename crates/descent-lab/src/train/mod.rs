@@ -57,6 +57,9 @@ pub struct TrainConfig {
     /// Hold out a validation split of the training part (the same fraction) and report it in
     /// place of the test part, which then stays unseen: the protocol for tuning.
     pub validation: bool,
+    /// Threads lent to the products of this one run (`descent_core::par`; default 1). For a
+    /// given count the run is the same bits every time; across counts it agrees to rounding.
+    pub threads: usize,
 }
 
 impl Default for TrainConfig {
@@ -72,6 +75,7 @@ impl Default for TrainConfig {
             test_fraction: 0.2,
             standardize: true,
             validation: false,
+            threads: 1,
         }
     }
 }
@@ -205,14 +209,17 @@ pub fn train_with(
         steps_per_epoch: problem.inner().batches_per_epoch() as u64,
     };
     let start = session.prepare(optimizer.as_mut(), &mut x, &mut problem)?;
-    let run = session.run(
-        optimizer.as_mut(),
-        &mut x,
-        &mut problem,
-        start,
-        |obj, x| DataMetrics::measure(obj, x, &data.train, &data.test),
-        |r| on_epoch(&EpochRecord::from(r)),
-    )?;
+    let budget = descent_core::par::Threads::new(cfg.threads, "threads")?;
+    let run = budget.install(|| {
+        session.run(
+            optimizer.as_mut(),
+            &mut x,
+            &mut problem,
+            start,
+            |obj, x| DataMetrics::measure(obj, x, &data.train, &data.test),
+            |r| on_epoch(&EpochRecord::from(r)),
+        )
+    })?;
     let run = match run {
         Trained::Finished(run) => run,
         Trained::Stopped { step, checkpoint } => return Ok(Trained::Stopped { step, checkpoint }),

@@ -40,6 +40,7 @@ use crate::registry::FromConfig;
 
 mod solve;
 
+use solve::{SketchWork, nystrom_factor_in, nystrom_solve_in};
 pub use solve::{nystrom_factor, nystrom_solve, solve_psd};
 
 /// Where the damped least-squares system is solved.
@@ -374,6 +375,7 @@ pub struct Engd {
     grid: [f64; LINE_SEARCH_GRID],
     losses: [f64; LINE_SEARCH_GRID],
     threads: Threads,
+    sketch: SketchWork,
     log: SolveLog,
     times: StepTimes,
 }
@@ -415,6 +417,7 @@ impl Engd {
             grid: std::array::from_fn(|e| 0.5f64.powi(e as i32)),
             losses: [0.0; LINE_SEARCH_GRID],
             threads: Threads::default(),
+            sketch: SketchWork::default(),
             log: SolveLog::default(),
             times: StepTimes::default(),
         })
@@ -513,48 +516,44 @@ impl Engd {
                 transpose_times(&mut self.inc, jac, &self.rhs[..n], p, n);
             }
             Solver::Nystrom { rank, shift } => {
-                let omega = self.sketch(n, rank);
-                let (b, jit, factor_fallback) =
-                    nystrom_factor(jac, n, p, &omega, rank, shift, self.cfg.max_jitter)?;
+                self.draw_sketch(n, rank);
+                let work = &mut self.sketch;
+                let (jit, factor_fallback) =
+                    nystrom_factor_in(jac, n, p, rank, shift, self.cfg.max_jitter, work)?;
                 t_gram = t0.elapsed().as_secs_f64();
-                let inner =
-                    nystrom_solve(&b, n, rank, lam, &mut self.rhs[..n], self.cfg.max_jitter)?;
+                let inner = nystrom_solve_in(
+                    &work.y,
+                    n,
+                    rank,
+                    lam,
+                    &mut self.rhs[..n],
+                    self.cfg.max_jitter,
+                    &mut work.m,
+                    &mut work.w,
+                )?;
                 info = (jit.max(inner.0), factor_fallback || inner.1);
                 transpose_times(&mut self.inc, jac, &self.rhs[..n], p, n);
             }
             Solver::SketchProject { rank } => {
-                let omega = self.sketch(n, rank);
-                let mut t = vec![0.0; p * rank];
-                gemm(
-                    &mut t,
-                    p,
-                    rank,
-                    n,
-                    1.0,
-                    jac,
-                    Trans::T,
-                    &omega,
-                    Trans::N,
-                    0.0,
-                );
-                let mut s = vec![0.0; rank * rank];
-                syrk_lower(&mut s, rank, p, 1.0, &t, Trans::T, 0.0);
-                add_to_diagonal(&mut s, rank, lam);
+                self.draw_sketch(n, rank);
+                let SketchWork { omega, t, m, w, .. } = &mut self.sketch;
+                gemm(t, p, rank, n, 1.0, jac, Trans::T, omega, Trans::N, 0.0);
+                syrk_lower(m, rank, p, 1.0, t, Trans::T, 0.0);
+                add_to_diagonal(m, rank, lam);
                 t_gram = t0.elapsed().as_secs_f64();
-                let mut w = vec![0.0; rank];
                 gemm(
-                    &mut w,
+                    w,
                     rank,
                     1,
                     n,
                     1.0,
-                    &omega,
+                    omega,
                     Trans::T,
                     &self.rhs[..n],
                     Trans::N,
                     0.0,
                 );
-                info = solve_psd(&s, rank, &mut w, 1, self.cfg.max_jitter)?;
+                info = solve_psd(m, rank, w, 1, self.cfg.max_jitter)?;
                 // inc = Jᵀ Ω w = T w
                 gemm(
                     &mut self.inc,
@@ -562,9 +561,9 @@ impl Engd {
                     1,
                     rank,
                     1.0,
-                    &t,
+                    t,
                     Trans::N,
-                    &w,
+                    w,
                     Trans::N,
                     0.0,
                 );
@@ -573,13 +572,14 @@ impl Engd {
         Ok((info.0, info.1, t_gram, t0.elapsed().as_secs_f64() - t_gram))
     }
 
-    /// The Gaussian sketch of this step: a counter-based stream ("sketch", step), so a resumed
-    /// run draws the same sketches.
-    fn sketch(&self, n: usize, rank: usize) -> Vec<f64> {
+    /// Draws the Gaussian sketch of this step into the sized sketch buffers: a counter-based
+    /// stream ("sketch", step), so a resumed run draws the same sketches.
+    fn draw_sketch(&mut self, n: usize, rank: usize) {
+        self.sketch.size(n, self.dim, rank);
         let mut rng = RngStreams::new(self.seed).indexed("sketch", self.st.step);
-        (0..n * rank)
-            .map(|_| StandardNormal.sample(&mut rng))
-            .collect()
+        for v in &mut self.sketch.omega {
+            *v = StandardNormal.sample(&mut rng);
+        }
     }
 }
 
