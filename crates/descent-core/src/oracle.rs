@@ -339,10 +339,6 @@ pub trait Problem: Send {
     fn layout(&self) -> &Layout;
     /// What this problem can answer; `as_*` returns `Some` exactly for these.
     fn caps(&self) -> Caps;
-    /// Number of parameters.
-    fn dim(&self) -> usize {
-        self.layout().len()
-    }
     fn as_function(&mut self) -> Option<&mut dyn Function> {
         None
     }
@@ -373,11 +369,30 @@ pub trait Problem: Send {
     fn as_reduction_jacobian(&mut self) -> Option<&mut dyn ReductionJacobian> {
         None
     }
+}
+
+/// The number of parameters and the resampling of a problem seen only as a capability object.
+///
+/// These are inherent methods of `dyn Problem` rather than trait methods, so a type that
+/// implements both [`Problem`] and [`Function`] (or [`Stochastic`]) has one `dim` and one
+/// `resample`, with no ambiguity to resolve at every call. Generic code over `P: Problem` uses
+/// `p.layout().len()` and [`resample_if_stochastic`].
+impl dyn Problem + '_ {
+    /// Number of parameters (the length of [`Problem::layout`]).
+    pub fn dim(&self) -> usize {
+        self.layout().len()
+    }
+
     /// Draws the next minibatch if the problem is stochastic; a no-op otherwise.
-    fn resample(&mut self) {
-        if let Some(s) = self.as_stochastic() {
-            s.resample();
-        }
+    pub fn resample(&mut self) {
+        resample_if_stochastic(self);
+    }
+}
+
+/// Draws the next minibatch of `problem` if it offers [`Stochastic`]; a no-op otherwise.
+pub fn resample_if_stochastic<P: Problem + ?Sized>(problem: &mut P) {
+    if let Some(s) = problem.as_stochastic() {
+        s.resample();
     }
 }
 
@@ -455,9 +470,6 @@ macro_rules! forward_problem {
             fn caps(&self) -> Caps {
                 (**self).caps()
             }
-            fn dim(&self) -> usize {
-                (**self).dim()
-            }
             fn as_function(&mut self) -> Option<&mut dyn Function> {
                 (**self).as_function()
             }
@@ -487,9 +499,6 @@ macro_rules! forward_problem {
             }
             fn as_reduction_jacobian(&mut self) -> Option<&mut dyn ReductionJacobian> {
                 (**self).as_reduction_jacobian()
-            }
-            fn resample(&mut self) {
-                (**self).resample()
             }
         }
     )*};

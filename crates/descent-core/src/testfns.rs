@@ -628,6 +628,7 @@ pub fn finite_diff_hvp(f: &mut dyn Gradient, x: &[f64], v: &[f64], h: f64) -> Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Stochastic;
 
     fn check(p: &mut impl HessianVector, x: &[f64]) {
         let n = x.len();

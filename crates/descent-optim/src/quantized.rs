@@ -116,14 +116,14 @@ pub struct QuantizedWeights<P> {
 impl<P: Problem> QuantizedWeights<P> {
     /// Wraps `inner`; allocates the quantized copy once.
     pub fn new(inner: P, quantizer: Quantizer) -> Self {
-        let n = inner.dim();
+        let n = inner.layout().len();
         Self::with_buffer(inner, quantizer, vec![0.0; n], 0)
     }
 
     /// Wraps `inner` reusing `buffer` (resized to the dimension) and continuing the evaluation
     /// counter from `evals` (for adapters created per step without allocating).
     pub fn with_buffer(inner: P, quantizer: Quantizer, mut buffer: Vec<f64>, evals: u64) -> Self {
-        buffer.resize(inner.dim(), 0.0);
+        buffer.resize(inner.layout().len(), 0.0);
         QuantizedWeights {
             inner,
             quantizer,
@@ -151,7 +151,7 @@ impl<P: Problem> QuantizedWeights<P> {
 
 impl<P: Problem> Function for QuantizedWeights<P> {
     fn dim(&self) -> usize {
-        self.inner.dim()
+        self.inner.layout().len()
     }
     fn value(&mut self, x: &[f64]) -> f64 {
         self.quantize(x);
@@ -176,7 +176,7 @@ impl<P: Problem> Gradient for QuantizedWeights<P> {
 
 impl<P: Problem> Stochastic for QuantizedWeights<P> {
     fn resample(&mut self) {
-        self.inner.resample();
+        descent_core::resample_if_stochastic(&mut self.inner);
     }
 }
 

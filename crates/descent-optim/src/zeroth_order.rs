@@ -618,7 +618,7 @@ pub struct ZoGradient<P: Problem, E: BorrowMut<ZoEstimator> = ZoEstimator> {
 impl<P: Problem> ZoGradient<P, ZoEstimator> {
     /// Wraps `inner` with a new estimator drawing from the `"perturbations"` stream.
     pub fn new(inner: P, cfg: ZoConfig, streams: &RngStreams) -> Result<Self> {
-        let est = ZoEstimator::new(cfg, inner.dim(), streams.stream("perturbations"))?;
+        let est = ZoEstimator::new(cfg, inner.layout().len(), streams.stream("perturbations"))?;
         Self::with_estimator(inner, est)
     }
 }
@@ -629,10 +629,10 @@ impl<P: Problem, E: BorrowMut<ZoEstimator>> ZoGradient<P, E> {
     pub fn with_estimator(inner: P, estimator: E) -> Result<Self> {
         let cfg = *estimator.borrow().config();
         cfg.requires().check(&cfg.label(), &inner)?;
-        if estimator.borrow().dim() != inner.dim() {
+        if estimator.borrow().dim() != inner.layout().len() {
             return Err(Error::shape(
                 format!("zo estimator for {}", inner.name()),
-                inner.dim(),
+                inner.layout().len(),
                 estimator.borrow().dim(),
             ));
         }
@@ -658,7 +658,7 @@ impl<P: Problem, E: BorrowMut<ZoEstimator>> ZoGradient<P, E> {
 
 impl<P: Problem, E: BorrowMut<ZoEstimator>> Function for ZoGradient<P, E> {
     fn dim(&self) -> usize {
-        self.inner.dim()
+        self.inner.layout().len()
     }
     fn value(&mut self, x: &[f64]) -> f64 {
         self.inner
@@ -676,7 +676,7 @@ impl<P: Problem, E: BorrowMut<ZoEstimator>> Gradient for ZoGradient<P, E> {
 
 impl<P: Problem, E: BorrowMut<ZoEstimator>> Stochastic for ZoGradient<P, E> {
     fn resample(&mut self) {
-        self.inner.resample()
+        descent_core::resample_if_stochastic(&mut self.inner)
     }
 }
 

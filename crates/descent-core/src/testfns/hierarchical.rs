@@ -327,6 +327,7 @@ pub fn finite_diff_bilevel(
 mod tests {
     use super::*;
     use crate::RngStreams;
+    use crate::Stochastic;
     use crate::testfns::GaussianGradientNoise;
 
     fn close(a: &[f64], b: &[f64], tol: f64) {

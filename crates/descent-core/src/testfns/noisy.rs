@@ -137,7 +137,7 @@ impl<P: Problem> GaussianGradientNoise<P> {
             (0, 0)
         };
         let dim = if inner.caps().contains(Caps::GRADIENT) {
-            inner.dim()
+            inner.layout().len()
         } else {
             0
         };
@@ -211,7 +211,7 @@ const VIEW: &str = "GaussianGradientNoise offers a view only when the inner prob
 
 impl<P: Problem> Function for GaussianGradientNoise<P> {
     fn dim(&self) -> usize {
-        self.inner.dim()
+        self.inner.layout().len()
     }
     fn value(&mut self, x: &[f64]) -> f64 {
         self.inner.as_function().expect(VIEW).value(x)
@@ -302,7 +302,7 @@ impl<P: Problem> BilevelProblem for GaussianGradientNoise<P> {
 
 impl<P: Problem> Stochastic for GaussianGradientNoise<P> {
     fn resample(&mut self) {
-        self.inner.resample();
+        crate::oracle::resample_if_stochastic(&mut self.inner);
         for e in self.eps.iter_mut() {
             let z: f64 = StandardNormal.sample(&mut self.rng);
             *e = self.sigma * z;

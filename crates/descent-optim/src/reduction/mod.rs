@@ -323,7 +323,7 @@ impl<P: Problem, M: ReductionMap> Reduction<P, M> {
                 ));
             }
         };
-        let n = inner.dim();
+        let n = inner.layout().len();
         let s = Scratch {
             full: vec![0.0; n],
             full_g: vec![0.0; n],
