@@ -30,6 +30,14 @@ impl Outcome {
     pub fn diverged(&self) -> bool {
         matches!(self, Outcome::Diverged { .. })
     }
+
+    /// The final loss of a completed run (`None` when it diverged or saw no loss).
+    pub fn final_loss(&self) -> Option<f64> {
+        match self {
+            Outcome::Completed { final_loss, .. } => *final_loss,
+            Outcome::Diverged { .. } => None,
+        }
+    }
 }
 
 /// What the observer sees after each step.

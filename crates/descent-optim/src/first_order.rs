@@ -121,7 +121,12 @@ impl Transform for Sgd {
         Ok(())
     }
 
+    /// # Panics
+    ///
+    /// Before [`Transform::build`] or on a wrong length (see
+    /// [`crate::transform::assert_update_len`]).
     fn update(&mut self, _step: u64, grad: &mut [f64], params: &[f64]) {
+        crate::transform::assert_update_len("sgd", self.st.momentum_buffer.len(), grad, params);
         let SgdConfig {
             lr,
             momentum: mu,
@@ -285,6 +290,7 @@ impl Adam {
 
     /// The update scaled by `factor` (−1 for Adam itself): the one loop of `update`.
     fn update_with(&mut self, factor: f64, grad: &mut [f64], params: &[f64]) {
+        crate::transform::assert_update_len(self.cfg.kind(), self.st.m.len(), grad, params);
         let c = self.advance(factor);
         let plain = self.is_plain();
         let AdamState { m, v, count } = &mut self.st;
@@ -397,6 +403,10 @@ impl Transform for Adam {
         Ok(())
     }
 
+    /// # Panics
+    ///
+    /// Before [`Transform::build`] or on a wrong length (see
+    /// [`crate::transform::assert_update_len`]).
     fn update(&mut self, _step: u64, grad: &mut [f64], params: &[f64]) {
         self.update_with(-1.0, grad, params);
     }
@@ -409,6 +419,7 @@ impl Transform for Adam {
             add_update(params, grad);
             return;
         }
+        crate::transform::assert_update_len(self.cfg.kind(), self.st.m.len(), grad, params);
         let c = self.advance(-1.0);
         let moments = self.st.m.iter_mut().zip(self.st.v.iter_mut());
         let entries = params.iter_mut().zip(grad.iter());
@@ -453,6 +464,7 @@ impl Transform for DecoupledWeightDecay {
         Ok(())
     }
     fn update(&mut self, _step: u64, grad: &mut [f64], params: &[f64]) {
+        crate::transform::assert_same_len("decoupled_weight_decay", grad, params);
         let c = self.lr * self.weight_decay;
         for (g, x) in grad.iter_mut().zip(params) {
             *g -= c * x;

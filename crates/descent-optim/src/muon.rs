@@ -268,6 +268,7 @@ impl Transform for MuonOrthogonal {
             m: qm,
             ..
         } = self.cfg;
+        crate::transform::assert_update_len("muon", self.st.momentum.len(), grad, params);
         self.st.count += 1;
         let buf = &mut self.st.momentum;
         for &(off, r, c) in &self.blocks {

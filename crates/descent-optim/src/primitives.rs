@@ -138,7 +138,8 @@ impl Transform for Trace {
         self.st.trace = vec![0.0; layout.len()];
         Ok(())
     }
-    fn update(&mut self, _step: u64, grad: &mut [f64], _params: &[f64]) {
+    fn update(&mut self, _step: u64, grad: &mut [f64], params: &[f64]) {
+        crate::transform::assert_update_len("trace", self.st.trace.len(), grad, params);
         let TraceConfig { decay, nesterov } = self.cfg;
         for (g, t) in grad.iter_mut().zip(self.st.trace.iter_mut()) {
             *t = *g + decay * *t;
@@ -198,7 +199,8 @@ impl Transform for ScaleByAdam {
         self.update_scaled(step, grad, params, 1.0);
     }
     /// `factor·m̂/(√v̂ + ε)` with `factor/(1 − β₁ᵗ)` as the one per-step coefficient.
-    fn update_scaled(&mut self, _step: u64, grad: &mut [f64], _params: &[f64], factor: f64) {
+    fn update_scaled(&mut self, _step: u64, grad: &mut [f64], params: &[f64], factor: f64) {
+        crate::transform::assert_update_len("scale_by_adam", self.st.m.len(), grad, params);
         let ScaleByAdamConfig { beta1, beta2, eps } = self.cfg;
         self.st.count += 1;
         AdamStep::at(beta1, beta2, eps, factor, self.st.count).update(
@@ -231,6 +233,7 @@ impl Transform for AddDecayedWeights {
         Ok(())
     }
     fn update(&mut self, _step: u64, grad: &mut [f64], params: &[f64]) {
+        crate::transform::assert_same_len("add_decayed_weights", grad, params);
         let wd = self.weight_decay;
         for (g, x) in grad.iter_mut().zip(params) {
             *g += wd * x;
