@@ -33,6 +33,7 @@
 //! and `descent active`) depends on it.
 
 pub mod model;
+pub mod prelude;
 pub mod run;
 pub mod samosa;
 pub mod scores;

@@ -13,6 +13,7 @@ pub mod embedded;
 pub mod generators;
 pub mod idx;
 pub mod npy;
+pub mod prelude;
 pub mod sampler;
 pub mod source;
 pub mod split;

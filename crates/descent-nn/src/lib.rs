@@ -39,6 +39,7 @@ pub mod loss;
 pub mod mlp;
 pub mod objective;
 pub mod pinn;
+pub mod prelude;
 pub mod taylor;
 pub mod varpro;
 

@@ -50,6 +50,7 @@ pub mod muon;
 pub mod natural;
 pub mod noise;
 pub mod optimizer;
+pub mod prelude;
 pub mod primitives;
 pub mod probes;
 pub mod quantized;
@@ -59,9 +60,26 @@ pub mod rolling_ball;
 pub mod sam;
 pub mod schedule;
 pub mod transform;
+pub mod typed;
 pub mod zeroth_order;
 
 pub use config::{Config, KeyDoc, TransformState};
+
+/// The README's quick start (`examples/quickstart.rs`), run as a doctest so it cannot rot.
+///
+/// ```
+#[doc = include_str!("../examples/quickstart.rs")]
+/// ```
+#[cfg(doctest)]
+pub struct QuickStart;
+
+/// `examples/families.rs` (one custom problem per optimizer family), run as a doctest.
+///
+/// ```
+#[doc = include_str!("../examples/families.rs")]
+/// ```
+#[cfg(doctest)]
+pub struct Families;
 pub use driver::{Outcome, RunEnd, RunOptions, StepRecord, StopReason, no_observer, run, run_with};
 pub use entropy_sgd::{EntropySgd, EntropySgdConfig, OuterStep};
 pub use first_order::{
@@ -92,6 +110,7 @@ pub use rolling_ball::{InnerStep, Rbo, RboConfig, WarmStart};
 pub use sam::{Sam, SamConfig, SamOptimizer};
 pub use schedule::{Schedule, Scheduled};
 pub use transform::{Chain, Label, Partition, Transform};
+pub use typed::{OptimizerExt, TransformExt};
 pub use zeroth_order::{
     DapConstruction, DapDirection, Difference, PerturbationLaw, ZoConfig, ZoEstimator, ZoGradient,
     ZoOptimizer,
