@@ -1,3 +1,4 @@
+#![deny(missing_docs)]
 //! descent-active: open-set active learning on any class-labelled data (P2, SAMOSA).
 //!
 //! The protocol of LfOSA/EOAL (P2 spec §2.1): a pool whose classes are split into K known and

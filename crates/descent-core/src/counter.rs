@@ -88,6 +88,16 @@ impl std::ops::Add for EvalCounts {
 /// A direct oracle call for a capability the wrapped problem does not offer (e.g.
 /// [`HessianVector::hvp`] over a gradient-only problem) panics with a message naming the
 /// capability; check [`Problem::caps`] first or use the `as_*` views, which return `None`.
+///
+/// ```
+/// use descent_core::{EvalCounter, Gradient, testfns::Rosenbrock};
+///
+/// let mut counted = EvalCounter::new(Rosenbrock::new(2)?);
+/// let mut g = [0.0; 2];
+/// counted.value_grad(&[1.0, 1.0], &mut g);
+/// assert_eq!((g, counted.counts().gradients), ([0.0, 0.0], 1));
+/// # Ok::<(), descent_core::Error>(())
+/// ```
 pub struct EvalCounter<P: Problem> {
     inner: P,
     counts: EvalCounts,

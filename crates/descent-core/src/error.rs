@@ -46,57 +46,81 @@ impl PartialEq for Source {
     }
 }
 
-/// Everything that can go wrong in descent's library crates.
+/// Everything that can go wrong in descent's library crates. New kinds of failure may be
+/// added, so a `match` needs a wildcard arm.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A spec string (`adam(lr=1e-3)`) that does not parse.
     #[error("cannot parse spec '{input}' at column {column}: {message}")]
     SpecSyntax {
+        /// The text that was parsed.
         input: String,
+        /// The 1-based column of the first character that does not fit.
         column: usize,
+        /// What was expected there.
         message: String,
     },
     /// A name (optimizer, model, dataset, loss, ...) that is not registered.
     #[error("unknown {kind} '{name}'; valid: {}", valid.join(", "))]
     UnknownName {
+        /// What kind of name (`optimizer`, `dataset`, ...).
         kind: String,
+        /// The name given.
         name: String,
+        /// The registered names.
         valid: Vec<String>,
     },
     /// A key that the named thing does not take.
     #[error("unknown key '{key}' for {context}; valid keys: {}", valid.join(", "))]
     UnknownKey {
+        /// What the key was given to (`adam`, `partition.groups`).
         context: String,
+        /// The key given.
         key: String,
+        /// The keys it takes.
         valid: Vec<String>,
     },
     /// A value of the wrong type or out of range.
     #[error("invalid value for '{field}': got {value}, expected {expected}")]
     InvalidValue {
+        /// The field, dotted for nested ones (`adam.lr`).
         field: String,
+        /// The value given, as text.
         value: String,
+        /// What would have been valid.
         expected: String,
     },
     /// Arrays whose sizes do not fit together.
     #[error("shape mismatch in {context}: expected {expected}, got {got}")]
     Shape {
+        /// Which arrays.
         context: String,
+        /// The size they must have.
         expected: String,
+        /// The size they had.
         got: String,
     },
     /// A method asked a problem for an oracle it does not offer.
     #[error("'{method}' needs {needs}; {problem} offers {offers}")]
     Capability {
+        /// The method (its spec text).
         method: String,
+        /// The capabilities it needs.
         needs: String,
+        /// The problem's name.
         problem: String,
+        /// The capabilities the problem offers.
         offers: String,
     },
     /// A data file with a problem at a known place.
     #[error("{file}:{location}: {message}")]
     Data {
+        /// The file (or data source) name.
         file: String,
+        /// Where in it (`line 3, column 2`, `byte 16`).
         location: String,
+        /// What is wrong there.
         message: String,
         /// The parse or decode error behind it, when there is one ([`Error::with_source`]).
         #[source]
@@ -107,16 +131,22 @@ pub enum Error {
     /// a caller can inspect through [`Source::get`]).
     #[error("{path}: {message}")]
     Io {
+        /// The path the operation failed on.
         path: String,
+        /// The underlying error's message.
         message: String,
         #[source]
+        /// The underlying error.
         source: Option<Source>,
     },
     /// A run whose loss, gradient or parameters became NaN or infinite.
     #[error("'{method}' diverged at step {step} (last finite loss {}); try a smaller learning rate", last_finite_loss.map_or("none".to_string(), |l| format!("{l:.4e}")))]
     Diverged {
+        /// The method (its spec text).
         method: String,
+        /// The 1-based step at which a value became non-finite.
         step: u64,
+        /// The last finite loss before it, if any.
         last_finite_loss: Option<f64>,
     },
     /// A numerical failure (a factorisation that does not exist even after regularisation).

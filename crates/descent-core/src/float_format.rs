@@ -78,10 +78,13 @@ impl Rounding {
 /// (2 ≤ E ≤ 11, 0 ≤ M ≤ 52).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FloatFormat {
+    /// Exponent bits e (8 for fp32 and bf16).
     pub exponent_bits: u32,
+    /// Explicit mantissa bits m (23 for fp32, 7 for bf16).
     pub mantissa_bits: u32,
     /// Gradual underflow; without it the values below 2^emin are 0 or ±2^emin.
     pub subnormals: bool,
+    /// What a value beyond the largest finite number becomes.
     pub overflow: Overflow,
     /// No infinities: the top exponent holds finite values (OCP E4M3FN).
     pub finite_only: bool,
@@ -484,7 +487,9 @@ pub fn hash_bits(seed: u64, step: u64, index: u64) -> u64 {
 /// (weights, gradients, first or second moment).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Quantizer {
+    /// The simulated format.
     pub format: FloatFormat,
+    /// How values between two representable numbers are rounded.
     pub rounding: Rounding,
     /// Seed of the stochastic-rounding hash (set by the owner from its run seed).
     pub seed: u64,

@@ -8,8 +8,11 @@ use crate::{Error, Result};
 /// matrix), the block occupies `offset .. offset + numel()`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Block {
+    /// The block's name, e.g. `layer0.weight`.
     pub name: String,
+    /// Its shape, row-major (`[out, in]` for a weight matrix).
     pub shape: Vec<usize>,
+    /// Where the block starts in the flat parameter vector.
     pub offset: usize,
 }
 

@@ -54,7 +54,7 @@ pub trait PerSampleGradients: Gradient {
         }
     }
 
-    /// Writes Σⱼ wⱼ ∇ℓ_{positions[j]}(x) into `g` and returns Σⱼ wⱼ ℓ_{positions[j]}(x): the
+    /// Writes Σⱼ wⱼ ∇ℓ_{positions\[j\]}(x) into `g` and returns Σⱼ wⱼ ℓ_{positions\[j\]}(x): the
     /// weighted gradient over a subset of the current minibatch (`weights` has one entry per
     /// position; positions distinct and < B). The provided body scatters the weights into a
     /// whole-batch weight vector (cost B, and it allocates); see
@@ -186,16 +186,27 @@ pub trait BilevelProblem {
 pub struct Caps(u16);
 
 impl Caps {
+    /// No capability.
     pub const NONE: Caps = Caps(0);
+    /// [`Function`]: values.
     pub const FUNCTION: Caps = Caps(1);
+    /// [`Gradient`]: exact gradients.
     pub const GRADIENT: Caps = Caps(1 << 1);
+    /// [`Stochastic`]: minibatches drawn by `resample`.
     pub const STOCHASTIC: Caps = Caps(1 << 2);
+    /// [`PerSampleGradients`]: per-sample norms and weighted gradients.
     pub const PER_SAMPLE: Caps = Caps(1 << 3);
+    /// [`HessianVector`]: exact Hessian-vector products.
     pub const HVP: Caps = Caps(1 << 4);
+    /// [`Residuals`]: residuals and their Jacobian.
     pub const RESIDUALS: Caps = Caps(1 << 5);
+    /// [`UpdateField`]: a direction field that is not a gradient.
     pub const UPDATE_FIELD: Caps = Caps(1 << 6);
+    /// [`MinimaxProblem`]: gradients in x and y of a saddle problem.
     pub const MINIMAX: Caps = Caps(1 << 7);
+    /// [`BilevelProblem`]: upper and lower derivatives of a bilevel problem.
     pub const BILEVEL: Caps = Caps(1 << 8);
+    /// [`ReductionJacobian`]: the Jacobian of a reduction map (P5).
     pub const REDUCTION_JACOBIAN: Caps = Caps(1 << 9);
 
     const NAMES: [(Caps, &'static str); 10] = [
@@ -271,7 +282,9 @@ impl fmt::Debug for Caps {
 /// `one_of` when that set is not empty (a transform runs on a Gradient or an UpdateField).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Requires {
+    /// Capabilities that must all be offered.
     pub all: Caps,
+    /// Capabilities of which at least one must be offered (ignored when empty).
     pub one_of: Caps,
 }
 
@@ -339,33 +352,43 @@ pub trait Problem: Send {
     fn layout(&self) -> &Layout;
     /// What this problem can answer; `as_*` returns `Some` exactly for these.
     fn caps(&self) -> Caps;
+    /// The [`Function`] view, `Some` exactly when [`Problem::caps`] has [`Caps::FUNCTION`] (likewise for every view below).
     fn as_function(&mut self) -> Option<&mut dyn Function> {
         None
     }
+    /// The [`Gradient`] view.
     fn as_gradient(&mut self) -> Option<&mut dyn Gradient> {
         None
     }
+    /// The [`Stochastic`] view.
     fn as_stochastic(&mut self) -> Option<&mut dyn Stochastic> {
         None
     }
+    /// The [`PerSampleGradients`] view.
     fn as_per_sample(&mut self) -> Option<&mut dyn PerSampleGradients> {
         None
     }
+    /// The [`HessianVector`] view.
     fn as_hvp(&mut self) -> Option<&mut dyn HessianVector> {
         None
     }
+    /// The [`Residuals`] view.
     fn as_residuals(&mut self) -> Option<&mut dyn Residuals> {
         None
     }
+    /// The [`UpdateField`] view.
     fn as_update_field(&mut self) -> Option<&mut dyn UpdateField> {
         None
     }
+    /// The [`MinimaxProblem`] view.
     fn as_minimax(&mut self) -> Option<&mut dyn MinimaxProblem> {
         None
     }
+    /// The [`BilevelProblem`] view.
     fn as_bilevel(&mut self) -> Option<&mut dyn BilevelProblem> {
         None
     }
+    /// The [`ReductionJacobian`] view.
     fn as_reduction_jacobian(&mut self) -> Option<&mut dyn ReductionJacobian> {
         None
     }

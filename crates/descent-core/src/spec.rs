@@ -21,20 +21,25 @@ use crate::{Error, Result};
 /// A parsed spec: a name, an optional short form and keyword arguments in order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Spec {
+    /// The name before the parentheses (`adam`).
     pub name: String,
+    /// The short form it was written in, if any (`mlp:64-128-10`).
     pub short: Option<String>,
+    /// The `key=value` arguments in order.
     pub args: Vec<(String, Value)>,
 }
 
 /// An argument value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+    /// A number (integers too).
     Number(f64),
     /// A quoted string, escapes resolved (`"a\"b"` holds `a"b`).
     Str(String),
     /// A bare word (`tanh`, `true`) or a nested spec (`sgd(lr=0.1)`); a bare word is a spec
     /// without arguments.
     Spec(Spec),
+    /// A bracketed list `[a, b, ...]`.
     List(Vec<Value>),
 }
 

@@ -25,6 +25,7 @@ use crate::{Error, Layout, Result, RngStreams};
 /// Optionally with a 2-D Layout (rows × cols = n) so matrix-aware methods (Muon) see a matrix.
 #[derive(Debug, Clone)]
 pub struct Rosenbrock {
+    /// The valley's steepness a (100 classically).
     pub a: f64,
     layout: Layout,
 }
@@ -113,7 +114,9 @@ impl Problem for Rosenbrock {
 pub struct Quadratic {
     /// Row-major n × n Hessian.
     pub a: Vec<f64>,
+    /// The eigenvalues λᵢ of the diagonal Hessian.
     pub eigenvalues: Vec<f64>,
+    /// The minimizer x*.
     pub minimizer: Vec<f64>,
     layout: Layout,
     scratch: Vec<f64>,
@@ -260,7 +263,9 @@ impl Problem for Quadratic {
 /// Minimum 0 at W*. Its Layout is one `rows × cols` matrix block.
 #[derive(Debug, Clone)]
 pub struct MatrixParabola {
+    /// A, row-major rows × rows.
     pub a: Vec<f64>,
+    /// W*, row-major rows × cols.
     pub target: Vec<f64>,
     rows: usize,
     cols: usize,
@@ -421,7 +426,9 @@ impl Problem for Affine {
 /// zeroth-order tests' quadratics (P10 Z1, Z2, Z4), where the central difference is exact.
 #[derive(Debug, Clone)]
 pub struct SeparableQuadratic {
+    /// The curvatures wᵢ.
     pub w: Vec<f64>,
+    /// The linear coefficients bᵢ.
     pub b: Vec<f64>,
     layout: Layout,
 }

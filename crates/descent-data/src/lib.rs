@@ -1,3 +1,4 @@
+#![deny(missing_docs)]
 //! descent-data: datasets, embedded UCI data, file loaders, seeded splits, standardization and
 //! minibatch sampling.
 //!

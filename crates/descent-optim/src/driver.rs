@@ -16,11 +16,18 @@ pub enum Outcome {
     /// which). `final_loss` is f at the final x when the problem offers `Function` (one extra,
     /// uncounted value, unless [`RunOptions::final_evaluation`] is off), else the last loss a
     /// step reported.
-    Completed { steps: u64, final_loss: Option<f64> },
+    Completed {
+        /// Steps taken.
+        steps: u64,
+        /// f at the final x (or the last loss a step reported).
+        final_loss: Option<f64>,
+    },
     /// At step `step` (1-based) the loss or the new x was NaN or infinite. `last_finite_loss` is
     /// the last finite loss seen before.
     Diverged {
+        /// The 1-based step at which a value became non-finite.
         step: u64,
+        /// The last finite loss before it, if any.
         last_finite_loss: Option<f64>,
     },
 }
@@ -99,7 +106,9 @@ impl RunOptions {
 /// How and why a run of [`run_with`] ended.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RunEnd {
+    /// How the run ended.
     pub outcome: Outcome,
+    /// Why it stopped.
     pub reason: StopReason,
 }
 

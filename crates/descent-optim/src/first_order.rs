@@ -72,7 +72,9 @@ crate::config! {
 /// The state of [`Sgd`]: torch's momentum buffer and whether it holds a first gradient yet.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SgdState {
+    /// torch's momentum buffer b.
     pub momentum_buffer: Vec<f64>,
+    /// Whether b holds a first gradient yet.
     pub has_buf: bool,
 }
 
@@ -83,6 +85,18 @@ pub struct SgdState {
 /// b ← g                      at the first update, else  b ← μ·b + (1 − τ)·g
 /// g ← g + μ·b   if nesterov, else  g ← b         (momentum μ, dampening τ)
 /// u = −lr·g
+/// ```
+///
+/// ```
+/// use descent_core::{Layout, RngStreams};
+/// use descent_optim::{Sgd, SgdConfig, Transform};
+///
+/// let mut sgd = Sgd::new(SgdConfig { lr: 0.1, momentum: 0.9, ..Default::default() })?;
+/// sgd.build(&Layout::flat(2), &RngStreams::new(0))?;
+/// let mut g = [1.0, -2.0];
+/// sgd.update(1, &mut g, &[0.0, 0.0]);
+/// assert_eq!(g, [-0.1, 0.2]); // the first buffer is the gradient itself
+/// # Ok::<(), descent_core::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Sgd {
@@ -209,8 +223,11 @@ impl AdamConfig {
 /// correction).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AdamState {
+    /// The first moment m.
     pub m: Vec<f64>,
+    /// The second moment v.
     pub v: Vec<f64>,
+    /// Updates since build (t of the bias correction).
     pub count: u64,
 }
 
@@ -241,6 +258,19 @@ impl AdamState {
 /// `m = Q_M(β₁·m + (1 − β₁)·g)` and `v = Q_V(β₂·v + (1 − β₂)·g²)`: the EMA is computed in full
 /// precision and then stored quantized (P7 §2.3 and pitfall 2); bias correction and √v use the
 /// stored values in full precision.
+///
+/// ```
+/// use descent_core::{Layout, RngStreams};
+/// use descent_optim::{Adam, AdamConfig, Transform};
+///
+/// let mut adam = Adam::new(AdamConfig { lr: 1e-3, ..Default::default() })?;
+/// adam.build(&Layout::flat(2), &RngStreams::new(0))?;
+/// let mut g = [0.5, -4.0];
+/// adam.update(1, &mut g, &[0.0, 0.0]);
+/// // the first bias-corrected step is −lr·g/(|g| + ε) ≈ −lr·sign(g)
+/// assert!((g[0] + 1e-3).abs() < 1e-10 && (g[1] - 1e-3).abs() < 1e-10);
+/// # Ok::<(), descent_core::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Adam {
     cfg: AdamConfig,

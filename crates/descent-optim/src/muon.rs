@@ -177,7 +177,9 @@ pub fn newton_schulz_in(
 /// updates (the stochastic-rounding step of Q_M).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MuonState {
+    /// The momentum buffer of every matrix block.
     pub momentum: Vec<f64>,
+    /// Updates since build.
     pub count: u64,
 }
 

@@ -233,7 +233,9 @@ pub struct TransformOptimizer {
 /// `init` and the parameter count it was initialised for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct StepCount {
+    /// Steps taken since `init`.
     pub step: u64,
+    /// The parameter count it was initialised for.
     pub dim: usize,
 }
 

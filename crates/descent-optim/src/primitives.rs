@@ -107,6 +107,7 @@ crate::config! {
 /// The state of [`Trace`]: the trace t (torch's momentum buffer).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TraceState {
+    /// The trace t (optax `trace`'s momentum).
     pub trace: Vec<f64>,
 }
 

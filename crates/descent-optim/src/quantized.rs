@@ -49,10 +49,23 @@ crate::config! {
 /// stochastic rounding hashes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Counter {
+    /// Quantized updates so far (the stochastic-rounding step counter).
     pub count: u64,
 }
 
 /// Q_G: quantizes the gradient in place (put it first in a chain: P7's workers send Q_G(g)).
+///
+/// ```
+/// use descent_core::{FloatFormat, Layout, Quantizer, RngStreams, Rounding};
+/// use descent_optim::{QuantizeGradient, Transform};
+///
+/// let mut q = QuantizeGradient::new(Quantizer::new(FloatFormat::BF16, Rounding::Nearest));
+/// q.build(&Layout::flat(2), &RngStreams::new(0))?;
+/// let mut g = [1.0 + 1.0 / 1024.0, 3.0];
+/// q.update(1, &mut g, &[0.0, 0.0]);
+/// assert_eq!(g, [1.0, 3.0]); // bf16 keeps 7 mantissa bits
+/// # Ok::<(), descent_core::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct QuantizeGradient {
     cfg: QuantizeConfig,

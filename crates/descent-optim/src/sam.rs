@@ -61,6 +61,21 @@ impl SamScratch {
 
 /// The SAM oracle adapter: offers `Function` (f at w), `Gradient` (∇f at the ascent point of
 /// the same minibatch) and `Stochastic` (forwarded), as far as the inner problem offers them.
+///
+/// ```
+/// use descent_core::{Gradient, testfns::Quadratic};
+/// use descent_optim::{Sam, SamConfig};
+///
+/// // f = ½(x₁² + 4x₂²): the SAM gradient is ∇f at x + ρ·∇f/‖∇f‖
+/// let bowl = Quadratic::diagonal(&[1.0, 4.0], &[0.0, 0.0])?;
+/// let mut sam = Sam::new(bowl, SamConfig { rho: 0.1, ..Default::default() })?;
+/// let mut g = [0.0; 2];
+/// let f = sam.value_grad(&[1.0, 1.0], &mut g);
+/// let s = 0.1 / 17f64.sqrt();
+/// assert_eq!(f, 2.5); // the value stays f(x)
+/// assert!((g[0] - (1.0 + s)).abs() < 1e-12 && (g[1] - 4.0 * (1.0 + 4.0 * s)).abs() < 1e-12);
+/// # Ok::<(), descent_core::Error>(())
+/// ```
 pub struct Sam<P: Problem> {
     inner: P,
     config: SamConfig,

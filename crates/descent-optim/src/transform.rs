@@ -244,6 +244,19 @@ pub fn check_non_negative(field: &str, value: f64) -> Result<f64> {
 
 /// Applies its members in order, each rewriting the previous one's output (optax `chain`), e.g.
 /// `chain(clip_norm, adam)` clips the raw gradient, then Adam turns it into an update.
+///
+/// ```
+/// use descent_core::{Layout, RngStreams};
+/// use descent_optim::{Chain, ClipByGlobalNorm, Sgd, SgdConfig, Transform, TransformExt};
+///
+/// let sgd = Sgd::new(SgdConfig { lr: 1.0, ..Default::default() })?;
+/// let mut t = Chain::new(vec![ClipByGlobalNorm::new(1.0)?.boxed(), sgd.boxed()]);
+/// t.build(&Layout::flat(2), &RngStreams::new(0))?;
+/// let mut g = [3.0, 4.0];
+/// t.update(1, &mut g, &[0.0, 0.0]);
+/// assert!((g[0] + 0.6).abs() < 1e-15 && (g[1] + 0.8).abs() < 1e-15); // clipped to norm 1, then −lr·g
+/// # Ok::<(), descent_core::Error>(())
+/// ```
 pub struct Chain {
     members: Vec<Box<dyn Transform>>,
 }
@@ -502,6 +515,25 @@ struct Group {
 /// From spec text: `partition(matrix=adam(lr=1e-3), vector=sgd(lr=0.1))` (by shape class) or
 /// `partition(groups=[group(match="*.bias", opt=sgd(lr=0.1)), ...], default=adam)` (by block
 /// name, the first matching glob wins); see [`Partition::named`].
+///
+/// ```
+/// use descent_core::{Layout, RngStreams};
+/// use descent_optim::{Label, Partition, Sgd, SgdConfig, Transform, TransformExt};
+///
+/// let sgd = |lr| Sgd::new(SgdConfig { lr, ..Default::default() }).map(TransformExt::boxed);
+/// let mut t = Partition::named(vec![
+///     (Label::Glob("*.bias".into()), sgd(1.0)?),
+///     (Label::Default, sgd(0.1)?),
+/// ])?;
+/// let mut layout = Layout::new();
+/// layout.push("layer0.weight", &[1, 2]);
+/// layout.push("layer0.bias", &[1]);
+/// t.build(&layout, &RngStreams::new(0))?;
+/// let mut g = [1.0, 1.0, 1.0];
+/// t.update(1, &mut g, &[0.0; 3]);
+/// assert_eq!(g, [-0.1, -0.1, -1.0]);
+/// # Ok::<(), descent_core::Error>(())
+/// ```
 pub struct Partition {
     members: Vec<Box<dyn Transform>>,
     route: Route,

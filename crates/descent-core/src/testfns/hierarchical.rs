@@ -269,6 +269,7 @@ fn central_pair(
 pub struct BilevelFiniteDiff {
     /// ∇ₓf and ∇ᵧf of the upper level, from [`BilevelProblem::upper_value`].
     pub upper_gx: Vec<f64>,
+    /// (∇ᵧf of the upper level.)
     pub upper_gy: Vec<f64>,
     /// ∇ᵧg of the lower level, from the value [`BilevelProblem::lower_grad_y`] returns.
     pub lower_gy: Vec<f64>,
