@@ -1,4 +1,6 @@
 //! `descent`: the command line of the descent toolkit.
+// The doc comments of this binary are clap's `--help` text (`<unix>`, `[64,128,10]`), not rustdoc.
+#![allow(rustdoc::invalid_html_tags, rustdoc::broken_intra_doc_links)]
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
