@@ -48,6 +48,10 @@ impl Rounding {
     pub const NAMES: [&'static str; 3] = ["nearest", "stochastic", "toward_zero"];
 
     /// Parses `nearest`, `stochastic` or `toward_zero` (also `rtn`, `sr`, `rtz`).
+    ///
+    /// # Errors
+    ///
+    /// A name other than `nearest`, `stochastic` or `toward_zero` (naming `field`).
     pub fn parse(field: &str, s: &str) -> Result<Rounding> {
         match s {
             "nearest" | "rtn" => Ok(Rounding::Nearest),
@@ -97,6 +101,10 @@ pub const FORMAT_PRESETS: &[&str] = &[
 
 impl FloatFormat {
     /// A validated IEEE-like format with subnormals and overflow to infinity.
+    ///
+    /// # Errors
+    ///
+    /// Bit counts outside the simulated range (see [`FloatFormat::validate`]).
     pub fn new(exponent_bits: u32, mantissa_bits: u32) -> Result<Self> {
         let f = FloatFormat {
             exponent_bits,
@@ -141,11 +149,19 @@ impl FloatFormat {
     }
 
     /// P7's sweep format E8M`m`: f32's exponent range with `m` mantissa bits.
+    ///
+    /// # Errors
+    ///
+    /// A mantissa width outside the simulated range.
     pub fn e8(mantissa_bits: u32) -> Result<Self> {
         Self::new(8, mantissa_bits)
     }
 
     /// A preset by name (see [`FORMAT_PRESETS`]).
+    ///
+    /// # Errors
+    ///
+    /// A name that is not a preset; the error lists them.
     pub fn preset(name: &str) -> Result<Self> {
         Ok(match name {
             "fp64" => Self::FP64,
@@ -164,6 +180,10 @@ impl FloatFormat {
     }
 
     /// Checks the widths; errors name `fmt.e` / `fmt.m`.
+    ///
+    /// # Errors
+    ///
+    /// Exponent or mantissa bits outside what an f64 can simulate exactly, naming the field.
     pub fn validate(&self) -> Result<()> {
         if !(2..=11).contains(&self.exponent_bits) {
             return Err(Error::invalid(
@@ -388,6 +408,10 @@ impl FloatFormat {
     /// Builds a format from a spec: a preset name (optionally with overrides) or
     /// `fmt(e=.., m=.., subnormals=.., overflow=inf|saturate, finite_only=..)`. The key `round`
     /// is allowed (and ignored here) so that [`Quantizer::from_spec`] can share the text.
+    ///
+    /// # Errors
+    ///
+    /// An unknown preset or key, or bits out of range.
     pub fn from_spec(spec: &Spec) -> Result<Self> {
         let a = spec.args(&["e", "m", "subnormals", "overflow", "finite_only", "round"])?;
         let base = if spec.name == "fmt" {
@@ -513,6 +537,10 @@ impl Quantizer {
 
     /// Builds from a format spec with an optional `round=` key (default nearest), e.g.
     /// `fmt(e=8, m=7, round=stochastic)` or `bf16(round=nearest)`.
+    ///
+    /// # Errors
+    ///
+    /// An unknown format, key or rounding mode.
     pub fn from_spec(spec: &Spec) -> Result<Self> {
         let format = FloatFormat::from_spec(spec)?;
         let a = spec.args(&["e", "m", "subnormals", "overflow", "finite_only", "round"])?;

@@ -98,6 +98,10 @@ impl Layout {
 
     /// The layout of the chosen blocks (by index) packed contiguously, as a transform that sees
     /// only those blocks gets them (`partition`).
+    ///
+    /// # Errors
+    ///
+    /// An index that is not a block of this layout.
     pub fn select(&self, indices: &[usize]) -> Result<Layout> {
         let mut l = Layout::new();
         for &i in indices {
@@ -110,6 +114,10 @@ impl Layout {
     }
 
     /// Checks that a vector has this layout's length.
+    ///
+    /// # Errors
+    ///
+    /// An [`Error::Shape`] naming `what` when `n` is not the layout's length.
     pub fn check_len(&self, what: &str, n: usize) -> Result<()> {
         if n == self.len {
             Ok(())

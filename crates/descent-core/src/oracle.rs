@@ -311,6 +311,10 @@ impl Requires {
     }
 
     /// Ok when satisfied, else an [`Error::Capability`] naming both sides.
+    ///
+    /// # Errors
+    ///
+    /// An [`Error::Capability`] naming the method, what it needs and what the problem offers.
     pub fn check(&self, method: &str, problem: &dyn Problem) -> Result<()> {
         let offered = problem.caps();
         if self.satisfied_by(offered) {

@@ -32,6 +32,10 @@ pub struct Rosenbrock {
 
 impl Rosenbrock {
     /// Rosenbrock in `n ≥ 2` dimensions with a flat layout.
+    ///
+    /// # Errors
+    ///
+    /// n < 2.
     pub fn new(n: usize) -> Result<Self> {
         if n < 2 {
             return Err(Error::invalid("rosenbrock.dim", n, "at least 2"));
@@ -43,6 +47,10 @@ impl Rosenbrock {
     }
 
     /// Rosenbrock in `rows·cols` dimensions laid out as one `rows × cols` matrix.
+    ///
+    /// # Errors
+    ///
+    /// rows·cols < 2.
     pub fn matrix(rows: usize, cols: usize) -> Result<Self> {
         let mut r = Self::new(rows * cols)?;
         r.layout = Layout::matrix(rows, cols);
@@ -124,6 +132,10 @@ pub struct Quadratic {
 
 impl Quadratic {
     /// Diagonal A = diag(λ) with minimizer `x_star`.
+    ///
+    /// # Errors
+    ///
+    /// Lengths that differ, or eigenvalues that are not finite.
     pub fn diagonal(eigenvalues: &[f64], x_star: &[f64]) -> Result<Self> {
         let n = eigenvalues.len();
         let mut a = vec![0.0; n * n];
@@ -134,6 +146,10 @@ impl Quadratic {
     }
 
     /// A = Q diag(λ) Qᵀ with Q the orthogonal factor of a seeded Gaussian matrix.
+    ///
+    /// # Errors
+    ///
+    /// Lengths that differ, or eigenvalues that are not finite.
     pub fn rotated(eigenvalues: &[f64], x_star: &[f64], seed: u64) -> Result<Self> {
         let n = eigenvalues.len();
         let mut rng = RngStreams::new(seed).stream("quadratic");
@@ -153,6 +169,10 @@ impl Quadratic {
 
     /// From a symmetric n × n Hessian `a` (row-major) and the minimizer `x_star`; the
     /// eigenvalues are computed. Errors name a wrong length or an asymmetric `a`.
+    ///
+    /// # Errors
+    ///
+    /// A matrix that is not n × n for n = `x_star.len()`.
     pub fn from_matrix(a: Vec<f64>, x_star: &[f64]) -> Result<Self> {
         let n = x_star.len();
         if a.len() != n * n {
@@ -176,6 +196,10 @@ impl Quadratic {
 
     /// The same quadratic with named blocks (their sizes must add up to the dimension), so that
     /// a block-wise method or a reduction sees x = (x₁, x₂).
+    ///
+    /// # Errors
+    ///
+    /// A layout whose length is not the problem's dimension.
     pub fn with_layout(mut self, layout: Layout) -> Result<Self> {
         layout.check_len("quadratic layout", self.minimizer.len())?;
         self.layout = layout;
@@ -276,6 +300,10 @@ pub struct MatrixParabola {
 
 impl MatrixParabola {
     /// A seeded instance.
+    ///
+    /// # Errors
+    ///
+    /// A size of 0.
     pub fn new(rows: usize, cols: usize, seed: u64) -> Result<Self> {
         if rows == 0 || cols == 0 {
             return Err(Error::invalid(
@@ -378,6 +406,10 @@ pub struct Affine {
 
 impl Affine {
     /// f(x) = aᵀx + b in `a.len() ≥ 1` dimensions.
+    ///
+    /// # Errors
+    ///
+    /// An empty `a`.
     pub fn new(a: &[f64], b: f64) -> Result<Self> {
         if a.is_empty() {
             return Err(Error::invalid("affine.a", "[]", "at least one coefficient"));
@@ -435,6 +467,10 @@ pub struct SeparableQuadratic {
 
 impl SeparableQuadratic {
     /// Curvatures `w` and linear term `b` of equal length ≥ 1.
+    ///
+    /// # Errors
+    ///
+    /// Lengths that differ or are 0.
     pub fn new(w: &[f64], b: &[f64]) -> Result<Self> {
         if w.is_empty() {
             return Err(Error::invalid(
@@ -502,6 +538,10 @@ pub struct Product {
 
 impl Product {
     /// The product of `n ≥ 1` coordinates.
+    ///
+    /// # Errors
+    ///
+    /// n = 0.
     pub fn new(n: usize) -> Result<Self> {
         if n == 0 {
             return Err(Error::invalid("product.dim", 0, "at least 1"));
@@ -557,6 +597,10 @@ pub struct CosineWell {
 
 impl CosineWell {
     /// In `n ≥ 1` dimensions.
+    ///
+    /// # Errors
+    ///
+    /// n = 0.
     pub fn new(n: usize) -> Result<Self> {
         if n == 0 {
             return Err(Error::invalid("cosine-well.dim", 0, "at least 1"));
