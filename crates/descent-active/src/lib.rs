@@ -1,3 +1,4 @@
+#![deny(missing_docs)]
 //! descent-active: open-set active learning on any class-labelled data (P2, SAMOSA).
 //!
 //! The protocol of LfOSA/EOAL (P2 spec §2.1): a pool whose classes are split into K known and
@@ -33,6 +34,7 @@
 //! and `descent active`) depends on it.
 
 pub mod model;
+pub mod prelude;
 pub mod run;
 pub mod samosa;
 pub mod scores;

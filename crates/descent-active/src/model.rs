@@ -117,7 +117,9 @@ impl Recipe {
 /// A trained MLP: its shape and parameters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrainedModel {
+    /// The network's shape and activations.
     pub mlp: Mlp,
+    /// Its trained parameters.
     pub params: Vec<f64>,
 }
 

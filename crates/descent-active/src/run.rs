@@ -107,8 +107,9 @@ pub struct ScoreSummary {
     pub known_mean: f64,
     /// Mean score of the unlabelled unknown-class samples (NaN if none).
     pub unknown_mean: f64,
-    /// The smallest and largest score.
+    /// The smallest score.
     pub min: f64,
+    /// The largest score.
     pub max: f64,
 }
 
@@ -138,7 +139,9 @@ pub struct RoundRecord {
 /// A finished run of one strategy at one seed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActiveRun {
+    /// The strategy's name.
     pub strategy: String,
+    /// The seed of the run.
     pub seed: u64,
     /// R + 1 records, round 0 first.
     pub records: Vec<RoundRecord>,

@@ -55,10 +55,13 @@ pub enum InitMode {
 /// The SAMOSA strategy and its variants.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Samosa {
+    /// The order in which the ranked samples are queried.
     pub order: Order,
     /// Keep only samples both models predict as known before ranking.
     pub filter: bool,
+    /// Which pair of models measures the sharpness gap.
     pub pair: Pair,
+    /// How the models of each round are initialised.
     pub init: InitMode,
     /// SAM's neighbourhood radius ρ.
     pub rho: f64,

@@ -1,3 +1,4 @@
+#![deny(missing_docs)]
 //! Shared set-up of descent's speed baselines (`cargo bench -p descent-bench`): one training
 //! step of a tanh MLP (model + data + loss + Adam, exactly as `descent train` runs it) and the
 //! dense products that step makes, so the step's FLOP rate can be compared with faer's
@@ -13,8 +14,11 @@ use descent_optim::Optimizer;
 
 /// A ready-to-step training problem.
 pub struct StepSetup {
+    /// Model + data + loss + batch size.
     pub objective: Objective,
+    /// Adam(lr = 1e-3), initialised.
     pub optimizer: Box<dyn Optimizer>,
+    /// The initial parameters.
     pub params: Vec<f64>,
 }
 

@@ -1,4 +1,6 @@
 //! `descent`: the command line of the descent toolkit.
+// The doc comments of this binary are clap's `--help` text (`<unix>`, `[64,128,10]`), not rustdoc.
+#![allow(rustdoc::invalid_html_tags, rustdoc::broken_intra_doc_links)]
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -252,10 +254,24 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_chain(&e));
             ExitCode::from(2)
         }
     }
+}
+
+/// The error and its causes joined by ": ", leaving out a cause whose text the message already
+/// ends with (descent's I/O errors show their cause and also keep it as their source).
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !out.ends_with(&c) {
+            out.push_str(": ");
+            out.push_str(&c);
+        }
+    }
+    out
 }
 
 fn run_list(args: ListArgs) -> Result<ExitCode> {

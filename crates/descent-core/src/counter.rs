@@ -77,6 +77,27 @@ impl std::ops::Add for EvalCounts {
 }
 
 /// Wraps a problem, offers exactly its capabilities, and counts each evaluation.
+///
+/// Through [`Problem`] it hands out exactly the views of the wrapped problem (`as_hvp()` is
+/// `None` when the inner problem has no Hessian-vector products), which is how optimizers use
+/// it. It also implements every oracle trait directly, so it can be passed where, say,
+/// `&mut impl Gradient` is expected.
+///
+/// # Panics
+///
+/// A direct oracle call for a capability the wrapped problem does not offer (e.g.
+/// [`HessianVector::hvp`] over a gradient-only problem) panics with a message naming the
+/// capability; check [`Problem::caps`] first or use the `as_*` views, which return `None`.
+///
+/// ```
+/// use descent_core::{EvalCounter, Gradient, testfns::Rosenbrock};
+///
+/// let mut counted = EvalCounter::new(Rosenbrock::new(2)?);
+/// let mut g = [0.0; 2];
+/// counted.value_grad(&[1.0, 1.0], &mut g);
+/// assert_eq!((g, counted.counts().gradients), ([0.0, 0.0], 1));
+/// # Ok::<(), descent_core::Error>(())
+/// ```
 pub struct EvalCounter<P: Problem> {
     inner: P,
     counts: EvalCounts,
@@ -122,55 +143,75 @@ impl<P: Problem> EvalCounter<P> {
     }
 }
 
-const VIEW: &str = "EvalCounter exposes a view only when the inner problem offers it";
+/// The panic of a typed oracle call on an [`EvalCounter`] whose inner problem lacks the view.
+#[cold]
+#[track_caller]
+fn missing(capability: &str) -> ! {
+    panic!(
+        "EvalCounter: the wrapped problem does not offer {capability}; call it only for \
+         capabilities in caps(), or go through Problem::as_* (None when absent)"
+    )
+}
 
 impl<P: Problem> Function for EvalCounter<P> {
     fn dim(&self) -> usize {
-        self.inner.dim()
+        self.inner.layout().len()
     }
     fn value(&mut self, x: &[f64]) -> f64 {
         self.counts.values += 1;
-        self.inner.as_function().expect(VIEW).value(x)
+        self.inner
+            .as_function()
+            .unwrap_or_else(|| missing("Function"))
+            .value(x)
     }
 }
 
 impl<P: Problem> Gradient for EvalCounter<P> {
     fn value_grad(&mut self, x: &[f64], g: &mut [f64]) -> f64 {
         self.counts.gradients += 1;
-        self.inner.as_gradient().expect(VIEW).value_grad(x, g)
+        self.inner
+            .as_gradient()
+            .unwrap_or_else(|| missing("Gradient"))
+            .value_grad(x, g)
     }
 }
 
 impl<P: Problem> Stochastic for EvalCounter<P> {
     fn resample(&mut self) {
         self.counts.resamples += 1;
-        self.inner.as_stochastic().expect(VIEW).resample()
+        self.inner
+            .as_stochastic()
+            .unwrap_or_else(|| missing("Stochastic"))
+            .resample()
     }
 }
 
 impl<P: Problem> PerSampleGradients for EvalCounter<P> {
     fn batch_len(&mut self) -> usize {
-        self.inner.as_per_sample().expect(VIEW).batch_len()
+        self.inner
+            .as_per_sample()
+            .unwrap_or_else(|| missing("PerSampleGradients"))
+            .batch_len()
     }
     fn per_sample_grad_norms(&mut self, x: &[f64], norms: &mut [f64]) {
         self.counts.per_sample += 1;
         self.inner
             .as_per_sample()
-            .expect(VIEW)
+            .unwrap_or_else(|| missing("PerSampleGradients"))
             .per_sample_grad_norms(x, norms)
     }
     fn weighted_grad(&mut self, x: &[f64], weights: &[f64], g: &mut [f64]) -> f64 {
         self.counts.per_sample += 1;
         self.inner
             .as_per_sample()
-            .expect(VIEW)
+            .unwrap_or_else(|| missing("PerSampleGradients"))
             .weighted_grad(x, weights, g)
     }
     fn subset_grad_norms(&mut self, x: &[f64], positions: &[usize], norms: &mut [f64]) {
         self.counts.per_sample += 1;
         self.inner
             .as_per_sample()
-            .expect(VIEW)
+            .unwrap_or_else(|| missing("PerSampleGradients"))
             .subset_grad_norms(x, positions, norms)
     }
     fn subset_weighted_grad(
@@ -183,7 +224,7 @@ impl<P: Problem> PerSampleGradients for EvalCounter<P> {
         self.counts.per_sample += 1;
         self.inner
             .as_per_sample()
-            .expect(VIEW)
+            .unwrap_or_else(|| missing("PerSampleGradients"))
             .subset_weighted_grad(x, positions, weights, g)
     }
 }
@@ -191,41 +232,53 @@ impl<P: Problem> PerSampleGradients for EvalCounter<P> {
 impl<P: Problem> HessianVector for EvalCounter<P> {
     fn hvp(&mut self, x: &[f64], v: &[f64], out: &mut [f64]) {
         self.counts.hvps += 1;
-        self.inner.as_hvp().expect(VIEW).hvp(x, v, out)
+        self.inner
+            .as_hvp()
+            .unwrap_or_else(|| missing("HessianVector"))
+            .hvp(x, v, out)
     }
 }
 
 impl<P: Problem> Residuals for EvalCounter<P> {
     fn n_residuals(&mut self) -> usize {
-        self.inner.as_residuals().expect(VIEW).n_residuals()
+        self.inner
+            .as_residuals()
+            .unwrap_or_else(|| missing("Residuals"))
+            .n_residuals()
     }
     fn residuals(&mut self, x: &[f64], r: &mut [f64]) {
         self.counts.residuals += 1;
-        self.inner.as_residuals().expect(VIEW).residuals(x, r)
+        self.inner
+            .as_residuals()
+            .unwrap_or_else(|| missing("Residuals"))
+            .residuals(x, r)
     }
     fn residual_jacobian(&mut self, x: &[f64], r: &mut [f64], jac: &mut [f64]) {
         self.counts.jacobians += 1;
         self.inner
             .as_residuals()
-            .expect(VIEW)
+            .unwrap_or_else(|| missing("Residuals"))
             .residual_jacobian(x, r, jac)
     }
     fn values_along(&mut self, x: &[f64], d: &[f64], alphas: &[f64], values: &mut [f64]) {
         self.counts.values += alphas.len() as u64;
         self.inner
             .as_residuals()
-            .expect(VIEW)
+            .unwrap_or_else(|| missing("Residuals"))
             .values_along(x, d, alphas, values)
     }
 }
 
 impl<P: Problem> UpdateField for EvalCounter<P> {
     fn dim(&self) -> usize {
-        self.inner.dim()
+        self.inner.layout().len()
     }
     fn field(&mut self, x: &[f64], d: &mut [f64]) {
         self.counts.fields += 1;
-        self.inner.as_update_field().expect(VIEW).field(x, d)
+        self.inner
+            .as_update_field()
+            .unwrap_or_else(|| missing("UpdateField"))
+            .field(x, d)
     }
 }
 
@@ -233,14 +286,14 @@ impl<P: Problem> ReductionJacobian for EvalCounter<P> {
     fn eliminated_dim(&mut self) -> usize {
         self.inner
             .as_reduction_jacobian()
-            .expect(VIEW)
+            .unwrap_or_else(|| missing("ReductionJacobian"))
             .eliminated_dim()
     }
     fn map_jacobian(&mut self, x1: &[f64], jac: &mut [f64]) {
         self.counts.jacobians += 1;
         self.inner
             .as_reduction_jacobian()
-            .expect(VIEW)
+            .unwrap_or_else(|| missing("ReductionJacobian"))
             .map_jacobian(x1, jac)
     }
 }
@@ -251,17 +304,23 @@ impl<P: Problem> MinimaxProblem for EvalCounter<P> {
     }
     fn value_xy(&mut self, x: &[f64], y: &[f64]) -> f64 {
         self.counts.values += 1;
-        self.inner.as_minimax().expect(VIEW).value_xy(x, y)
+        self.inner
+            .as_minimax()
+            .unwrap_or_else(|| missing("MinimaxProblem"))
+            .value_xy(x, y)
     }
     fn grads_xy(&mut self, x: &[f64], y: &[f64], gx: &mut [f64], gy: &mut [f64]) -> f64 {
         self.counts.pair_grads += 1;
-        self.inner.as_minimax().expect(VIEW).grads_xy(x, y, gx, gy)
+        self.inner
+            .as_minimax()
+            .unwrap_or_else(|| missing("MinimaxProblem"))
+            .grads_xy(x, y, gx, gy)
     }
     /// Not an oracle call: not counted.
     fn exact_primal_grad(&mut self, x: &[f64], out: &mut [f64]) -> bool {
         self.inner
             .as_minimax()
-            .expect(VIEW)
+            .unwrap_or_else(|| missing("MinimaxProblem"))
             .exact_primal_grad(x, out)
     }
 }
@@ -272,38 +331,44 @@ impl<P: Problem> BilevelProblem for EvalCounter<P> {
     }
     fn upper_value(&mut self, x: &[f64], y: &[f64]) -> f64 {
         self.counts.values += 1;
-        self.inner.as_bilevel().expect(VIEW).upper_value(x, y)
+        self.inner
+            .as_bilevel()
+            .unwrap_or_else(|| missing("BilevelProblem"))
+            .upper_value(x, y)
     }
     fn upper_grads(&mut self, x: &[f64], y: &[f64], gx: &mut [f64], gy: &mut [f64]) -> f64 {
         self.counts.pair_grads += 1;
         self.inner
             .as_bilevel()
-            .expect(VIEW)
+            .unwrap_or_else(|| missing("BilevelProblem"))
             .upper_grads(x, y, gx, gy)
     }
     fn lower_grad_y(&mut self, x: &[f64], y: &[f64], gy: &mut [f64]) -> f64 {
         self.counts.pair_grads += 1;
-        self.inner.as_bilevel().expect(VIEW).lower_grad_y(x, y, gy)
+        self.inner
+            .as_bilevel()
+            .unwrap_or_else(|| missing("BilevelProblem"))
+            .lower_grad_y(x, y, gy)
     }
     fn lower_hvp_yy(&mut self, x: &[f64], y: &[f64], v: &[f64], out: &mut [f64]) {
         self.counts.hvps += 1;
         self.inner
             .as_bilevel()
-            .expect(VIEW)
+            .unwrap_or_else(|| missing("BilevelProblem"))
             .lower_hvp_yy(x, y, v, out)
     }
     fn lower_jvp_xy(&mut self, x: &[f64], y: &[f64], v: &[f64], out: &mut [f64]) {
         self.counts.hvps += 1;
         self.inner
             .as_bilevel()
-            .expect(VIEW)
+            .unwrap_or_else(|| missing("BilevelProblem"))
             .lower_jvp_xy(x, y, v, out)
     }
     /// Not an oracle call: not counted.
     fn exact_hypergradient(&mut self, x: &[f64], out: &mut [f64]) -> bool {
         self.inner
             .as_bilevel()
-            .expect(VIEW)
+            .unwrap_or_else(|| missing("BilevelProblem"))
             .exact_hypergradient(x, out)
     }
 }
@@ -372,7 +437,7 @@ mod tests {
         c.as_hvp().unwrap().hvp(&x, &[1.0, 0.0, 0.0], &mut g);
         assert!(c.as_per_sample().is_none());
         assert!(c.as_stochastic().is_none());
-        Problem::resample(&mut c); // a no-op on a deterministic problem
+        crate::resample_if_stochastic(&mut c); // a no-op on a deterministic problem
         let n = c.counts();
         assert_eq!((n.values, n.gradients, n.hvps, n.resamples), (1, 2, 1, 0));
         assert_eq!(n.gradient_like(), 2);

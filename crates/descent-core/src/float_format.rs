@@ -48,6 +48,10 @@ impl Rounding {
     pub const NAMES: [&'static str; 3] = ["nearest", "stochastic", "toward_zero"];
 
     /// Parses `nearest`, `stochastic` or `toward_zero` (also `rtn`, `sr`, `rtz`).
+    ///
+    /// # Errors
+    ///
+    /// A name other than `nearest`, `stochastic` or `toward_zero` (naming `field`).
     pub fn parse(field: &str, s: &str) -> Result<Rounding> {
         match s {
             "nearest" | "rtn" => Ok(Rounding::Nearest),
@@ -78,10 +82,13 @@ impl Rounding {
 /// (2 ≤ E ≤ 11, 0 ≤ M ≤ 52).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FloatFormat {
+    /// Exponent bits e (8 for fp32 and bf16).
     pub exponent_bits: u32,
+    /// Explicit mantissa bits m (23 for fp32, 7 for bf16).
     pub mantissa_bits: u32,
     /// Gradual underflow; without it the values below 2^emin are 0 or ±2^emin.
     pub subnormals: bool,
+    /// What a value beyond the largest finite number becomes.
     pub overflow: Overflow,
     /// No infinities: the top exponent holds finite values (OCP E4M3FN).
     pub finite_only: bool,
@@ -94,6 +101,10 @@ pub const FORMAT_PRESETS: &[&str] = &[
 
 impl FloatFormat {
     /// A validated IEEE-like format with subnormals and overflow to infinity.
+    ///
+    /// # Errors
+    ///
+    /// Bit counts outside the simulated range (see [`FloatFormat::validate`]).
     pub fn new(exponent_bits: u32, mantissa_bits: u32) -> Result<Self> {
         let f = FloatFormat {
             exponent_bits,
@@ -138,11 +149,19 @@ impl FloatFormat {
     }
 
     /// P7's sweep format E8M`m`: f32's exponent range with `m` mantissa bits.
+    ///
+    /// # Errors
+    ///
+    /// A mantissa width outside the simulated range.
     pub fn e8(mantissa_bits: u32) -> Result<Self> {
         Self::new(8, mantissa_bits)
     }
 
     /// A preset by name (see [`FORMAT_PRESETS`]).
+    ///
+    /// # Errors
+    ///
+    /// A name that is not a preset; the error lists them.
     pub fn preset(name: &str) -> Result<Self> {
         Ok(match name {
             "fp64" => Self::FP64,
@@ -161,6 +180,10 @@ impl FloatFormat {
     }
 
     /// Checks the widths; errors name `fmt.e` / `fmt.m`.
+    ///
+    /// # Errors
+    ///
+    /// Exponent or mantissa bits outside what an f64 can simulate exactly, naming the field.
     pub fn validate(&self) -> Result<()> {
         if !(2..=11).contains(&self.exponent_bits) {
             return Err(Error::invalid(
@@ -385,6 +408,10 @@ impl FloatFormat {
     /// Builds a format from a spec: a preset name (optionally with overrides) or
     /// `fmt(e=.., m=.., subnormals=.., overflow=inf|saturate, finite_only=..)`. The key `round`
     /// is allowed (and ignored here) so that [`Quantizer::from_spec`] can share the text.
+    ///
+    /// # Errors
+    ///
+    /// An unknown preset or key, or bits out of range.
     pub fn from_spec(spec: &Spec) -> Result<Self> {
         let a = spec.args(&["e", "m", "subnormals", "overflow", "finite_only", "round"])?;
         let base = if spec.name == "fmt" {
@@ -484,7 +511,9 @@ pub fn hash_bits(seed: u64, step: u64, index: u64) -> u64 {
 /// (weights, gradients, first or second moment).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Quantizer {
+    /// The simulated format.
     pub format: FloatFormat,
+    /// How values between two representable numbers are rounded.
     pub rounding: Rounding,
     /// Seed of the stochastic-rounding hash (set by the owner from its run seed).
     pub seed: u64,
@@ -508,6 +537,10 @@ impl Quantizer {
 
     /// Builds from a format spec with an optional `round=` key (default nearest), e.g.
     /// `fmt(e=8, m=7, round=stochastic)` or `bf16(round=nearest)`.
+    ///
+    /// # Errors
+    ///
+    /// An unknown format, key or rounding mode.
     pub fn from_spec(spec: &Spec) -> Result<Self> {
         let format = FloatFormat::from_spec(spec)?;
         let a = spec.args(&["e", "m", "subnormals", "overflow", "finite_only", "round"])?;

@@ -8,8 +8,11 @@ use crate::{Error, Result};
 /// matrix), the block occupies `offset .. offset + numel()`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Block {
+    /// The block's name, e.g. `layer0.weight`.
     pub name: String,
+    /// Its shape, row-major (`[out, in]` for a weight matrix).
     pub shape: Vec<usize>,
+    /// Where the block starts in the flat parameter vector.
     pub offset: usize,
 }
 
@@ -95,6 +98,10 @@ impl Layout {
 
     /// The layout of the chosen blocks (by index) packed contiguously, as a transform that sees
     /// only those blocks gets them (`partition`).
+    ///
+    /// # Errors
+    ///
+    /// An index that is not a block of this layout.
     pub fn select(&self, indices: &[usize]) -> Result<Layout> {
         let mut l = Layout::new();
         for &i in indices {
@@ -107,6 +114,10 @@ impl Layout {
     }
 
     /// Checks that a vector has this layout's length.
+    ///
+    /// # Errors
+    ///
+    /// An [`Error::Shape`] naming `what` when `n` is not the layout's length.
     pub fn check_len(&self, what: &str, n: usize) -> Result<()> {
         if n == self.len {
             Ok(())

@@ -1,3 +1,4 @@
+#![deny(missing_docs)]
 //! descent-core: the vocabulary every other descent crate speaks.
 //!
 //! - [`Layout`]: a model's parameters are one flat `Vec<f64>`; the layout names its blocks
@@ -5,6 +6,8 @@
 //! - [`oracle`]: what a problem can answer (values, gradients, per-sample gradients, Hessian-vector
 //!   products, residuals, update fields, minimax and bilevel derivatives, the Jacobian of a
 //!   reduction map) and the [`Problem`] capability object that hands out each view.
+//! - [`dual`]: forward-mode derivatives of a function written once, generic over the number
+//!   type ([`dual::DualProblem`], [`dual::DualResiduals`]).
 //! - [`EvalCounter`]: the oracle adapter that counts every evaluation, the source of truth for
 //!   every "per evaluation" axis.
 //! - [`RngStreams`]: named, independent, reproducible random streams derived from one seed.
@@ -19,25 +22,30 @@
 //! - [`simd`]: AVX2 / AVX-512F dispatch for elementwise loops (bit-identical with and without it).
 
 pub mod counter;
+pub mod dual;
 pub mod error;
 pub mod float_format;
 pub mod glob;
 pub mod layout;
+#[allow(missing_docs)]
+// two variants of `Trans`, documented by the module's owner in a later change
 pub mod linalg;
 pub mod oracle;
 pub mod par;
+pub mod prelude;
 pub mod rng;
 pub mod simd;
 pub mod spec;
 pub mod testfns;
 
 pub use counter::{EvalCounter, EvalCounts};
-pub use error::{Error, Result};
+pub use error::{Error, Result, Source};
 pub use float_format::{FloatFormat, Overflow, Quantizer, Rounding};
 pub use layout::{Block, Layout};
 pub use oracle::{
     BilevelProblem, Caps, Function, Gradient, HessianVector, MinimaxProblem, PerSampleGradients,
     Problem, ReductionJacobian, Requires, Residuals, Stochastic, UpdateField,
+    resample_if_stochastic,
 };
 pub use rng::RngStreams;
 pub use spec::{Args, Spec, Value};

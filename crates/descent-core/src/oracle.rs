@@ -54,7 +54,7 @@ pub trait PerSampleGradients: Gradient {
         }
     }
 
-    /// Writes Σⱼ wⱼ ∇ℓ_{positions[j]}(x) into `g` and returns Σⱼ wⱼ ℓ_{positions[j]}(x): the
+    /// Writes Σⱼ wⱼ ∇ℓ_{positions\[j\]}(x) into `g` and returns Σⱼ wⱼ ℓ_{positions\[j\]}(x): the
     /// weighted gradient over a subset of the current minibatch (`weights` has one entry per
     /// position; positions distinct and < B). The provided body scatters the weights into a
     /// whole-batch weight vector (cost B, and it allocates); see
@@ -186,16 +186,27 @@ pub trait BilevelProblem {
 pub struct Caps(u16);
 
 impl Caps {
+    /// No capability.
     pub const NONE: Caps = Caps(0);
+    /// [`Function`]: values.
     pub const FUNCTION: Caps = Caps(1);
+    /// [`Gradient`]: exact gradients.
     pub const GRADIENT: Caps = Caps(1 << 1);
+    /// [`Stochastic`]: minibatches drawn by `resample`.
     pub const STOCHASTIC: Caps = Caps(1 << 2);
+    /// [`PerSampleGradients`]: per-sample norms and weighted gradients.
     pub const PER_SAMPLE: Caps = Caps(1 << 3);
+    /// [`HessianVector`]: exact Hessian-vector products.
     pub const HVP: Caps = Caps(1 << 4);
+    /// [`Residuals`]: residuals and their Jacobian.
     pub const RESIDUALS: Caps = Caps(1 << 5);
+    /// [`UpdateField`]: a direction field that is not a gradient.
     pub const UPDATE_FIELD: Caps = Caps(1 << 6);
+    /// [`MinimaxProblem`]: gradients in x and y of a saddle problem.
     pub const MINIMAX: Caps = Caps(1 << 7);
+    /// [`BilevelProblem`]: upper and lower derivatives of a bilevel problem.
     pub const BILEVEL: Caps = Caps(1 << 8);
+    /// [`ReductionJacobian`]: the Jacobian of a reduction map (P5).
     pub const REDUCTION_JACOBIAN: Caps = Caps(1 << 9);
 
     const NAMES: [(Caps, &'static str); 10] = [
@@ -271,7 +282,9 @@ impl fmt::Debug for Caps {
 /// `one_of` when that set is not empty (a transform runs on a Gradient or an UpdateField).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Requires {
+    /// Capabilities that must all be offered.
     pub all: Caps,
+    /// Capabilities of which at least one must be offered (ignored when empty).
     pub one_of: Caps,
 }
 
@@ -298,6 +311,10 @@ impl Requires {
     }
 
     /// Ok when satisfied, else an [`Error::Capability`] naming both sides.
+    ///
+    /// # Errors
+    ///
+    /// An [`Error::Capability`] naming the method, what it needs and what the problem offers.
     pub fn check(&self, method: &str, problem: &dyn Problem) -> Result<()> {
         let offered = problem.caps();
         if self.satisfied_by(offered) {
@@ -339,45 +356,70 @@ pub trait Problem: Send {
     fn layout(&self) -> &Layout;
     /// What this problem can answer; `as_*` returns `Some` exactly for these.
     fn caps(&self) -> Caps;
-    /// Number of parameters.
-    fn dim(&self) -> usize {
-        self.layout().len()
-    }
+    /// The [`Function`] view, `Some` exactly when [`Problem::caps`] has [`Caps::FUNCTION`] (likewise for every view below).
     fn as_function(&mut self) -> Option<&mut dyn Function> {
         None
     }
+    /// The [`Gradient`] view.
     fn as_gradient(&mut self) -> Option<&mut dyn Gradient> {
         None
     }
+    /// The [`Stochastic`] view.
     fn as_stochastic(&mut self) -> Option<&mut dyn Stochastic> {
         None
     }
+    /// The [`PerSampleGradients`] view.
     fn as_per_sample(&mut self) -> Option<&mut dyn PerSampleGradients> {
         None
     }
+    /// The [`HessianVector`] view.
     fn as_hvp(&mut self) -> Option<&mut dyn HessianVector> {
         None
     }
+    /// The [`Residuals`] view.
     fn as_residuals(&mut self) -> Option<&mut dyn Residuals> {
         None
     }
+    /// The [`UpdateField`] view.
     fn as_update_field(&mut self) -> Option<&mut dyn UpdateField> {
         None
     }
+    /// The [`MinimaxProblem`] view.
     fn as_minimax(&mut self) -> Option<&mut dyn MinimaxProblem> {
         None
     }
+    /// The [`BilevelProblem`] view.
     fn as_bilevel(&mut self) -> Option<&mut dyn BilevelProblem> {
         None
     }
+    /// The [`ReductionJacobian`] view.
     fn as_reduction_jacobian(&mut self) -> Option<&mut dyn ReductionJacobian> {
         None
     }
+}
+
+/// The number of parameters and the resampling of a problem seen only as a capability object.
+///
+/// These are inherent methods of `dyn Problem` rather than trait methods, so a type that
+/// implements both [`Problem`] and [`Function`] (or [`Stochastic`]) has one `dim` and one
+/// `resample`, with no ambiguity to resolve at every call. Generic code over `P: Problem` uses
+/// `p.layout().len()` and [`resample_if_stochastic`].
+impl dyn Problem + '_ {
+    /// Number of parameters (the length of [`Problem::layout`]).
+    pub fn dim(&self) -> usize {
+        self.layout().len()
+    }
+
     /// Draws the next minibatch if the problem is stochastic; a no-op otherwise.
-    fn resample(&mut self) {
-        if let Some(s) = self.as_stochastic() {
-            s.resample();
-        }
+    pub fn resample(&mut self) {
+        resample_if_stochastic(self);
+    }
+}
+
+/// Draws the next minibatch of `problem` if it offers [`Stochastic`]; a no-op otherwise.
+pub fn resample_if_stochastic<P: Problem + ?Sized>(problem: &mut P) {
+    if let Some(s) = problem.as_stochastic() {
+        s.resample();
     }
 }
 
@@ -455,9 +497,6 @@ macro_rules! forward_problem {
             fn caps(&self) -> Caps {
                 (**self).caps()
             }
-            fn dim(&self) -> usize {
-                (**self).dim()
-            }
             fn as_function(&mut self) -> Option<&mut dyn Function> {
                 (**self).as_function()
             }
@@ -487,9 +526,6 @@ macro_rules! forward_problem {
             }
             fn as_reduction_jacobian(&mut self) -> Option<&mut dyn ReductionJacobian> {
                 (**self).as_reduction_jacobian()
-            }
-            fn resample(&mut self) {
-                (**self).resample()
             }
         }
     )*};

@@ -21,25 +21,34 @@ use crate::{Error, Result};
 /// A parsed spec: a name, an optional short form and keyword arguments in order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Spec {
+    /// The name before the parentheses (`adam`).
     pub name: String,
+    /// The short form it was written in, if any (`mlp:64-128-10`).
     pub short: Option<String>,
+    /// The `key=value` arguments in order.
     pub args: Vec<(String, Value)>,
 }
 
 /// An argument value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+    /// A number (integers too).
     Number(f64),
     /// A quoted string, escapes resolved (`"a\"b"` holds `a"b`).
     Str(String),
     /// A bare word (`tanh`, `true`) or a nested spec (`sgd(lr=0.1)`); a bare word is a spec
     /// without arguments.
     Spec(Spec),
+    /// A bracketed list `[a, b, ...]`.
     List(Vec<Value>),
 }
 
 impl Spec {
     /// Parses a spec string.
+    ///
+    /// # Errors
+    ///
+    /// An [`Error::SpecSyntax`] naming the column where the text stops fitting the grammar.
     pub fn parse(input: &str) -> Result<Spec> {
         let mut p = Parser {
             input,
@@ -80,6 +89,10 @@ impl Spec {
 
     /// Checks every key against `valid` and returns a reader for the arguments. `context` names
     /// the thing in error messages (e.g. `optimizer 'adam'`).
+    ///
+    /// # Errors
+    ///
+    /// An [`Error::UnknownKey`] for a key outside `valid`, listing them.
     pub fn args(&self, valid: &[&str]) -> Result<Args<'_>> {
         let context = format!("'{}'", self.name);
         for (i, (key, _)) in self.args.iter().enumerate() {
@@ -174,11 +187,19 @@ impl<'a> Args<'a> {
     }
 
     /// A real number, or `default` when absent.
+    ///
+    /// # Errors
+    ///
+    /// A value of `key` that is not a number.
     pub fn f64(&self, key: &str, default: f64) -> Result<f64> {
         Ok(self.f64_opt(key)?.unwrap_or(default))
     }
 
     /// A real number if given.
+    ///
+    /// # Errors
+    ///
+    /// A value of `key` that is not a number.
     pub fn f64_opt(&self, key: &str) -> Result<Option<f64>> {
         match self.get(key) {
             None => Ok(None),
@@ -188,6 +209,10 @@ impl<'a> Args<'a> {
     }
 
     /// A real number that must lie in `[lo, hi]`, or `default`.
+    ///
+    /// # Errors
+    ///
+    /// A value of `key` that is not a number in `[lo, hi]`.
     pub fn f64_in(&self, key: &str, default: f64, lo: f64, hi: f64) -> Result<f64> {
         let x = self.f64(key, default)?;
         if !(x >= lo && x <= hi) {
@@ -201,6 +226,10 @@ impl<'a> Args<'a> {
     }
 
     /// A finite number > 0, or `default`.
+    ///
+    /// # Errors
+    ///
+    /// A value of `key` that is not a finite number > 0.
     pub fn positive(&self, key: &str, default: f64) -> Result<f64> {
         let x = self.f64(key, default)?;
         if !(x > 0.0 && x.is_finite()) {
@@ -210,6 +239,10 @@ impl<'a> Args<'a> {
     }
 
     /// A finite number ≥ 0, or `default`.
+    ///
+    /// # Errors
+    ///
+    /// A value of `key` that is not a finite number ≥ 0.
     pub fn non_negative(&self, key: &str, default: f64) -> Result<f64> {
         let x = self.f64(key, default)?;
         if !(x >= 0.0 && x.is_finite()) {
@@ -219,6 +252,10 @@ impl<'a> Args<'a> {
     }
 
     /// A non-negative integer, or `default`.
+    ///
+    /// # Errors
+    ///
+    /// A value of `key` that is not a non-negative integer.
     pub fn usize(&self, key: &str, default: usize) -> Result<usize> {
         match self.get(key) {
             None => Ok(default),
@@ -228,6 +265,10 @@ impl<'a> Args<'a> {
     }
 
     /// `true`/`false` (also 1/0), or `default`.
+    ///
+    /// # Errors
+    ///
+    /// A value of `key` that is not `true` or `false`.
     pub fn bool(&self, key: &str, default: bool) -> Result<bool> {
         match self.get(key) {
             None => Ok(default),
@@ -244,6 +285,10 @@ impl<'a> Args<'a> {
     }
 
     /// A bare word that must be one of `choices`, or `default`.
+    ///
+    /// # Errors
+    ///
+    /// A value of `key` that is not one of `choices` (listed in the error).
     pub fn choice(&self, key: &str, default: &'a str, choices: &[&str]) -> Result<String> {
         match self.get(key) {
             None => Ok(default.to_string()),
@@ -261,6 +306,10 @@ impl<'a> Args<'a> {
     }
 
     /// A nested spec (a bare word counts as a spec without arguments).
+    ///
+    /// # Errors
+    ///
+    /// A value of `key` that is not a spec.
     pub fn spec(&self, key: &str) -> Result<Option<&'a Spec>> {
         match self.get(key) {
             None => Ok(None),
@@ -274,6 +323,10 @@ impl<'a> Args<'a> {
     }
 
     /// A text: a quoted string, or a bare word (`match="*.bias"`, `name=relu`).
+    ///
+    /// # Errors
+    ///
+    /// A value of `key` that is not a string or name.
     pub fn string(&self, key: &str) -> Result<Option<&'a str>> {
         match self.get(key) {
             None => Ok(None),
@@ -288,6 +341,10 @@ impl<'a> Args<'a> {
     }
 
     /// A list of values of any kind, for the caller to read item by item.
+    ///
+    /// # Errors
+    ///
+    /// A value of `key` that is not a list.
     pub fn list(&self, key: &str) -> Result<Option<&'a [Value]>> {
         match self.get(key) {
             None => Ok(None),
@@ -297,6 +354,10 @@ impl<'a> Args<'a> {
     }
 
     /// A list of non-negative integers.
+    ///
+    /// # Errors
+    ///
+    /// A value of `key` that is not a list of non-negative integers.
     pub fn usize_list(&self, key: &str) -> Result<Option<Vec<usize>>> {
         match self.get(key) {
             None => Ok(None),
@@ -317,6 +378,10 @@ impl<'a> Args<'a> {
     }
 
     /// A list of numbers.
+    ///
+    /// # Errors
+    ///
+    /// A value of `key` that is not a list of numbers.
     pub fn f64_list(&self, key: &str) -> Result<Option<Vec<f64>>> {
         match self.get(key) {
             None => Ok(None),

@@ -25,12 +25,17 @@ use crate::{Error, Layout, Result, RngStreams};
 /// Optionally with a 2-D Layout (rows × cols = n) so matrix-aware methods (Muon) see a matrix.
 #[derive(Debug, Clone)]
 pub struct Rosenbrock {
+    /// The valley's steepness a (100 classically).
     pub a: f64,
     layout: Layout,
 }
 
 impl Rosenbrock {
     /// Rosenbrock in `n ≥ 2` dimensions with a flat layout.
+    ///
+    /// # Errors
+    ///
+    /// n < 2.
     pub fn new(n: usize) -> Result<Self> {
         if n < 2 {
             return Err(Error::invalid("rosenbrock.dim", n, "at least 2"));
@@ -42,6 +47,10 @@ impl Rosenbrock {
     }
 
     /// Rosenbrock in `rows·cols` dimensions laid out as one `rows × cols` matrix.
+    ///
+    /// # Errors
+    ///
+    /// rows·cols < 2.
     pub fn matrix(rows: usize, cols: usize) -> Result<Self> {
         let mut r = Self::new(rows * cols)?;
         r.layout = Layout::matrix(rows, cols);
@@ -113,7 +122,9 @@ impl Problem for Rosenbrock {
 pub struct Quadratic {
     /// Row-major n × n Hessian.
     pub a: Vec<f64>,
+    /// The eigenvalues λᵢ of the diagonal Hessian.
     pub eigenvalues: Vec<f64>,
+    /// The minimizer x*.
     pub minimizer: Vec<f64>,
     layout: Layout,
     scratch: Vec<f64>,
@@ -121,6 +132,10 @@ pub struct Quadratic {
 
 impl Quadratic {
     /// Diagonal A = diag(λ) with minimizer `x_star`.
+    ///
+    /// # Errors
+    ///
+    /// Lengths that differ, or eigenvalues that are not finite.
     pub fn diagonal(eigenvalues: &[f64], x_star: &[f64]) -> Result<Self> {
         let n = eigenvalues.len();
         let mut a = vec![0.0; n * n];
@@ -131,6 +146,10 @@ impl Quadratic {
     }
 
     /// A = Q diag(λ) Qᵀ with Q the orthogonal factor of a seeded Gaussian matrix.
+    ///
+    /// # Errors
+    ///
+    /// Lengths that differ, or eigenvalues that are not finite.
     pub fn rotated(eigenvalues: &[f64], x_star: &[f64], seed: u64) -> Result<Self> {
         let n = eigenvalues.len();
         let mut rng = RngStreams::new(seed).stream("quadratic");
@@ -150,6 +169,10 @@ impl Quadratic {
 
     /// From a symmetric n × n Hessian `a` (row-major) and the minimizer `x_star`; the
     /// eigenvalues are computed. Errors name a wrong length or an asymmetric `a`.
+    ///
+    /// # Errors
+    ///
+    /// A matrix that is not n × n for n = `x_star.len()`.
     pub fn from_matrix(a: Vec<f64>, x_star: &[f64]) -> Result<Self> {
         let n = x_star.len();
         if a.len() != n * n {
@@ -173,6 +196,10 @@ impl Quadratic {
 
     /// The same quadratic with named blocks (their sizes must add up to the dimension), so that
     /// a block-wise method or a reduction sees x = (x₁, x₂).
+    ///
+    /// # Errors
+    ///
+    /// A layout whose length is not the problem's dimension.
     pub fn with_layout(mut self, layout: Layout) -> Result<Self> {
         layout.check_len("quadratic layout", self.minimizer.len())?;
         self.layout = layout;
@@ -260,7 +287,9 @@ impl Problem for Quadratic {
 /// Minimum 0 at W*. Its Layout is one `rows × cols` matrix block.
 #[derive(Debug, Clone)]
 pub struct MatrixParabola {
+    /// A, row-major rows × rows.
     pub a: Vec<f64>,
+    /// W*, row-major rows × cols.
     pub target: Vec<f64>,
     rows: usize,
     cols: usize,
@@ -271,6 +300,10 @@ pub struct MatrixParabola {
 
 impl MatrixParabola {
     /// A seeded instance.
+    ///
+    /// # Errors
+    ///
+    /// A size of 0.
     pub fn new(rows: usize, cols: usize, seed: u64) -> Result<Self> {
         if rows == 0 || cols == 0 {
             return Err(Error::invalid(
@@ -373,6 +406,10 @@ pub struct Affine {
 
 impl Affine {
     /// f(x) = aᵀx + b in `a.len() ≥ 1` dimensions.
+    ///
+    /// # Errors
+    ///
+    /// An empty `a`.
     pub fn new(a: &[f64], b: f64) -> Result<Self> {
         if a.is_empty() {
             return Err(Error::invalid("affine.a", "[]", "at least one coefficient"));
@@ -421,13 +458,19 @@ impl Problem for Affine {
 /// zeroth-order tests' quadratics (P10 Z1, Z2, Z4), where the central difference is exact.
 #[derive(Debug, Clone)]
 pub struct SeparableQuadratic {
+    /// The curvatures wᵢ.
     pub w: Vec<f64>,
+    /// The linear coefficients bᵢ.
     pub b: Vec<f64>,
     layout: Layout,
 }
 
 impl SeparableQuadratic {
     /// Curvatures `w` and linear term `b` of equal length ≥ 1.
+    ///
+    /// # Errors
+    ///
+    /// Lengths that differ or are 0.
     pub fn new(w: &[f64], b: &[f64]) -> Result<Self> {
         if w.is_empty() {
             return Err(Error::invalid(
@@ -495,6 +538,10 @@ pub struct Product {
 
 impl Product {
     /// The product of `n ≥ 1` coordinates.
+    ///
+    /// # Errors
+    ///
+    /// n = 0.
     pub fn new(n: usize) -> Result<Self> {
         if n == 0 {
             return Err(Error::invalid("product.dim", 0, "at least 1"));
@@ -550,6 +597,10 @@ pub struct CosineWell {
 
 impl CosineWell {
     /// In `n ≥ 1` dimensions.
+    ///
+    /// # Errors
+    ///
+    /// n = 0.
     pub fn new(n: usize) -> Result<Self> {
         if n == 0 {
             return Err(Error::invalid("cosine-well.dim", 0, "at least 1"));
@@ -628,6 +679,7 @@ pub fn finite_diff_hvp(f: &mut dyn Gradient, x: &[f64], v: &[f64], h: f64) -> Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Stochastic;
 
     fn check(p: &mut impl HessianVector, x: &[f64]) {
         let n = x.len();

@@ -7,11 +7,18 @@ use descent_core::{Error, Result};
 pub enum Targets {
     /// Class labels in `0..n_classes`.
     Classes {
+        /// The label of each sample.
         labels: Vec<usize>,
+        /// The number of classes C (labels are < C).
         n_classes: usize,
     },
     /// Real targets, row-major `n × dim`.
-    Real { values: Vec<f64>, dim: usize },
+    Real {
+        /// The targets, row-major `n × dim`.
+        values: Vec<f64>,
+        /// The number of targets per sample.
+        dim: usize,
+    },
 }
 
 /// A dataset of `n` samples with `d` features each (row-major `n × d`).
@@ -23,6 +30,7 @@ pub struct Dataset {
     pub features: Vec<f64>,
     /// Number of features per sample.
     pub n_features: usize,
+    /// What each sample predicts.
     pub targets: Targets,
 }
 

@@ -65,7 +65,9 @@ impl FileBytes {
 /// A parsed IDX array: its dimensions and its values as f64.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IdxArray {
+    /// The dimensions from the header (e.g. `[60000, 28, 28]`).
     pub dims: Vec<usize>,
+    /// The values, row-major, as f64.
     pub values: Vec<f64>,
     /// True for the integer types (u8, i8, i16, i32).
     pub integral: bool,

@@ -1,3 +1,4 @@
+#![deny(missing_docs)]
 //! descent-data: datasets, embedded UCI data, file loaders, seeded splits, standardization and
 //! minibatch sampling.
 //!
@@ -13,6 +14,7 @@ pub mod embedded;
 pub mod generators;
 pub mod idx;
 pub mod npy;
+pub mod prelude;
 pub mod sampler;
 pub mod source;
 pub mod split;

@@ -20,7 +20,9 @@ use crate::idx::FileBytes;
 /// A parsed `.npy` array.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NpyArray {
+    /// The array's shape from the header.
     pub shape: Vec<usize>,
+    /// The values in C (row-major) order, as f64.
     pub values: Vec<f64>,
     /// True for the integer types.
     pub integral: bool,

@@ -67,6 +67,7 @@ pub const DATASETS: &[(&str, &str)] = &[
 /// A dataset and, when the source defines one, its predefined test split.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DataSource {
+    /// The dataset (the training part when a test split exists).
     pub train: Dataset,
     /// The source's own test split (MNIST's t10k, CIFAR's test_batch), if any.
     pub test: Option<Dataset>,

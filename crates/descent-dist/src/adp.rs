@@ -422,7 +422,7 @@ impl<P: PerSampleGradients + Problem> DpLearner<P> {
         let streams = RngStreams::new(RngStreams::new(seed).child_seed("transform", node as u64));
         transform.build(problem.layout(), &streams)?;
         let has_lr = transform.hyper("lr").is_some();
-        let d = Problem::dim(&problem);
+        let d = problem.layout().len();
         let stage_ends = plan
             .stages
             .iter()
@@ -558,11 +558,11 @@ pub fn dp_nodes<P: PerSampleGradients + Problem>(
         .zip(noise)
         .enumerate()
         .map(|(i, (p, &nz))| {
-            if Problem::dim(&p) != x0.len() {
+            if p.layout().len() != x0.len() {
                 return Err(Error::shape(
                     format!("node {i}'s problem vs the initial model"),
                     x0.len(),
-                    Problem::dim(&p),
+                    p.layout().len(),
                 ));
             }
             let learner = DpLearner::new(p, rule, i, nz, seed).map_err(|e| match e {

@@ -100,7 +100,7 @@ impl<P: Problem> TransformLearner<P> {
         Requires::all(Caps::GRADIENT).check(spec, &problem)?;
         let mut transform = build_transform(&Spec::parse(spec)?)?;
         transform.build(problem.layout(), streams)?;
-        let d = problem.dim();
+        let d = problem.layout().len();
         if problem.as_gradient().is_none() {
             return Err(Error::invalid(
                 "problem",
@@ -134,7 +134,7 @@ impl<P: Problem> TransformLearner<P> {
 
 impl<P: Problem> LocalLearner for TransformLearner<P> {
     fn local_update(&mut self, k: u64, z: &[f64], update: &mut [f64]) -> Option<f64> {
-        self.problem.resample();
+        descent_core::resample_if_stochastic(&mut self.problem);
         let g = self
             .problem
             .as_gradient()

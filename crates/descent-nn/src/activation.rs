@@ -62,7 +62,7 @@ impl Activation {
         }
     }
 
-    /// a[i] = σ(z[i]) for a whole layer; for tanh the loop is branch-free and vectorises
+    /// aᵢ = σ(zᵢ) for a whole layer; for tanh the loop is branch-free and vectorises
     /// (bit-identical to [`Activation::value`], which calls the same [`tanh`]).
     #[inline]
     pub fn apply(self, z: &[f64], a: &mut [f64]) {
@@ -190,7 +190,7 @@ const TANH_SATURATION: f64 = 20.0;
 
 /// tanh x without a libm call and without branches, so that a loop over a slice vectorises
 /// (the forward pass of a tanh MLP spends most of its non-GEMM time here). |x| < 0.625 uses
-/// the Cephes rational form; otherwise tanh|x| = 1 − 2/(e^{2|x|} + 1) with [`exp_nonneg`].
+/// the Cephes rational form; otherwise tanh|x| = 1 − 2/(e^{2|x|} + 1) with `exp_nonneg`.
 /// Within 2 ulp of the correctly rounded value (the test measures it against libm on a dense
 /// grid); NaN propagates; ±∞ → ±1.
 #[inline(always)]

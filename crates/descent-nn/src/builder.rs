@@ -47,6 +47,7 @@ const MODEL_NAMES: &[&str] = &["mlp", "softmax-regression", "linear"];
 /// A model built from a spec, with the initialisation the spec chose.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelSpec {
+    /// The network's shape and activations.
     pub mlp: Mlp,
     /// The init of every layer but the last.
     pub init: Init,

@@ -49,7 +49,7 @@ pub fn synaptic(m: usize, eta: f64, sigma: f64) -> f64 {
 
 /// (P1-g) Oja's per-plane rotation rates for distinct relevant variances λ_i (length m) and a
 /// flat irrelevant variance λ⊥ on n − m directions: the m × m matrix (row-major, zero diagonal)
-/// E[Ω_ij²] = η³λ⊥²(n−m) λ_iλ_j / (2(λ_i+λ_j)²) · [λ_j²/(λ_j−λ⊥) + λ_i²/(λ_i−λ⊥)],
+/// E\[Ω_ij²\] = η³λ⊥²(n−m) λ_iλ_j / (2(λ_i+λ_j)²) · [λ_j²/(λ_j−λ⊥) + λ_i²/(λ_i−λ⊥)],
 /// the per-step variance of the rotation generator in plane (i, j).
 pub fn oja_plane_rates(var_rel: &[f64], n: usize, eta: f64, var_irr: f64) -> Vec<f64> {
     let m = var_rel.len();
@@ -69,7 +69,7 @@ pub fn oja_plane_rates(var_rel: &[f64], n: usize, eta: f64, var_irr: f64) -> Vec
     out
 }
 
-/// (P1-g) Per-stimulus rates D_i = ½ Σ_{j≠i} E[Ω_ij²] from [`oja_plane_rates`].
+/// (P1-g) Per-stimulus rates D_i = ½ Σ_{j≠i} E\[Ω_ij²\] from [`oja_plane_rates`].
 pub fn oja_stimulus_rates(var_rel: &[f64], n: usize, eta: f64, var_irr: f64) -> Vec<f64> {
     let m = var_rel.len();
     let planes = oja_plane_rates(var_rel, n, eta, var_irr);

@@ -140,8 +140,8 @@ impl BilevelProblem for L2Hyperparameters {
 
 impl descent_core::Stochastic for L2Hyperparameters {
     fn resample(&mut self) {
-        Problem::resample(&mut self.train);
-        Problem::resample(&mut self.val);
+        descent_core::resample_if_stochastic(&mut self.train);
+        descent_core::resample_if_stochastic(&mut self.val);
     }
 }
 

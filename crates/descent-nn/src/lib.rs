@@ -1,3 +1,4 @@
+#![deny(missing_docs)]
 //! descent-nn: models with exact, batched derivatives and model + data objectives (DESIGN §4).
 //!
 //! - [`Mlp`]: dense MLPs (identity, tanh, ReLU, GELU, sigmoid; optional bias; Xavier, He or
@@ -39,6 +40,15 @@ pub mod loss;
 pub mod mlp;
 pub mod objective;
 pub mod pinn;
+pub mod prelude;
+
+/// `examples/mlp_derivatives.rs` (per-sample gradients and HVPs of an MLP), run as a doctest.
+///
+/// ```
+#[doc = include_str!("../examples/mlp_derivatives.rs")]
+/// ```
+#[cfg(doctest)]
+pub struct MlpDerivatives;
 pub mod taylor;
 pub mod varpro;
 

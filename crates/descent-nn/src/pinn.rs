@@ -60,7 +60,7 @@ pub trait Pde: Send + Sync {
     }
 }
 
-/// Manufactured solutions of −Δu = f on [0,1]^d (spec §3).
+/// Manufactured solutions of −Δu = f on \[0,1\]^d (spec §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PoissonSolution {
     /// u* = Π sin(π xᵢ), f = dπ²u*, zero on the boundary (problem A).
@@ -69,7 +69,7 @@ pub enum PoissonSolution {
     CosSum,
 }
 
-/// Poisson's equation −Δu = f on the unit cube [0,1]^d, residual r = Δu + f (spec §3).
+/// Poisson's equation −Δu = f on the unit cube \[0,1\]^d, residual r = Δu + f (spec §3).
 #[derive(Debug, Clone)]
 pub struct Poisson {
     d: usize,
@@ -180,7 +180,7 @@ pub enum HeatSolution {
     SinSum,
 }
 
-/// The heat equation ∂ₜu − ¼Δₓu = 0 on t ∈ [0,1], x ∈ [0,1]^d; the network input is (t, x)
+/// The heat equation ∂ₜu − ¼Δₓu = 0 on t ∈ \[0,1\], x ∈ \[0,1\]^d; the network input is (t, x)
 /// with time first. Condition points: the first half on the spatial boundary at uniform t, the
 /// second half at t = 0 (spec §3).
 #[derive(Debug, Clone)]

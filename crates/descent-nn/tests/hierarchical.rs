@@ -45,7 +45,7 @@ fn auc_minimax_gradients_match_finite_differences() {
         let mut p = AucMinimax::new(model.clone(), data(24, 0.0), 64, &RngStreams::new(0)).unwrap();
         assert_eq!(p.positive_fraction(), 0.25);
         let (dx, dy) = p.dims();
-        assert_eq!((dx + dy, dy), (p.dim(), 1));
+        assert_eq!((dx + dy, dy), (p.layout().len(), 1));
         let mut z = model.init_params(Init::Xavier, &mut RngStreams::new(1).stream("init"));
         z.extend([0.3, 0.6, -0.4]);
         let (x, y) = z.split_at(dx);
@@ -82,7 +82,7 @@ fn roc_auc_counts_pairs_with_ties_as_halves() {
     let model = Mlp::new(vec![3, 1], Activation::Identity, true).unwrap();
     let mut p = AucMinimax::new(model, data(40, 0.0), 8, &RngStreams::new(0)).unwrap();
     assert_eq!(p.batches_per_epoch(), 5);
-    let z = vec![0.0; p.dim()];
+    let z = vec![0.0; p.layout().len()];
     assert_eq!(p.auc(&z, &data(40, 1.0)).unwrap(), 0.5, "constant scores");
     let e = AucMinimax::new(
         Mlp::new(vec![3, 2], Activation::Identity, true).unwrap(),

@@ -52,7 +52,7 @@ fn softmax_regression_trains_with_plain_gradient_descent() {
     let model = Mlp::softmax_regression(2, 2).unwrap();
     let mut obj = Objective::new(model, data.clone(), Loss::SoftmaxCe, 1000, &streams).unwrap();
     assert!(obj.is_full_batch());
-    let mut x = vec![0.0; Problem::dim(&obj)];
+    let mut x = vec![0.0; obj.layout().len()];
     let mut g = vec![0.0; x.len()];
     let initial = obj.value_grad(&x, &mut g);
     assert!(

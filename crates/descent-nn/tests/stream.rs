@@ -20,7 +20,7 @@ fn streaming_objective_matches_fixed_data_and_learns() {
     let mut g = vec![0.0; x.len()];
     let mut g_ref = vec![0.0; x.len()];
     for _ in 0..3 {
-        Problem::resample(&mut obj);
+        descent_core::resample_if_stochastic(&mut obj);
         let batch = Arc::new(obj.current_data().clone());
         let mut fixed = Objective::new(model.clone(), batch, Loss::Mse, 16, &streams).unwrap();
         let f = obj.value_grad(&x, &mut g);
@@ -34,13 +34,13 @@ fn streaming_objective_matches_fixed_data_and_learns() {
     let mut w = x.clone();
     let start = obj.value(&w);
     for _ in 0..400 {
-        Problem::resample(&mut obj);
+        descent_core::resample_if_stochastic(&mut obj);
         obj.value_grad(&w, &mut g);
         w.iter_mut().zip(&g).for_each(|(a, b)| *a -= 0.2 * b);
     }
     let mut end = 0.0;
     for _ in 0..50 {
-        Problem::resample(&mut obj);
+        descent_core::resample_if_stochastic(&mut obj);
         end += obj.value(&w) / 50.0;
     }
     assert!(end < 0.01 && end < start / 20.0, "{start} -> {end}");

@@ -35,6 +35,7 @@ pub const SEED: u64 = 20;
 /// Steps and loss tolerance on one problem.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Target {
+    /// Steps to run.
     pub steps: u64,
     /// The final loss must be at most this (the minimum is 0).
     pub tol: f64,
@@ -43,8 +44,11 @@ pub struct Target {
 /// The step budget and tolerance per problem an optimizer states when it joins.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Budget {
+    /// On the ill-conditioned quadratic.
     pub quadratic: Target,
+    /// On Rosenbrock.
     pub rosenbrock: Target,
+    /// On the matrix parabola.
     pub matrix_parabola: Target,
     /// The minimax and bilevel problems (squared distance to the solution).
     pub hierarchical: Target,
@@ -77,9 +81,13 @@ pub fn spec(text: &'static str) -> impl Fn() -> Box<dyn Optimizer> {
 /// One problem of the suite: where runs start, the target, and for problems without a
 /// `Function` view the solution z* whose squared distance is the loss.
 pub struct Case {
+    /// The problem.
     pub problem: Box<dyn Problem>,
+    /// The starting point.
     pub start: Vec<f64>,
+    /// What a run must reach.
     pub target: Target,
+    /// z*, for problems measured by the squared distance to it.
     pub solution: Option<Vec<f64>>,
 }
 

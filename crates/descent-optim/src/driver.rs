@@ -16,11 +16,18 @@ pub enum Outcome {
     /// which). `final_loss` is f at the final x when the problem offers `Function` (one extra,
     /// uncounted value, unless [`RunOptions::final_evaluation`] is off), else the last loss a
     /// step reported.
-    Completed { steps: u64, final_loss: Option<f64> },
+    Completed {
+        /// Steps taken.
+        steps: u64,
+        /// f at the final x (or the last loss a step reported).
+        final_loss: Option<f64>,
+    },
     /// At step `step` (1-based) the loss or the new x was NaN or infinite. `last_finite_loss` is
     /// the last finite loss seen before.
     Diverged {
+        /// The 1-based step at which a value became non-finite.
         step: u64,
+        /// The last finite loss before it, if any.
         last_finite_loss: Option<f64>,
     },
 }
@@ -29,6 +36,14 @@ impl Outcome {
     /// True for [`Outcome::Diverged`].
     pub fn diverged(&self) -> bool {
         matches!(self, Outcome::Diverged { .. })
+    }
+
+    /// The final loss of a completed run (`None` when it diverged or saw no loss).
+    pub fn final_loss(&self) -> Option<f64> {
+        match self {
+            Outcome::Completed { final_loss, .. } => *final_loss,
+            Outcome::Diverged { .. } => None,
+        }
     }
 }
 
@@ -91,7 +106,9 @@ impl RunOptions {
 /// How and why a run of [`run_with`] ended.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RunEnd {
+    /// How the run ended.
     pub outcome: Outcome,
+    /// Why it stopped.
     pub reason: StopReason,
 }
 

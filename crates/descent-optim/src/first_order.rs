@@ -72,7 +72,9 @@ crate::config! {
 /// The state of [`Sgd`]: torch's momentum buffer and whether it holds a first gradient yet.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SgdState {
+    /// torch's momentum buffer b.
     pub momentum_buffer: Vec<f64>,
+    /// Whether b holds a first gradient yet.
     pub has_buf: bool,
 }
 
@@ -83,6 +85,18 @@ pub struct SgdState {
 /// b ← g                      at the first update, else  b ← μ·b + (1 − τ)·g
 /// g ← g + μ·b   if nesterov, else  g ← b         (momentum μ, dampening τ)
 /// u = −lr·g
+/// ```
+///
+/// ```
+/// use descent_core::{Layout, RngStreams};
+/// use descent_optim::{Sgd, SgdConfig, Transform};
+///
+/// let mut sgd = Sgd::new(SgdConfig { lr: 0.1, momentum: 0.9, ..Default::default() })?;
+/// sgd.build(&Layout::flat(2), &RngStreams::new(0))?;
+/// let mut g = [1.0, -2.0];
+/// sgd.update(1, &mut g, &[0.0, 0.0]);
+/// assert_eq!(g, [-0.1, 0.2]); // the first buffer is the gradient itself
+/// # Ok::<(), descent_core::Error>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Sgd {
@@ -121,7 +135,12 @@ impl Transform for Sgd {
         Ok(())
     }
 
+    /// # Panics
+    ///
+    /// Before [`Transform::build`] or on a wrong length (see
+    /// [`crate::transform::assert_update_len`]).
     fn update(&mut self, _step: u64, grad: &mut [f64], params: &[f64]) {
+        crate::transform::assert_update_len("sgd", self.st.momentum_buffer.len(), grad, params);
         let SgdConfig {
             lr,
             momentum: mu,
@@ -204,8 +223,11 @@ impl AdamConfig {
 /// correction).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AdamState {
+    /// The first moment m.
     pub m: Vec<f64>,
+    /// The second moment v.
     pub v: Vec<f64>,
+    /// Updates since build (t of the bias correction).
     pub count: u64,
 }
 
@@ -236,6 +258,19 @@ impl AdamState {
 /// `m = Q_M(β₁·m + (1 − β₁)·g)` and `v = Q_V(β₂·v + (1 − β₂)·g²)`: the EMA is computed in full
 /// precision and then stored quantized (P7 §2.3 and pitfall 2); bias correction and √v use the
 /// stored values in full precision.
+///
+/// ```
+/// use descent_core::{Layout, RngStreams};
+/// use descent_optim::{Adam, AdamConfig, Transform};
+///
+/// let mut adam = Adam::new(AdamConfig { lr: 1e-3, ..Default::default() })?;
+/// adam.build(&Layout::flat(2), &RngStreams::new(0))?;
+/// let mut g = [0.5, -4.0];
+/// adam.update(1, &mut g, &[0.0, 0.0]);
+/// // the first bias-corrected step is −lr·g/(|g| + ε) ≈ −lr·sign(g)
+/// assert!((g[0] + 1e-3).abs() < 1e-10 && (g[1] - 1e-3).abs() < 1e-10);
+/// # Ok::<(), descent_core::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Adam {
     cfg: AdamConfig,
@@ -285,6 +320,7 @@ impl Adam {
 
     /// The update scaled by `factor` (−1 for Adam itself): the one loop of `update`.
     fn update_with(&mut self, factor: f64, grad: &mut [f64], params: &[f64]) {
+        crate::transform::assert_update_len(self.cfg.kind(), self.st.m.len(), grad, params);
         let c = self.advance(factor);
         let plain = self.is_plain();
         let AdamState { m, v, count } = &mut self.st;
@@ -397,6 +433,10 @@ impl Transform for Adam {
         Ok(())
     }
 
+    /// # Panics
+    ///
+    /// Before [`Transform::build`] or on a wrong length (see
+    /// [`crate::transform::assert_update_len`]).
     fn update(&mut self, _step: u64, grad: &mut [f64], params: &[f64]) {
         self.update_with(-1.0, grad, params);
     }
@@ -409,6 +449,7 @@ impl Transform for Adam {
             add_update(params, grad);
             return;
         }
+        crate::transform::assert_update_len(self.cfg.kind(), self.st.m.len(), grad, params);
         let c = self.advance(-1.0);
         let moments = self.st.m.iter_mut().zip(self.st.v.iter_mut());
         let entries = params.iter_mut().zip(grad.iter());
@@ -453,6 +494,7 @@ impl Transform for DecoupledWeightDecay {
         Ok(())
     }
     fn update(&mut self, _step: u64, grad: &mut [f64], params: &[f64]) {
+        crate::transform::assert_same_len("decoupled_weight_decay", grad, params);
         let c = self.lr * self.weight_decay;
         for (g, x) in grad.iter_mut().zip(params) {
             *g -= c * x;

@@ -45,23 +45,43 @@ crate::config! {
 /// and gradient, and the step count.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LbfgsState {
+    /// Steps taken.
     pub step: u64,
+    /// The parameter count.
     pub dim: usize,
     /// Stored pairs (at most `history`) and the slot the next one goes to.
     pub len: usize,
+    /// The slot the next pair goes to.
     pub head: usize,
     /// `history` × `dim` each, slot-major.
     pub s: Vec<f64>,
+    /// The gradient differences yₖ = gₖ₊₁ − gₖ.
     pub y: Vec<f64>,
     /// 1/(sᵀy) of each slot.
     pub rho: Vec<f64>,
     /// f and ∇f at the current point, valid when `have_grad` (deterministic problems reuse them).
     pub f: f64,
+    /// ∇f at the current point.
     pub g: Vec<f64>,
+    /// Whether `f` and `g` are valid.
     pub have_grad: bool,
 }
 
 /// L-BFGS (see the module docs).
+///
+/// ```
+/// use std::ops::ControlFlow::Continue;
+/// use descent_core::{Problem, RngStreams, testfns::Rosenbrock};
+/// use descent_optim::{Lbfgs, LbfgsConfig, Optimizer, run};
+///
+/// let mut problem = Rosenbrock::new(2)?;
+/// let mut x = problem.start();
+/// let mut lbfgs = Lbfgs::new(LbfgsConfig::default(), "lbfgs")?;
+/// lbfgs.init(problem.layout(), &RngStreams::new(0))?;
+/// let end = run(&mut lbfgs, &mut x, &mut problem, 100, |_| Continue(()))?;
+/// assert!(end.final_loss().unwrap() < 1e-10);
+/// # Ok::<(), descent_core::Error>(())
+/// ```
 pub struct Lbfgs {
     cfg: LbfgsConfig,
     name: String,

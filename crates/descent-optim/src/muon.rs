@@ -177,7 +177,9 @@ pub fn newton_schulz_in(
 /// updates (the stochastic-rounding step of Q_M).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MuonState {
+    /// The momentum buffer of every matrix block.
     pub momentum: Vec<f64>,
+    /// Updates since build.
     pub count: u64,
 }
 
@@ -268,6 +270,7 @@ impl Transform for MuonOrthogonal {
             m: qm,
             ..
         } = self.cfg;
+        crate::transform::assert_update_len("muon", self.st.momentum.len(), grad, params);
         self.st.count += 1;
         let buf = &mut self.st.momentum;
         for &(off, r, c) in &self.blocks {

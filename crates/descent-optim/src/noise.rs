@@ -24,7 +24,9 @@ crate::config! {
 /// The state of [`SynapticNoise`]: its `"noise"` stream and the number of normals drawn.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SynapticNoiseState {
+    /// The noise stream (set at build).
     pub rng: Option<SimRng>,
+    /// Normal draws so far.
     pub draws: u64,
 }
 

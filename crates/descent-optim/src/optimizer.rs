@@ -87,16 +87,56 @@ pub struct StepInfo {
 
 /// One step of an optimization method over any [`Problem`] that offers what it
 /// [`Optimizer::requires`].
+///
+/// A custom optimizer writes [`Optimizer::requires`], [`Optimizer::name`] and
+/// [`Optimizer::step`] (and [`Optimizer::init`] when it keeps state); the hyperparameter and
+/// state methods have defaults for a method without either.
+///
+/// ```
+/// use descent_core::{Caps, Problem, Requires, Result, testfns::Rosenbrock};
+/// use descent_optim::{Optimizer, StepInfo, run};
+///
+/// /// Gradient descent with a fixed step, written from scratch.
+/// struct Gd(f64);
+/// impl Optimizer for Gd {
+///     fn requires(&self) -> Requires { Requires::all(Caps::GRADIENT) }
+///     fn name(&self) -> String { format!("gd({})", self.0) }
+///     fn step(&mut self, x: &mut [f64], problem: &mut dyn Problem) -> Result<StepInfo> {
+///         let grad = problem.as_gradient().expect("requires() checked by the driver");
+///         let mut g = vec![0.0; x.len()];
+///         let loss = grad.value_grad(x, &mut g);
+///         x.iter_mut().zip(&g).for_each(|(xi, gi)| *xi -= self.0 * gi);
+///         Ok(StepInfo { loss: Some(loss), ..StepInfo::default() })
+///     }
+/// }
+///
+/// let mut problem = Rosenbrock::new(2)?;
+/// let mut x = vec![-1.0, 1.0];
+/// let end = run(&mut Gd(1e-3), &mut x, &mut problem, 20_000, |_| std::ops::ControlFlow::Continue(()))?;
+/// assert!(end.final_loss().unwrap() < 1e-2);
+/// # Ok::<(), descent_core::Error>(())
+/// ```
 pub trait Optimizer: Send {
     /// The capabilities the method needs from a problem.
     fn requires(&self) -> Requires;
     /// The method as its user wrote it (e.g. the spec text `adam(lr=1e-3)`).
     fn name(&self) -> String;
     /// Allocates state for parameters with this layout; call before the first step and again to
-    /// reset.
-    fn init(&mut self, layout: &Layout, streams: &RngStreams) -> Result<()>;
+    /// reset. The default does nothing (a method without state).
+    ///
+    /// # Errors
+    ///
+    /// When the layout does not suit the method.
+    fn init(&mut self, _layout: &Layout, _streams: &RngStreams) -> Result<()> {
+        Ok(())
+    }
     /// Moves `x` one step. The problem is resampled by the optimizer (once per step, or more for
     /// methods with inner loops).
+    ///
+    /// # Errors
+    ///
+    /// A problem lacking what [`Optimizer::requires`] names, parameters of another length than
+    /// the layout of [`Optimizer::init`], or a numerical failure of the method.
     fn step(&mut self, x: &mut [f64], problem: &mut dyn Problem) -> Result<StepInfo>;
     /// The hyperparameter names [`Optimizer::set_hyper`] accepts (its own and those of a
     /// transform it runs).
@@ -108,12 +148,74 @@ pub trait Optimizer: Send {
         None
     }
     /// Changes a hyperparameter between steps (see [`Transform::set_hyper`]).
-    fn set_hyper(&mut self, name: &str, value: f64) -> Result<()>;
-    /// The state as plain data (a checkpoint of the method, not of `x`).
-    fn state(&self) -> OptimizerState;
+    ///
+    /// # Errors
+    ///
+    /// Unknown names (the default knows none) and out-of-range values.
+    fn set_hyper(&mut self, name: &str, _value: f64) -> Result<()> {
+        Err(crate::config::unknown_hyper(
+            &self.name(),
+            name,
+            &self.hyper_names(),
+        ))
+    }
+    /// The state as plain data (a checkpoint of the method, not of `x`). The default records
+    /// only the kind (the type's name), right for a method without state.
+    fn state(&self) -> OptimizerState {
+        OptimizerState::new(std::any::type_name::<Self>())
+    }
     /// Restores a state produced by [`Optimizer::state`] of an equal optimizer after
-    /// [`Optimizer::init`] on an equal layout; other kinds and shapes are errors.
-    fn load_state(&mut self, state: &OptimizerState) -> Result<()>;
+    /// [`Optimizer::init`] on an equal layout.
+    ///
+    /// # Errors
+    ///
+    /// Other kinds and shapes. The default accepts exactly the state of the default
+    /// [`Optimizer::state`].
+    fn load_state(&mut self, state: &OptimizerState) -> Result<()> {
+        state.expect_kind(std::any::type_name::<Self>())?;
+        state.expect_children(0)?;
+        if state.state.is_null() {
+            Ok(())
+        } else {
+            Err(Error::invalid(
+                "optimizer state",
+                "saved moments or counters",
+                format!("none for the stateless {}", self.name()),
+            ))
+        }
+    }
+}
+
+/// A boxed optimizer is an optimizer, so `Box<dyn Optimizer>` from
+/// [`crate::parse_optimizer`] goes wherever a typed one does.
+impl<O: Optimizer + ?Sized> Optimizer for Box<O> {
+    fn requires(&self) -> Requires {
+        (**self).requires()
+    }
+    fn name(&self) -> String {
+        (**self).name()
+    }
+    fn init(&mut self, layout: &Layout, streams: &RngStreams) -> Result<()> {
+        (**self).init(layout, streams)
+    }
+    fn step(&mut self, x: &mut [f64], problem: &mut dyn Problem) -> Result<StepInfo> {
+        (**self).step(x, problem)
+    }
+    fn hyper_names(&self) -> Vec<&'static str> {
+        (**self).hyper_names()
+    }
+    fn hyper(&self, name: &str) -> Option<f64> {
+        (**self).hyper(name)
+    }
+    fn set_hyper(&mut self, name: &str, value: f64) -> Result<()> {
+        (**self).set_hyper(name, value)
+    }
+    fn state(&self) -> OptimizerState {
+        (**self).state()
+    }
+    fn load_state(&mut self, state: &OptimizerState) -> Result<()> {
+        (**self).load_state(state)
+    }
 }
 
 /// Any [`Transform`] as an [`Optimizer`]: each step resamples the problem, takes the gradient
@@ -131,7 +233,9 @@ pub struct TransformOptimizer {
 /// `init` and the parameter count it was initialised for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct StepCount {
+    /// Steps taken since `init`.
     pub step: u64,
+    /// The parameter count it was initialised for.
     pub dim: usize,
 }
 

@@ -46,6 +46,19 @@ crate::config! {
 
 own_config!(Scale);
 
+impl Scale {
+    /// `u = factor·g`.
+    ///
+    /// # Errors
+    ///
+    /// A factor that is not finite.
+    pub fn new(factor: f64) -> Result<Self> {
+        let t = Scale { factor };
+        t.validate()?;
+        Ok(t)
+    }
+}
+
 impl Transform for Scale {
     crate::plumbing! { config: self, }
 
@@ -74,6 +87,19 @@ crate::config! {
 }
 
 own_config!(ScaleByLr);
+
+impl ScaleByLr {
+    /// `u = −lr·g`.
+    ///
+    /// # Errors
+    ///
+    /// `lr` not finite and ≥ 0.
+    pub fn new(lr: f64) -> Result<Self> {
+        let t = ScaleByLr { lr };
+        t.validate()?;
+        Ok(t)
+    }
+}
 
 impl Transform for ScaleByLr {
     crate::plumbing! { config: self, }
@@ -107,6 +133,7 @@ crate::config! {
 /// The state of [`Trace`]: the trace t (torch's momentum buffer).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TraceState {
+    /// The trace t (optax `trace`'s momentum).
     pub trace: Vec<f64>,
 }
 
@@ -118,13 +145,25 @@ pub struct Trace {
     st: TraceState,
 }
 
-impl FromConfig for Trace {
-    type Config = TraceConfig;
-    fn from_config(cfg: TraceConfig, _spec: &Spec) -> Result<Self> {
+impl Trace {
+    /// A validated trace.
+    ///
+    /// # Errors
+    ///
+    /// A decay that is not finite and ≥ 0.
+    pub fn new(cfg: TraceConfig) -> Result<Self> {
+        cfg.validate()?;
         Ok(Trace {
             cfg,
             st: TraceState::default(),
         })
+    }
+}
+
+impl FromConfig for Trace {
+    type Config = TraceConfig;
+    fn from_config(cfg: TraceConfig, _spec: &Spec) -> Result<Self> {
+        Trace::new(cfg)
     }
 }
 
@@ -138,7 +177,8 @@ impl Transform for Trace {
         self.st.trace = vec![0.0; layout.len()];
         Ok(())
     }
-    fn update(&mut self, _step: u64, grad: &mut [f64], _params: &[f64]) {
+    fn update(&mut self, _step: u64, grad: &mut [f64], params: &[f64]) {
+        crate::transform::assert_update_len("trace", self.st.trace.len(), grad, params);
         let TraceConfig { decay, nesterov } = self.cfg;
         for (g, t) in grad.iter_mut().zip(self.st.trace.iter_mut()) {
             *t = *g + decay * *t;
@@ -168,19 +208,50 @@ crate::config! {
 /// `u = m̂/(√v̂ + ε)` with the bias corrections of step t. Followed in a chain by a constant
 /// scale (`scale_by_lr`), it multiplies that scale into its per-step coefficient, which is the
 /// fused [`crate::Adam`]'s arithmetic.
+///
+/// ```
+/// use descent_core::{Layout, RngStreams};
+/// use descent_optim::{Adam, AdamConfig, ScaleByAdam, ScaleByLr, Transform, TransformExt};
+///
+/// let mut parts = ScaleByAdam::new(Default::default())?.then(ScaleByLr::new(1e-2)?);
+/// let mut fused = Adam::new(AdamConfig { lr: 1e-2, ..Default::default() })?;
+/// let (layout, streams) = (Layout::flat(3), RngStreams::new(0));
+/// parts.build(&layout, &streams)?;
+/// fused.build(&layout, &streams)?;
+/// for t in 1..=5 {
+///     let mut a = [0.3 * t as f64, -1.0, 2.5];
+///     let mut b = a;
+///     parts.update(t, &mut a, &[0.0; 3]);
+///     fused.update(t, &mut b, &[0.0; 3]);
+///     assert_eq!(a, b); // bit for bit
+/// }
+/// # Ok::<(), descent_core::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct ScaleByAdam {
     cfg: ScaleByAdamConfig,
     st: AdamState,
 }
 
-impl FromConfig for ScaleByAdam {
-    type Config = ScaleByAdamConfig;
-    fn from_config(cfg: ScaleByAdamConfig, _spec: &Spec) -> Result<Self> {
+impl ScaleByAdam {
+    /// A validated `scale_by_adam`.
+    ///
+    /// # Errors
+    ///
+    /// β₁ or β₂ outside [0, 1), or ε not finite and ≥ 0.
+    pub fn new(cfg: ScaleByAdamConfig) -> Result<Self> {
+        cfg.validate()?;
         Ok(ScaleByAdam {
             cfg,
             st: AdamState::default(),
         })
+    }
+}
+
+impl FromConfig for ScaleByAdam {
+    type Config = ScaleByAdamConfig;
+    fn from_config(cfg: ScaleByAdamConfig, _spec: &Spec) -> Result<Self> {
+        ScaleByAdam::new(cfg)
     }
 }
 
@@ -198,7 +269,8 @@ impl Transform for ScaleByAdam {
         self.update_scaled(step, grad, params, 1.0);
     }
     /// `factor·m̂/(√v̂ + ε)` with `factor/(1 − β₁ᵗ)` as the one per-step coefficient.
-    fn update_scaled(&mut self, _step: u64, grad: &mut [f64], _params: &[f64], factor: f64) {
+    fn update_scaled(&mut self, _step: u64, grad: &mut [f64], params: &[f64], factor: f64) {
+        crate::transform::assert_update_len("scale_by_adam", self.st.m.len(), grad, params);
         let ScaleByAdamConfig { beta1, beta2, eps } = self.cfg;
         self.st.count += 1;
         AdamStep::at(beta1, beta2, eps, factor, self.st.count).update(
@@ -221,6 +293,19 @@ crate::config! {
 
 own_config!(AddDecayedWeights);
 
+impl AddDecayedWeights {
+    /// `u = g + λ·x`.
+    ///
+    /// # Errors
+    ///
+    /// λ not finite and ≥ 0.
+    pub fn new(weight_decay: f64) -> Result<Self> {
+        let t = AddDecayedWeights { weight_decay };
+        t.validate()?;
+        Ok(t)
+    }
+}
+
 impl Transform for AddDecayedWeights {
     crate::plumbing! { config: self, }
 
@@ -231,6 +316,7 @@ impl Transform for AddDecayedWeights {
         Ok(())
     }
     fn update(&mut self, _step: u64, grad: &mut [f64], params: &[f64]) {
+        crate::transform::assert_same_len("add_decayed_weights", grad, params);
         let wd = self.weight_decay;
         for (g, x) in grad.iter_mut().zip(params) {
             *g += wd * x;

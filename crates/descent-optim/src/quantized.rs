@@ -49,10 +49,23 @@ crate::config! {
 /// stochastic rounding hashes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Counter {
+    /// Quantized updates so far (the stochastic-rounding step counter).
     pub count: u64,
 }
 
 /// Q_G: quantizes the gradient in place (put it first in a chain: P7's workers send Q_G(g)).
+///
+/// ```
+/// use descent_core::{FloatFormat, Layout, Quantizer, RngStreams, Rounding};
+/// use descent_optim::{QuantizeGradient, Transform};
+///
+/// let mut q = QuantizeGradient::new(Quantizer::new(FloatFormat::BF16, Rounding::Nearest));
+/// q.build(&Layout::flat(2), &RngStreams::new(0))?;
+/// let mut g = [1.0 + 1.0 / 1024.0, 3.0];
+/// q.update(1, &mut g, &[0.0, 0.0]);
+/// assert_eq!(g, [1.0, 3.0]); // bf16 keeps 7 mantissa bits
+/// # Ok::<(), descent_core::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct QuantizeGradient {
     cfg: QuantizeConfig,
@@ -116,14 +129,14 @@ pub struct QuantizedWeights<P> {
 impl<P: Problem> QuantizedWeights<P> {
     /// Wraps `inner`; allocates the quantized copy once.
     pub fn new(inner: P, quantizer: Quantizer) -> Self {
-        let n = inner.dim();
+        let n = inner.layout().len();
         Self::with_buffer(inner, quantizer, vec![0.0; n], 0)
     }
 
     /// Wraps `inner` reusing `buffer` (resized to the dimension) and continuing the evaluation
     /// counter from `evals` (for adapters created per step without allocating).
     pub fn with_buffer(inner: P, quantizer: Quantizer, mut buffer: Vec<f64>, evals: u64) -> Self {
-        buffer.resize(inner.dim(), 0.0);
+        buffer.resize(inner.layout().len(), 0.0);
         QuantizedWeights {
             inner,
             quantizer,
@@ -151,7 +164,7 @@ impl<P: Problem> QuantizedWeights<P> {
 
 impl<P: Problem> Function for QuantizedWeights<P> {
     fn dim(&self) -> usize {
-        self.inner.dim()
+        self.inner.layout().len()
     }
     fn value(&mut self, x: &[f64]) -> f64 {
         self.quantize(x);
@@ -176,7 +189,7 @@ impl<P: Problem> Gradient for QuantizedWeights<P> {
 
 impl<P: Problem> Stochastic for QuantizedWeights<P> {
     fn resample(&mut self) {
-        self.inner.resample();
+        descent_core::resample_if_stochastic(&mut self.inner);
     }
 }
 

@@ -1,6 +1,6 @@
 //! Optimizers and transforms built from spec text (DESIGN §3 "Spec grammar"): one table,
 //! [`OPTIMIZERS`] and [`TRANSFORMS`], whose keys, defaults and meanings come from each method's
-//! config struct (see [`crate::config`]), so `descent list`, the builder and the rustdoc of
+//! config struct (see [`mod@crate::config`]), so `descent list`, the builder and the rustdoc of
 //! every config cannot disagree. `descent list` prints them; e.g.
 //!
 //! ```text
@@ -57,6 +57,7 @@ use crate::zeroth_order::ZoOptimizer;
 /// A transform or optimizer built from its config (see [`crate::config!`]): the registry reads
 /// the config from the spec, then calls `from_config`.
 pub trait FromConfig: Sized {
+    /// The typed config the registry reads from the spec.
     type Config: Config;
 
     /// Keys read beside the config's own (e.g. `base`), for `descent list`.
@@ -84,11 +85,13 @@ pub enum Build {
 /// builder.
 #[derive(Clone, Copy)]
 pub struct Entry {
+    /// The spec name.
     pub name: &'static str,
     /// One line: what the method is.
     pub summary: &'static str,
     /// The keys with their defaults and meanings (the argument is the entry's name).
     pub keys: fn(&str) -> Vec<KeyDoc>,
+    /// How it is built.
     pub build: Build,
 }
 

@@ -295,6 +295,20 @@ crate::config! {
 /// Each step resamples once and evaluates 1 + K gradients on that minibatch (fewer with a
 /// tolerance). Reports the extras `gamma`, `inner_evals`, `residual` (the projection's final
 /// stationarity residual) and `height_gap` (ỹ − f(θ_t)).
+///
+/// ```
+/// use std::ops::ControlFlow::Continue;
+/// use descent_core::{Problem, RngStreams, testfns::Quadratic};
+/// use descent_optim::{Optimizer, Rbo, RboConfig, run};
+///
+/// let mut bowl = Quadratic::diagonal(&[1.0, 2.0], &[0.0, 0.0])?;
+/// let mut x = vec![1.0, 1.0]; // f = 1.5
+/// let mut rbo = Rbo::new(RboConfig { lr: 0.05, radius: 0.1, ..Default::default() }, "rbo")?;
+/// rbo.init(bowl.layout(), &RngStreams::new(0))?;
+/// let end = run(&mut rbo, &mut x, &mut bowl, 200, |_| Continue(()))?;
+/// assert!(end.final_loss().unwrap() < 0.05); // 0.029 after 200 steps
+/// # Ok::<(), descent_core::Error>(())
+/// ```
 pub struct Rbo {
     config: RboConfig,
     st: StepCount,

@@ -61,6 +61,21 @@ impl SamScratch {
 
 /// The SAM oracle adapter: offers `Function` (f at w), `Gradient` (∇f at the ascent point of
 /// the same minibatch) and `Stochastic` (forwarded), as far as the inner problem offers them.
+///
+/// ```
+/// use descent_core::{Gradient, testfns::Quadratic};
+/// use descent_optim::{Sam, SamConfig};
+///
+/// // f = ½(x₁² + 4x₂²): the SAM gradient is ∇f at x + ρ·∇f/‖∇f‖
+/// let bowl = Quadratic::diagonal(&[1.0, 4.0], &[0.0, 0.0])?;
+/// let mut sam = Sam::new(bowl, SamConfig { rho: 0.1, ..Default::default() })?;
+/// let mut g = [0.0; 2];
+/// let f = sam.value_grad(&[1.0, 1.0], &mut g);
+/// let s = 0.1 / 17f64.sqrt();
+/// assert_eq!(f, 2.5); // the value stays f(x)
+/// assert!((g[0] - (1.0 + s)).abs() < 1e-12 && (g[1] - 4.0 * (1.0 + 4.0 * s)).abs() < 1e-12);
+/// # Ok::<(), descent_core::Error>(())
+/// ```
 pub struct Sam<P: Problem> {
     inner: P,
     config: SamConfig,
@@ -71,15 +86,25 @@ pub struct Sam<P: Problem> {
 
 impl<P: Problem> Sam<P> {
     /// Wraps `inner`, allocating scratch for its dimension.
+    ///
+    /// # Errors
+    ///
+    /// As [`Sam::with_scratch`]: `inner` must offer a [`Gradient`].
     pub fn new(inner: P, config: SamConfig) -> Result<Self> {
-        let dim = inner.dim();
+        let dim = inner.layout().len();
         Self::with_scratch(inner, config, SamScratch::new(dim))
     }
 
     /// Wraps `inner` reusing `scratch` (resized if its dimension differs).
+    ///
+    /// # Errors
+    ///
+    /// An [`descent_core::Error::Capability`] when `inner` offers no [`Gradient`] (SAM's ascent
+    /// point needs one), and an invalid-value error for a config out of range.
     pub fn with_scratch(inner: P, config: SamConfig, mut scratch: SamScratch) -> Result<Self> {
         config.validate()?;
-        let dim = inner.dim();
+        Requires::all(Caps::GRADIENT).check("sam", &inner)?;
+        let dim = inner.layout().len();
         if scratch.perturbed.len() != dim {
             scratch = SamScratch::new(dim);
         }
@@ -107,14 +132,25 @@ impl<P: Problem> Sam<P> {
     }
 }
 
-const VIEW: &str = "Sam exposes a view only when the inner problem offers it";
+/// The panic of a typed oracle call on a [`Sam`] whose inner problem lacks the view.
+#[cold]
+#[track_caller]
+fn missing(capability: &str) -> ! {
+    panic!(
+        "Sam: the wrapped problem does not offer {capability}; call it only for capabilities \
+         in caps(), or go through Problem::as_* (None when absent)"
+    )
+}
 
 impl<P: Problem> Function for Sam<P> {
     fn dim(&self) -> usize {
-        self.inner.dim()
+        self.inner.layout().len()
     }
     fn value(&mut self, x: &[f64]) -> f64 {
-        self.inner.as_function().expect(VIEW).value(x)
+        self.inner
+            .as_function()
+            .unwrap_or_else(|| missing("Function"))
+            .value(x)
     }
 }
 
@@ -122,7 +158,10 @@ impl<P: Problem> Gradient for Sam<P> {
     /// Returns f_B(w) and writes ∇f_B(w + ε̂) (two gradient evaluations of the inner problem).
     fn value_grad(&mut self, x: &[f64], g: &mut [f64]) -> f64 {
         let SamScratch { perturbed, first } = &mut self.scratch;
-        let grad = self.inner.as_gradient().expect(VIEW);
+        let grad = self
+            .inner
+            .as_gradient()
+            .unwrap_or_else(|| missing("Gradient"));
         let loss = grad.value_grad(x, first);
         let cfg = self.config;
         let scale = if cfg.adaptive {
@@ -157,7 +196,10 @@ impl<P: Problem> Gradient for Sam<P> {
 
 impl<P: Problem> Stochastic for Sam<P> {
     fn resample(&mut self) {
-        self.inner.as_stochastic().expect(VIEW).resample()
+        self.inner
+            .as_stochastic()
+            .unwrap_or_else(|| missing("Stochastic"))
+            .resample()
     }
 }
 

@@ -15,25 +15,52 @@ use serde::{Deserialize, Serialize};
 use crate::Transform;
 use crate::config::{Config, NON_NEGATIVE, Param};
 
-/// A learning-rate multiplier as a function of the step `t ≥ 1` (`k = t − 1`).
+/// A learning-rate multiplier as a function of the step `t ≥ 1` (`k = t − 1`). More schedules
+/// may be added, so a `match` outside this crate needs a wildcard arm.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "snake_case")]
 pub enum Schedule {
     /// `1`.
     Constant,
     /// torch `StepLR`: `γ^⌊k / step_size⌋`.
-    Step { step_size: u64, gamma: f64 },
+    Step {
+        /// Steps between two decays.
+        step_size: u64,
+        /// The decay factor γ.
+        gamma: f64,
+    },
     /// torch `ExponentialLR`: `γ^k`.
-    Exponential { gamma: f64 },
+    Exponential {
+        /// The decay factor γ per step.
+        gamma: f64,
+    },
     /// torch `CosineAnnealingLR` with `η_min = min·base`:
     /// `min + (1 − min)·(1 + cos(π·k/total))/2` for `k ≤ total`, then `min` (no restart).
-    Cosine { total: u64, min: f64 },
+    Cosine {
+        /// The steps of the decay.
+        total: u64,
+        /// The final factor.
+        min: f64,
+    },
     /// Linear warmup then cosine decay: `t / warmup` for `t ≤ warmup`, then the cosine above
     /// over the remaining `total − warmup` steps with `k = t − warmup`, ending at `min`.
-    WarmupCosine { warmup: u64, total: u64, min: f64 },
+    WarmupCosine {
+        /// The steps of the linear warmup.
+        warmup: u64,
+        /// The steps of warmup and decay together.
+        total: u64,
+        /// The final factor.
+        min: f64,
+    },
     /// torch `LinearLR(start_factor=1, end_factor=end, total_iters=total)`:
     /// `1 + (end − 1)·min(k, total)/total`.
-    Linear { total: u64, end: f64 },
+    Linear {
+        /// The steps of the ramp.
+        total: u64,
+        /// The final factor.
+        end: f64,
+    },
     /// `1/√t`, the classical stochastic-approximation decay.
     InvSqrt,
 }
@@ -256,6 +283,15 @@ crate::config! {
 /// `inner.lr = base · schedule.factor(t)` (torch's scheduler semantics: momentum buffers and
 /// Adam moments are untouched, only the step size changes). `set_hyper("lr", v)` from outside
 /// sets the base, which the schedule keeps multiplying; other names go to the inner transform.
+///
+/// ```
+/// use descent_optim::{Schedule, Sgd, SgdConfig, TransformExt};
+///
+/// let sgd = Sgd::new(SgdConfig { lr: 0.1, ..Default::default() })?;
+/// let s = sgd.with_schedule(Schedule::Step { step_size: 10, gamma: 0.5 })?;
+/// assert_eq!((s.lr_at(1), s.lr_at(11), s.lr_at(21)), (0.1, 0.05, 0.025));
+/// # Ok::<(), descent_core::Error>(())
+/// ```
 pub struct Scheduled {
     inner: Box<dyn Transform>,
     cfg: ScheduledConfig,

@@ -17,13 +17,45 @@ use crate::registry::build_transform;
 ///
 /// Object safe and `Send`, so transforms built from text at run time compose as
 /// `Box<dyn Transform>` and move across threads (one run per rayon task).
+///
+/// A custom transform writes [`Transform::name`] and [`Transform::update`], and
+/// [`Transform::build`] when it keeps state; everything else has a default (no
+/// hyperparameters, and a state that records only its kind, which suits a stateless transform).
+///
+/// ```
+/// use descent_optim::{Transform, TransformExt};
+///
+/// /// Sign descent: u = −lr·sign(g).
+/// struct SignSgd(f64);
+/// impl Transform for SignSgd {
+///     fn name(&self) -> String { format!("sign_sgd(lr={})", self.0) }
+///     fn update(&mut self, _step: u64, grad: &mut [f64], _params: &[f64]) {
+///         grad.iter_mut().for_each(|g| *g = -self.0 * g.signum());
+///     }
+/// }
+///
+/// let mut t = SignSgd(0.1).with_clip_norm(1.0)?; // chain(clip_norm(max=1), sign_sgd(lr=0.1))
+/// let mut g = [3.0, -4.0];
+/// let layout = descent_core::Layout::flat(2);
+/// t.build(&layout, &descent_core::RngStreams::new(0))?;
+/// t.update(1, &mut g, &[0.0, 0.0]);
+/// assert_eq!(g, [-0.1, 0.1]);
+/// # Ok::<(), descent_core::Error>(())
+/// ```
 pub trait Transform: Send {
     /// A short readable name, e.g. `sgd(lr=0.1, momentum=0.9)` or `chain(clip_norm(max=1), adam(..))`.
     fn name(&self) -> String;
 
     /// Allocates state sized to `layout` (zeroed moments, empty buffers). Called once before the
-    /// first update and again to reset. `streams` serves transforms that draw noise.
-    fn build(&mut self, layout: &Layout, streams: &RngStreams) -> Result<()>;
+    /// first update and again to reset. `streams` serves transforms that draw noise. The default
+    /// does nothing (a stateless transform).
+    ///
+    /// # Errors
+    ///
+    /// When the layout does not suit the transform (e.g. Muon on a block that is not a matrix).
+    fn build(&mut self, _layout: &Layout, _streams: &RngStreams) -> Result<()> {
+        Ok(())
+    }
 
     /// Rewrites `grad` in place into the update added to `params`. `step` is the 1-based index
     /// of this update in the run, used by schedules; moment estimates keep their own count in
@@ -58,22 +90,92 @@ pub trait Transform: Send {
     }
 
     /// The hyperparameter names [`Transform::set_hyper`] accepts (e.g. `["lr", "momentum"]`).
-    fn hyper_names(&self) -> Vec<&'static str>;
+    /// The default has none.
+    fn hyper_names(&self) -> Vec<&'static str> {
+        Vec::new()
+    }
 
     /// The current value of a hyperparameter: `Some` exactly for the names of
     /// [`Transform::hyper_names`] (combinators use it to route `set_hyper` without allocating).
-    fn hyper(&self, name: &str) -> Option<f64>;
+    fn hyper(&self, _name: &str) -> Option<f64> {
+        None
+    }
 
     /// Changes a hyperparameter between updates (schedules driven from outside, e.g. once per
-    /// federated round). Unknown names and out-of-range values are errors.
-    fn set_hyper(&mut self, name: &str, value: f64) -> Result<()>;
+    /// federated round).
+    ///
+    /// # Errors
+    ///
+    /// Unknown names (the default knows none) and out-of-range values.
+    fn set_hyper(&mut self, name: &str, _value: f64) -> Result<()> {
+        Err(unknown_hyper(&self.name(), name, &self.hyper_names()))
+    }
 
-    /// The state as plain data (moments, counters and the current hyperparameters).
-    fn state(&self) -> TransformState;
+    /// The state as plain data (moments, counters and the current hyperparameters). The
+    /// default records only the kind (the type's name): right for a stateless transform; a
+    /// transform with state overrides this and [`Transform::load_state`] (the
+    /// [`plumbing!`](crate::plumbing!) macro writes both from a config and a state struct).
+    fn state(&self) -> TransformState {
+        TransformState::new(std::any::type_name::<Self>())
+    }
 
     /// Restores a state produced by [`Transform::state`] of an equal transform built on an
-    /// equal layout; a state of another kind or shape is an error.
-    fn load_state(&mut self, state: &TransformState) -> Result<()>;
+    /// equal layout.
+    ///
+    /// # Errors
+    ///
+    /// A state of another kind or shape. The default accepts exactly the state of the default
+    /// [`Transform::state`].
+    fn load_state(&mut self, state: &TransformState) -> Result<()> {
+        state.expect_kind(std::any::type_name::<Self>())?;
+        state.expect_children(0)?;
+        if state.state.is_null() {
+            Ok(())
+        } else {
+            Err(Error::invalid(
+                "transform state",
+                "saved moments or counters",
+                format!("none for the stateless {}", self.name()),
+            ))
+        }
+    }
+}
+
+/// A boxed transform is a transform, so `Box<dyn Transform>` goes wherever one is expected.
+impl<T: Transform + ?Sized> Transform for Box<T> {
+    fn name(&self) -> String {
+        (**self).name()
+    }
+    fn build(&mut self, layout: &Layout, streams: &RngStreams) -> Result<()> {
+        (**self).build(layout, streams)
+    }
+    fn update(&mut self, step: u64, grad: &mut [f64], params: &[f64]) {
+        (**self).update(step, grad, params)
+    }
+    fn apply(&mut self, step: u64, grad: &mut [f64], params: &mut [f64]) {
+        (**self).apply(step, grad, params)
+    }
+    fn linear_factor(&self) -> Option<f64> {
+        (**self).linear_factor()
+    }
+    fn update_scaled(&mut self, step: u64, grad: &mut [f64], params: &[f64], factor: f64) {
+        (**self).update_scaled(step, grad, params, factor)
+    }
+    fn hyper_names(&self) -> Vec<&'static str> {
+        (**self).hyper_names()
+    }
+    fn hyper(&self, name: &str) -> Option<f64> {
+        (**self).hyper(name)
+    }
+    fn set_hyper(&mut self, name: &str, value: f64) -> Result<()> {
+        (**self).set_hyper(name, value)
+    }
+    fn state(&self) -> TransformState {
+        (**self).state()
+    }
+    fn load_state(&mut self, state: &TransformState) -> Result<()> {
+        (**self).load_state(state)
+    }
 }
 
 /// `params += update`, entry by entry.
@@ -84,6 +186,52 @@ pub fn add_update(params: &mut [f64], update: &[f64]) {
 }
 
 pub use crate::config::{TransformState, unknown_hyper};
+
+/// The check a stateful transform makes at the start of [`Transform::update`]: the gradient and
+/// the parameters must have the length it was built for. Taking an update with a transform that
+/// was never built (or built for another layout) would otherwise zip over empty state and hand
+/// back the raw gradient, i.e. a step of gradient *ascent*.
+///
+/// # Panics
+///
+/// When `grad.len()` or `params.len()` differs from `built`, with a message naming the
+/// transform and the three lengths. A wrong length is a programming error of the caller (the
+/// [`crate::Optimizer`] adapters check lengths first and return an [`Error::Shape`]).
+#[inline]
+#[track_caller]
+pub fn assert_update_len(kind: &str, built: usize, grad: &[f64], params: &[f64]) {
+    if grad.len() != built || params.len() != built {
+        update_len_panic(kind, built, grad.len(), params.len());
+    }
+}
+
+/// The check of a stateless transform that reads the parameters: one parameter per gradient
+/// entry.
+///
+/// # Panics
+///
+/// When `grad` and `params` differ in length, naming the transform.
+#[inline]
+#[track_caller]
+pub fn assert_same_len(kind: &str, grad: &[f64], params: &[f64]) {
+    if grad.len() != params.len() {
+        panic!(
+            "{kind}: update with a gradient of length {} but parameters of length {}",
+            grad.len(),
+            params.len()
+        );
+    }
+}
+
+#[cold]
+#[track_caller]
+fn update_len_panic(kind: &str, built: usize, grad: usize, params: usize) -> ! {
+    panic!(
+        "{kind}: update with a gradient of length {grad} and parameters of length {params}, \
+         but the transform was built for {built} parameters (call build with the parameters' \
+         layout before the first update)"
+    )
+}
 
 /// Checks a learning-rate-like hyperparameter: finite and ≥ 0 (0 lets a schedule end at zero).
 pub fn check_non_negative(field: &str, value: f64) -> Result<f64> {
@@ -96,6 +244,19 @@ pub fn check_non_negative(field: &str, value: f64) -> Result<f64> {
 
 /// Applies its members in order, each rewriting the previous one's output (optax `chain`), e.g.
 /// `chain(clip_norm, adam)` clips the raw gradient, then Adam turns it into an update.
+///
+/// ```
+/// use descent_core::{Layout, RngStreams};
+/// use descent_optim::{Chain, ClipByGlobalNorm, Sgd, SgdConfig, Transform, TransformExt};
+///
+/// let sgd = Sgd::new(SgdConfig { lr: 1.0, ..Default::default() })?;
+/// let mut t = Chain::new(vec![ClipByGlobalNorm::new(1.0)?.boxed(), sgd.boxed()]);
+/// t.build(&Layout::flat(2), &RngStreams::new(0))?;
+/// let mut g = [3.0, 4.0];
+/// t.update(1, &mut g, &[0.0, 0.0]);
+/// assert!((g[0] + 0.6).abs() < 1e-15 && (g[1] + 0.8).abs() < 1e-15); // clipped to norm 1, then −lr·g
+/// # Ok::<(), descent_core::Error>(())
+/// ```
 pub struct Chain {
     members: Vec<Box<dyn Transform>>,
 }
@@ -109,6 +270,11 @@ impl Chain {
     /// The members in order.
     pub fn members(&self) -> &[Box<dyn Transform>] {
         &self.members
+    }
+
+    /// The members in order, by value.
+    pub fn into_members(self) -> Vec<Box<dyn Transform>> {
+        self.members
     }
 
     /// `chain(of=[spec, ...])`.
@@ -349,10 +515,31 @@ struct Group {
 /// From spec text: `partition(matrix=adam(lr=1e-3), vector=sgd(lr=0.1))` (by shape class) or
 /// `partition(groups=[group(match="*.bias", opt=sgd(lr=0.1)), ...], default=adam)` (by block
 /// name, the first matching glob wins); see [`Partition::named`].
+///
+/// ```
+/// use descent_core::{Layout, RngStreams};
+/// use descent_optim::{Label, Partition, Sgd, SgdConfig, Transform, TransformExt};
+///
+/// let sgd = |lr| Sgd::new(SgdConfig { lr, ..Default::default() }).map(TransformExt::boxed);
+/// let mut t = Partition::named(vec![
+///     (Label::Glob("*.bias".into()), sgd(1.0)?),
+///     (Label::Default, sgd(0.1)?),
+/// ])?;
+/// let mut layout = Layout::new();
+/// layout.push("layer0.weight", &[1, 2]);
+/// layout.push("layer0.bias", &[1]);
+/// t.build(&layout, &RngStreams::new(0))?;
+/// let mut g = [1.0, 1.0, 1.0];
+/// t.update(1, &mut g, &[0.0; 3]);
+/// assert_eq!(g, [-0.1, -0.1, -1.0]);
+/// # Ok::<(), descent_core::Error>(())
+/// ```
 pub struct Partition {
     members: Vec<Box<dyn Transform>>,
     route: Route,
     groups: Vec<Group>,
+    /// The layout length of the last build (`None` before the first).
+    built: Option<usize>,
 }
 
 impl Partition {
@@ -365,6 +552,7 @@ impl Partition {
             members,
             route: Route::By(Box::new(label)),
             groups: Vec::new(),
+            built: None,
         }
     }
 
@@ -374,6 +562,7 @@ impl Partition {
             members,
             route: Route::Labels(labels),
             groups: Vec::new(),
+            built: None,
         }
     }
 
@@ -405,6 +594,7 @@ impl Partition {
             members,
             route: Route::Named(labels),
             groups: Vec::new(),
+            built: None,
         })
     }
 
@@ -547,6 +737,7 @@ impl Transform for Partition {
             slot.push(i);
         }
         self.groups.clear();
+        self.built = None;
         for (member, idx) in self.members.iter_mut().zip(&indices) {
             let sub = layout.select(idx)?;
             member.build(&sub, streams)?;
@@ -556,10 +747,19 @@ impl Transform for Partition {
                 params: vec![0.0; sub.len()],
             });
         }
+        self.built = Some(layout.len());
         Ok(())
     }
 
+    /// # Panics
+    ///
+    /// Before [`Transform::build`] and on a gradient or parameters of another length than the
+    /// layout it was built on (see [`assert_update_len`]).
     fn update(&mut self, step: u64, grad: &mut [f64], params: &[f64]) {
+        match self.built {
+            Some(n) => assert_update_len("partition", n, grad, params),
+            None => update_len_panic("partition (never built)", 0, grad.len(), params.len()),
+        }
         for (member, group) in self.members.iter_mut().zip(&mut self.groups) {
             if group.grad.is_empty() {
                 continue;

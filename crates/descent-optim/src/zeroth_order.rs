@@ -3,8 +3,8 @@
 //! (DAP), exposed as an oracle adapter so that any transform (SGD, Adam, ...) becomes a ZO method.
 //!
 //! - [`PerturbationLaw`]: Gaussian, uniform sphere of radius √d, random coordinate √d·e_J,
-//!   Rademacher, and DAP v = s·u + w (s = ±1, w ⊥ u with E[wwᵀ] = I − uuᵀ) in the three
-//!   constructions of the authors' code. Every law is scaled so that E[vvᵀ] = I (δ = 1, spec §2.2),
+//!   Rademacher, and DAP v = s·u + w (s = ±1, w ⊥ u with E\[wwᵀ\] = I − uuᵀ) in the three
+//!   constructions of the authors' code. Every law is scaled so that E\[vvᵀ\] = I (δ = 1, spec §2.2),
 //!   so the estimator targets ∇f itself.
 //! - [`ZoEstimator`]: the two-point estimator averaged over q directions,
 //!   forward ĝ = (1/q) Σ_b [f(x+μv_b) − f(x)]/μ · v_b, central with [f(x+μv) − f(x−μv)]/(2μ),
@@ -45,7 +45,7 @@ use crate::registry::{FromConfig, base_transform};
 use crate::transform::Transform;
 
 crate::spec_enum! {
-    /// How a DAP sample's complement w ⊥ u is drawn (spec §2.2; all give E[vvᵀ] = I).
+    /// How a DAP sample's complement w ⊥ u is drawn (spec §2.2; all give E\[vvᵀ\] = I).
     pub enum DapConstruction {
         /// (i) w = (I − uuᵀ)z, z ~ N(0, I) (the notebook's `grad` mode).
         GaussianComplement = "gaussian_complement",
@@ -69,7 +69,7 @@ pub enum DapDirection {
     Estimated,
 }
 
-/// A perturbation law V with E[vvᵀ] = I (δ = 1).
+/// A perturbation law V with E\[vvᵀ\] = I (δ = 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PerturbationLaw {
@@ -83,7 +83,9 @@ pub enum PerturbationLaw {
     Rademacher,
     /// Directionally aligned: v = s·u + w, s = ±1, w ⊥ u (so |aᵀv| = ‖a‖ when u = a/‖a‖).
     Dap {
+        /// How the perpendicular part w is built.
         construction: DapConstruction,
+        /// Which direction u the perturbation aligns with.
         direction: DapDirection,
     },
 }
@@ -163,7 +165,7 @@ impl PerturbationLaw {
     /// Draws one v into `v`. DAP needs the unit direction `u` (same length as `v`); the other
     /// laws ignore it. Errors, naming what was expected, when DAP gets no `u`, a `u` whose length
     /// differs from `v`'s, or a `u` that is not a unit vector (‖u‖ within 1e-6 of 1): the
-    /// construction v = s·u + w with E[vvᵀ] = I (spec §2.2) holds only for unit u. Never
+    /// construction v = s·u + w with E\[vvᵀ\] = I (spec §2.2) holds only for unit u. Never
     /// allocates.
     pub fn sample(&self, rng: &mut Rng, u: Option<&[f64]>, v: &mut [f64]) -> Result<()> {
         if let PerturbationLaw::Dap { .. } = self {
@@ -618,7 +620,7 @@ pub struct ZoGradient<P: Problem, E: BorrowMut<ZoEstimator> = ZoEstimator> {
 impl<P: Problem> ZoGradient<P, ZoEstimator> {
     /// Wraps `inner` with a new estimator drawing from the `"perturbations"` stream.
     pub fn new(inner: P, cfg: ZoConfig, streams: &RngStreams) -> Result<Self> {
-        let est = ZoEstimator::new(cfg, inner.dim(), streams.stream("perturbations"))?;
+        let est = ZoEstimator::new(cfg, inner.layout().len(), streams.stream("perturbations"))?;
         Self::with_estimator(inner, est)
     }
 }
@@ -629,10 +631,10 @@ impl<P: Problem, E: BorrowMut<ZoEstimator>> ZoGradient<P, E> {
     pub fn with_estimator(inner: P, estimator: E) -> Result<Self> {
         let cfg = *estimator.borrow().config();
         cfg.requires().check(&cfg.label(), &inner)?;
-        if estimator.borrow().dim() != inner.dim() {
+        if estimator.borrow().dim() != inner.layout().len() {
             return Err(Error::shape(
                 format!("zo estimator for {}", inner.name()),
-                inner.dim(),
+                inner.layout().len(),
                 estimator.borrow().dim(),
             ));
         }
@@ -658,7 +660,7 @@ impl<P: Problem, E: BorrowMut<ZoEstimator>> ZoGradient<P, E> {
 
 impl<P: Problem, E: BorrowMut<ZoEstimator>> Function for ZoGradient<P, E> {
     fn dim(&self) -> usize {
-        self.inner.dim()
+        self.inner.layout().len()
     }
     fn value(&mut self, x: &[f64]) -> f64 {
         self.inner
@@ -676,7 +678,7 @@ impl<P: Problem, E: BorrowMut<ZoEstimator>> Gradient for ZoGradient<P, E> {
 
 impl<P: Problem, E: BorrowMut<ZoEstimator>> Stochastic for ZoGradient<P, E> {
     fn resample(&mut self) {
-        self.inner.resample()
+        descent_core::resample_if_stochastic(&mut self.inner)
     }
 }
 
@@ -713,6 +715,21 @@ impl<P: Problem, E: BorrowMut<ZoEstimator> + Send> Problem for ZoGradient<P, E> 
 /// of the estimate. Built from text as `zo(law=.., q=.., mu=.., diff=.., base=sgd(lr=..))`
 /// (see [`crate::registry`]). Its hyperparameters are the estimator's (`mu`, ...) and the base
 /// transform's (`lr`, ...).
+///
+/// ```
+/// use std::ops::ControlFlow::Continue;
+/// use descent_core::{Problem, RngStreams, testfns::Quadratic};
+/// use descent_optim::{Optimizer, Sgd, SgdConfig, TransformExt, ZoConfig, ZoOptimizer, run};
+///
+/// let mut bowl = Quadratic::diagonal(&[1.0, 2.0], &[0.0, 0.0])?;
+/// let mut x = vec![1.0, 1.0]; // f = 1.5
+/// let base = Sgd::new(SgdConfig { lr: 0.05, ..Default::default() })?.boxed();
+/// let mut zo = ZoOptimizer::new(ZoConfig { q: 4, ..Default::default() }, base, "zo")?;
+/// zo.init(bowl.layout(), &RngStreams::new(0))?;
+/// let end = run(&mut zo, &mut x, &mut bowl, 300, |_| Continue(()))?;
+/// assert!(end.final_loss().unwrap() < 1.5e-2);
+/// # Ok::<(), descent_core::Error>(())
+/// ```
 pub struct ZoOptimizer {
     cfg: ZoConfig,
     base: TransformOptimizer,
@@ -725,6 +742,7 @@ pub struct ZoOptimizer {
 /// position), exact in JSON.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ZoState {
+    /// The perturbation stream (set at init).
     pub rng: Option<Rng>,
 }
 

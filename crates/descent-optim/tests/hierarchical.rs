@@ -33,7 +33,7 @@ impl<P: Problem> Stochastic for Scripted<P> {
 
 impl<P: Problem> MinimaxProblem for Scripted<P> {
     fn dims(&self) -> (usize, usize) {
-        let n = self.inner.dim() / 2;
+        let n = self.inner.layout().len() / 2;
         (n, n)
     }
     fn value_xy(&mut self, x: &[f64], y: &[f64]) -> f64 {
@@ -49,7 +49,7 @@ impl<P: Problem> MinimaxProblem for Scripted<P> {
 
 impl<P: Problem> BilevelProblem for Scripted<P> {
     fn dims(&self) -> (usize, usize) {
-        let n = self.inner.dim() / 2;
+        let n = self.inner.layout().len() / 2;
         (n, n)
     }
     fn upper_value(&mut self, x: &[f64], y: &[f64]) -> f64 {

@@ -234,7 +234,7 @@ fn one_step_resamples_once_and_all_queries_share_the_batch() {
         &RngStreams::new(3),
     )
     .unwrap();
-    Problem::resample(&mut zo);
+    descent_core::resample_if_stochastic(&mut zo);
     let mut g = [0.0; 3];
     zo.value_grad(&[1.0, -1.0, 0.5], &mut g);
     let c = 3.0; // batch 2

@@ -29,6 +29,10 @@ pub struct CosineMinimax {
 
 impl CosineMinimax {
     /// The problem in `n ≥ 1` dimensions per player with cosine weight `cos_weight` (finite).
+    ///
+    /// # Errors
+    ///
+    /// A dimension of 0 or a weight that is not finite.
     pub fn new(n: usize, cos_weight: f64) -> Result<Self> {
         if n == 0 {
             return Err(Error::invalid("cosine_minimax.dim", 0, "an integer >= 1"));
@@ -111,6 +115,10 @@ pub struct CosineBilevel {
 
 impl CosineBilevel {
     /// The problem with A = diag(`a`) (every entry finite and > 0) and cosine weight c.
+    ///
+    /// # Errors
+    ///
+    /// An empty `a`, or entries or a weight out of range.
     pub fn new(a: &[f64], cos_weight: f64) -> Result<Self> {
         if a.is_empty() {
             return Err(Error::invalid(
@@ -141,6 +149,10 @@ impl CosineBilevel {
     }
 
     /// The spec's instance: A = diag(linspace(0.5, 2, d)), c = 2 (d ≥ 2).
+    ///
+    /// # Errors
+    ///
+    /// d < 2.
     pub fn paper(d: usize) -> Result<Self> {
         if d < 2 {
             return Err(Error::invalid("cosine_bilevel.dim", d, "an integer >= 2"));
@@ -269,6 +281,7 @@ fn central_pair(
 pub struct BilevelFiniteDiff {
     /// ∇ₓf and ∇ᵧf of the upper level, from [`BilevelProblem::upper_value`].
     pub upper_gx: Vec<f64>,
+    /// (∇ᵧf of the upper level.)
     pub upper_gy: Vec<f64>,
     /// ∇ᵧg of the lower level, from the value [`BilevelProblem::lower_grad_y`] returns.
     pub lower_gy: Vec<f64>,
@@ -327,6 +340,7 @@ pub fn finite_diff_bilevel(
 mod tests {
     use super::*;
     use crate::RngStreams;
+    use crate::Stochastic;
     use crate::testfns::GaussianGradientNoise;
 
     fn close(a: &[f64], b: &[f64], tol: f64) {

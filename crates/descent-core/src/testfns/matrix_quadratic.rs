@@ -22,6 +22,10 @@ pub struct MatrixQuadratic {
 
 impl MatrixQuadratic {
     /// From a symmetric `n × n` matrix `h` and a target `W*` (both row-major).
+    ///
+    /// # Errors
+    ///
+    /// Sizes of `h` or `target` that do not fit `n`.
     pub fn new(n: usize, h: Vec<f64>, target: Vec<f64>) -> Result<Self> {
         if n == 0 {
             return Err(Error::invalid("matrix_quadratic.n", 0, "an integer >= 1"));
@@ -46,6 +50,10 @@ impl MatrixQuadratic {
     /// `rotation`), eigenvalues hᵢ = h_max^{i/(n−1)} (log-spaced from 1 to `h_max`), and a target
     /// W* with entries `target_scale`·N(0, 1) drawn from `target` — P7 §4 Z1 draws U once and
     /// W* per seed, hence two generators.
+    ///
+    /// # Errors
+    ///
+    /// Sizes or a condition number out of range.
     pub fn log_spectrum(
         n: usize,
         h_max: f64,

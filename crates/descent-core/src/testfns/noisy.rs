@@ -116,6 +116,10 @@ impl<P: Problem> GaussianGradientNoise<P> {
     /// Noise of standard deviation `sigma` per entry, drawn from `streams`' `"noise"` streams.
     /// `inner` must offer gradients, minimax or bilevel oracles and `sigma` be finite and ≥ 0;
     /// errors name what is wrong.
+    ///
+    /// # Errors
+    ///
+    /// An inner problem without the oracle to perturb, or σ not finite and ≥ 0.
     pub fn new(mut inner: P, sigma: f64, streams: &RngStreams) -> Result<Self> {
         let noisy = Caps::GRADIENT | Caps::MINIMAX | Caps::BILEVEL;
         if !inner.caps().intersects(noisy) {
@@ -137,7 +141,7 @@ impl<P: Problem> GaussianGradientNoise<P> {
             (0, 0)
         };
         let dim = if inner.caps().contains(Caps::GRADIENT) {
-            inner.dim()
+            inner.layout().len()
         } else {
             0
         };
@@ -163,6 +167,10 @@ impl<P: Problem> GaussianGradientNoise<P> {
 
     /// Adds noise of level `sigma_h` to the bilevel second-order products (see the type's
     /// docs); errors unless `sigma_h` is finite and ≥ 0 and the problem is bilevel when > 0.
+    ///
+    /// # Errors
+    ///
+    /// σ_H not finite and ≥ 0, or σ_H > 0 over a problem without the bilevel view.
     pub fn with_second_order_noise(mut self, sigma_h: f64) -> Result<Self> {
         if !(sigma_h.is_finite() && sigma_h >= 0.0) {
             return Err(Error::invalid(
@@ -211,7 +219,7 @@ const VIEW: &str = "GaussianGradientNoise offers a view only when the inner prob
 
 impl<P: Problem> Function for GaussianGradientNoise<P> {
     fn dim(&self) -> usize {
-        self.inner.dim()
+        self.inner.layout().len()
     }
     fn value(&mut self, x: &[f64]) -> f64 {
         self.inner.as_function().expect(VIEW).value(x)
@@ -302,7 +310,7 @@ impl<P: Problem> BilevelProblem for GaussianGradientNoise<P> {
 
 impl<P: Problem> Stochastic for GaussianGradientNoise<P> {
     fn resample(&mut self) {
-        self.inner.resample();
+        crate::oracle::resample_if_stochastic(&mut self.inner);
         for e in self.eps.iter_mut() {
             let z: f64 = StandardNormal.sample(&mut self.rng);
             *e = self.sigma * z;

@@ -22,6 +22,10 @@ pub struct LeastSquares {
 
 impl LeastSquares {
     /// From A (m × n, row-major) and b (length m), with one flat block of length n.
+    ///
+    /// # Errors
+    ///
+    /// Sizes of `a` or `b` that do not fit m × n.
     pub fn new(a: Vec<f64>, m: usize, n: usize, b: Vec<f64>) -> Result<Self> {
         if m == 0 || n == 0 {
             return Err(Error::invalid(
@@ -47,6 +51,10 @@ impl LeastSquares {
     }
 
     /// The same problem with named blocks (their sizes must add up to n).
+    ///
+    /// # Errors
+    ///
+    /// A layout whose length is not the problem's dimension.
     pub fn with_layout(mut self, layout: Layout) -> Result<Self> {
         layout.check_len("least_squares layout", self.n)?;
         self.layout = layout;
@@ -166,6 +174,10 @@ pub struct MatrixFactorization {
 
 impl MatrixFactorization {
     /// From Y (m × n, row-major) and the inner dimension r.
+    ///
+    /// # Errors
+    ///
+    /// Sizes that do not fit, or a rank out of range.
     pub fn new(y: Vec<f64>, m: usize, n: usize, r: usize) -> Result<Self> {
         if m == 0 || n == 0 || r == 0 {
             return Err(Error::invalid(

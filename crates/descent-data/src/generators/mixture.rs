@@ -53,6 +53,7 @@ pub struct GaussianMixture {
 /// A finite draw of a [`GaussianMixture`] with each sample's sub-cluster.
 #[derive(Debug, Clone)]
 pub struct MixtureSample {
+    /// The samples and their class labels.
     pub data: Dataset,
     /// Sub-cluster index (0..weights.len()) of each sample; 0 is the heaviest when the weights
     /// are sorted decreasingly, as in P2 (typical = 0, atypical = last).

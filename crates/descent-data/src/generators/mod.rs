@@ -48,7 +48,9 @@ pub enum TargetShape {
 /// Where [`Generator::draw`] writes one sample's target.
 #[derive(Debug)]
 pub enum TargetMut<'a> {
+    /// A class label.
     Class(&'a mut usize),
+    /// A real target vector.
     Real(&'a mut [f64]),
 }
 

@@ -5,7 +5,9 @@ use super::*;
 /// The teacher network's hidden activation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TeacherAct {
+    /// tanh hidden units.
     Tanh,
+    /// ReLU hidden units.
     Relu,
 }
 
@@ -27,6 +29,7 @@ pub struct TeacherConfig {
     pub hidden: usize,
     /// Output dimension.
     pub outputs: usize,
+    /// The teacher's hidden activation.
     pub act: TeacherAct,
     /// Standard deviation σ of the label noise added to each output.
     pub noise: f64,
@@ -85,6 +88,7 @@ impl Teacher {
         Ok(Teacher { config, w, v })
     }
 
+    /// The settings it was built with.
     pub fn config(&self) -> &TeacherConfig {
         &self.config
     }

@@ -211,7 +211,7 @@ impl<P: PerSampleGradients + Problem> Stochastic for PerSampleClip<P> {
     /// Draws the inner problem's next batch; the selection returns to the whole batch (the old
     /// positions index a batch that is gone).
     fn resample(&mut self) {
-        self.inner.resample();
+        descent_core::resample_if_stochastic(&mut self.inner);
         self.select_all();
     }
 }

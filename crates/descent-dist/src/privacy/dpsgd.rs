@@ -367,7 +367,7 @@ impl<P: PerSampleGradients + Problem> DpSgdProblem<P> {
 
 impl<P: PerSampleGradients + Problem> Function for DpSgdProblem<P> {
     fn dim(&self) -> usize {
-        Problem::dim(self.grad.problem())
+        self.grad.problem().layout().len()
     }
 
     /// The inner problem's value on its whole batch: NOT private, for diagnostics only (this

@@ -34,6 +34,7 @@ pub use state::*;
 /// One row of `descent list`: a spec key, its default and its meaning.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeyDoc {
+    /// The key as written in a spec.
     pub key: &'static str,
     /// The default as spec text; `None` when the key is off unless given, or required.
     pub default: Option<String>,

@@ -69,14 +69,23 @@ crate::spec_enum! {
 /// The hyperparameters of the adaptive template shared by Ada-Minimax and Ada-BiO.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AdaParams {
+    /// α, the scale of the momentum weight α_t = α/√(α² + S_t).
     pub alpha: f64,
+    /// η_x, the upper (x) step scale.
     pub eta_x: f64,
+    /// η_y, the lower (y) step scale.
     pub eta_y: f64,
+    /// γ, the offset of the lower AdaGrad-Norm step η_y/√(γ² + G_t).
     pub gamma: f64,
+    /// Which noise estimate feeds α_t.
     pub variant: Variant,
+    /// The definition of α'_t inside η_{x,t}.
     pub alpha_prime: AlphaPrime,
+    /// The first momentum.
     pub momentum_init: MomentumInit,
+    /// Where the practical variant's sum starts.
     pub sum_start: SumStart,
+    /// T of 1/√T in place of 1/√t (0: left out).
     pub horizon: usize,
 }
 
@@ -128,13 +137,17 @@ impl AdaMinimaxConfig {
 /// x-part is used (the y-part stays 0).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AdaState {
+    /// Steps taken.
     pub step: u64,
+    /// The parameter count of z = (x, y).
     pub dim: usize,
     /// S_t, the online noise estimate.
     pub noise_sum: f64,
     /// G_t, the lower level's AdaGrad-Norm accumulator.
     pub lower_sum: f64,
+    /// The momentum m_t (x-part used).
     pub m: Vec<f64>,
+    /// The previous upper gradient (x-part used).
     pub prev: Vec<f64>,
 }
 

@@ -43,6 +43,7 @@ pub struct Neumann {
     pub l: f64,
     /// N, the number of terms.
     pub terms: usize,
+    /// How the series is cut (fixed N or a random N).
     pub truncation: Truncation,
 }
 

@@ -47,7 +47,9 @@ crate::config! {
 /// The state of [`Sgda`]: steps taken, the parameter count, and the moving averages over z.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SgdaState {
+    /// Steps taken.
     pub step: u64,
+    /// The parameter count of z = (x, y).
     pub dim: usize,
     /// m over z = (m_x, m_y).
     pub m: Vec<f64>,

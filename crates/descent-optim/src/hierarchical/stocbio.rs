@@ -52,7 +52,9 @@ impl StocBioConfig {
 /// The state of [`StocBio`]: steps taken and the parameter count.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct StocBioState {
+    /// Steps taken.
     pub step: u64,
+    /// The parameter count of z = (x, y).
     pub dim: usize,
 }
 

@@ -38,9 +38,13 @@ crate::config! {
 /// The state of [`TiAda`]: steps taken, the parameter count and the two accumulators.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct TiAdaState {
+    /// Steps taken.
     pub step: u64,
+    /// The parameter count of z = (x, y).
     pub dim: usize,
+    /// vˣ, the accumulated squared x-gradient norms.
     pub vx: f64,
+    /// vʸ, the accumulated squared y-gradient norms.
     pub vy: f64,
 }
 

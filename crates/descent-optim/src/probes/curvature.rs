@@ -53,6 +53,7 @@ pub enum SpectrumMethod {
 /// A measured Hessian spectrum and the constants of the theory.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Curvature {
+    /// How the spectrum was measured.
     pub method: SpectrumMethod,
     /// Non-decreasing: all eigenvalues (dense) or the Ritz values (Lanczos).
     pub eigenvalues: Vec<f64>,

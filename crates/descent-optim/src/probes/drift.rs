@@ -8,8 +8,8 @@
 //!   snapshot), D = E‖Θ‖_F² / (2 m L), with a standard error by batch means over
 //!   [`DriftProbeConfig::batches`] consecutive stretches of the run (windows inside one stretch
 //!   overlap, stretches barely do). For m = 2 the exact angle atan2 replaces the sine. Per-plane
-//!   rates E[Θ_ij²]/L in stimulus coordinates give the anisotropy (P1-g) and per-stimulus rates
-//!   D_i = ½ Σ_j E[Θ_ij²]/L;
+//!   rates E\[Θ_ij²\]/L in stimulus coordinates give the anisotropy (P1-g) and per-stimulus rates
+//!   D_i = ½ Σ_j E\[Θ_ij²\]/L;
 //! - the **mean squared displacement** of the normalised representations,
 //!   MSD(τ) = E‖r̂_s(t+τ) − r̂_s(t)‖² averaged over stimuli, on a grid of lags, from which
 //!   [`fit_diffusion`] fits MSD = a + 2Dτ over lags past the normal relaxation time.
@@ -168,9 +168,9 @@ pub struct DriftEstimate {
     pub se: f64,
     /// Number of (overlapping) windows.
     pub windows: usize,
-    /// E[Θ_ij²]/L per step in stimulus coordinates (m × m, zero diagonal).
+    /// E\[Θ_ij²\]/L per step in stimulus coordinates (m × m, zero diagonal).
     pub plane_rates: Vec<f64>,
-    /// D_i = ½ Σ_j plane_rates[i][j].
+    /// D_i = ½ Σ_j `plane_rates[i][j]`.
     pub stimulus_rates: Vec<f64>,
     /// (lag in steps, MSD) pairs with at least one sample.
     pub msd: Vec<(f64, f64)>,

@@ -1,5 +1,5 @@
 //! The bias and variance of a stochastic gradient estimator against a known true gradient (P10's
-//! per-coordinate MSE, τ-MSE and along-gradient error), and the second moment E[vvᵀ] of a
+//! per-coordinate MSE, τ-MSE and along-gradient error), and the second moment E\[vvᵀ\] of a
 //! perturbation law.
 
 use descent_core::linalg::{Trans, gemm};
@@ -24,6 +24,7 @@ pub struct EstimatorProbe {
 /// What [`EstimatorProbe::stats`] reports. With e = g − a over n samples:
 #[derive(Debug, Clone, PartialEq)]
 pub struct EstimatorStats {
+    /// The number of estimates n.
     pub samples: u64,
     /// ‖a‖².
     pub truth_sq_norm: f64,
@@ -176,7 +177,7 @@ pub fn tau_mse(g: &[f64], truth: &[f64], tau: f64) -> Option<f64> {
     (k > 0).then(|| s / k as f64)
 }
 
-/// Accumulates E[vvᵀ] of sampled vectors, in blocks multiplied with GEMM.
+/// Accumulates E\[vvᵀ\] of sampled vectors, in blocks multiplied with GEMM.
 #[derive(Debug, Clone)]
 pub struct SecondMoment {
     d: usize,
@@ -232,14 +233,14 @@ impl SecondMoment {
         self.rows = 0;
     }
 
-    /// E[vvᵀ], row-major d × d.
+    /// E\[vvᵀ\], row-major d × d.
     pub fn matrix(&mut self) -> Vec<f64> {
         self.flush();
         let n = self.n as f64;
         self.sum.iter().map(|s| s / n).collect()
     }
 
-    /// (max |E[vvᵀ]ᵢᵢ − δ|, max |E[vvᵀ]ᵢⱼ| over i ≠ j).
+    /// (max |E\[vvᵀ\]ᵢᵢ − δ|, max |E\[vvᵀ\]ᵢⱼ| over i ≠ j).
     pub fn deviation_from_identity(&mut self, delta: f64) -> (f64, f64) {
         let m = self.matrix();
         let d = self.d;

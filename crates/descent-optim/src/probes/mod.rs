@@ -2,7 +2,7 @@
 //! run and never change it.
 //!
 //! - [`estimator`]: bias and variance of a stochastic gradient estimator against a true gradient
-//!   (P10's per-coordinate MSE, τ-MSE, along-gradient error) and the second moment E[vvᵀ] of a
+//!   (P10's per-coordinate MSE, τ-MSE, along-gradient error) and the second moment E\[vvᵀ\] of a
 //!   perturbation law.
 //! - [`sharpness`]: the top Hessian eigenvalue by Lanczos on exact Hessian-vector products.
 //! - [`curvature`]: the Hessian spectrum (dense by faer's symmetric eigensolver, or Lanczos),

@@ -145,6 +145,7 @@ pub struct InvSqrtMetric {
     shrink: Vec<f64>,
     /// The extreme eigenvalues of R: m(Φ) = 1 + s_min² (1 when n₂ < n₁), M(Φ) = 1 + s_max².
     pub m_phi: f64,
+    /// M(Φ) = 1 + s_max², the largest eigenvalue of R.
     pub big_m_phi: f64,
     t: Vec<f64>,
 }

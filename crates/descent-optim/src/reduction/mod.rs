@@ -15,7 +15,7 @@
 //! It is an ordinary problem in x₁: `Function`, `Gradient`, and `HessianVector` when f offers
 //! it and the correction term is known, so every optimizer and probe of the toolkit runs on it
 //! unchanged. It also offers [`descent_core::ReductionJacobian`] (DΨ), which
-//! [`GeoPrecGd`](geoprec::GeoPrecGd) needs for the pullback metric R = I + DΨᵀDΨ ([`metric`]).
+//! [`GeoPrecGd`] needs for the pullback metric R = I + DΨᵀDΨ ([`metric`]).
 //! For an argmin map the Hessian of F is the Schur complement H₁₁ − H₁₂H₂₂⁻¹H₂₁ (spec §2.3).
 //!
 //! Maps ([`maps`]): [`AffineMap`] (constant, through a point, the closed-form argmin of a
@@ -323,7 +323,7 @@ impl<P: Problem, M: ReductionMap> Reduction<P, M> {
                 ));
             }
         };
-        let n = inner.dim();
+        let n = inner.layout().len();
         let s = Scratch {
             full: vec![0.0; n],
             full_g: vec![0.0; n],

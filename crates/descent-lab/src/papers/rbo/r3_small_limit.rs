@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use descent_core::{Gradient, Problem, Result, RngStreams};
+use descent_core::{Gradient, Problem, Result, RngStreams, Stochastic};
 use descent_optim::parse_optimizer;
 
 use super::config::Config;

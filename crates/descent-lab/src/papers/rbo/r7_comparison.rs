@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use descent_core::{EvalCounter, EvalCounts, Problem, Result, RngStreams, Spec};
+use descent_core::{EvalCounter, EvalCounts, Problem, Result, RngStreams, Spec, Stochastic};
 use descent_data::{Dataset, Standardizer};
 use descent_optim::parse_optimizer;
 use descent_optim::probes::top_hessian_eigenvalue;
