@@ -167,6 +167,11 @@ impl<'a> WireReader<'a> {
             .collect())
     }
 
+    /// Reads `len` raw bytes (a nested message framed by its length).
+    pub fn bytes(&mut self, field: &str, len: usize) -> Result<&'a [u8]> {
+        self.take(field, len)
+    }
+
     /// Ends the message: trailing bytes are an error.
     pub fn finish(self) -> Result<()> {
         if self.pos != self.bytes.len() {
@@ -236,6 +241,52 @@ impl<T: Wire> Message<T> {
     pub fn bytes(&self) -> u64 {
         HEADER_BYTES + self.payload.wire_bytes()
     }
+}
+
+impl<T: Wire> Message<T> {
+    /// Appends the header (round, sender as u64; [`SERVER`] as `u64::MAX`) and the payload:
+    /// exactly [`Message::bytes`] bytes, what a byte-moving backend sends.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        put_u64(out, self.round);
+        put_u64(out, self.sender as u64);
+        self.payload.encode(out);
+    }
+
+    /// Reads a message written by [`Message::encode`]; errors name the field and byte offset.
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        let mut r = WireReader::new("Message", bytes);
+        let round = r.u64("round")?;
+        let sender = r.usize("sender")?;
+        let payload = T::decode(&bytes[r.offset()..])?;
+        Ok(Message {
+            round,
+            sender,
+            payload,
+        })
+    }
+}
+
+/// Checks broadcast recipients: ids in 0..n, distinct and ascending; returns the selection mask.
+pub(crate) fn check_targets(n: usize, to: &[usize]) -> Result<Vec<bool>> {
+    let mut selected = vec![false; n];
+    for (i, &k) in to.iter().enumerate() {
+        if k >= n {
+            return Err(Error::invalid(
+                "broadcast recipient",
+                k,
+                format!("a node id in 0..{n}"),
+            ));
+        }
+        if i > 0 && to[i - 1] >= k {
+            return Err(Error::invalid(
+                "broadcast recipients",
+                format!("{to:?}"),
+                "distinct node ids in ascending order",
+            ));
+        }
+        selected[k] = true;
+    }
+    Ok(selected)
 }
 
 /// Messages and bytes moved by one transport call (or accumulated over several).
@@ -337,47 +388,32 @@ pub trait Transport<N: Send> {
         self.exchange(round, send, |k, node, inbox| receive(k, node, inbox, &[]))
     }
 
+    /// `f(k, node)` of every node, in node order, where the server runs: in process always
+    /// `Some`; on MPI rank 0 gets `Some` (the values travel as [`Wire`] messages) and the other
+    /// ranks, which contribute their nodes, get `None`. For results at the end of a run (final
+    /// models, privacy spent); not counted as algorithm traffic.
+    fn collect<R, F>(&mut self, f: F) -> Result<Option<Vec<R>>>
+    where
+        R: Wire + Send,
+        F: Fn(usize, &N) -> R + Sync;
+
     /// Traffic of every call so far.
     fn total_traffic(&self) -> Traffic;
 }
 
-/// Every node in this process. Node work runs in parallel with rayon (or serially), and results
-/// are collected in node order, so a run is bit-identical whatever the thread count.
-/// Optionally simulates clients dropping out: node k misses round t with probability `p`,
-/// decided by a hash of (seed, t, k), so drop-outs are reproducible. In a point-to-point round
-/// a dropped-out node's links all fail: nothing it sends and nothing sent to it is delivered.
-/// Independently, each directed link can fail for one round ([`InProcess::with_link_failures`]).
-#[derive(Debug, Clone)]
-pub struct InProcess<N> {
-    nodes: Vec<N>,
-    parallel: bool,
+/// Simulated faults, decided by hashes of (seed, round, node or link) so that every backend
+/// (and every MPI rank) draws the same ones: node k misses round t with probability `dropout`;
+/// the directed link i → j fails in a point-to-point round with probability `link_failure`, and
+/// every link of a dropped-out node fails.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Faults {
     dropout: f64,
     dropout_seed: u64,
     link_failure: f64,
     link_seed: u64,
-    total: Traffic,
 }
 
-impl<N: Send> InProcess<N> {
-    /// A parallel in-process transport over `nodes` (node id = index).
-    pub fn new(nodes: Vec<N>) -> Self {
-        InProcess {
-            nodes,
-            parallel: true,
-            dropout: 0.0,
-            dropout_seed: 0,
-            link_failure: 0.0,
-            link_seed: 0,
-            total: Traffic::default(),
-        }
-    }
-
-    /// Runs node work serially (the reference the parallel run must equal bit for bit).
-    pub fn serial(mut self) -> Self {
-        self.parallel = false;
-        self
-    }
-
+impl Faults {
     /// Each node misses each round with probability `p` in [0, 1).
     pub fn with_dropout(mut self, p: f64, seed: u64) -> Result<Self> {
         if !(0.0..1.0).contains(&p) {
@@ -392,10 +428,7 @@ impl<N: Send> InProcess<N> {
         Ok(self)
     }
 
-    /// Each directed link i → j fails in each point-to-point round with probability `p` in
-    /// [0, 1), decided by a hash of (seed, round, i, j), so failures are reproducible. A failed
-    /// link's message is lost by [`Transport::exchange`] and returned to its sender by
-    /// [`Transport::exchange_acked`].
+    /// Each directed link fails in each point-to-point round with probability `p` in [0, 1).
     pub fn with_link_failures(mut self, p: f64, seed: u64) -> Result<Self> {
         if !(0.0..1.0).contains(&p) {
             return Err(Error::invalid(
@@ -407,16 +440,6 @@ impl<N: Send> InProcess<N> {
         self.link_failure = p;
         self.link_seed = seed;
         Ok(self)
-    }
-
-    /// The nodes.
-    pub fn nodes(&self) -> &[N] {
-        &self.nodes
-    }
-
-    /// Mutable access to the nodes (e.g. to change a client's data between experiments).
-    pub fn nodes_mut(&mut self) -> &mut [N] {
-        &mut self.nodes
     }
 
     /// True when node `k` drops out of round `round`.
@@ -445,6 +468,79 @@ impl<N: Send> InProcess<N> {
                 ^ splitmix64(round ^ splitmix64(((from as u64) << 32) ^ (to as u64) ^ 0x5eed)),
         );
         ((h >> 11) as f64 / (1u64 << 53) as f64) < self.link_failure
+    }
+}
+
+/// Every node in this process. Node work runs in parallel with rayon (or serially), and results
+/// are collected in node order, so a run is bit-identical whatever the thread count.
+/// Optionally simulates clients dropping out: node k misses round t with probability `p`,
+/// decided by a hash of (seed, t, k), so drop-outs are reproducible. In a point-to-point round
+/// a dropped-out node's links all fail: nothing it sends and nothing sent to it is delivered.
+/// Independently, each directed link can fail for one round ([`InProcess::with_link_failures`]).
+#[derive(Debug, Clone)]
+pub struct InProcess<N> {
+    nodes: Vec<N>,
+    parallel: bool,
+    faults: Faults,
+    total: Traffic,
+}
+
+impl<N: Send> InProcess<N> {
+    /// A parallel in-process transport over `nodes` (node id = index).
+    pub fn new(nodes: Vec<N>) -> Self {
+        InProcess {
+            nodes,
+            parallel: true,
+            faults: Faults::default(),
+            total: Traffic::default(),
+        }
+    }
+
+    /// Runs node work serially (the reference the parallel run must equal bit for bit).
+    pub fn serial(mut self) -> Self {
+        self.parallel = false;
+        self
+    }
+
+    /// Each node misses each round with probability `p` in [0, 1) ([`Faults::with_dropout`]).
+    pub fn with_dropout(mut self, p: f64, seed: u64) -> Result<Self> {
+        self.faults = self.faults.with_dropout(p, seed)?;
+        Ok(self)
+    }
+
+    /// Simulated drop-outs and link failures ([`Faults`], drawn as every backend draws them).
+    pub fn with_faults(mut self, faults: Faults) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// Each directed link i → j fails in each point-to-point round with probability `p` in
+    /// [0, 1), decided by a hash of (seed, round, i, j), so failures are reproducible. A failed
+    /// link's message is lost by [`Transport::exchange`] and returned to its sender by
+    /// [`Transport::exchange_acked`].
+    pub fn with_link_failures(mut self, p: f64, seed: u64) -> Result<Self> {
+        self.faults = self.faults.with_link_failures(p, seed)?;
+        Ok(self)
+    }
+
+    /// The nodes.
+    pub fn nodes(&self) -> &[N] {
+        &self.nodes
+    }
+
+    /// Mutable access to the nodes (e.g. to change a client's data between experiments).
+    pub fn nodes_mut(&mut self) -> &mut [N] {
+        &mut self.nodes
+    }
+
+    /// True when node `k` drops out of round `round`.
+    pub fn drops(&self, round: u64, k: usize) -> bool {
+        self.faults.drops(round, k)
+    }
+
+    /// True when the link `from → to` fails in point-to-point round `round`.
+    pub fn link_fails(&self, round: u64, from: usize, to: usize) -> bool {
+        self.faults.link_fails(round, from, to)
     }
 
     /// The point-to-point round behind both exchanges: delivered messages go to inboxes (sorted
@@ -516,28 +612,6 @@ impl<N: Send> InProcess<N> {
         self.total += traffic;
         Ok(traffic)
     }
-
-    fn check_targets(&self, to: &[usize]) -> Result<Vec<bool>> {
-        let mut selected = vec![false; self.nodes.len()];
-        for (i, &k) in to.iter().enumerate() {
-            if k >= self.nodes.len() {
-                return Err(Error::invalid(
-                    "broadcast recipient",
-                    k,
-                    format!("a node id in 0..{}", self.nodes.len()),
-                ));
-            }
-            if i > 0 && to[i - 1] >= k {
-                return Err(Error::invalid(
-                    "broadcast recipients",
-                    format!("{to:?}"),
-                    "distinct node ids in ascending order",
-                ));
-            }
-            selected[k] = true;
-        }
-        Ok(selected)
-    }
 }
 
 type NodeResult<R> = (usize, Result<Option<R>>);
@@ -560,7 +634,7 @@ impl<N: Send> Transport<N> for InProcess<N> {
         R: Wire + Send,
         F: Fn(usize, &mut N, &Message<&B>) -> Result<Option<R>> + Sync,
     {
-        let selected = self.check_targets(to)?;
+        let selected = check_targets(self.nodes.len(), to)?;
         let msg = Message {
             round,
             sender: SERVER,
@@ -641,6 +715,20 @@ impl<N: Send> Transport<N> for InProcess<N> {
         V: Fn(usize, &mut N, &[Message<M>], &[(usize, M)]) + Sync,
     {
         self.exchange_inner(round, send, receive)
+    }
+
+    fn collect<R, F>(&mut self, f: F) -> Result<Option<Vec<R>>>
+    where
+        R: Wire + Send,
+        F: Fn(usize, &N) -> R + Sync,
+    {
+        Ok(Some(
+            self.nodes
+                .iter()
+                .enumerate()
+                .map(|(k, n)| f(k, n))
+                .collect(),
+        ))
     }
 
     fn total_traffic(&self) -> Traffic {
