@@ -7,6 +7,7 @@ pub mod active;
 pub mod catalog;
 pub mod compare;
 pub mod config;
+pub mod dist;
 pub mod experiment;
 pub mod harness;
 pub mod index;
