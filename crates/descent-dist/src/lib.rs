@@ -30,6 +30,7 @@
 
 pub mod adp;
 pub mod client;
+pub mod faults;
 pub mod fedavg;
 pub mod metrics;
 #[cfg(feature = "mpi")]
@@ -37,6 +38,7 @@ pub mod mpi;
 pub mod privacy;
 pub mod puf;
 pub mod pushsum;
+pub mod ranks;
 pub mod topology;
 pub mod transport;
 
@@ -58,6 +60,7 @@ pub use pushsum::{
     Gossip, LocalLearner, PushMsg, PushSumNode, Sgp, SgpRound, TransformLearner,
     consensus_distance, network_average, network_mass,
 };
+pub use ranks::RankRound;
 pub use topology::{Digraph, Topology, TopologyKind};
 pub use transport::{
     Faults, Gathered, InProcess, Message, SERVER, Traffic, Transport, Wire, WireReader,

@@ -28,6 +28,8 @@ use descent_core::{Error, Result};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub use crate::faults::Faults;
+
 /// The sender id of the server.
 pub const SERVER: usize = usize::MAX;
 
@@ -341,6 +343,64 @@ pub struct Gathered<R> {
     pub traffic: Traffic,
 }
 
+/// The server's side of a broadcast round from every addressed node's outcome in ascending
+/// node order: the replies, the drop-outs and the traffic (one downlink of `payload_bytes` +
+/// header per addressee, one uplink per reply). The first node error (in node order) is the
+/// error. Every backend builds its [`Gathered`] here.
+pub(crate) fn gathered<R: Wire>(
+    round: u64,
+    addressed: usize,
+    payload_bytes: u64,
+    outcomes: Vec<(usize, Result<Option<R>>)>,
+) -> Result<Gathered<R>> {
+    let mut traffic = Traffic {
+        down_messages: addressed as u64,
+        down_bytes: addressed as u64 * (HEADER_BYTES + payload_bytes),
+        ..Traffic::default()
+    };
+    let mut replies = Vec::with_capacity(outcomes.len());
+    let mut dropped = Vec::new();
+    for (k, out) in outcomes {
+        match out? {
+            Some(payload) => {
+                let m = Message {
+                    round,
+                    sender: k,
+                    payload,
+                };
+                traffic.up_messages += 1;
+                traffic.up_bytes += m.bytes();
+                replies.push(m);
+            }
+            None => dropped.push(k),
+        }
+    }
+    Ok(Gathered {
+        round,
+        replies,
+        dropped,
+        traffic,
+    })
+}
+
+impl<R> Gathered<R> {
+    /// Errors when fewer than `min_replies` of the `addressed` nodes replied.
+    pub(crate) fn check_min(&self, addressed: usize, min_replies: usize) -> Result<()> {
+        if self.replies.len() < min_replies {
+            return Err(Error::invalid(
+                format!("replies in round {}", self.round),
+                format!(
+                    "{} of {addressed} (dropped: {:?})",
+                    self.replies.len(),
+                    self.dropped
+                ),
+                format!("at least {min_replies} (the configured minimum)"),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Per-round communication between a server and nodes holding state `N` (see the module docs).
 pub trait Transport<N: Send> {
     /// Number of nodes.
@@ -399,76 +459,6 @@ pub trait Transport<N: Send> {
 
     /// Traffic of every call so far.
     fn total_traffic(&self) -> Traffic;
-}
-
-/// Simulated faults, decided by hashes of (seed, round, node or link) so that every backend
-/// (and every MPI rank) draws the same ones: node k misses round t with probability `dropout`;
-/// the directed link i → j fails in a point-to-point round with probability `link_failure`, and
-/// every link of a dropped-out node fails.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Faults {
-    dropout: f64,
-    dropout_seed: u64,
-    link_failure: f64,
-    link_seed: u64,
-}
-
-impl Faults {
-    /// Each node misses each round with probability `p` in [0, 1).
-    pub fn with_dropout(mut self, p: f64, seed: u64) -> Result<Self> {
-        if !(0.0..1.0).contains(&p) {
-            return Err(Error::invalid(
-                "transport.dropout",
-                p,
-                "a probability in [0, 1)",
-            ));
-        }
-        self.dropout = p;
-        self.dropout_seed = seed;
-        Ok(self)
-    }
-
-    /// Each directed link fails in each point-to-point round with probability `p` in [0, 1).
-    pub fn with_link_failures(mut self, p: f64, seed: u64) -> Result<Self> {
-        if !(0.0..1.0).contains(&p) {
-            return Err(Error::invalid(
-                "transport.link_failure",
-                p,
-                "a probability in [0, 1)",
-            ));
-        }
-        self.link_failure = p;
-        self.link_seed = seed;
-        Ok(self)
-    }
-
-    /// True when node `k` drops out of round `round`.
-    pub fn drops(&self, round: u64, k: usize) -> bool {
-        if self.dropout == 0.0 {
-            return false;
-        }
-        let h = descent_core::rng::splitmix64(
-            self.dropout_seed ^ descent_core::rng::splitmix64(round ^ ((k as u64) << 40)),
-        );
-        ((h >> 11) as f64 / (1u64 << 53) as f64) < self.dropout
-    }
-
-    /// True when the link `from → to` fails in point-to-point round `round` (its own failure,
-    /// or either end dropping out of the round).
-    pub fn link_fails(&self, round: u64, from: usize, to: usize) -> bool {
-        if self.drops(round, from) || self.drops(round, to) {
-            return true;
-        }
-        if self.link_failure == 0.0 {
-            return false;
-        }
-        use descent_core::rng::splitmix64;
-        let h = splitmix64(
-            self.link_seed
-                ^ splitmix64(round ^ splitmix64(((from as u64) << 32) ^ (to as u64) ^ 0x5eed)),
-        );
-        ((h >> 11) as f64 / (1u64 << 53) as f64) < self.link_failure
-    }
 }
 
 /// Every node in this process. Node work runs in parallel with rayon (or serially), and results
@@ -661,42 +651,10 @@ impl<N: Send> Transport<N> for InProcess<N> {
         } else {
             self.nodes.iter_mut().enumerate().filter_map(run).collect()
         };
-        let mut traffic = Traffic {
-            down_messages: to.len() as u64,
-            down_bytes: to.len() as u64 * (HEADER_BYTES + payload.wire_bytes()),
-            ..Traffic::default()
-        };
-        let mut replies = Vec::with_capacity(results.len());
-        let mut dropped = Vec::new();
-        for (k, r) in results {
-            match r? {
-                Some(payload) => {
-                    let m = Message {
-                        round,
-                        sender: k,
-                        payload,
-                    };
-                    traffic.up_messages += 1;
-                    traffic.up_bytes += m.bytes();
-                    replies.push(m);
-                }
-                None => dropped.push(k),
-            }
-        }
-        self.total += traffic;
-        if replies.len() < min_replies {
-            return Err(Error::invalid(
-                format!("replies in round {round}"),
-                format!("{} of {} (dropped: {dropped:?})", replies.len(), to.len()),
-                format!("at least {min_replies} (the configured minimum)"),
-            ));
-        }
-        Ok(Gathered {
-            round,
-            replies,
-            dropped,
-            traffic,
-        })
+        let g = gathered(round, to.len(), payload.wire_bytes(), results)?;
+        self.total += g.traffic;
+        g.check_min(to.len(), min_replies)?;
+        Ok(g)
     }
 
     fn exchange<M, S, V>(&mut self, round: u64, send: S, receive: V) -> Result<Traffic>

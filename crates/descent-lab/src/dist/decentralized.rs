@@ -188,6 +188,6 @@ pub fn over_mpi(
         };
     }
     let mut o = outcome(&st, rounds, models, spent);
-    o.ranks = super::rank_rows(logs);
+    o.ranks = logs;
     Ok(Some(o))
 }

@@ -201,7 +201,7 @@ pub fn over_mpi(
     };
     let logs = tr.gather_logs().unwrap_or_else(|e| tr.abort(&e));
     Ok(outcome.map(|mut o| {
-        o.ranks = super::rank_rows(logs.unwrap_or_default());
+        o.ranks = logs.unwrap_or_default();
         o
     }))
 }

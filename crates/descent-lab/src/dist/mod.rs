@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use descent_core::{Error, Result};
-use descent_dist::Traffic;
+use descent_dist::{RankRound, Traffic};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -130,27 +130,12 @@ pub struct RoundRecord {
 pub struct Outcome {
     pub rounds: Vec<RoundRecord>,
     /// Per rank (index), per call: the MPI log (empty in process).
-    pub ranks: Vec<Vec<RankRow>>,
+    pub ranks: Vec<Vec<RankRound>>,
     /// Final parameters: the server's model (PUF) or every node's de-biased model.
     pub params: Vec<Vec<f64>>,
     /// Summary numbers (name, value).
     pub summary: Vec<(String, f64)>,
     pub paper: &'static str,
-}
-
-/// One rank's record of one transport call (mirrors `descent_dist::mpi::RankRound`, which
-/// exists only with the `mpi` feature).
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct RankRow {
-    pub round: u64,
-    pub sent_messages: u64,
-    pub sent_bytes: u64,
-    pub received_messages: u64,
-    pub received_bytes: u64,
-    pub traffic_messages: u64,
-    pub traffic_bytes: u64,
-    pub wall_s: f64,
-    pub wait_s: f64,
 }
 
 /// A round's wall time since `start`.
@@ -224,28 +209,6 @@ fn mpi_run(_: &DistOptions, _: Task, _: &dyn Fn(&str)) -> Result<Option<Outcome>
     ))
 }
 
-/// The MPI logs of every rank as report rows.
-#[cfg(feature = "mpi")]
-pub(crate) fn rank_rows(logs: Vec<Vec<descent_dist::mpi::RankRound>>) -> Vec<Vec<RankRow>> {
-    logs.into_iter()
-        .map(|log| {
-            log.into_iter()
-                .map(|r| RankRow {
-                    round: r.round,
-                    sent_messages: r.sent_messages,
-                    sent_bytes: r.sent_bytes,
-                    received_messages: r.received_messages,
-                    received_bytes: r.received_bytes,
-                    traffic_messages: r.traffic_messages,
-                    traffic_bytes: r.traffic_bytes,
-                    wall_s: r.wall_s,
-                    wait_s: r.wait_s,
-                })
-                .collect()
-        })
-        .collect()
-}
-
 fn write(opts: &DistOptions, task: Task, o: &Outcome, elapsed: f64, out: &Path) -> Result<PathBuf> {
     let mut report = Report {
         experiment: format!("dist-{}", task.experiment()),
@@ -288,7 +251,7 @@ fn write(opts: &DistOptions, task: Task, o: &Outcome, elapsed: f64, out: &Path) 
     let mut per_rank = Vec::new();
     let mut totals = Vec::new();
     for (rank, log) in o.ranks.iter().enumerate() {
-        let mut t = RankRow::default();
+        let mut t = RankRound::default();
         for r in log {
             per_rank.push(vec![
                 json!(rank),
