@@ -14,6 +14,7 @@ use descent_lab::report::{ClaimKind, Report, short_json, sig4};
 use descent_lab::train::{self, TrainConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 
+mod dist;
 mod privacy;
 mod resume;
 
@@ -47,6 +48,9 @@ enum Command {
     /// Open-set active learning on a dataset: query strategies compared over rounds and seeds;
     /// writes per_round.csv, report.json/.md and curves.png.
     Active(ActiveArgs),
+    /// Federated (puf) or decentralized (adp-vrsgp) training in one process or, with
+    /// --backend mpi under mpirun, one rank per block of clients or nodes.
+    Dist(dist::DistArgs),
 }
 
 #[derive(clap::Args)]
@@ -250,6 +254,10 @@ fn main() -> ExitCode {
         Command::Reproduce(args) => run_reproduce(args),
         Command::Privacy(args) => privacy::run(args),
         Command::Active(args) => run_active(args),
+        Command::Dist(args) => {
+            let out = default_out(&format!("dist-{}", args.task()));
+            dist::run(args, out)
+        }
     };
     match result {
         Ok(code) => code,

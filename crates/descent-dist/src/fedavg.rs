@@ -256,15 +256,7 @@ impl FedAvg {
         min_replies: usize,
     ) -> Result<crate::transport::Gathered<ClientUpdate>> {
         let msg = RoundMsg::new(&self.weights, self.lr_at(t), epochs);
-        transport.broadcast_gather(
-            t,
-            to,
-            &msg,
-            min_replies,
-            |_, client: &mut Client, m: &Message<&RoundMsg<'_>>| {
-                client.local_update(m.payload, m.round).map(Some)
-            },
-        )
+        transport.broadcast_gather(t, to, &msg, min_replies, client_work)
     }
 
     /// One FedAvg round over the sampled active clients (P3 §2.1).
@@ -310,6 +302,17 @@ impl FedAvg {
             })
             .collect()
     }
+}
+
+/// The client side of a FedAvg (or PUF) round, as every backend runs it on the node: local
+/// training from the broadcast weights and learning rate, replying with the update (P3 §2.1).
+/// An MPI rank that hosts clients serves rounds with it (`MpiTransport::serve`).
+pub fn client_work(
+    _k: usize,
+    client: &mut Client,
+    m: &Message<&RoundMsg<'_>>,
+) -> Result<Option<ClientUpdate>> {
+    client.local_update(m.payload, m.round).map(Some)
 }
 
 pub(crate) fn round_report(t: u64, g: &crate::transport::Gathered<ClientUpdate>) -> RoundReport {

@@ -5,8 +5,9 @@
 //! - [`transport`]: the [`Transport`] trait (server broadcast + gather, point-to-point to
 //!   out-neighbours; every message carries its round and sender; clients that drop out of a round
 //!   are tolerated down to a configurable minimum) and the in-process backend [`InProcess`]
-//!   (rayon across nodes, bit-identical to a serial run). An MPI backend implements the same
-//!   trait without touching the algorithms.
+//!   (rayon across nodes, bit-identical to a serial run).
+//! - [`mpi`] (feature `mpi`): the same trait over MPI ranks (rsmpi, Open MPI, `mpirun`), rank 0
+//!   the federated server, every rank a block of decentralized nodes; bit-identical results.
 //! - [`client`]: a federated [`Client`]: its data, the model, and a local optimizer built from a
 //!   spec (any `Transform`), trained for E local epochs per round.
 //! - [`fedavg`]: [`FedAvg`] (server learning rate, size weighting, client sampling, per-round
@@ -29,11 +30,15 @@
 
 pub mod adp;
 pub mod client;
+pub mod faults;
 pub mod fedavg;
 pub mod metrics;
+#[cfg(feature = "mpi")]
+pub mod mpi;
 pub mod privacy;
 pub mod puf;
 pub mod pushsum;
+pub mod ranks;
 pub mod topology;
 pub mod transport;
 
@@ -42,7 +47,7 @@ pub use adp::{
 };
 
 pub use client::{Client, ClientUpdate, RoundMsg};
-pub use fedavg::{FedAvg, FedAvgConfig, RoundReport, Weighting, aggregate};
+pub use fedavg::{FedAvg, FedAvgConfig, RoundReport, Weighting, aggregate, client_work};
 pub use metrics::{
     Mia, accuracy, auc, client_train_accuracies, confidence_threshold, evaluate_mia,
     true_class_probs,
@@ -55,5 +60,8 @@ pub use pushsum::{
     Gossip, LocalLearner, PushMsg, PushSumNode, Sgp, SgpRound, TransformLearner,
     consensus_distance, network_average, network_mass,
 };
+pub use ranks::RankRound;
 pub use topology::{Digraph, Topology, TopologyKind};
-pub use transport::{Gathered, InProcess, Message, SERVER, Traffic, Transport, Wire, WireReader};
+pub use transport::{
+    Faults, Gathered, InProcess, Message, SERVER, Traffic, Transport, Wire, WireReader,
+};

@@ -28,6 +28,8 @@ use descent_core::{Error, Result};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub use crate::faults::Faults;
+
 /// The sender id of the server.
 pub const SERVER: usize = usize::MAX;
 
@@ -167,6 +169,11 @@ impl<'a> WireReader<'a> {
             .collect())
     }
 
+    /// Reads `len` raw bytes (a nested message framed by its length).
+    pub fn bytes(&mut self, field: &str, len: usize) -> Result<&'a [u8]> {
+        self.take(field, len)
+    }
+
     /// Ends the message: trailing bytes are an error.
     pub fn finish(self) -> Result<()> {
         if self.pos != self.bytes.len() {
@@ -238,6 +245,52 @@ impl<T: Wire> Message<T> {
     }
 }
 
+impl<T: Wire> Message<T> {
+    /// Appends the header (round, sender as u64; [`SERVER`] as `u64::MAX`) and the payload:
+    /// exactly [`Message::bytes`] bytes, what a byte-moving backend sends.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        put_u64(out, self.round);
+        put_u64(out, self.sender as u64);
+        self.payload.encode(out);
+    }
+
+    /// Reads a message written by [`Message::encode`]; errors name the field and byte offset.
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        let mut r = WireReader::new("Message", bytes);
+        let round = r.u64("round")?;
+        let sender = r.usize("sender")?;
+        let payload = T::decode(&bytes[r.offset()..])?;
+        Ok(Message {
+            round,
+            sender,
+            payload,
+        })
+    }
+}
+
+/// Checks broadcast recipients: ids in 0..n, distinct and ascending; returns the selection mask.
+pub(crate) fn check_targets(n: usize, to: &[usize]) -> Result<Vec<bool>> {
+    let mut selected = vec![false; n];
+    for (i, &k) in to.iter().enumerate() {
+        if k >= n {
+            return Err(Error::invalid(
+                "broadcast recipient",
+                k,
+                format!("a node id in 0..{n}"),
+            ));
+        }
+        if i > 0 && to[i - 1] >= k {
+            return Err(Error::invalid(
+                "broadcast recipients",
+                format!("{to:?}"),
+                "distinct node ids in ascending order",
+            ));
+        }
+        selected[k] = true;
+    }
+    Ok(selected)
+}
+
 /// Messages and bytes moved by one transport call (or accumulated over several).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Traffic {
@@ -290,6 +343,64 @@ pub struct Gathered<R> {
     pub traffic: Traffic,
 }
 
+/// The server's side of a broadcast round from every addressed node's outcome in ascending
+/// node order: the replies, the drop-outs and the traffic (one downlink of `payload_bytes` +
+/// header per addressee, one uplink per reply). The first node error (in node order) is the
+/// error. Every backend builds its [`Gathered`] here.
+pub(crate) fn gathered<R: Wire>(
+    round: u64,
+    addressed: usize,
+    payload_bytes: u64,
+    outcomes: Vec<(usize, Result<Option<R>>)>,
+) -> Result<Gathered<R>> {
+    let mut traffic = Traffic {
+        down_messages: addressed as u64,
+        down_bytes: addressed as u64 * (HEADER_BYTES + payload_bytes),
+        ..Traffic::default()
+    };
+    let mut replies = Vec::with_capacity(outcomes.len());
+    let mut dropped = Vec::new();
+    for (k, out) in outcomes {
+        match out? {
+            Some(payload) => {
+                let m = Message {
+                    round,
+                    sender: k,
+                    payload,
+                };
+                traffic.up_messages += 1;
+                traffic.up_bytes += m.bytes();
+                replies.push(m);
+            }
+            None => dropped.push(k),
+        }
+    }
+    Ok(Gathered {
+        round,
+        replies,
+        dropped,
+        traffic,
+    })
+}
+
+impl<R> Gathered<R> {
+    /// Errors when fewer than `min_replies` of the `addressed` nodes replied.
+    pub(crate) fn check_min(&self, addressed: usize, min_replies: usize) -> Result<()> {
+        if self.replies.len() < min_replies {
+            return Err(Error::invalid(
+                format!("replies in round {}", self.round),
+                format!(
+                    "{} of {addressed} (dropped: {:?})",
+                    self.replies.len(),
+                    self.dropped
+                ),
+                format!("at least {min_replies} (the configured minimum)"),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Per-round communication between a server and nodes holding state `N` (see the module docs).
 pub trait Transport<N: Send> {
     /// Number of nodes.
@@ -337,6 +448,15 @@ pub trait Transport<N: Send> {
         self.exchange(round, send, |k, node, inbox| receive(k, node, inbox, &[]))
     }
 
+    /// `f(k, node)` of every node, in node order, where the server runs: in process always
+    /// `Some`; on MPI rank 0 gets `Some` (the values travel as [`Wire`] messages) and the other
+    /// ranks, which contribute their nodes, get `None`. For results at the end of a run (final
+    /// models, privacy spent); not counted as algorithm traffic.
+    fn collect<R, F>(&mut self, f: F) -> Result<Option<Vec<R>>>
+    where
+        R: Wire + Send,
+        F: Fn(usize, &N) -> R + Sync;
+
     /// Traffic of every call so far.
     fn total_traffic(&self) -> Traffic;
 }
@@ -351,10 +471,7 @@ pub trait Transport<N: Send> {
 pub struct InProcess<N> {
     nodes: Vec<N>,
     parallel: bool,
-    dropout: f64,
-    dropout_seed: u64,
-    link_failure: f64,
-    link_seed: u64,
+    faults: Faults,
     total: Traffic,
 }
 
@@ -364,10 +481,7 @@ impl<N: Send> InProcess<N> {
         InProcess {
             nodes,
             parallel: true,
-            dropout: 0.0,
-            dropout_seed: 0,
-            link_failure: 0.0,
-            link_seed: 0,
+            faults: Faults::default(),
             total: Traffic::default(),
         }
     }
@@ -378,18 +492,16 @@ impl<N: Send> InProcess<N> {
         self
     }
 
-    /// Each node misses each round with probability `p` in [0, 1).
+    /// Each node misses each round with probability `p` in [0, 1) ([`Faults::with_dropout`]).
     pub fn with_dropout(mut self, p: f64, seed: u64) -> Result<Self> {
-        if !(0.0..1.0).contains(&p) {
-            return Err(Error::invalid(
-                "transport.dropout",
-                p,
-                "a probability in [0, 1)",
-            ));
-        }
-        self.dropout = p;
-        self.dropout_seed = seed;
+        self.faults = self.faults.with_dropout(p, seed)?;
         Ok(self)
+    }
+
+    /// Simulated drop-outs and link failures ([`Faults`], drawn as every backend draws them).
+    pub fn with_faults(mut self, faults: Faults) -> Self {
+        self.faults = faults;
+        self
     }
 
     /// Each directed link i → j fails in each point-to-point round with probability `p` in
@@ -397,15 +509,7 @@ impl<N: Send> InProcess<N> {
     /// link's message is lost by [`Transport::exchange`] and returned to its sender by
     /// [`Transport::exchange_acked`].
     pub fn with_link_failures(mut self, p: f64, seed: u64) -> Result<Self> {
-        if !(0.0..1.0).contains(&p) {
-            return Err(Error::invalid(
-                "transport.link_failure",
-                p,
-                "a probability in [0, 1)",
-            ));
-        }
-        self.link_failure = p;
-        self.link_seed = seed;
+        self.faults = self.faults.with_link_failures(p, seed)?;
         Ok(self)
     }
 
@@ -421,30 +525,12 @@ impl<N: Send> InProcess<N> {
 
     /// True when node `k` drops out of round `round`.
     pub fn drops(&self, round: u64, k: usize) -> bool {
-        if self.dropout == 0.0 {
-            return false;
-        }
-        let h = descent_core::rng::splitmix64(
-            self.dropout_seed ^ descent_core::rng::splitmix64(round ^ ((k as u64) << 40)),
-        );
-        ((h >> 11) as f64 / (1u64 << 53) as f64) < self.dropout
+        self.faults.drops(round, k)
     }
 
-    /// True when the link `from → to` fails in point-to-point round `round` (its own failure,
-    /// or either end dropping out of the round).
+    /// True when the link `from → to` fails in point-to-point round `round`.
     pub fn link_fails(&self, round: u64, from: usize, to: usize) -> bool {
-        if self.drops(round, from) || self.drops(round, to) {
-            return true;
-        }
-        if self.link_failure == 0.0 {
-            return false;
-        }
-        use descent_core::rng::splitmix64;
-        let h = splitmix64(
-            self.link_seed
-                ^ splitmix64(round ^ splitmix64(((from as u64) << 32) ^ (to as u64) ^ 0x5eed)),
-        );
-        ((h >> 11) as f64 / (1u64 << 53) as f64) < self.link_failure
+        self.faults.link_fails(round, from, to)
     }
 
     /// The point-to-point round behind both exchanges: delivered messages go to inboxes (sorted
@@ -516,28 +602,6 @@ impl<N: Send> InProcess<N> {
         self.total += traffic;
         Ok(traffic)
     }
-
-    fn check_targets(&self, to: &[usize]) -> Result<Vec<bool>> {
-        let mut selected = vec![false; self.nodes.len()];
-        for (i, &k) in to.iter().enumerate() {
-            if k >= self.nodes.len() {
-                return Err(Error::invalid(
-                    "broadcast recipient",
-                    k,
-                    format!("a node id in 0..{}", self.nodes.len()),
-                ));
-            }
-            if i > 0 && to[i - 1] >= k {
-                return Err(Error::invalid(
-                    "broadcast recipients",
-                    format!("{to:?}"),
-                    "distinct node ids in ascending order",
-                ));
-            }
-            selected[k] = true;
-        }
-        Ok(selected)
-    }
 }
 
 type NodeResult<R> = (usize, Result<Option<R>>);
@@ -560,7 +624,7 @@ impl<N: Send> Transport<N> for InProcess<N> {
         R: Wire + Send,
         F: Fn(usize, &mut N, &Message<&B>) -> Result<Option<R>> + Sync,
     {
-        let selected = self.check_targets(to)?;
+        let selected = check_targets(self.nodes.len(), to)?;
         let msg = Message {
             round,
             sender: SERVER,
@@ -587,42 +651,10 @@ impl<N: Send> Transport<N> for InProcess<N> {
         } else {
             self.nodes.iter_mut().enumerate().filter_map(run).collect()
         };
-        let mut traffic = Traffic {
-            down_messages: to.len() as u64,
-            down_bytes: to.len() as u64 * (HEADER_BYTES + payload.wire_bytes()),
-            ..Traffic::default()
-        };
-        let mut replies = Vec::with_capacity(results.len());
-        let mut dropped = Vec::new();
-        for (k, r) in results {
-            match r? {
-                Some(payload) => {
-                    let m = Message {
-                        round,
-                        sender: k,
-                        payload,
-                    };
-                    traffic.up_messages += 1;
-                    traffic.up_bytes += m.bytes();
-                    replies.push(m);
-                }
-                None => dropped.push(k),
-            }
-        }
-        self.total += traffic;
-        if replies.len() < min_replies {
-            return Err(Error::invalid(
-                format!("replies in round {round}"),
-                format!("{} of {} (dropped: {dropped:?})", replies.len(), to.len()),
-                format!("at least {min_replies} (the configured minimum)"),
-            ));
-        }
-        Ok(Gathered {
-            round,
-            replies,
-            dropped,
-            traffic,
-        })
+        let g = gathered(round, to.len(), payload.wire_bytes(), results)?;
+        self.total += g.traffic;
+        g.check_min(to.len(), min_replies)?;
+        Ok(g)
     }
 
     fn exchange<M, S, V>(&mut self, round: u64, send: S, receive: V) -> Result<Traffic>
@@ -641,6 +673,20 @@ impl<N: Send> Transport<N> for InProcess<N> {
         V: Fn(usize, &mut N, &[Message<M>], &[(usize, M)]) + Sync,
     {
         self.exchange_inner(round, send, receive)
+    }
+
+    fn collect<R, F>(&mut self, f: F) -> Result<Option<Vec<R>>>
+    where
+        R: Wire + Send,
+        F: Fn(usize, &N) -> R + Sync,
+    {
+        Ok(Some(
+            self.nodes
+                .iter()
+                .enumerate()
+                .map(|(k, n)| f(k, n))
+                .collect(),
+        ))
     }
 
     fn total_traffic(&self) -> Traffic {

@@ -12,7 +12,8 @@ use descent_core::{Result, RngStreams};
 use descent_data::{Dataset, Targets};
 use descent_dist::{
     Client, ClientUpdate, FedAvg, FedAvgConfig, Gathered, InProcess, Message, PufConfig, PushMsg,
-    PushSumNode, RoundMsg, Sgp, Topology, Traffic, TransformLearner, Transport, Wire, unlearn,
+    PushSumNode, RoundMsg, SERVER, Sgp, Topology, Traffic, TransformLearner, Transport, Wire,
+    unlearn,
 };
 use descent_nn::{Activation, Init, Loss, Mlp};
 
@@ -225,8 +226,39 @@ impl<N: Send> Transport<N> for Encoding<N> {
             receive,
         )
     }
+    fn collect<R, F>(&mut self, f: F) -> Result<Option<Vec<R>>>
+    where
+        R: Wire + Send,
+        F: Fn(usize, &N) -> R + Sync,
+    {
+        self.0.collect(|k, node| through_bytes(&f(k, node)))
+    }
     fn total_traffic(&self) -> Traffic {
         self.0.total_traffic()
+    }
+}
+
+#[test]
+fn messages_round_trip_with_their_header() {
+    for sender in [0, 7, SERVER] {
+        let m = Message {
+            round: 12,
+            sender,
+            payload: vec![1.5, -0.0, f64::NAN],
+        };
+        let mut buf = Vec::new();
+        m.encode(&mut buf);
+        assert_eq!(buf.len() as u64, m.bytes());
+        let back: Message<Vec<f64>> = Message::decode(&buf).unwrap();
+        assert_eq!((back.round, back.sender), (12, sender));
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&back.payload), bits(&m.payload));
+        let e = Message::<Vec<f64>>::decode(&buf[..10]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Message message:byte offset 8: truncated: 'sender' needs 8 bytes, 2 remain \
+             (message of 10 bytes)"
+        );
     }
 }
 

@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod checkpoint;
 pub mod compare;
 pub mod config;
+pub mod dist;
 pub mod experiment;
 pub mod harness;
 pub mod index;

@@ -265,24 +265,12 @@ pub fn replica_seed(seed: u64, replica: usize) -> u64 {
     RngStreams::new(seed).child_seed("replica", replica as u64)
 }
 
-type Net = InProcess<PushSumNode<DpLearner<Objective>>>;
+/// One node of the DP runs.
+pub type Node = PushSumNode<DpLearner<Objective>>;
+type Net = InProcess<Node>;
 
-/// Mean and per-node test accuracy of the de-biased models.
-fn evaluate(s: &Setup, net: &Net, ws: &mut Workspace) -> Vec<f64> {
-    net.nodes()
-        .iter()
-        .map(|n| {
-            s.model
-                .evaluate(&n.debiased(), &s.test, Loss::SoftmaxCe, ws)
-                .accuracy
-                .unwrap_or(f64::NAN)
-        })
-        .collect()
-}
-
-/// Runs `job` (K = S·T_s rounds from x⁰ = 0): the consensus distance after every round, test
-/// accuracy and spent ε every `eval_every` rounds and at the end. `parallel = false` runs the nodes serially (the determinism check compares both).
-pub fn run(s: &Setup, c: &Config, job: Job, seed: u64, parallel: bool) -> Result<RunResult> {
+/// The nodes (all starting from x⁰ = 0) and the topology of `job` with run seed `seed`.
+pub fn network(s: &Setup, c: &Config, job: Job, seed: u64) -> Result<(Vec<Node>, Topology)> {
     let train_seed = replica_seed(seed, job.replica);
     let data = match job.split {
         Split::Iid => &s.iid,
@@ -311,12 +299,33 @@ pub fn run(s: &Setup, c: &Config, job: Job, seed: u64, parallel: bool) -> Result
         .collect();
     let x0 = vec![0.0; s.model.n_params()];
     let nodes = dp_nodes(problems, &x0, &job.method.rule(c), &noise, train_seed)?;
+    let topology_seed = RngStreams::new(train_seed).child_seed("topology", 0);
+    let topology = Topology::parse(job.graph.spec(), c.nodes, topology_seed)?;
+    Ok((nodes, topology))
+}
+
+/// Mean and per-node test accuracy of the de-biased models.
+fn evaluate(s: &Setup, net: &Net, ws: &mut Workspace) -> Vec<f64> {
+    net.nodes()
+        .iter()
+        .map(|n| {
+            s.model
+                .evaluate(&n.debiased(), &s.test, Loss::SoftmaxCe, ws)
+                .accuracy
+                .unwrap_or(f64::NAN)
+        })
+        .collect()
+}
+
+/// Runs `job` (K = S·T_s rounds from x⁰ = 0): the consensus distance after every round, test
+/// accuracy and spent ε every `eval_every` rounds and at the end. `parallel = false` runs the nodes serially (the determinism check compares both).
+pub fn run(s: &Setup, c: &Config, job: Job, seed: u64, parallel: bool) -> Result<RunResult> {
+    let (nodes, topology) = network(s, c, job, seed)?;
     let mut net = InProcess::new(nodes);
     if !parallel {
         net = net.serial();
     }
-    let topology_seed = RngStreams::new(train_seed).child_seed("topology", 0);
-    let mut sgp = Sgp::new(Topology::parse(job.graph.spec(), c.nodes, topology_seed)?);
+    let mut sgp = Sgp::new(topology);
     let mut ws = Workspace::new(&s.model, s.test.len());
     let k_total = c.stage_steps * c.stages as u64;
     let mut out = RunResult {

@@ -98,16 +98,15 @@ pub fn client_data(s: &Setup, c: &Config, partition_seed: u64) -> Result<Vec<Arc
         .collect())
 }
 
-/// The in-process transport over one client per dataset; minibatch orders from `train_seed`.
-pub fn transport(
+/// One client per dataset; minibatch orders from `train_seed`.
+pub fn clients(
     s: &Setup,
     c: &Config,
     data: &[Arc<Dataset>],
     train_seed: u64,
-) -> Result<InProcess<Client>> {
+) -> Result<Vec<Client>> {
     let opt = c.optimizer();
-    let clients = data
-        .iter()
+    data.iter()
         .enumerate()
         .map(|(k, d)| {
             Client::new(
@@ -120,8 +119,17 @@ pub fn transport(
                 train_seed,
             )
         })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(InProcess::new(clients))
+        .collect()
+}
+
+/// The in-process transport over [`clients`].
+pub fn transport(
+    s: &Setup,
+    c: &Config,
+    data: &[Arc<Dataset>],
+    train_seed: u64,
+) -> Result<InProcess<Client>> {
+    Ok(InProcess::new(clients(s, c, data, train_seed)?))
 }
 
 /// The backdoor of the stress scenario: every sample of the target gets a 2×2 white patch in

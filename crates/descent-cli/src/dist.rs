@@ -1,0 +1,99 @@
+//! `descent dist`: the federated (`puf`) and decentralized (`adp-vrsgp`) runs in one process or,
+//! built with `--features mpi`, one MPI rank per client block or node block under
+//! `mpirun -np N ... --backend mpi` (`descent_lab::dist`; this module parses flags).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use descent_lab::dist::{self, Backend, DistOptions};
+
+#[derive(clap::Args)]
+pub struct DistArgs {
+    /// puf (FedAvg + PUF unlearning + recovery) or adp-vrsgp (decentralized DP training).
+    task: String,
+    /// in-process, or mpi (under mpirun; needs a build with --features mpi).
+    #[arg(long, default_value = "in-process")]
+    backend: String,
+    /// The experiment's preset (quick or full) whose config the run uses.
+    #[arg(long, default_value = "quick")]
+    preset: String,
+    /// Run seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Override a field of the experiment's config: --set key=value; repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// A TOML file of config overrides (applied before --set).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// puf: special or regular.
+    #[arg(long, default_value = "special")]
+    mode: String,
+    /// puf: the client to unlearn (default: the config's first target).
+    #[arg(long)]
+    target: Option<usize>,
+    /// adp-vrsgp: adp, dp-sgp or sgp.
+    #[arg(long, default_value = "adp")]
+    method: String,
+    /// adp-vrsgp: every node's budget ε (default: the config's first ε).
+    #[arg(long)]
+    epsilon: Option<f64>,
+    /// adp-vrsgp: iid or non-iid.
+    #[arg(long, default_value = "iid")]
+    split: String,
+    /// adp-vrsgp: exp or random-tv.
+    #[arg(long, default_value = "exp")]
+    graph: String,
+    /// Simulated probability that a client or node drops out of a round.
+    #[arg(long, default_value_t = 0.0)]
+    dropout: f64,
+    /// adp-vrsgp: simulated probability that a link fails for a round.
+    #[arg(long, default_value_t = 0.0)]
+    link_failure: f64,
+    /// mpi: seconds a rank waits for another before the run stops naming it and the round.
+    #[arg(long, default_value_t = 60.0)]
+    timeout: f64,
+    /// Output directory (default: results/dist-<task>-<unix time>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+impl DistArgs {
+    /// The task name.
+    pub fn task(&self) -> &str {
+        &self.task
+    }
+}
+
+/// Runs `descent dist`; prints where the report went (on the rank that writes it).
+pub fn run(args: DistArgs, default_out: PathBuf) -> Result<ExitCode> {
+    if !(args.timeout > 0.0 && args.timeout.is_finite()) {
+        anyhow::bail!(
+            "invalid value for '--timeout': got {}, expected seconds > 0",
+            args.timeout
+        );
+    }
+    let opts = DistOptions {
+        task: args.task,
+        backend: Backend::parse(&args.backend)?,
+        preset: args.preset,
+        seed: args.seed,
+        config_file: args.config,
+        sets: args.sets,
+        mode: args.mode,
+        target: args.target,
+        method: args.method,
+        epsilon: args.epsilon,
+        split: args.split,
+        graph: args.graph,
+        dropout: args.dropout,
+        link_failure: args.link_failure,
+        timeout_s: args.timeout,
+    };
+    let out = args.out.unwrap_or(default_out);
+    if let Some(path) = dist::run(&opts, &out, &|line| eprintln!("{line}"))? {
+        println!("report: {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
