@@ -1,0 +1,6 @@
+#![no_main]
+
+#[path = "../drivers/lab.rs"]
+mod lab;
+
+libfuzzer_sys::fuzz_target!(|bytes: &[u8]| lab::config(bytes));
