@@ -1,5 +1,7 @@
 #![no_main]
 
+// each target uses one driver of the module
+#[allow(dead_code)]
 #[path = "../drivers/lab.rs"]
 mod lab;
 

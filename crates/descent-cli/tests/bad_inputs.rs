@@ -409,11 +409,10 @@ fn i64s(v: &[i64]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
-#[test]
-fn data_files_name_the_file_line_or_byte_and_the_value() {
-    let dir = tempfile::tempdir().unwrap();
+/// Writes the malformed data files of the two data-file catalogues into `dir`.
+fn write_data_files(dir: &Path) {
     let write = |name: &str, bytes: &[u8]| {
-        let p = dir.path().join(name);
+        let p = dir.join(name);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, bytes).unwrap();
     };
@@ -485,7 +484,12 @@ fn data_files_name_the_file_line_or_byte_and_the_value() {
         ),
     );
     write("text.npy", b"hello world");
-    let d = |spec: &'static str| train(&["--data", spec, "--model", "mlp:2-2"]);
+}
+
+#[test]
+fn csv_files_name_the_file_line_column_and_the_cell() {
+    let dir = tempfile::tempdir().unwrap();
+    write_data_files(dir.path());
     let cases: Vec<Case> = vec![
         (
             train(&["--data", "csv:word.csv"]),
@@ -529,6 +533,16 @@ fn data_files_name_the_file_line_or_byte_and_the_value() {
             train(&["--data", "csv:données/ü.csv"]),
             Line("données/ü.csv: No such file or directory (os error 2)"),
         ),
+    ];
+    catalogue(dir.path(), &cases);
+}
+
+#[test]
+fn binary_files_name_the_file_byte_offset_and_the_value() {
+    let dir = tempfile::tempdir().unwrap();
+    write_data_files(dir.path());
+    let d = |spec: &'static str| train(&["--data", spec, "--model", "mlp:2-2"]);
+    let cases: Vec<Case> = vec![
         (
             train(&["--data", "idx:labels"]),
             Line("labels/train-labels-idx1-ubyte:byte 9: label 12 of sample 1 out of range 0..10"),
