@@ -163,8 +163,9 @@ fn epsilon_json(e: &Epsilon) -> Value {
 
 fn noise_command(a: &NoiseArgs) -> Result<String> {
     let conversion = a.common.check()?;
-    let shape = decaying_shape(a.common.sampling_rate, &a.common.steps, a.noise_decay)?;
-    let c = calibrate(a.epsilon, a.common.delta, &shape, conversion)?;
+    let shape = decaying_shape(a.common.sampling_rate, &a.common.steps, a.noise_decay)
+        .map_err(flag_names)?;
+    let c = calibrate(a.epsilon, a.common.delta, &shape, conversion).map_err(flag_names)?;
     if a.common.json {
         let sigmas: Vec<f64> = c.stages.iter().map(|s| s.noise_multiplier).collect();
         let mut v = epsilon_json(&c.epsilon);
@@ -184,6 +185,26 @@ fn noise_command(a: &NoiseArgs) -> Result<String> {
         c.epsilon.order,
         describe(&c.stages)
     ))
+}
+
+/// The library names these values as fields; on the command line they are flags.
+fn flag_names(e: Error) -> Error {
+    match e {
+        Error::InvalidValue {
+            field,
+            value,
+            expected,
+        } => Error::InvalidValue {
+            field: match field.as_str() {
+                "target_epsilon" => "--epsilon".to_string(),
+                "noise_decay" => "--noise-decay".to_string(),
+                _ => field,
+            },
+            value,
+            expected,
+        },
+        other => other,
+    }
 }
 
 /// `300 steps at q = 0.2, σ = 4.0000 ×75, 3.6000 ×75, ...`.

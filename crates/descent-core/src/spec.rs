@@ -54,12 +54,13 @@ impl Spec {
             input,
             chars: input.char_indices().collect(),
             pos: 0,
+            depth: 0,
         };
         p.skip_ws();
         let spec = p.spec()?;
         p.skip_ws();
         if p.pos < p.chars.len() {
-            return Err(p.err("unexpected trailing text"));
+            return Err(p.err_found("unexpected trailing text"));
         }
         Ok(spec)
     }
@@ -138,6 +139,8 @@ impl fmt::Display for Spec {
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            // `inf` alone would read back as a name; the parser takes `+inf` as the number
+            Value::Number(x) if *x == f64::INFINITY => f.write_str("+inf"),
             Value::Number(x) => write!(f, "{x}"),
             Value::Str(s) => {
                 f.write_str("\"")?;
@@ -204,6 +207,13 @@ impl<'a> Args<'a> {
         match self.get(key) {
             None => Ok(None),
             Some(Value::Number(x)) => Ok(Some(*x)),
+            Some(Value::Spec(s)) if ["nan", "inf", "infinity"].contains(&s.name.as_str()) => {
+                Err(Error::invalid(
+                    self.field(key),
+                    &s.name,
+                    "a finite number such as 0.1 or 1e-3",
+                ))
+            }
             Some(v) => Err(Error::invalid(self.field(key), v, "a number")),
         }
     }
@@ -409,10 +419,16 @@ fn as_usize(v: &Value) -> Option<usize> {
     }
 }
 
+/// How deeply values may nest (lists in lists, specs in specs): far more than any real spec,
+/// and few enough that a pathological input cannot overflow the stack.
+const MAX_DEPTH: usize = 64;
+
 struct Parser<'a> {
     input: &'a str,
     chars: Vec<(usize, char)>,
     pos: usize,
+    /// Values being parsed, innermost included.
+    depth: usize,
 }
 
 impl Parser<'_> {
@@ -422,6 +438,15 @@ impl Parser<'_> {
             column: self.pos + 1,
             message: message.to_string(),
         }
+    }
+
+    /// A syntax error at the current position that also names what is there.
+    fn err_found(&self, message: &str) -> Error {
+        let found = match self.peek() {
+            Some(c) => format!("found '{c}'"),
+            None => "found the end of the text".to_string(),
+        };
+        self.err(&format!("{message}, {found}"))
     }
 
     fn peek(&self) -> Option<char> {
@@ -440,7 +465,7 @@ impl Parser<'_> {
             self.pos += 1;
             Ok(())
         } else {
-            Err(self.err(&format!("expected '{c}'")))
+            Err(self.err_found(&format!("expected '{c}'")))
         }
     }
 
@@ -455,7 +480,7 @@ impl Parser<'_> {
         }
         if start == self.pos || !self.chars[start].1.is_ascii_alphabetic() {
             self.pos = start;
-            return Err(self.err("expected a name starting with a letter"));
+            return Err(self.err_found("expected a name starting with a letter"));
         }
         Ok(self.chars[start..self.pos].iter().map(|c| c.1).collect())
     }
@@ -503,7 +528,7 @@ impl Parser<'_> {
                             self.pos += 1;
                             break;
                         }
-                        _ => return Err(self.err("expected ',' or ')'")),
+                        _ => return Err(self.err_found("expected ',' or ')'")),
                     }
                 }
             }
@@ -548,6 +573,16 @@ impl Parser<'_> {
     }
 
     fn value(&mut self) -> Result<Value> {
+        if self.depth == MAX_DEPTH {
+            return Err(self.err(&format!("values nested more than {MAX_DEPTH} deep")));
+        }
+        self.depth += 1;
+        let v = self.value_inner();
+        self.depth -= 1;
+        v
+    }
+
+    fn value_inner(&mut self) -> Result<Value> {
         self.skip_ws();
         match self.peek() {
             Some('[') => {
@@ -567,7 +602,7 @@ impl Parser<'_> {
                             self.pos += 1;
                             return Ok(Value::List(items));
                         }
-                        _ => return Err(self.err("expected ',' or ']'")),
+                        _ => return Err(self.err_found("expected ',' or ']'")),
                     }
                 }
             }
@@ -590,7 +625,7 @@ impl Parser<'_> {
                 }
             }
             Some(_) => Ok(Value::Spec(self.spec()?)),
-            None => Err(self.err("expected a value")),
+            None => Err(self.err_found("expected a value")),
         }
     }
 }
@@ -687,6 +722,25 @@ mod tests {
             e,
             r#"cannot parse spec 'f(m="a\nb")' at column 7: unknown escape in a string (only \" and \\ are escapes)"#
         );
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_and_printing_reads_back() {
+        let deep = format!("f(k={}1{})", "[".repeat(100), "]".repeat(100));
+        let e = Spec::parse(&deep).unwrap_err().to_string();
+        assert!(
+            e.ends_with("at column 69: values nested more than 64 deep"),
+            "{e}"
+        );
+        let ok = format!("f(k={}1{})", "[".repeat(63), "]".repeat(63));
+        assert!(Spec::parse(&ok).is_ok());
+        for text in [
+            "f(a=+inf, b=-inf, c=1e300, d=-0, e=\"q\\\"\")",
+            "csv:a b/c.csv(x=[g(y=1)])",
+        ] {
+            let s = Spec::parse(text).unwrap();
+            assert_eq!(Spec::parse(&s.to_string()).unwrap(), s, "{text}");
+        }
     }
 
     #[test]

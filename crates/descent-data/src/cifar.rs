@@ -20,7 +20,20 @@ const CLASSES: usize = 10;
 
 /// Parses one batch file, appending its samples.
 fn read_batch(path: &Path, features: &mut Vec<f64>, labels: &mut Vec<usize>) -> Result<()> {
-    let f = FileBytes::read(path)?;
+    parse_batch(&FileBytes::read(path)?, features, labels)
+}
+
+/// One CIFAR-10 batch file's bytes held in memory as a dataset; `name` stands for the file in
+/// errors.
+pub fn cifar_batch_from_bytes(name: &str, bytes: &[u8]) -> Result<Dataset> {
+    let f = FileBytes::from_raw(name.to_string(), bytes.to_vec())?;
+    let mut features = Vec::new();
+    let mut labels = Vec::new();
+    parse_batch(&f, &mut features, &mut labels)?;
+    classes_set(name, features, labels)
+}
+
+fn parse_batch(f: &FileBytes, features: &mut Vec<f64>, labels: &mut Vec<usize>) -> Result<()> {
     let b = &f.bytes;
     if b.is_empty() {
         return Err(f.err(0, "empty file: expected records of 3073 bytes"));
@@ -56,6 +69,10 @@ fn batch_set(files: &[PathBuf], name: &str) -> Result<Dataset> {
     for p in files {
         read_batch(p, &mut features, &mut labels)?;
     }
+    classes_set(name, features, labels)
+}
+
+fn classes_set(name: &str, features: Vec<f64>, labels: Vec<usize>) -> Result<Dataset> {
     Dataset::new(
         name,
         features,

@@ -112,7 +112,14 @@ pub fn parse_csv(bytes: &[u8], file: &str, name: &str, options: &CsvOptions) -> 
                 let line = e
                     .position()
                     .map_or(last_line + 1, |p| lines.line_at(p.byte()));
-                return Err(Error::data(file, format!("line {line}"), e.to_string()));
+                return Err(match e.kind() {
+                    ::csv::ErrorKind::Utf8 { err, .. } => Error::data(
+                        file,
+                        format!("line {line}, column {}", err.field() + 1),
+                        "not UTF-8 text (save the file as UTF-8 or ASCII)",
+                    ),
+                    _ => Error::data(file, format!("line {line}"), e.to_string()),
+                });
             }
         }
         let line = record

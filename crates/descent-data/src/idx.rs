@@ -29,7 +29,11 @@ impl FileBytes {
     /// Reads `path`, inflating it when it starts with the gzip magic `1f 8b`.
     pub fn read(path: &Path) -> Result<FileBytes> {
         let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let name = path.display().to_string();
+        FileBytes::from_raw(path.display().to_string(), raw)
+    }
+
+    /// Bytes already in memory, named `name` in errors; inflated when they are gzip.
+    pub fn from_raw(name: String, raw: Vec<u8>) -> Result<FileBytes> {
         if raw.starts_with(&[0x1f, 0x8b]) {
             let mut bytes = Vec::new();
             flate2::read::GzDecoder::new(&raw[..])
@@ -76,6 +80,11 @@ pub struct IdxArray {
 /// Parses an IDX file (plain or gzip).
 pub fn read_idx(path: impl AsRef<Path>) -> Result<IdxArray> {
     parse_idx(&FileBytes::read(path.as_ref())?)
+}
+
+/// Parses IDX bytes held in memory (plain or gzip); `name` stands for the file in errors.
+pub fn parse_idx_bytes(name: &str, bytes: &[u8]) -> Result<IdxArray> {
+    parse_idx(&FileBytes::from_raw(name.to_string(), bytes.to_vec())?)
 }
 
 pub(crate) fn parse_idx(f: &FileBytes) -> Result<IdxArray> {
@@ -178,8 +187,25 @@ pub fn load_idx_pair(
 ) -> Result<Dataset> {
     let fi = FileBytes::read(images.as_ref())?;
     let fl = FileBytes::read(labels.as_ref())?;
-    let img = parse_idx(&fi)?;
-    let lab = parse_idx(&fl)?;
+    idx_pair(&fi, &fl, classes, name)
+}
+
+/// [`load_idx_pair`] on bytes held in memory: `images` and `labels` are (name, bytes) pairs,
+/// the names standing for the files in errors.
+pub fn idx_pair_from_bytes(
+    images: (&str, &[u8]),
+    labels: (&str, &[u8]),
+    classes: usize,
+    name: &str,
+) -> Result<Dataset> {
+    let fi = FileBytes::from_raw(images.0.to_string(), images.1.to_vec())?;
+    let fl = FileBytes::from_raw(labels.0.to_string(), labels.1.to_vec())?;
+    idx_pair(&fi, &fl, classes, name)
+}
+
+fn idx_pair(fi: &FileBytes, fl: &FileBytes, classes: usize, name: &str) -> Result<Dataset> {
+    let img = parse_idx(fi)?;
+    let lab = parse_idx(fl)?;
     if img.dims.len() < 2 {
         return Err(fi.err(
             3,
@@ -208,7 +234,7 @@ pub fn load_idx_pair(
         ));
     }
     let header = 4 + 4 * lab.dims.len();
-    let size = lab_size(&fl);
+    let size = lab_size(fl);
     let mut out = Vec::with_capacity(n);
     for (i, &l) in lab.values.iter().enumerate() {
         if l < 0.0 || l >= classes as f64 {

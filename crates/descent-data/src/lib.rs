@@ -21,15 +21,15 @@ pub mod split;
 pub mod standardize;
 
 pub use self::csv::{CsvOptions, HeaderMode, TargetKind, load_csv, parse_csv};
-pub use cifar::load_cifar10_dir;
+pub use cifar::{cifar_batch_from_bytes, load_cifar10_dir};
 pub use dataset::{Dataset, Targets};
 pub use embedded::{digits, iris, wine};
 pub use generators::{
     GaussianMixture, Generator, MixtureConfig, Partition, SpectralGaussian, Stream, Teacher,
     TeacherConfig,
 };
-pub use idx::{load_idx_dir, load_idx_pair, read_idx};
-pub use npy::{NpyOptions, load_npy, read_npy};
+pub use idx::{idx_pair_from_bytes, load_idx_dir, load_idx_pair, parse_idx_bytes, read_idx};
+pub use npy::{NpyOptions, load_npy, npy_from_bytes, parse_npy_bytes, read_npy};
 pub use sampler::{BatchSampler, SamplingMode};
 pub use source::{
     DATASETS, DataSource, from_spec, load as load_dataset, load_source, source_from_spec,

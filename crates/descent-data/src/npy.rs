@@ -37,6 +37,11 @@ pub fn read_npy(path: impl AsRef<Path>) -> Result<NpyArray> {
     parse_npy(&FileBytes::read(path.as_ref())?)
 }
 
+/// Parses `.npy` bytes held in memory (plain or gzip); `name` stands for the file in errors.
+pub fn parse_npy_bytes(name: &str, bytes: &[u8]) -> Result<NpyArray> {
+    parse_npy(&FileBytes::from_raw(name.to_string(), bytes.to_vec())?)
+}
+
 fn parse_npy(f: &FileBytes) -> Result<NpyArray> {
     let b = &f.bytes;
     if b.len() < 10 || &b[..6] != b"\x93NUMPY" {
@@ -201,8 +206,20 @@ pub struct NpyOptions {
 pub fn load_npy(x: impl AsRef<Path>, y: impl AsRef<Path>, options: NpyOptions) -> Result<Dataset> {
     let fx = FileBytes::read(x.as_ref())?;
     let fy = FileBytes::read(y.as_ref())?;
-    let ax = parse_npy(&fx)?;
-    let ay = parse_npy(&fy)?;
+    npy_pair(&fx, &fy, options)
+}
+
+/// [`load_npy`] on bytes held in memory: `x` and `y` are (name, bytes) pairs, the names
+/// standing for the files in errors.
+pub fn npy_from_bytes(x: (&str, &[u8]), y: (&str, &[u8]), options: NpyOptions) -> Result<Dataset> {
+    let fx = FileBytes::from_raw(x.0.to_string(), x.1.to_vec())?;
+    let fy = FileBytes::from_raw(y.0.to_string(), y.1.to_vec())?;
+    npy_pair(&fx, &fy, options)
+}
+
+fn npy_pair(fx: &FileBytes, fy: &FileBytes, options: NpyOptions) -> Result<Dataset> {
+    let ax = parse_npy(fx)?;
+    let ay = parse_npy(fy)?;
     let name = format!("npy:{},{}", fx.name, fy.name);
     if ax.shape.is_empty() {
         return Err(fx.err(
@@ -229,13 +246,15 @@ pub fn load_npy(x: impl AsRef<Path>, y: impl AsRef<Path>, options: NpyOptions) -
         ));
     }
     let k = ay.shape.get(1).copied().unwrap_or(1);
-    let whole = |v: f64| v >= 0.0 && v.fract() == 0.0;
+    // as for CSV: a class label is a whole number below 2^32, so `n_classes` stays small
+    let whole = |v: f64| v >= 0.0 && v.fract() == 0.0 && v < u32::MAX as f64;
     let classes =
         k == 1 && !options.regression && (ay.integral || ay.values.iter().all(|&v| whole(v)));
     let targets = if classes {
-        let n_classes = options
-            .classes
-            .unwrap_or_else(|| ay.values.iter().fold(0.0f64, |m, &v| m.max(v)) as usize + 1);
+        let n_classes = options.classes.unwrap_or_else(|| {
+            let largest = ay.values.iter().fold(0.0f64, |m, &v| m.max(v));
+            largest.min(u32::MAX as f64) as usize + 1
+        });
         let mut labels = Vec::with_capacity(n);
         for (i, &v) in ay.values.iter().enumerate() {
             if !(whole(v) && v < n_classes as f64) {

@@ -199,6 +199,13 @@ pub fn compare_with(
     if cfg.seeds == 0 {
         return Err(Error::invalid("--seeds", 0, "an integer >= 1"));
     }
+    if let Some(a) = cfg.target_accuracy.filter(|a| !(*a > 0.0 && *a <= 1.0)) {
+        return Err(Error::invalid(
+            "--target-accuracy",
+            a,
+            "an accuracy in (0, 1]",
+        ));
+    }
     // Fail fast on a bad spec before any run starts.
     for o in &cfg.optimizers {
         descent_optim::build_optimizer(&Spec::parse(o)?)?;

@@ -19,12 +19,16 @@ pub fn from_value<C: DeserializeOwned>(value: &Value) -> Result<C> {
         .map_err(|e| Error::invalid("config", value_summary(value), e.to_string()))
 }
 
+/// The value as JSON, cut to 77 characters plus `...` when longer than 80 (counted in
+/// characters, so a non-ASCII value is never cut inside one).
 fn value_summary(v: &Value) -> String {
     let s = v.to_string();
-    if s.len() > 80 {
-        format!("{}...", &s[..77])
-    } else {
-        s
+    match s.char_indices().nth(80) {
+        Some(_) => {
+            let cut = s.char_indices().nth(77).map_or(s.len(), |(i, _)| i);
+            format!("{}...", &s[..cut])
+        }
+        None => s,
     }
 }
 
@@ -45,8 +49,22 @@ fn type_name(v: &Value) -> &'static str {
 fn parse_scalar(text: &str) -> Value {
     let doc = format!("v = {text}");
     match toml::from_str::<toml::Table>(&doc) {
-        Ok(t) => serde_json::to_value(&t["v"]).unwrap_or(Value::String(text.to_string())),
+        Ok(t) => serde_json::to_value(finite_or_text(t["v"].clone()))
+            .unwrap_or(Value::String(text.to_string())),
         Err(_) => Value::String(text.to_string()),
+    }
+}
+
+/// TOML's `nan` and `inf` as the text `"NaN"` / `"inf"`: JSON has no such numbers (serde_json
+/// would make them null), and no config field takes them, so the type check names them.
+fn finite_or_text(v: toml::Value) -> toml::Value {
+    match v {
+        toml::Value::Float(x) if !x.is_finite() => toml::Value::String(x.to_string()),
+        toml::Value::Array(a) => toml::Value::Array(a.into_iter().map(finite_or_text).collect()),
+        toml::Value::Table(t) => {
+            toml::Value::Table(t.into_iter().map(|(k, v)| (k, finite_or_text(v))).collect())
+        }
+        other => other,
     }
 }
 
@@ -108,19 +126,20 @@ pub fn apply_set(config: &mut Value, assignment: &str) -> Result<()> {
     let mut slot = &mut *config;
     let mut walked = String::new();
     for part in key.split('.') {
-        let obj = slot.as_object_mut().ok_or_else(|| {
-            Error::invalid(
-                walked.clone(),
-                "a nested key",
-                "no nested keys: it is not a table",
-            )
-        })?;
-        let valid: Vec<String> = obj.keys().cloned().collect();
         let path = if walked.is_empty() {
             part.to_string()
         } else {
             format!("{walked}.{part}")
         };
+        let kind = type_name(slot);
+        let obj = slot.as_object_mut().ok_or_else(|| {
+            Error::invalid(
+                &path,
+                "a nested key",
+                format!("a key of a table, but '{walked}' is {kind}"),
+            )
+        })?;
+        let valid: Vec<String> = obj.keys().cloned().collect();
         slot = obj.get_mut(part).ok_or_else(|| Error::UnknownKey {
             context: if walked.is_empty() {
                 "the config".into()
@@ -135,11 +154,29 @@ pub fn apply_set(config: &mut Value, assignment: &str) -> Result<()> {
     assign(slot, parse_scalar(text.trim()), key)
 }
 
+/// A TOML syntax error as `file:line L, column C: message` (1-based, columns in characters).
+fn toml_error(e: &toml::de::Error, text: &str, file: &str) -> Error {
+    let message = e.message().trim().to_string();
+    match e.span() {
+        Some(span) => {
+            let at = (span.start..=span.start.min(text.len()))
+                .rev()
+                .find(|&i| text.is_char_boundary(i))
+                .unwrap_or(0);
+            let before = &text[..at];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            Error::data(file, format!("line {line}, column {column}"), message)
+        }
+        None => Error::data(file, "TOML", message),
+    }
+}
+
 /// Merges a TOML document into the config; every key must exist (errors name `file` and key).
 pub fn merge_toml(config: &mut Value, text: &str, file: &str) -> Result<()> {
-    let table: toml::Table = toml::from_str(text)
-        .map_err(|e| Error::data(file, "TOML", e.to_string().trim().to_string()))?;
-    let new = serde_json::to_value(&table).map_err(|e| Error::data(file, "TOML", e.to_string()))?;
+    let table: toml::Table = toml::from_str(text).map_err(|e| toml_error(&e, text, file))?;
+    let new = serde_json::to_value(finite_or_text(toml::Value::Table(table)))
+        .map_err(|e| Error::data(file, "TOML", e.to_string()))?;
     match (config, new) {
         (Value::Object(old), Value::Object(new)) => {
             merge_object(old, new, "").map_err(|e| match e {
@@ -233,10 +270,29 @@ mod tests {
             e,
             "invalid value for 'opt.steps': got 1.5, expected an integer"
         );
+        let e = apply_set(&mut v, "opt.lr=nan").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "invalid value for 'opt.lr': got \"NaN\", expected a number"
+        );
         let e = apply_set(&mut v, "verbose").unwrap_err().to_string();
         assert!(e.contains("expected key=value"), "{e}");
         let e = apply_set(&mut v, "name.x=1").unwrap_err().to_string();
-        assert!(e.contains("not a table"), "{e}");
+        assert_eq!(
+            e,
+            "invalid value for 'name.x': got a nested key, expected a key of a table, but \
+             'name' is a string"
+        );
+        // a long non-ASCII value is cut between characters, not inside one
+        let long = "é".repeat(100);
+        let e = apply_set(&mut v, &format!("opt.steps={long}"))
+            .unwrap_err()
+            .to_string();
+        let shown = format!("\"{}...", "é".repeat(76));
+        assert_eq!(
+            e,
+            format!("invalid value for 'opt.steps': got {shown}, expected an integer")
+        );
     }
 
     #[test]
@@ -262,6 +318,10 @@ mod tests {
         let e = merge_toml(&mut v, "opt = [\n", "c.toml")
             .unwrap_err()
             .to_string();
-        assert!(e.starts_with("c.toml:TOML:"), "{e}");
+        assert_eq!(e, "c.toml:line 1, column 8: unclosed array, expected `]`");
+        let e = merge_toml(&mut v, "name = \"é\"\nverbose = tru\n", "c.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("c.toml:line 2, column 11: "), "{e}");
     }
 }
