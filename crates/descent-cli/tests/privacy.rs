@@ -199,7 +199,7 @@ fn bad_input_is_a_named_error() {
             "--delta",
             "1e-5",
         ]),
-        "error: invalid value for 'target_epsilon': got 0.01, expected a value above 0.019489: \
+        "error: invalid value for '--epsilon': got 0.01, expected a value above 0.019489: \
          the smallest ε that orders 2..256 certify at δ = 0.00001 (improved conversion), even \
          with infinite noise; this target is unreachable"
     );
