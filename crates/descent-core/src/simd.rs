@@ -2,7 +2,7 @@
 //!
 //! The workspace compiles for baseline x86-64 (SSE2), so a loop that LLVM vectorises runs two
 //! doubles wide. [`with_avx2`] runs a closure compiled with AVX2 enabled when the CPU has it (four
-//! wide); [`simd_dispatch!`] picks AVX-512F (eight wide) before AVX2. Rust never contracts
+//! wide); [`simd_dispatch!`](crate::simd_dispatch) picks AVX-512F (eight wide) before AVX2. Rust never contracts
 //! `a * b + c` into an FMA and the AVX2 and AVX-512 instructions round every operation exactly as
 //! their SSE2 counterparts, so the result is bit-identical on every machine, with or without
 //! them; only the speed differs.

@@ -6,7 +6,7 @@
 //!   out-neighbours; every message carries its round and sender; clients that drop out of a round
 //!   are tolerated down to a configurable minimum) and the in-process backend [`InProcess`]
 //!   (rayon across nodes, bit-identical to a serial run).
-//! - [`mpi`] (feature `mpi`): the same trait over MPI ranks (rsmpi, Open MPI, `mpirun`), rank 0
+//! - `mpi` (feature `mpi`): the same trait over MPI ranks (rsmpi, Open MPI, `mpirun`), rank 0
 //!   the federated server, every rank a block of decentralized nodes; bit-identical results.
 //! - [`client`]: a federated [`Client`]: its data, the model, and a local optimizer built from a
 //!   spec (any `Transform`), trained for E local epochs per round.

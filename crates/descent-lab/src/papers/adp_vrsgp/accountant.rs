@@ -1,5 +1,5 @@
 //! Checks 2 and 7 and the fusion variance (§3 item 5): the RDP accountant of
-//! `descent_dist::privacy` against the spec's [FIX] values (computed with Google's
+//! `descent_dist::privacy` against the spec's \[FIX\] values (computed with Google's
 //! dp-accounting 0.6.0), the q = 1 closed form against an independent evaluation, calibration
 //! against the spec's table, the decaying-clip invariance through a node's plan, and the EMA's
 //! stationary variance on pure noise.

@@ -23,7 +23,7 @@ use super::config::{Config, Sweep};
 use crate::harness::{par_grid, stats};
 
 /// Which rule a run trains (its `Debug` text is part of the run's seed key, see
-/// [`RunSpec::seed_key`]).
+/// `RunSpec::seed_key`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Model {
     Oja,
@@ -228,7 +228,7 @@ pub struct Point {
     pub steps_per_s: f64,
     /// (lag, MSD) pairs, MSD the mean over the runs.
     pub msd: Vec<(f64, f64)>,
-    /// E[Θ_ij²]/L per step (m × m), mean over the runs.
+    /// E\[Θ_ij²\]/L per step (m × m), mean over the runs.
     pub plane_rates: Vec<f64>,
     /// Per-stimulus rates D_i, mean over the runs.
     pub stimulus_rates: Vec<f64>,

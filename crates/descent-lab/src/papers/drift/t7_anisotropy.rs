@@ -1,6 +1,6 @@
 //! T7 of P1 §5 (optional, full preset): the geometry of drift. With distinct relevant
 //! variances λ_i, learning-noise drift is anisotropic as P1-g predicts (Oja's oblique
-//! projection, per-plane rates E[Ω_ij²]); with synaptic noise and equal λ_i it is isotropic.
+//! projection, per-plane rates E\[Ω_ij²\]); with synaptic noise and equal λ_i it is isotropic.
 
 use descent_core::Result;
 use descent_nn::drift_theory as theory;

@@ -40,7 +40,7 @@ pub struct R1Result {
     pub sigmas: Vec<f64>,
     pub labels: Vec<String>,
     pub seeds: usize,
-    /// `curves[method][sigma][seed]`; tails[0] is the last 10 % of T, tails[1] of the short T.
+    /// `curves[method][sigma][seed]`; tails\[0\] is the last 10 % of T, tails\[1\] of the short T.
     pub curves: Vec<Vec<Vec<Curve>>>,
     /// The paper's σ = 100 setting at σ = 100, per seed.
     pub large_noise: Vec<Curve>,

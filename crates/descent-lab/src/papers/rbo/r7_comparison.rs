@@ -83,7 +83,7 @@ pub struct ComparisonResult {
     /// R7a: [`STABILITY_RBO`] and [`STABILITY_SGD`] over `stability_seeds` draws.
     pub stability_rbo: Vec<RunRecord>,
     pub stability_sgd: Vec<RunRecord>,
-    /// `grid[ri * grid_lrs.len() + li]`: RBO at (grid_radii[ri], grid_lrs[li]).
+    /// `grid[ri * grid_lrs.len() + li]`: RBO at (grid_radii\[ri\], grid_lrs\[li\]).
     pub grid: Vec<Vec<RunRecord>>,
     /// The comparison on the digits (full preset), per spec and draw.
     pub digits: Option<Vec<Vec<RunRecord>>>,

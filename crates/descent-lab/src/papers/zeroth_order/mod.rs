@@ -1,7 +1,7 @@
 //! P10 — Ma & Huang, "Revisiting Zeroth-Order Optimization: Minimum-Variance Two-Point
 //! Estimators and Directionally Aligned Perturbations" (ICLR 2025): constant-magnitude laws and
 //! directionally aligned perturbations (DAP) minimise the variance of the two-point estimator
-//! ĝ = [f(x + μv) − f(x)]/μ · v among laws with E[vvᵀ] = I, and DAP puts no error on the
+//! ĝ = [f(x + μv) − f(x)]/μ · v among laws with E\[vvᵀ\] = I, and DAP puts no error on the
 //! gradient direction. Experiment `zeroth-order`; the checks follow the paper's estimator
 //! moments (§2), its synthetic τ-MSE figures and ZO-SGD (§3–4).
 //!

@@ -1,9 +1,9 @@
 //! Z1: the μ → 0 moments of every perturbation law against
-//! theory — E[vvᵀ] = I, the total and per-coordinate MSE of g = (aᵀv)v, DAP's zero error along
+//! theory — E\[vvᵀ\] = I, the total and per-coordinate MSE of g = (aᵀv)v, DAP's zero error along
 //! the gradient, Gaussian's (d+2)/d penalty in E‖g‖² — the same total MSE from exact central
 //! differences on a quadratic through the library's estimator, and the 1/d bias of the
 //! authors' unscaled coordinate law (their synthetic notebook's e_J without √d). The closed
-//! forms are those of g = (aᵀv)v with E[vvᵀ] = I, the paper's δ = 1 estimator as μ → 0.
+//! forms are those of g = (aᵀv)v with E\[vvᵀ\] = I, the paper's δ = 1 estimator as μ → 0.
 
 use descent_core::testfns::SeparableQuadratic;
 use descent_core::{Result, RngStreams};
@@ -34,7 +34,7 @@ pub fn laws() -> Vec<(&'static str, PerturbationLaw)> {
     ]
 }
 
-/// Closed-form μ → 0 per-coordinate MSE E eᵢ² of g = (aᵀv)v with E[vvᵀ] = I, with a2 = ‖a‖² and
+/// Closed-form μ → 0 per-coordinate MSE E eᵢ² of g = (aᵀv)v with E\[vvᵀ\] = I, with a2 = ‖a‖² and
 /// ai2 = aᵢ².
 pub fn coord_mse_theory(label: &str, d: usize, a2: f64, ai2: f64) -> f64 {
     let df = d as f64;
@@ -63,7 +63,7 @@ pub fn coordinate_law_tolerance(d: usize) -> f64 {
     0.1 * (d as f64 / 64.0).sqrt().max(1.0)
 }
 
-/// The calibrated tolerances on max |E[vvᵀ] − I| (diagonal, off-diagonal) for a law at d: 0.02 at
+/// The calibrated tolerances on max |E\[vvᵀ\] − I| (diagonal, off-diagonal) for a law at d: 0.02 at
 /// d ≤ 8; 0.03 beyond, the coordinate law's diagonal [`coordinate_law_tolerance`].
 pub fn second_moment_tolerances(d: usize, label: &str) -> (f64, f64) {
     match (d <= 8, label) {
@@ -88,9 +88,9 @@ pub fn coord_mse_tolerance(d: usize, label: &str) -> f64 {
 pub struct Z1Cell {
     pub d: usize,
     pub label: &'static str,
-    /// max |E[vvᵀ]ᵢᵢ − 1|.
+    /// max |E\[vvᵀ\]ᵢᵢ − 1|.
     pub diag_dev: f64,
-    /// max |E[vvᵀ]ᵢⱼ|, i ≠ j.
+    /// max |E\[vvᵀ\]ᵢⱼ|, i ≠ j.
     pub off_dev: f64,
     /// Total MSE / ‖a‖² over its theory.
     pub total_ratio: f64,
@@ -111,7 +111,7 @@ pub struct Z1Result {
     pub samples: usize,
     /// Cells in (dimension, law) order.
     pub cells: Vec<Z1Cell>,
-    /// Per dimension, d·aᵀE[g]/‖a‖² of the unscaled coordinate law.
+    /// Per dimension, d·aᵀE\[g\]/‖a‖² of the unscaled coordinate law.
     pub unscaled: Vec<(usize, f64)>,
 }
 

@@ -26,7 +26,7 @@ pub const DESCENT_DRAWS: usize = 1000;
 #[derive(Debug, Clone, PartialEq)]
 pub struct OneStep {
     pub law: &'static str,
-    /// E[gᵀWg], Monte Carlo / closed form.
+    /// E\[gᵀWg\], Monte Carlo / closed form.
     pub gwg_ratio: f64,
     /// E f(x − ηg) − f(x), Monte Carlo / closed form.
     pub delta_ratio: f64,
