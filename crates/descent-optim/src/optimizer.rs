@@ -172,17 +172,11 @@ pub trait Optimizer: Send {
     /// Other kinds and shapes. The default accepts exactly the state of the default
     /// [`Optimizer::state`].
     fn load_state(&mut self, state: &OptimizerState) -> Result<()> {
-        state.expect_kind(std::any::type_name::<Self>())?;
-        state.expect_children(0)?;
-        if state.state.is_null() {
-            Ok(())
-        } else {
-            Err(Error::invalid(
-                "optimizer state",
-                "saved moments or counters",
-                format!("none for the stateless {}", self.name()),
-            ))
-        }
+        state.expect_stateless(
+            std::any::type_name::<Self>(),
+            "optimizer state",
+            &self.name(),
+        )
     }
 }
 

@@ -127,17 +127,11 @@ pub trait Transform: Send {
     /// A state of another kind or shape. The default accepts exactly the state of the default
     /// [`Transform::state`].
     fn load_state(&mut self, state: &TransformState) -> Result<()> {
-        state.expect_kind(std::any::type_name::<Self>())?;
-        state.expect_children(0)?;
-        if state.state.is_null() {
-            Ok(())
-        } else {
-            Err(Error::invalid(
-                "transform state",
-                "saved moments or counters",
-                format!("none for the stateless {}", self.name()),
-            ))
-        }
+        state.expect_stateless(
+            std::any::type_name::<Self>(),
+            "transform state",
+            &self.name(),
+        )
     }
 }
 

@@ -353,6 +353,7 @@ impl<N: Send> MpiTransport<N> {
                                  (the rank died or hangs; noticed by rank {})",
                                 self.rank
                             ),
+                            source: None,
                         },
                         None => Error::Io {
                             path: format!("MPI rank {}", sending.unwrap_or(0)),
@@ -361,6 +362,7 @@ impl<N: Send> MpiTransport<N> {
                                  {secs:.1} s (the rank died or hangs)",
                                 self.rank
                             ),
+                            source: None,
                         },
                     };
                     if sending.is_some() {

@@ -187,6 +187,7 @@ impl<N: Send> Transport<N> for MpiTransport<N> {
                     _ => Err(Error::Io {
                         path: format!("MPI rank {r}, client {k}"),
                         message: String::from_utf8_lossy(bytes).into_owned(),
+                        source: None,
                     }),
                 };
                 outcomes.push((k, out));

@@ -209,17 +209,14 @@ pub fn train_with(
         steps_per_epoch: problem.inner().batches_per_epoch() as u64,
     };
     let start = session.prepare(optimizer.as_mut(), &mut x, &mut problem)?;
-    let budget = descent_core::par::Threads::new(cfg.threads, "threads")?;
-    let run = budget.install(|| {
-        session.run(
-            optimizer.as_mut(),
-            &mut x,
-            &mut problem,
-            start,
-            |obj, x| DataMetrics::measure(obj, x, &data.train, &data.test),
-            |r| on_epoch(&EpochRecord::from(r)),
-        )
-    })?;
+    let run = session.run(
+        optimizer.as_mut(),
+        &mut x,
+        &mut problem,
+        start,
+        |obj, x| DataMetrics::measure(obj, x, &data.train, &data.test),
+        |r| on_epoch(&EpochRecord::from(r)),
+    )?;
     let run = match run {
         Trained::Finished(run) => run,
         Trained::Stopped { step, checkpoint } => return Ok(Trained::Stopped { step, checkpoint }),

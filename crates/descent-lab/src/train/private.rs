@@ -119,23 +119,20 @@ pub fn train_private_with(
     let mut planned = start
         .as_ref()
         .map_or(0, |s| (s.epochs_done() as u64 + 1) * steps_per_epoch);
-    let budget = descent_core::par::Threads::new(cfg.threads, "threads")?;
-    let run = budget.install(|| {
-        session.run(
-            optimizer.as_mut(),
-            &mut x,
-            &mut problem,
-            start,
-            |p, x| {
-                one_release_per_step(&name, p.releases(), planned)?;
-                planned += steps_per_epoch;
-                let data = DataMetrics::measure(p.problem_mut(), x, &data.train, &data.test)?;
-                let epsilon = p.epsilon().epsilon;
-                Ok(PrivateMetrics { data, epsilon })
-            },
-            |r| on_epoch(&record(r), r.metrics.epsilon),
-        )
-    })?;
+    let run = session.run(
+        optimizer.as_mut(),
+        &mut x,
+        &mut problem,
+        start,
+        |p, x| {
+            one_release_per_step(&name, p.releases(), planned)?;
+            planned += steps_per_epoch;
+            let data = DataMetrics::measure(p.problem_mut(), x, &data.train, &data.test)?;
+            let epsilon = p.epsilon().epsilon;
+            Ok(PrivateMetrics { data, epsilon })
+        },
+        |r| on_epoch(&record(r), r.metrics.epsilon),
+    )?;
     let run = match run {
         Trained::Finished(run) => run,
         Trained::Stopped { step, checkpoint } => return Ok(Trained::Stopped { step, checkpoint }),

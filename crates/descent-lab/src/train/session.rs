@@ -363,8 +363,11 @@ impl Session<'_> {
             save_at_end: c.save_at_end,
             save: path.is_some().then_some(&mut save as _),
         };
-        let run =
-            crate::harness::run_epochs_paused(optimizer, x, problem, plan, measure, on_epoch)?;
+        // the run's thread budget (`threads = N`) lends the products inside a step N threads
+        let budget = descent_core::par::Threads::new(self.cfg.threads, "threads")?;
+        let run = budget.install(|| {
+            crate::harness::run_epochs_paused(optimizer, x, problem, plan, measure, on_epoch)
+        })?;
         Ok(match run.end {
             crate::harness::EpochEnd::Stopped { step } => Trained::Stopped {
                 step,

@@ -68,6 +68,23 @@ impl TransformState {
         }
     }
 
+    /// Ok when this is the state of a stateless method of kind `kind` (no children, no saved
+    /// state): the default `load_state` of transforms and optimizers. `what` names the field
+    /// ("transform state" or "optimizer state") and `name` the method in the error.
+    pub fn expect_stateless(&self, kind: &str, what: &str, name: &str) -> Result<()> {
+        self.expect_kind(kind)?;
+        self.expect_children(0)?;
+        if self.state.is_null() {
+            Ok(())
+        } else {
+            Err(Error::invalid(
+                what,
+                "saved moments or counters",
+                format!("none for the stateless {name}"),
+            ))
+        }
+    }
+
     /// The nested states, which must number `n`.
     pub fn expect_children(&self, n: usize) -> Result<&[TransformState]> {
         if self.children.len() == n {
