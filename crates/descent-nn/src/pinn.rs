@@ -362,11 +362,25 @@ struct BatchView<'a> {
 }
 
 impl BatchView<'_> {
-    /// Forward passes at `x` on the batch; fills `r` with r̃.
-    fn residuals(&self, x: &[f64], interior: &mut TaylorMlp, cond: &mut TaylorMlp, r: &mut [f64]) {
+    /// Forward passes at `x` on the batch; fills `r` with r̃. With `for_backward`, the passes
+    /// keep each sample's rows together, as [`TaylorMlp::backward`] needs; otherwise the rows go
+    /// stream by stream (faster, the same numbers).
+    fn residuals(
+        &self,
+        x: &[f64],
+        interior: &mut TaylorMlp,
+        cond: &mut TaylorMlp,
+        r: &mut [f64],
+        for_backward: bool,
+    ) {
         let (ni, nc) = (self.src_int.len(), self.g_cond.len());
-        interior.forward(x, self.x_int, ni, Streams::Taylor);
-        cond.forward(x, self.x_cond, nc, Streams::Value);
+        if for_backward {
+            interior.forward(x, self.x_int, ni, Streams::Taylor);
+            cond.forward(x, self.x_cond, nc, Streams::Value);
+        } else {
+            interior.forward_by_stream(x, self.x_int, ni, Streams::Taylor);
+            cond.forward_by_stream(x, self.x_cond, nc, Streams::Value);
+        }
         let m = self.m;
         let (si, sc) = (1.0 / (ni as f64).sqrt(), 1.0 / (nc as f64).sqrt());
         let (r_int, r_cond) = r.split_at_mut(ni);
@@ -403,7 +417,7 @@ impl BatchView<'_> {
         for ((t, xi), di) in trial.iter_mut().zip(x).zip(d) {
             *t = xi + a * di;
         }
-        self.residuals(trial, interior, cond, r);
+        self.residuals(trial, interior, cond, r, false);
         0.5 * r.iter().map(|v| v * v).sum::<f64>()
     }
 }
@@ -563,15 +577,22 @@ impl PinnObjective {
         }
     }
 
-    /// Forward passes on the current batch; fills `self.r` with r̃.
-    fn forward_residuals(&mut self, x: &[f64]) {
+    /// Forward passes on the current batch; fills `self.r` with r̃ (see [`BatchView::residuals`]
+    /// for `for_backward`).
+    fn forward_residuals(&mut self, x: &[f64], for_backward: bool) {
         let view = batch_view!(self);
-        view.residuals(x, &mut self.interior, &mut self.cond, &mut self.r);
+        view.residuals(
+            x,
+            &mut self.interior,
+            &mut self.cond,
+            &mut self.r,
+            for_backward,
+        );
     }
 
     /// The unscaled interior residuals r_Ω at the current batch (for tests and diagnostics).
     pub fn interior_residuals(&mut self, x: &[f64]) -> Vec<f64> {
-        self.forward_residuals(x);
+        self.forward_residuals(x, false);
         let s = (self.sizes.interior as f64).sqrt();
         self.r[..self.sizes.interior]
             .iter()
@@ -582,7 +603,8 @@ impl PinnObjective {
     /// Absolute RMS error √(mean (u_θ − u*)²) over the fixed evaluation set (spec §2.7).
     pub fn l2_error(&mut self, x: &[f64]) -> f64 {
         let n = self.sizes.eval;
-        self.eval.forward(x, &self.eval_x, n, Streams::Value);
+        self.eval
+            .forward_by_stream(x, &self.eval_x, n, Streams::Value);
         let sse: f64 = (0..n)
             .map(|i| (self.eval.value(i) - self.eval_u[i]).powi(2))
             .sum();
@@ -593,7 +615,8 @@ impl PinnObjective {
     pub fn h1_error(&mut self, x: &[f64]) -> f64 {
         let n = self.sizes.eval;
         let d = self.pde.dim();
-        self.eval.forward(x, &self.eval_x, n, Streams::Taylor);
+        self.eval
+            .forward_by_stream(x, &self.eval_x, n, Streams::Taylor);
         let mut sse = 0.0;
         for i in 0..n {
             sse += (self.eval.value(i) - self.eval_u[i]).powi(2);
@@ -627,7 +650,7 @@ impl PinnObjective {
         let mut out = Vec::with_capacity(points.len() / d);
         for chunk in points.chunks(self.sizes.eval * d) {
             let n = chunk.len() / d;
-            self.eval.forward(x, chunk, n, Streams::Value);
+            self.eval.forward_by_stream(x, chunk, n, Streams::Value);
             out.extend((0..n).map(|i| self.eval.value(i)));
         }
         Ok(out)
@@ -639,7 +662,7 @@ impl Function for PinnObjective {
         self.n_params
     }
     fn value(&mut self, x: &[f64]) -> f64 {
-        self.forward_residuals(x);
+        self.forward_residuals(x, false);
         0.5 * self.r.iter().map(|v| v * v).sum::<f64>()
     }
 }
@@ -647,7 +670,8 @@ impl Function for PinnObjective {
 impl Gradient for PinnObjective {
     /// ∇L = Jᵀr̃, by back-propagating residual-weighted seeds (GEMMs, no Jacobian formed).
     fn value_grad(&mut self, x: &[f64], g: &mut [f64]) -> f64 {
-        let f = self.value(x);
+        self.forward_residuals(x, true);
+        let f = 0.5 * self.r.iter().map(|v| v * v).sum::<f64>();
         let (ni, nc) = (self.sizes.interior, self.sizes.condition);
         let m = self.pde.dim() + 2;
         for i in 0..ni {
@@ -677,11 +701,11 @@ impl Residuals for PinnObjective {
         self.sizes.interior + self.sizes.condition
     }
     fn residuals(&mut self, x: &[f64], r: &mut [f64]) {
-        self.forward_residuals(x);
+        self.forward_residuals(x, false);
         r.copy_from_slice(&self.r);
     }
     fn residual_jacobian(&mut self, x: &[f64], r: &mut [f64], jac: &mut [f64]) {
-        self.forward_residuals(x);
+        self.forward_residuals(x, true);
         r.copy_from_slice(&self.r);
         let p = self.n_params;
         let ni = self.sizes.interior;

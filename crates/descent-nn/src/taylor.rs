@@ -62,6 +62,8 @@ pub struct TaylorMlp {
     abar: Vec<f64>,
     /// Samples and streams of the last forward pass.
     last: (usize, Streams),
+    /// Whether the last forward pass ordered its rows stream by stream.
+    by_stream: bool,
 }
 
 impl TaylorMlp {
@@ -103,6 +105,7 @@ impl TaylorMlp {
             gbar: vec![0.0; rows * w],
             abar: vec![0.0; rows * w],
             last: (0, Streams::Value),
+            by_stream: false,
         })
     }
 
@@ -124,9 +127,33 @@ impl TaylorMlp {
         self.max_samples
     }
 
-    /// Forward pass over the `n` samples in `x` (row-major n × d). Panics if `n` exceeds
+    /// Forward pass over the `n` samples in `x` (row-major n × d), the rows of each sample
+    /// together (what [`TaylorMlp::backward`] reads). Panics if `n` exceeds
     /// [`TaylorMlp::max_samples`] or slices do not fit (programming errors).
     pub fn forward(&mut self, params: &[f64], x: &[f64], n: usize, streams: Streams) {
+        self.forward_rows(params, x, n, streams, false);
+    }
+
+    /// [`TaylorMlp::forward`] with the rows ordered stream by stream (all n value rows, then the
+    /// n rows of each input derivative, then the n Laplacian rows), so that every activation
+    /// loop runs over n × width numbers at once instead of width numbers per sample (the
+    /// 31-point line search of ENGD spends most of its time in these loops). The same numbers
+    /// as [`TaylorMlp::forward`] (each row's product and each element's activation are the same
+    /// operations); [`TaylorMlp::value`], [`TaylorMlp::input_grad`] and
+    /// [`TaylorMlp::laplacian`] read them, [`TaylorMlp::backward`] needs a [`TaylorMlp::forward`]
+    /// pass. Panics as [`TaylorMlp::forward`] does.
+    pub fn forward_by_stream(&mut self, params: &[f64], x: &[f64], n: usize, streams: Streams) {
+        self.forward_rows(params, x, n, streams, true);
+    }
+
+    fn forward_rows(
+        &mut self,
+        params: &[f64],
+        x: &[f64],
+        n: usize,
+        streams: Streams,
+        by_stream: bool,
+    ) {
         let d = self.mlp.n_inputs();
         assert!(
             n <= self.max_samples,
@@ -136,16 +163,19 @@ impl TaylorMlp {
         assert_eq!(params.len(), self.mlp.n_params(), "TaylorMlp: wrong params");
         let m = self.rows_per_sample(streams);
         let rows = n * m;
+        // (blocks, rows per block): the layout is `blocks` blocks of m streams of `len / width`
+        // rows each — one block per sample, or one block of all samples
+        let (blocks, block_rows) = if by_stream { (1, n) } else { (n, 1) };
         {
+            // the input rows: x, the unit vectors eₖ, 0 (in the pass's order)
             let z0 = &mut self.zs[0][..rows * d];
             z0.fill(0.0);
-            for s in 0..n {
-                let base = s * m * d;
-                z0[base..base + d].copy_from_slice(&x[s * d..(s + 1) * d]);
-                if m > 1 {
-                    for k in 0..d {
-                        z0[base + (1 + k) * d + k] = 1.0;
-                    }
+            for (b, zb) in z0.chunks_exact_mut(m * block_rows * d).enumerate() {
+                let xs = &x[b * block_rows * d..(b + 1) * block_rows * d];
+                zb[..block_rows * d].copy_from_slice(xs);
+                for k in 0..m.saturating_sub(2) {
+                    let stream = &mut zb[(1 + k) * block_rows * d..(2 + k) * block_rows * d];
+                    stream.chunks_exact_mut(d).for_each(|e| e[k] = 1.0);
                 }
             }
         }
@@ -155,42 +185,44 @@ impl TaylorMlp {
             let (fi, fo) = (lp.fan_in, lp.fan_out);
             let w = &params[lp.weight..lp.weight + fi * fo];
             let h = &mut self.hs[l][..rows * fo];
-            gemm(
-                h,
-                rows,
-                fo,
-                fi,
-                1.0,
-                &self.zs[l][..rows * fi],
-                Trans::N,
-                w,
-                Trans::T,
-                0.0,
-            );
+            let z = &self.zs[l][..rows * fi];
+            gemm(h, rows, fo, fi, 1.0, z, Trans::N, w, Trans::T, 0.0);
             if let Some(b) = lp.bias {
                 let b = &params[b..b + fo];
-                for s in 0..n {
-                    let row = &mut h[s * m * fo..s * m * fo + fo];
-                    row.iter_mut().zip(b).for_each(|(v, bi)| *v += bi);
+                for hb in h.chunks_exact_mut(m * block_rows * fo) {
+                    for row in hb[..block_rows * fo].chunks_exact_mut(fo) {
+                        row.iter_mut().zip(b).for_each(|(v, bi)| *v += bi);
+                    }
                 }
             }
             if l + 1 < n_layers {
                 let act = self.mlp.layer_activation(l);
                 let z = &mut self.zs[l + 1][..rows * fo];
+                let len = block_rows * fo;
                 if act == Activation::Tanh {
-                    tanh_forward(&self.lap_mask, h, z, n, m, fo);
+                    tanh_forward(&self.lap_mask, h, z, blocks, m, len);
                 } else {
-                    activate(act, &self.lap_mask, h, z, n, m, fo);
+                    activate(act, &self.lap_mask, h, z, blocks, m, len);
                 }
             }
         }
         self.last = (n, streams);
+        self.by_stream = by_stream;
+    }
+
+    /// Index in the output of stream `j` of sample `s` of the last forward pass.
+    fn out_index(&self, s: usize, j: usize) -> usize {
+        let m = self.rows_per_sample(self.last.1);
+        if self.by_stream {
+            j * self.last.0 + s
+        } else {
+            s * m + j
+        }
     }
 
     /// u at sample `s` of the last forward pass.
     pub fn value(&self, s: usize) -> f64 {
-        let m = self.rows_per_sample(self.last.1);
-        self.hs[self.layers.len() - 1][s * m]
+        self.hs[self.layers.len() - 1][self.out_index(s, 0)]
     }
 
     /// ∂u/∂x_k at sample `s` (needs a [`Streams::Taylor`] pass).
@@ -200,8 +232,7 @@ impl TaylorMlp {
             Streams::Taylor,
             "input_grad needs a Taylor pass"
         );
-        let m = self.rows_per_sample(Streams::Taylor);
-        self.hs[self.layers.len() - 1][s * m + 1 + k]
+        self.hs[self.layers.len() - 1][self.out_index(s, 1 + k)]
     }
 
     /// Δ_S u at sample `s` (needs a [`Streams::Taylor`] pass).
@@ -212,7 +243,7 @@ impl TaylorMlp {
             "laplacian needs a Taylor pass"
         );
         let m = self.rows_per_sample(Streams::Taylor);
-        self.hs[self.layers.len() - 1][s * m + m - 1]
+        self.hs[self.layers.len() - 1][self.out_index(s, m - 1)]
     }
 
     /// Back-propagates output seeds through the last forward pass. `seeds` holds m numbers per
@@ -221,6 +252,10 @@ impl TaylorMlp {
     /// `stride ≥ P`, first P entries written) receives ∂r_s/∂θ; with `Out::Sum(g)`, `g` receives
     /// Σ_s ∂r_s/∂θ (pass residual-weighted seeds to get a loss gradient Jᵀr, by GEMMs).
     pub fn backward(&mut self, params: &[f64], seeds: &[f64], out: Out<'_>) {
+        assert!(
+            !self.by_stream,
+            "TaylorMlp::backward needs a forward pass (not forward_by_stream)"
+        );
         let (n, streams) = self.last;
         let m = self.rows_per_sample(streams);
         let rows = n * m;
@@ -368,10 +403,12 @@ fn derivs(act: Activation, h: f64) -> (f64, f64, f64, f64) {
 }
 
 descent_core::simd_dispatch!(
-/// [`activate`] for tanh, row by row so that every loop vectorises (AVX-512F or AVX2 when the CPU has it,
-/// bit-identical without): the value row a = tanh h by the branch-free
-/// [`crate::activation::tanh`], then σ₁ = 1 − a² and σ₂ = −2aσ₁ from a, the same arithmetic in
-/// the same order as the per-element form.
+/// [`activate`] for tanh (AVX-512F or AVX2 when the CPU has it, bit-identical without) on `n`
+/// blocks of `m` rows of `w` numbers (a block per sample, rows of width `w`; or one block whose
+/// rows are whole streams): the value row a = tanh h by the branch-free
+/// [`crate::activation::tanh`], then the other rows eight columns at a time with σ₁ = 1 − a² and
+/// σ₂ = −2aσ₁ from a (each of their inputs read once, each output written once); the same
+/// arithmetic in the same order as the per-element form.
 fn tanh_forward(
     mask: &[bool],
     h: &[f64],
@@ -383,74 +420,79 @@ fn tanh_forward(
 
 #[inline(always)]
 fn tanh_forward_body(mask: &[bool], h: &[f64], z: &mut [f64], n: usize, m: usize, w: usize) {
+    const B: usize = 8;
+    let full = w / B * B;
+    for (hb, zb) in h[..n * m * w]
+        .chunks_exact(m * w)
+        .zip(z[..n * m * w].chunks_exact_mut(m * w))
     {
-        let d = m.saturating_sub(2);
-        for (hb, zb) in h[..n * m * w]
-            .chunks_exact(m * w)
-            .zip(z[..n * m * w].chunks_exact_mut(m * w))
-        {
-            let (z0, zr) = zb.split_at_mut(w);
-            for (a, &hv) in z0.iter_mut().zip(&hb[..w]) {
-                *a = crate::activation::tanh(hv);
-            }
-            if m == 1 {
-                continue;
-            }
-            for k in 0..d {
-                let hk = &hb[(1 + k) * w..(2 + k) * w];
-                for ((zv, &hv), &a) in zr[k * w..(k + 1) * w].iter_mut().zip(hk).zip(&*z0) {
-                    *zv = (1.0 - a * a) * hv;
-                }
-            }
-            // Δz = σ₁Δh + σ₂ Σ_{k∈S} h'ₖ² (the sum accumulated in the Laplacian row, k in order;
-            // the first term is stored rather than added to 0, the same bits as h'² ≥ +0)
-            let zl = &mut zr[d * w..(d + 1) * w];
-            let mut first = true;
-            for k in (0..d).filter(|&k| mask[k]) {
-                let hk = &hb[(1 + k) * w..(2 + k) * w];
-                if first {
-                    zl.iter_mut().zip(hk).for_each(|(q, &hv)| *q = hv * hv);
-                    first = false;
-                } else {
-                    zl.iter_mut().zip(hk).for_each(|(q, &hv)| *q += hv * hv);
-                }
-            }
-            if first {
-                zl.fill(0.0);
-            }
-            laplacian_finish(zl, &hb[(m - 1) * w..m * w], z0);
+        // the value row as one loop (the tanh vectorises in a loop, not in a local array)
+        for (a, &hv) in zb[..w].iter_mut().zip(&hb[..w]) {
+            *a = crate::activation::tanh(hv);
+        }
+        if m == 1 {
+            continue;
+        }
+        for i in (0..full).step_by(B) {
+            taylor_columns::<B>(mask, hb, zb, m, w, i);
+        }
+        for i in full..w {
+            taylor_columns::<1>(mask, hb, zb, m, w, i);
         }
     }
 }
 
-/// q ← σ₁·hl + σ₂·q with σ₁ = 1 − a², σ₂ = −2aσ₁ (a = tanh h): the last step of the Laplacian
-/// row. Blocks of 8 go through local arrays, so the compiler sees that the row written is not
-/// one of the rows read and vectorises (it kept the plain loop scalar); same arithmetic per
-/// element, so the same bits.
+/// The derivative and Laplacian rows of columns `i..i + C` of one block of [`tanh_forward`]
+/// (rows of length `w`, the value row a = tanh h already in `z`): local arrays, so the compiler
+/// sees that the rows written are not the rows read and vectorises.
 #[inline(always)]
-fn laplacian_finish(q: &mut [f64], hl: &[f64], a: &[f64]) {
-    const B: usize = 8;
-    let one = |q: f64, h: f64, a: f64| {
-        let s1 = 1.0 - a * a;
-        let s2 = -2.0 * a * s1;
-        s1 * h + s2 * q
+fn taylor_columns<const C: usize>(
+    mask: &[bool],
+    h: &[f64],
+    z: &mut [f64],
+    m: usize,
+    w: usize,
+    i: usize,
+) {
+    let cols = |rows: &[f64], j: usize| -> [f64; C] {
+        let mut out = [0.0; C];
+        out.copy_from_slice(&rows[j * w + i..j * w + i + C]);
+        out
     };
-    let full = q.len() / B * B;
-    let (qb, qr) = q.split_at_mut(full);
-    for ((q8, h8), a8) in qb
-        .chunks_exact_mut(B)
-        .zip(hl.chunks_exact(B))
-        .zip(a.chunks_exact(B))
-    {
-        let mut out = [0.0; B];
-        for (j, o) in out.iter_mut().enumerate() {
-            *o = one(q8[j], h8[j], a8[j]);
+    let a = cols(z, 0);
+    let d = m - 2;
+    // Δz = σ₁Δh + σ₂ Σ_{k∈S} h'ₖ² (k in order; the first term stored rather than added to 0,
+    // the same bits as h'² ≥ +0)
+    let mut q = [0.0; C];
+    let mut first = true;
+    for k in 0..d {
+        let hk = cols(h, 1 + k);
+        let mut zk = [0.0; C];
+        for j in 0..C {
+            zk[j] = (1.0 - a[j] * a[j]) * hk[j];
         }
-        q8.copy_from_slice(&out);
+        z[(1 + k) * w + i..(1 + k) * w + i + C].copy_from_slice(&zk);
+        if mask[k] {
+            if first {
+                for j in 0..C {
+                    q[j] = hk[j] * hk[j];
+                }
+                first = false;
+            } else {
+                for j in 0..C {
+                    q[j] += hk[j] * hk[j];
+                }
+            }
+        }
     }
-    for ((qv, &h), &av) in qr.iter_mut().zip(&hl[full..]).zip(&a[full..]) {
-        *qv = one(*qv, h, av);
+    let hl = cols(h, m - 1);
+    let mut zl = [0.0; C];
+    for j in 0..C {
+        let s1 = 1.0 - a[j] * a[j];
+        let s2 = -2.0 * a[j] * s1;
+        zl[j] = s1 * hl[j] + s2 * q[j];
     }
+    z[(m - 1) * w + i..(m - 1) * w + i + C].copy_from_slice(&zl);
 }
 
 descent_core::simd_dispatch!(
@@ -534,7 +576,9 @@ fn tanh_adjoint_body(
     }
 }
 
-/// The activation's Taylor-mode forward map on stacked rows.
+/// The activation's Taylor-mode forward map on `n` blocks of `m` rows of `w` numbers each (row j
+/// of a block: stream j — the value, the input derivatives, the Laplacian — of one sample, or
+/// of all samples of the pass).
 fn activate(
     act: Activation,
     mask: &[bool],
@@ -643,6 +687,47 @@ mod tests {
             activate_adjoint(Activation::Tanh, &mask, &h, &ab, &mut g1, n, m, w);
             tanh_adjoint(&mask, &h, &z2, &ab, &mut g2, n, m, w);
             assert_eq!(bits(&g1), bits(&g2), "adjoint, m = {m}");
+        }
+    }
+
+    /// A pass with the rows stream by stream gives the numbers of the pass with each sample's
+    /// rows together, bit for bit (tanh and a non-tanh activation; Poisson and heat masks).
+    #[test]
+    fn stream_major_pass_equals_the_sample_major_pass_bit_for_bit() {
+        for (act, sizes, mask) in [
+            (Activation::Tanh, vec![2, 32, 32, 1], vec![true, true]),
+            (
+                Activation::Tanh,
+                vec![3, 24, 17, 1],
+                vec![false, true, true],
+            ),
+            (Activation::Sigmoid, vec![2, 9, 1], vec![true, true]),
+        ] {
+            let mlp = Mlp::new(sizes, act, true).unwrap();
+            let d = mlp.n_inputs();
+            let n = 37;
+            let mut engine = TaylorMlp::new(mlp.clone(), mask, n).unwrap();
+            let params: Vec<f64> = (0..mlp.n_params())
+                .map(|i| (i as f64 * 0.37).sin() * 0.8)
+                .collect();
+            let x: Vec<f64> = (0..n * d).map(|i| (i as f64 * 0.71).cos()).collect();
+            for streams in [Streams::Value, Streams::Taylor] {
+                let read = |e: &TaylorMlp| {
+                    let mut out = Vec::new();
+                    for s in 0..n {
+                        out.push(e.value(s).to_bits());
+                        if streams == Streams::Taylor {
+                            out.extend((0..d).map(|k| e.input_grad(s, k).to_bits()));
+                            out.push(e.laplacian(s).to_bits());
+                        }
+                    }
+                    out
+                };
+                engine.forward(&params, &x, n, streams);
+                let by_sample = read(&engine);
+                engine.forward_by_stream(&params, &x, n, streams);
+                assert_eq!(read(&engine), by_sample, "{act:?}, {streams:?}");
+            }
         }
     }
 }
