@@ -2,7 +2,7 @@
 with Adam in numpy written for speed (preallocated buffers, in-place ufuncs, torch.optim.Adam's
 equations) and, when torch is installed, torch.optim.Adam (float64, foreach and fused=False).
 
-Run: python python/bench/adam_step.py   (prints the median time per step of each, in µs)
+Run: python python/bench/adam_step.py   (prints the median CPU time per step of each, in µs: CPU time, not wall time, so other load on the machine does not inflate it)
 """
 
 import math
@@ -44,10 +44,10 @@ class NumpyAdam:
 def per_step_us(step, x, g):
     best = []
     for _ in range(REPEATS):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         for _ in range(STEPS):
             step(x, g)
-        best.append((time.perf_counter() - t0) / STEPS * 1e6)
+        best.append((time.process_time() - t0) / STEPS * 1e6)
     return float(np.median(best))
 
 
@@ -58,6 +58,9 @@ def main():
     opt = descent.Optimizer("adam(lr=1e-3)", shapes=[N])
     x = rng.standard_normal(N)
     rows.append(("descent.Optimizer adam", per_step_us(lambda x, g: opt.step([x], [g]), x, g)))
+    tiny = descent.Optimizer("adam(lr=1e-3)", shapes=[1])
+    x1, g1 = np.zeros(1), np.ones(1)
+    rows.append(("  same, 1 parameter", per_step_us(lambda x, g: tiny.step([x], [g]), x1, g1)))
     npa = NumpyAdam(N)
     x = rng.standard_normal(N)
     rows.append(("numpy Adam (in place)", per_step_us(npa.step, x, g)))
