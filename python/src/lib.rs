@@ -2,9 +2,9 @@
 //! `descent` (python/descent). Every computation is descent's Rust code; this crate only converts
 //! between numpy arrays, Python objects and descent's types:
 //!
-//! - [`optimizer`]: `descent.Optimizer`, any transform stepping lists of float64 arrays in place;
-//! - [`minimize`]: `descent.minimize`, any optimizer over a Python function (scipy's convention);
-//! - [`lab`]: the privacy accountant, float formats and the experiments.
+//! - `optimizer`: `descent.Optimizer`, any transform stepping lists of float64 arrays in place;
+//! - `minimize`: `descent.minimize`, any optimizer over a Python function (scipy's convention);
+//! - `lab`: the privacy accountant, float formats and the experiments.
 //!
 //! descent's errors become `ValueError` carrying descent's message; exceptions raised by Python
 //! callbacks propagate unchanged.
