@@ -143,19 +143,17 @@ pub fn resolve_config(
     Ok(cfg)
 }
 
-/// Runs an experiment with a resolved config, fills the report's run metadata and writes it to
-/// `out`. Returns the report and the path of report.json.
-pub fn run_and_write(
-    exp: &dyn Experiment,
-    config: &Value,
-    ctx: &RunContext<'_>,
-    out: &Path,
-) -> Result<(Report, PathBuf)> {
+/// Runs an experiment with a resolved config and fills the report's run metadata (name, paper,
+/// preset, seed, config, elapsed time), without writing anything: what a caller that keeps the
+/// report in memory needs (the Python bindings' `descent.run`).
+///
+/// # Errors
+///
+/// The experiment's own errors, and a claim id that does not start with `<name>/`.
+pub fn run_report(exp: &dyn Experiment, config: &Value, ctx: &RunContext<'_>) -> Result<RunOutput> {
     let start = Instant::now();
-    let RunOutput {
-        mut report,
-        figures,
-    } = exp.run(config, ctx)?;
+    let mut out = exp.run(config, ctx)?;
+    let report = &mut out.report;
     report.experiment = exp.name().to_string();
     report.paper = exp.paper().to_string();
     report.preset = ctx.preset.name().to_string();
@@ -171,6 +169,21 @@ pub fn run_and_write(
             ));
         }
     }
+    Ok(out)
+}
+
+/// [`run_report`], then writes the report and its figures to `out`. Returns the report and the
+/// path of report.json.
+pub fn run_and_write(
+    exp: &dyn Experiment,
+    config: &Value,
+    ctx: &RunContext<'_>,
+    out: &Path,
+) -> Result<(Report, PathBuf)> {
+    let RunOutput {
+        mut report,
+        figures,
+    } = run_report(exp, config, ctx)?;
     let path = report.write(out, &figures)?;
     Ok((report, path))
 }
