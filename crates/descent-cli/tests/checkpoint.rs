@@ -1,5 +1,6 @@
-//! `descent train` checkpoints through the binary: a real SIGINT to a child process writes a
-//! checkpoint and exits 130, `--resume` then ends bit-identically to an uninterrupted run;
+//! `descent train` and `descent active` checkpoints through the binary: a real SIGINT to a
+//! child process writes a checkpoint and exits 130, `--resume` then ends bit-identically to an
+//! uninterrupted run;
 //! `weights.safetensors` read by an independent parser of the format (8-byte little-endian
 //! header length, JSON header, little-endian data) holds the library run's parameters, and
 //! `--init` starts from them.
@@ -205,4 +206,69 @@ fn sigint_writes_a_checkpoint_and_resume_ends_bit_identically() {
         metrics_without_seconds(whole.path()),
         metrics_without_seconds(cut.path())
     );
+}
+
+/// `descent active` on five digit classes, two strategies, eight rounds, into `out`.
+fn active_args(out: &Path) -> Vec<String> {
+    let flags = "active --data digits --known 0,1,2,3,4 --strategy random --strategy margin \
+                 --seeds 1 --seed 2 --rounds 8 --budget 20 --initial 20 --epochs 60 --out";
+    let mut a: Vec<String> = flags.split_whitespace().map(String::from).collect();
+    a.push(out.display().to_string());
+    a
+}
+
+#[test]
+fn sigint_stops_descent_active_between_rounds_and_resume_ends_bit_identically() {
+    let whole = tempfile::tempdir().unwrap();
+    let o = descent().args(active_args(whole.path())).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let cut = tempfile::tempdir().unwrap();
+    let mut child = descent()
+        .args(active_args(cut.path()))
+        .args(["--checkpoint-every", "1"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    // the first query round of a run is on disk: the study is midway
+    let folder = cut.path().join("checkpoint");
+    let first = |f: &Path| {
+        std::fs::read_dir(f).ok().is_some_and(|mut d| {
+            d.any(|e| e.is_ok_and(|e| e.path().join("checkpoint.json").is_file()))
+        })
+    };
+    while !first(&folder) {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    let said = format!(
+        "stopped its runs: checkpoint written to {}; continue with the same flags and --resume {}",
+        folder.display(),
+        cut.path().display()
+    );
+    assert!(stderr.contains(&said), "{stderr}");
+    assert!(!cut.path().join("per_round.csv").exists());
+
+    let mut resume = active_args(cut.path());
+    resume.truncate(resume.len() - 2); // no --out: the run folder of --resume
+    resume.extend(["--resume".into(), cut.path().display().to_string()]);
+    let o = descent().args(resume).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows = |d: &Path| std::fs::read_to_string(d.join("per_round.csv")).unwrap();
+    assert_eq!(rows(cut.path()), rows(whole.path()));
+    assert_eq!(rows(whole.path()).lines().count(), 1 + 2 * 9);
 }
