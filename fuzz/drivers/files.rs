@@ -36,11 +36,16 @@ pub fn safetensors(bytes: &[u8]) {
     assert_eq!(bits(&back), bits(&params));
 }
 
-/// A layout of the checkpoint's block shapes when it is small (at most 4096 scalars).
+/// A layout of the checkpoint's block shapes when they are shapes a model has (vectors and
+/// matrices, no empty dimension) and small (at most 4096 scalars): a resume compares them with
+/// the model's layout before the optimizer sees them.
 fn small_layout(ck: &TrainCheckpoint) -> Option<Layout> {
     let mut layout = Layout::new();
     let mut total = 0usize;
     for b in &ck.layout {
+        if !(1..=2).contains(&b.shape.len()) || b.shape.contains(&0) {
+            return None;
+        }
         let n = b.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d))?;
         total = total.checked_add(n).filter(|&t| t <= 4096)?;
         layout.push(&b.name, &b.shape);

@@ -16,6 +16,31 @@ fn descent() -> Command {
     Command::new(assert_cmd::cargo::cargo_bin("descent"))
 }
 
+/// Runs `descent args`; panics unless it succeeds.
+fn succeed(args: &[String]) {
+    let o = descent().args(args).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Starts `descent args` with its stderr piped.
+fn spawn(args: &[String]) -> std::process::Child {
+    descent()
+        .args(args)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Sends `child` a real SIGINT (Ctrl-C).
+fn interrupt(child: &std::process::Child) {
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+}
+
 /// `descent train` on iris with a small MLP, plus `extra` flags; panics unless it succeeds.
 fn train_cli(out: &Path, extra: &[&str]) -> String {
     let mut args = vec![
@@ -155,27 +180,17 @@ fn sigint_writes_a_checkpoint_and_resume_ends_bit_identically() {
         ]
     };
     let whole = tempfile::tempdir().unwrap();
-    let o = descent().args(args(whole.path())).output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    succeed(&args(whole.path()));
 
     let cut = tempfile::tempdir().unwrap();
-    let mut child = descent()
-        .args(args(cut.path()))
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(&args(cut.path()));
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut line = String::new();
     while !line.starts_with("epoch 1/") {
         line.clear();
         assert!(stderr.read_line(&mut line).unwrap() > 0, "no epoch line");
     }
-    let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    interrupt(&child);
     let mut rest = String::new();
     stderr.read_to_string(&mut rest).unwrap();
     let status = child.wait().unwrap();
@@ -220,17 +235,12 @@ fn active_args(out: &Path) -> Vec<String> {
 #[test]
 fn sigint_stops_descent_active_between_rounds_and_resume_ends_bit_identically() {
     let whole = tempfile::tempdir().unwrap();
-    let o = descent().args(active_args(whole.path())).output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    succeed(&active_args(whole.path()));
 
     let cut = tempfile::tempdir().unwrap();
-    let mut child = descent()
-        .args(active_args(cut.path()))
-        .args(["--checkpoint-every", "1"])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut args = active_args(cut.path());
+    args.extend(["--checkpoint-every".into(), "1".into()]);
+    let mut child = spawn(&args);
     // the first query round of a run is on disk: the study is midway
     let folder = cut.path().join("checkpoint");
     let first = |f: &Path| {
@@ -241,11 +251,7 @@ fn sigint_stops_descent_active_between_rounds_and_resume_ends_bit_identically() 
     while !first(&folder) {
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
-    let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    interrupt(&child);
     let mut stderr = String::new();
     child
         .stderr
@@ -266,8 +272,7 @@ fn sigint_stops_descent_active_between_rounds_and_resume_ends_bit_identically() 
     let mut resume = active_args(cut.path());
     resume.truncate(resume.len() - 2); // no --out: the run folder of --resume
     resume.extend(["--resume".into(), cut.path().display().to_string()]);
-    let o = descent().args(resume).output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    succeed(&resume);
     let rows = |d: &Path| std::fs::read_to_string(d.join("per_round.csv")).unwrap();
     assert_eq!(rows(cut.path()), rows(whole.path()));
     assert_eq!(rows(whole.path()).lines().count(), 1 + 2 * 9);

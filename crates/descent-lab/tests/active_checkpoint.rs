@@ -11,38 +11,33 @@ use descent_lab::active::{self, ActiveStudy, ComparisonResult};
 use descent_lab::checkpoint;
 use descent_lab::train::RunControl;
 
-/// Two strategies at one seed on five digit classes, six rounds.
-fn digits_study() -> ActiveStudy {
+/// A study of `strategies` at `seeds.0` seeds from seed `seeds.1`: on iris 10 initial samples,
+/// 10 per round, 3 rounds of 5 epochs; otherwise 20, 20, 6 rounds of 30 epochs.
+fn study(data: &str, known: &[usize], strategies: [&str; 2], seeds: (usize, u64)) -> ActiveStudy {
     let mut s = ActiveStudy {
-        data: "digits".into(),
-        known: vec![0, 1, 2, 3, 4],
-        strategies: vec!["random".into(), "margin".into()],
-        seeds: 1,
-        seed: 3,
+        data: data.into(),
+        known: known.to_vec(),
+        strategies: strategies.map(String::from).to_vec(),
+        seeds: seeds.0,
+        seed: seeds.1,
         ..ActiveStudy::default()
     };
-    s.active.initial = 20;
-    s.active.budget = 20;
-    s.active.rounds = 6;
-    s.active.recipe.epochs = 30;
+    let small = data == "iris";
+    let size = if small { 10 } else { 20 };
+    (s.active.initial, s.active.budget) = (size, size);
+    s.active.rounds = if small { 3 } else { 6 };
+    s.active.recipe.epochs = if small { 5 } else { 30 };
     s
+}
+
+/// Two strategies at one seed on five digit classes, six rounds of 20 samples.
+fn digits_study() -> ActiveStudy {
+    study("digits", &[0, 1, 2, 3, 4], ["random", "margin"], (1, 3))
 }
 
 /// Two strategies at two seeds on iris (classes 0 and 1 known), three short rounds.
 fn iris_study() -> ActiveStudy {
-    let mut s = ActiveStudy {
-        data: "iris".into(),
-        known: vec![0, 1],
-        strategies: vec!["random".into(), "entropy".into()],
-        seeds: 2,
-        seed: 0,
-        ..ActiveStudy::default()
-    };
-    s.active.initial = 10;
-    s.active.budget = 10;
-    s.active.rounds = 3;
-    s.active.recipe.epochs = 5;
-    s
+    study("iris", &[0, 1], ["random", "entropy"], (2, 0))
 }
 
 fn control(dir: &Path, every: Option<u64>) -> RunControl {
