@@ -15,7 +15,9 @@
 //!   (entropy, margin, least confidence), [`Coreset`] (k-center greedy) and [`Samosa`] (SAMIS-P
 //!   between an SGD and a SAM model with the K+1 filter; low-score, no-filter, SGD-vs-SGD and
 //!   shared-init variants); [`scores`] holds the per-sample formulas;
-//! - [`run_active`]: the round loop, returning a [`RoundRecord`] per evaluation.
+//! - [`run_active`]: the round loop, returning a [`RoundRecord`] per evaluation;
+//!   [`run_active_from`] pauses and continues it between rounds from an [`ActiveProgress`]
+//!   (checkpoints).
 //!
 //! ```no_run
 //! use descent_active::{ActiveConfig, OpenSetTask, parse_strategy, run_active};
@@ -43,7 +45,8 @@ pub mod task;
 
 pub use model::{Recipe, TrainedModel, gather_rows};
 pub use run::{
-    ActiveConfig, ActiveRun, RoundRecord, ScoreSummary, model_seed, query_seed, run_active,
+    ActiveConfig, ActiveEnd, ActiveProgress, ActiveRun, AfterRound, LastQuery, RoundRecord,
+    ScoreSummary, model_seed, query_seed, run_active, run_active_from,
 };
 pub use samosa::{InitMode, Order, Pair, Samosa, rank_with_fill};
 pub use strategy::{

@@ -170,6 +170,130 @@ impl ActiveRun {
     }
 }
 
+/// The state of a run between query rounds: what a checkpoint of it holds. Every round trains
+/// fresh models from the per-round seeds [`model_seed`] and [`query_seed`] (pitfall 6), so no
+/// model parameters, optimizer state or random-stream position carries from one round to the
+/// next (the `"initial"` stream is used once, before round 0): the labelling, the records and
+/// the last query's counts are the whole state, and a run continued from them is bit-identical
+/// to one that never stopped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActiveProgress {
+    /// Query rounds done; the next evaluation is of round `rounds_done`.
+    pub rounds_done: usize,
+    /// L, the labelled known samples (pool indices, ascending).
+    pub labelled: Vec<usize>,
+    /// I, the queried unknowns (ascending).
+    pub invalid: Vec<usize>,
+    /// The records so far: `rounds_done` of them, or all R + 1 once the run has finished.
+    pub records: Vec<RoundRecord>,
+    /// The last query: samples asked, known ones among them and its score summary (what the
+    /// next record reports).
+    pub last_query: LastQuery,
+}
+
+/// The counts of the last query round, reported by the next record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LastQuery {
+    /// Samples queried.
+    pub queried: usize,
+    /// Known samples among them.
+    pub queried_known: usize,
+    /// The strategy's score summary, if it reported scores.
+    pub scores: Option<ScoreSummary>,
+}
+
+impl ActiveProgress {
+    /// True once every round of `cfg` has been evaluated.
+    pub fn finished(&self, cfg: &ActiveConfig) -> bool {
+        self.records.len() == cfg.rounds + 1
+    }
+
+    /// Ok when this progress can belong to a run of `cfg`: rounds within `cfg.rounds`, one
+    /// record per evaluated round in order, and labelled and invalid sets as large as the
+    /// records say. Errors name the inconsistent field.
+    pub fn check(&self, cfg: &ActiveConfig) -> Result<()> {
+        let bad = |field: &str, value: String, expected: String| {
+            Err(Error::invalid(
+                format!("checkpoint {field}"),
+                value,
+                expected,
+            ))
+        };
+        if self.rounds_done > cfg.rounds {
+            return bad(
+                "rounds_done",
+                self.rounds_done.to_string(),
+                format!("at most --rounds {}", cfg.rounds),
+            );
+        }
+        let done = self.rounds_done == cfg.rounds && self.finished(cfg);
+        if self.records.len() != self.rounds_done && !done {
+            return bad(
+                "records",
+                format!("{} records", self.records.len()),
+                format!("one per round before round {}", self.rounds_done),
+            );
+        }
+        if let Some((i, r)) = self.records.iter().enumerate().find(|(i, r)| r.round != *i) {
+            return bad(
+                "records",
+                format!("round {} at {i}", r.round),
+                format!("round {i}"),
+            );
+        }
+        let queries = self.records.iter().map(|r| (r.queried, r.queried_known));
+        let q = queries.chain(std::iter::once((
+            if done { 0 } else { self.last_query.queried },
+            if done {
+                0
+            } else {
+                self.last_query.queried_known
+            },
+        )));
+        let (asked, known) = q.fold((0usize, 0usize), |(a, k), (x, y)| {
+            (a.saturating_add(x), k.saturating_add(y))
+        });
+        if self.labelled.len() != cfg.initial.saturating_add(known) {
+            return bad(
+                "labelled",
+                format!("{} samples", self.labelled.len()),
+                format!("--initial {} + {known} known queried", cfg.initial),
+            );
+        }
+        if self.invalid.len() != asked.saturating_sub(known) || known > asked {
+            return bad(
+                "invalid",
+                format!("{} samples", self.invalid.len()),
+                format!("{} queried unknowns", asked.saturating_sub(known)),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// What a run does after a query round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterRound {
+    /// Go on with the next round.
+    Continue,
+    /// Stop here (a checkpoint has been written): [`ActiveEnd::Stopped`].
+    Stop,
+}
+
+/// A finished run, or one stopped between rounds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ActiveEnd {
+    /// Every round ran.
+    Finished(ActiveRun),
+    /// Stopped after `rounds_done` query rounds.
+    Stopped {
+        /// Query rounds done.
+        rounds_done: usize,
+    },
+}
+
 /// Runs `strategy` on `task` for `cfg.rounds` query rounds from run seed `seed`. Errors: an
 /// invalid config ([`ActiveConfig::validate`]), a diverged training run, and a strategy that
 /// returns other than `min(budget, |U|)` distinct unlabelled samples (named with the strategy).
@@ -179,16 +303,64 @@ pub fn run_active(
     cfg: &ActiveConfig,
     seed: u64,
 ) -> Result<ActiveRun> {
+    match run_active_from(task, strategy, cfg, seed, None, &mut |_| {
+        Ok(AfterRound::Continue)
+    })? {
+        ActiveEnd::Finished(run) => Ok(run),
+        ActiveEnd::Stopped { .. } => unreachable!("the callback never stops"),
+    }
+}
+
+/// [`run_active`] from `start` (a checkpoint's progress, checked against `cfg` and the task
+/// first), calling `after_round` with the progress after every query round (it may write a
+/// checkpoint and stop the run) and once more when the run has finished (its answer is then
+/// ignored). Continuing from the progress of an earlier call gives the records of an
+/// uninterrupted run, bit for bit.
+pub fn run_active_from(
+    task: &OpenSetTask,
+    strategy: &dyn QueryStrategy,
+    cfg: &ActiveConfig,
+    seed: u64,
+    start: Option<ActiveProgress>,
+    after_round: &mut dyn FnMut(&ActiveProgress) -> Result<AfterRound>,
+) -> Result<ActiveEnd> {
     cfg.validate(task)?;
-    let streams = RngStreams::new(seed);
-    let mut state = PoolState::initial(task, cfg.initial, &mut streams.stream("initial"))?;
+    let (mut state, mut records, mut last, first) = match start {
+        None => {
+            let mut rng = RngStreams::new(seed).stream("initial");
+            let state = PoolState::initial(task, cfg.initial, &mut rng)?;
+            (
+                state,
+                Vec::with_capacity(cfg.rounds + 1),
+                LastQuery::default(),
+                0,
+            )
+        }
+        Some(p) => {
+            p.check(cfg)?;
+            let state = PoolState::restore(task, &p.labelled, &p.invalid)?;
+            (state, p.records, p.last_query, p.rounds_done)
+        }
+    };
+    let progress = |state: &PoolState, records: &[RoundRecord], last, rounds_done| ActiveProgress {
+        rounds_done,
+        labelled: state.labelled().to_vec(),
+        invalid: state.invalid().to_vec(),
+        records: records.to_vec(),
+        last_query: last,
+    };
     let n_pool_known = task.n_pool_known() as f64;
-    let inputs = task.inputs();
-    let mut records = Vec::with_capacity(cfg.rounds + 1);
-    let (mut queried, mut queried_known, mut scores) = (0, 0, None);
-    for round in 0..=cfg.rounds {
-        let known_set = Arc::new(state.known_set(inputs));
+    for round in first..=cfg.rounds {
+        if records.len() == cfg.rounds + 1 {
+            break;
+        }
+        let known_set = Arc::new(state.known_set(task.inputs()));
         let model = cfg.recipe.fit(known_set, model_seed(seed, round))?;
+        let LastQuery {
+            queried,
+            queried_known,
+            scores,
+        } = last;
         records.push(RoundRecord {
             round,
             labelled: state.labelled().len(),
@@ -207,49 +379,74 @@ pub fn run_active(
         if round == cfg.rounds {
             break;
         }
-        let want = cfg.budget.min(state.unlabelled().len());
-        let ctx = QueryContext {
-            inputs,
-            state: &state,
-            model: &model,
-            recipe: &cfg.recipe,
-            round: round + 1,
-            seed: query_seed(seed, round + 1),
-        };
-        let selection = strategy.select(&ctx, want)?;
-        if selection.indices.len() != want {
-            return Err(Error::invalid(
-                format!("strategy '{}' in round {}", strategy.name(), round + 1),
-                format!("{} samples", selection.indices.len()),
-                format!("exactly {want} samples"),
-            ));
+        last = query(task, strategy, cfg, seed, &mut state, &model, round + 1)?;
+        let p = progress(&state, &records, last, round + 1);
+        if after_round(&p)? == AfterRound::Stop {
+            return Ok(ActiveEnd::Stopped {
+                rounds_done: round + 1,
+            });
         }
-        if let Some(s) = &selection.scores
-            && s.len() != state.unlabelled().len()
-        {
-            return Err(Error::shape(
-                format!("scores of strategy '{}'", strategy.name()),
-                format!("{} (one per unlabelled sample)", state.unlabelled().len()),
-                s.len(),
-            ));
-        }
-        scores = selection
-            .scores
-            .as_deref()
-            .map(|s| summarize(task, state.unlabelled(), s));
-        queried = want;
-        queried_known = state.apply(task, &selection.indices).map_err(|e| {
-            Error::invalid(
-                format!("strategy '{}' in round {}", strategy.name(), round + 1),
-                e,
-                "distinct samples of the unlabelled pool",
-            )
-        })?;
     }
-    Ok(ActiveRun {
+    after_round(&progress(&state, &records, last, cfg.rounds))?;
+    Ok(ActiveEnd::Finished(ActiveRun {
         strategy: strategy.name(),
         seed,
         records,
+    }))
+}
+
+/// Query round `round` (1-based): the strategy's choice from model C, checked, applied to
+/// `state`.
+fn query(
+    task: &OpenSetTask,
+    strategy: &dyn QueryStrategy,
+    cfg: &ActiveConfig,
+    seed: u64,
+    state: &mut PoolState,
+    model: &crate::model::TrainedModel,
+    round: usize,
+) -> Result<LastQuery> {
+    let want = cfg.budget.min(state.unlabelled().len());
+    let ctx = QueryContext {
+        inputs: task.inputs(),
+        state,
+        model,
+        recipe: &cfg.recipe,
+        round,
+        seed: query_seed(seed, round),
+    };
+    let selection = strategy.select(&ctx, want)?;
+    if selection.indices.len() != want {
+        return Err(Error::invalid(
+            format!("strategy '{}' in round {round}", strategy.name()),
+            format!("{} samples", selection.indices.len()),
+            format!("exactly {want} samples"),
+        ));
+    }
+    if let Some(s) = &selection.scores
+        && s.len() != state.unlabelled().len()
+    {
+        return Err(Error::shape(
+            format!("scores of strategy '{}'", strategy.name()),
+            format!("{} (one per unlabelled sample)", state.unlabelled().len()),
+            s.len(),
+        ));
+    }
+    let scores = selection
+        .scores
+        .as_deref()
+        .map(|s| summarize(task, state.unlabelled(), s));
+    let queried_known = state.apply(task, &selection.indices).map_err(|e| {
+        Error::invalid(
+            format!("strategy '{}' in round {round}", strategy.name()),
+            e,
+            "distinct samples of the unlabelled pool",
+        )
+    })?;
+    Ok(LastQuery {
+        queried: want,
+        queried_known,
+        scores,
     })
 }
 

@@ -270,6 +270,39 @@ impl PoolState {
         })
     }
 
+    /// The labelling saved by a checkpoint: L = `labelled` (their labels from the oracle),
+    /// I = `invalid`, U = the rest. Errors (naming the sample) when an index is out of range or
+    /// repeated, a labelled sample is of an unknown class or an invalid one of a known class,
+    /// so a damaged checkpoint is refused rather than half-loaded.
+    pub fn restore(task: &OpenSetTask, labelled: &[usize], invalid: &[usize]) -> Result<PoolState> {
+        let mut state = PoolState::from_labelled(task, labelled)?;
+        let mut in_i = vec![false; task.len()];
+        for &i in invalid {
+            let free = i < task.len() && !in_i[i] && state.labelled.binary_search(&i).is_err();
+            if !free {
+                return Err(Error::invalid(
+                    "invalid sample",
+                    i,
+                    format!(
+                        "distinct pool indices below {} outside the labelled set",
+                        task.len()
+                    ),
+                ));
+            }
+            if task.oracle(i) != Answer::Unknown {
+                return Err(Error::invalid(
+                    "invalid sample",
+                    i,
+                    "a sample of an unknown class",
+                ));
+            }
+            in_i[i] = true;
+        }
+        state.invalid = (0..task.len()).filter(|&i| in_i[i]).collect();
+        state.unlabelled.retain(|&i| !in_i[i]);
+        Ok(state)
+    }
+
     /// L: labelled known samples (pool indices, ascending).
     pub fn labelled(&self) -> &[usize] {
         &self.labelled

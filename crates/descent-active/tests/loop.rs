@@ -1,13 +1,14 @@
 //! The spec's check 6 (P2 §5.4) and the loop's contract: SAMIS-P's range and symmetry, the
 //! unknown filter, the fill-up rule, where queried unknowns go, fresh models every round,
-//! seeds, and named errors.
+//! seeds, stopping and continuing between rounds, and named errors.
 
 use std::sync::{Arc, Mutex};
 
 use descent_active::scores::{argmax_rows, samis_p};
 use descent_active::{
-    ActiveConfig, Answer, OpenSetTask, Order, PoolState, QueryContext, QueryStrategy, Recipe,
-    Samosa, Selection, model_seed, parse_strategy, query_seed, rank_with_fill, run_active,
+    ActiveConfig, ActiveEnd, ActiveProgress, AfterRound, Answer, OpenSetTask, Order, PoolState,
+    QueryContext, QueryStrategy, Recipe, Samosa, Selection, model_seed, parse_strategy, query_seed,
+    rank_with_fill, run_active, run_active_from,
 };
 use descent_core::{Result, RngStreams};
 use descent_data::{Dataset, GaussianMixture, MixtureConfig};
@@ -365,4 +366,107 @@ fn bad_input_is_a_named_error() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("sgd.lr"), "{e}");
+}
+
+/// Runs `strategy` until `k` query rounds are done and returns its progress as a checkpoint
+/// stores it (through lossless JSON).
+fn progress_after(
+    task: &OpenSetTask,
+    strategy: &dyn QueryStrategy,
+    cfg: &ActiveConfig,
+    k: usize,
+) -> ActiveProgress {
+    let mut saved = None;
+    let end = run_active_from(task, strategy, cfg, 7, None, &mut |p| {
+        if p.rounds_done == k && !p.finished(cfg) {
+            saved = Some(descent_core::json::to_vec(p).unwrap());
+            return Ok(AfterRound::Stop);
+        }
+        Ok(AfterRound::Continue)
+    })
+    .unwrap();
+    assert_eq!(end, ActiveEnd::Stopped { rounds_done: k });
+    descent_core::json::from_slice(&saved.unwrap()).unwrap()
+}
+
+#[test]
+fn a_run_stopped_between_rounds_continues_bit_identically() {
+    let task = task(3);
+    let cfg = small_config();
+    let bits = |r: &[descent_active::RoundRecord]| -> Vec<[u64; 3]> {
+        r.iter()
+            .map(|x| [x.precision, x.recall, x.test_accuracy].map(f64::to_bits))
+            .collect()
+    };
+    for name in ["samosa(pair=sgd)", "coreset", "random"] {
+        let s = parse_strategy(name).unwrap();
+        let whole = run_active(&task, s.as_ref(), &cfg, 7).unwrap();
+        for k in 1..=cfg.rounds {
+            let progress = progress_after(&task, s.as_ref(), &cfg, k);
+            assert_eq!(progress.records.len(), k);
+            let mut calls = Vec::new();
+            let end = run_active_from(&task, s.as_ref(), &cfg, 7, Some(progress), &mut |p| {
+                calls.push((p.rounds_done, p.records.len()));
+                Ok(AfterRound::Continue)
+            })
+            .unwrap();
+            let ActiveEnd::Finished(run) = end else {
+                panic!("{name} from round {k}: {end:?}")
+            };
+            assert_eq!(format!("{:?}", run.records), format!("{:?}", whole.records));
+            assert_eq!(bits(&run.records), bits(&whole.records), "{name} from {k}");
+            // one call per remaining query round, then one with the finished run
+            let want: Vec<_> = (k + 1..=cfg.rounds)
+                .map(|r| (r, r))
+                .chain([(cfg.rounds, cfg.rounds + 1)])
+                .collect();
+            assert_eq!(calls, want, "{name} from {k}");
+        }
+    }
+}
+
+#[test]
+fn damaged_progress_is_refused_naming_the_field() {
+    let task = task(3);
+    let cfg = small_config();
+    let s = parse_strategy("random").unwrap();
+    let good = progress_after(&task, s.as_ref(), &cfg, 2);
+    let run = |p: ActiveProgress| {
+        run_active_from(&task, s.as_ref(), &cfg, 7, Some(p), &mut |_| {
+            Ok(AfterRound::Continue)
+        })
+        .unwrap_err()
+        .to_string()
+    };
+    let mut p = good.clone();
+    p.rounds_done = 9;
+    assert!(run(p).contains("checkpoint rounds_done"));
+    let mut p = good.clone();
+    p.records.swap(0, 1);
+    assert!(run(p).contains("checkpoint records"));
+    let mut p = good.clone();
+    p.labelled.pop();
+    let e = run(p);
+    assert!(
+        e.contains("checkpoint labelled") && e.contains("--initial 12"),
+        "{e}"
+    );
+    let mut p = good.clone();
+    let known = *good
+        .labelled
+        .iter()
+        .find(|&&i| !good.invalid.contains(&i))
+        .unwrap();
+    if let Some(first) = p.invalid.first_mut() {
+        *first = known;
+        let e = run(p);
+        assert!(e.contains("invalid sample"), "{e}");
+    }
+    let mut p = good.clone();
+    p.labelled[0] = task.len() + 5;
+    let e = run(p);
+    assert!(
+        e.contains("labelled sample") && e.contains(&(task.len() + 5).to_string()),
+        "{e}"
+    );
 }

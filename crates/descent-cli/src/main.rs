@@ -102,6 +102,8 @@ struct ActiveArgs {
     /// Output directory (default: results/active-<unix time>).
     #[arg(long)]
     out: Option<PathBuf>,
+    #[command(flatten)]
+    checkpoint: resume::CheckpointArgs,
 }
 
 #[derive(clap::Args)]
@@ -608,14 +610,18 @@ fn run_active(args: ActiveArgs) -> Result<ExitCode> {
     study.active.recipe.optimizer = args.optimizer;
     study.active.recipe.epochs = args.epochs;
     study.active.recipe.batch_size = args.batch_size;
-    let out = args.out.unwrap_or_else(|| default_out("active"));
+    let out = args.checkpoint.out(args.out, || default_out("active"))?;
+    let control = args.checkpoint.control(&out)?;
     eprintln!(
         "active: {} runs on {} threads",
         study.strategies.len() * study.seeds,
         rayon::current_num_threads()
     );
     let start = std::time::Instant::now();
-    let result = active::study(&study)?;
+    let Some(result) = active::study_with(&study, &control)? else {
+        let folder = control.checkpoint_dir.unwrap_or_default();
+        return Ok(resume::stopped_at("its runs", &folder, &out));
+    };
     let (mut report, figures) = active::report(&study, &result);
     report.experiment = "active".into();
     report.paper = "open-set active learning".into();

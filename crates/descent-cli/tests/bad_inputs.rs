@@ -1,5 +1,6 @@
 //! The catalogue of bad inputs: every case runs the `descent` binary on one mistake a user can
-//! make (specs, configs, data files, hyperparameter ranges, shapes, privacy arguments) and
+//! make (specs, configs, data files, hyperparameter ranges, shapes, checkpoints, privacy
+//! arguments) and
 //! checks the exact message: it names the field or file and line, the value and what was
 //! expected; the exit code is 2 (a usage error) and nothing panics. The README's
 //! troubleshooting section lists the common ones.
@@ -745,4 +746,94 @@ fn privacy_arguments_name_the_flag_the_value_and_the_range() {
         ),
     ];
     catalogue(dir.path(), &cases);
+}
+
+/// `descent active` on iris with `extra` flags; `--known`, `--strategy` and `--budget` get
+/// defaults unless `extra` sets them.
+fn active(extra: &[&'static str]) -> Vec<&'static str> {
+    let flags = "active --data iris --seeds 1 --initial 5 --rounds 2 --epochs 2 --out act";
+    let mut a: Vec<&'static str> = flags.split_whitespace().collect();
+    for (flag, value) in [
+        ("--known", "0,1"),
+        ("--strategy", "random"),
+        ("--budget", "5"),
+    ] {
+        if !extra.contains(&flag) {
+            a.extend([flag, value]);
+        }
+    }
+    a.extend_from_slice(extra);
+    a
+}
+
+#[test]
+fn checkpoints_of_other_runs_name_the_setting_and_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::cargo_bin("descent")
+            .unwrap()
+            .current_dir(dir.path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&active(&["--checkpoint-every", "1"]));
+    run(&train(&[
+        "--data",
+        "iris",
+        "--model",
+        "mlp:4-3",
+        "--checkpoint-every",
+        "4",
+    ]));
+    let ck = "act/checkpoint/0-seed0/checkpoint.json";
+    let cases: Vec<Case> = vec![
+        (
+            active(&["--resume", "act", "--budget", "6"]),
+            Line(
+                "act/checkpoint/0-seed0/checkpoint.json: this checkpoint was written with --budget 5, this run has 6; resume with the same settings or start a new run",
+            ),
+        ),
+        (
+            active(&["--resume", "act", "--strategy", "entropy"]),
+            Line(
+                "act/checkpoint/0-seed0/checkpoint.json: this checkpoint was written with --strategy 'random', this run has 'entropy'; resume with the same settings or start a new run",
+            ),
+        ),
+        (
+            active(&["--resume", "act", "--known", "0,2"]),
+            Line(
+                "act/checkpoint/0-seed0/checkpoint.json: this checkpoint was written with --known [0, 1], this run has [0, 2]; resume with the same settings or start a new run",
+            ),
+        ),
+        (
+            active(&["--checkpoint-every", "0"]),
+            Line(
+                "invalid value for '--checkpoint-every': got 0, expected a number of query rounds >= 1",
+            ),
+        ),
+        (
+            active(&["--resume", "out"]),
+            Line(
+                "out/checkpoint: no checkpoint of a study's run here (expected <run>/checkpoint.json folders)",
+            ),
+        ),
+    ];
+    catalogue(dir.path(), &cases);
+    // a damaged file: its byte count no longer matches the header
+    let path = dir.path().join(ck);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes.truncate(bytes.len() - 10);
+    std::fs::write(&path, &bytes).unwrap();
+    let e = check(
+        dir.path(),
+        &active(&["--resume", "act"]),
+        &Starts("act/checkpoint/0-seed0/checkpoint.json: truncated: the header announces"),
+    );
+    assert!(e.is_none(), "{}", e.unwrap());
 }

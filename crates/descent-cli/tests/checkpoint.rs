@@ -1,5 +1,6 @@
-//! `descent train` checkpoints through the binary: a real SIGINT to a child process writes a
-//! checkpoint and exits 130, `--resume` then ends bit-identically to an uninterrupted run;
+//! `descent train` and `descent active` checkpoints through the binary: a real SIGINT to a
+//! child process writes a checkpoint and exits 130, `--resume` then ends bit-identically to an
+//! uninterrupted run;
 //! `weights.safetensors` read by an independent parser of the format (8-byte little-endian
 //! header length, JSON header, little-endian data) holds the library run's parameters, and
 //! `--init` starts from them.
@@ -13,6 +14,31 @@ use serde_json::Value;
 
 fn descent() -> Command {
     Command::new(assert_cmd::cargo::cargo_bin("descent"))
+}
+
+/// Runs `descent args`; panics unless it succeeds.
+fn succeed(args: &[String]) {
+    let o = descent().args(args).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Starts `descent args` with its stderr piped.
+fn spawn(args: &[String]) -> std::process::Child {
+    descent()
+        .args(args)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Sends `child` a real SIGINT (Ctrl-C).
+fn interrupt(child: &std::process::Child) {
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
 }
 
 /// `descent train` on iris with a small MLP, plus `extra` flags; panics unless it succeeds.
@@ -154,27 +180,17 @@ fn sigint_writes_a_checkpoint_and_resume_ends_bit_identically() {
         ]
     };
     let whole = tempfile::tempdir().unwrap();
-    let o = descent().args(args(whole.path())).output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    succeed(&args(whole.path()));
 
     let cut = tempfile::tempdir().unwrap();
-    let mut child = descent()
-        .args(args(cut.path()))
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(&args(cut.path()));
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut line = String::new();
     while !line.starts_with("epoch 1/") {
         line.clear();
         assert!(stderr.read_line(&mut line).unwrap() > 0, "no epoch line");
     }
-    let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    interrupt(&child);
     let mut rest = String::new();
     stderr.read_to_string(&mut rest).unwrap();
     let status = child.wait().unwrap();
@@ -205,4 +221,59 @@ fn sigint_writes_a_checkpoint_and_resume_ends_bit_identically() {
         metrics_without_seconds(whole.path()),
         metrics_without_seconds(cut.path())
     );
+}
+
+/// `descent active` on five digit classes, two strategies, eight rounds, into `out`.
+fn active_args(out: &Path) -> Vec<String> {
+    let flags = "active --data digits --known 0,1,2,3,4 --strategy random --strategy margin \
+                 --seeds 1 --seed 2 --rounds 8 --budget 20 --initial 20 --epochs 60 --out";
+    let mut a: Vec<String> = flags.split_whitespace().map(String::from).collect();
+    a.push(out.display().to_string());
+    a
+}
+
+#[test]
+fn sigint_stops_descent_active_between_rounds_and_resume_ends_bit_identically() {
+    let whole = tempfile::tempdir().unwrap();
+    succeed(&active_args(whole.path()));
+
+    let cut = tempfile::tempdir().unwrap();
+    let mut args = active_args(cut.path());
+    args.extend(["--checkpoint-every".into(), "1".into()]);
+    let mut child = spawn(&args);
+    // the first query round of a run is on disk: the study is midway
+    let folder = cut.path().join("checkpoint");
+    let first = |f: &Path| {
+        std::fs::read_dir(f).ok().is_some_and(|mut d| {
+            d.any(|e| e.is_ok_and(|e| e.path().join("checkpoint.json").is_file()))
+        })
+    };
+    while !first(&folder) {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    interrupt(&child);
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    let said = format!(
+        "stopped its runs: checkpoint written to {}; continue with the same flags and --resume {}",
+        folder.display(),
+        cut.path().display()
+    );
+    assert!(stderr.contains(&said), "{stderr}");
+    assert!(!cut.path().join("per_round.csv").exists());
+
+    let mut resume = active_args(cut.path());
+    resume.truncate(resume.len() - 2); // no --out: the run folder of --resume
+    resume.extend(["--resume".into(), cut.path().display().to_string()]);
+    succeed(&resume);
+    let rows = |d: &Path| std::fs::read_to_string(d.join("per_round.csv")).unwrap();
+    assert_eq!(rows(cut.path()), rows(whole.path()));
+    assert_eq!(rows(whole.path()).lines().count(), 1 + 2 * 9);
 }

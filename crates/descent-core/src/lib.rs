@@ -15,6 +15,8 @@
 //!   toward-zero and stochastic rounding (P7).
 //! - [`spec`]: the one text grammar for optimizers, models, data and formats; [`glob`] matches
 //!   block names against `*`/`?` patterns.
+//! - [`json`]: lossless JSON for saved state (checkpoints, optimizer states): every `f64`
+//!   round-trips bit for bit, NaN and ±inf as strings.
 //! - [`testfns`]: Rosenbrock, quadratics with a chosen spectrum and the matrix parabola.
 //! - [`linalg`]: the only place that talks to faer (GEMM, Cholesky, QR, SVD, symmetric eigen).
 //! - [`par`]: an opt-in thread budget for the large products of one run (output-partitioned,
@@ -26,6 +28,7 @@ pub mod dual;
 pub mod error;
 pub mod float_format;
 pub mod glob;
+pub mod json;
 pub mod layout;
 #[allow(missing_docs)]
 // two variants of `Trans`, documented by the module's owner in a later change

@@ -7,17 +7,20 @@
 //! class unknown ([`OpenSetTask`]), and every strategy runs [`run_active`] from that seed: one
 //! pool, one initial labelled set and one set of model-C seeds per seed, shared by the
 //! strategies (paired comparison). Runs go in parallel; the results do not depend on the
-//! thread count.
+//! thread count. [`study_with`] adds checkpoints and `--resume` ([`resume`]).
 
 use descent_active::{ActiveConfig, ActiveRun, OpenSetTask, parse_strategy, run_active};
 use descent_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+pub mod resume;
+
+use crate::compare::{job_control, study_resume};
 use crate::harness::{par_grid, par_map, stats};
 use crate::plot::{Figure, LegendAt, Line, Panel};
 use crate::report::{Report, num};
-use crate::train::{TrainConfig, prepare_data};
+use crate::train::{RunControl, TrainConfig, prepare_data};
 
 /// The baseline of the paired columns and panels.
 const RANDOM: &str = "random";
@@ -101,6 +104,16 @@ pub fn task(study: &ActiveStudy, seed: u64) -> Result<OpenSetTask> {
 /// no strategy, zero seeds, an unknown strategy, an unknown class label, a budget larger
 /// than the pool, or bad recipe specs.
 pub fn study(s: &ActiveStudy) -> Result<ComparisonResult> {
+    let r = study_with(s, &RunControl::default())?;
+    Ok(r.expect("a study without a stop flag runs to the end"))
+}
+
+/// [`study`] with checkpoints ([`resume`]): every run (`<strategy index>-seed<seed index>`)
+/// checkpoints into its own folder under `control.checkpoint_dir` every `control.every` query
+/// rounds, on a stop and when it ends; with `control.resume` each run continues from its
+/// checkpoint (bit-identically) and finished runs are read back. `None` when the stop flag
+/// ended the study (every run then has a checkpoint or had not started).
+pub fn study_with(s: &ActiveStudy, control: &RunControl) -> Result<Option<ComparisonResult>> {
     if s.strategies.is_empty() {
         return Err(Error::invalid(
             "--strategy",
@@ -111,16 +124,52 @@ pub fn study(s: &ActiveStudy) -> Result<ComparisonResult> {
     if s.seeds == 0 {
         return Err(Error::invalid("--seeds", 0, "an integer >= 1"));
     }
+    if control.every == Some(0) {
+        return Err(Error::invalid(
+            "--checkpoint-every",
+            0,
+            "a number of query rounds >= 1",
+        ));
+    }
     // strategy specs are checked before any data is loaded
     for spec in &s.strategies {
         parse_strategy(spec)?;
     }
+    let resume = study_resume(control)?;
     let seeds: Vec<u64> = (0..s.seeds as u64).map(|k| s.seed + k).collect();
     let tasks = par_map(&seeds, |&k| task(s, k))?;
     for t in &tasks {
         s.active.validate(t).map_err(as_flag)?;
     }
-    run_all(&tasks, &seeds, &s.strategies, |_| s.active.clone())
+    if control.checkpoint_dir.is_none() {
+        return run_all(&tasks, &seeds, &s.strategies, |_| s.active.clone()).map(Some);
+    }
+    let parsed = s
+        .strategies
+        .iter()
+        .map(|t| parse_strategy(t))
+        .collect::<Result<Vec<_>>>()?;
+    let runs = par_grid(parsed.len(), seeds.len(), |i, k| {
+        let name = parsed[i].name();
+        let settings = resume::RunSettings::of(s, &tasks[k], &name, seeds[k]);
+        let job = job_control(control, resume.as_deref(), &format!("{i}-seed{k}"));
+        resume::run_job(settings, &tasks[k], parsed[i].as_ref(), &job)
+    })?;
+    let mut strategies = Vec::with_capacity(parsed.len());
+    for (st, runs) in parsed.iter().zip(runs) {
+        let Some(runs) = runs.into_iter().collect::<Option<Vec<_>>>() else {
+            return Ok(None);
+        };
+        strategies.push(StrategyRuns {
+            strategy: st.name(),
+            runs,
+        });
+    }
+    Ok(Some(ComparisonResult {
+        seeds,
+        budget: s.active.budget,
+        strategies,
+    }))
 }
 
 /// Every strategy (spec text) on every (task, seed) pair in parallel, the loop settings of a

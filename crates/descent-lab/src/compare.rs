@@ -131,7 +131,7 @@ fn run_or_diverge(cfg: &TrainConfig, control: &RunControl) -> Result<StudyRun> {
 /// The control of the study's run `name`: checkpoints in `<checkpoint_dir>/<name>` (also at
 /// its end, so a finished run is not run again), resumed from `<resume>/<name>` when that
 /// holds a checkpoint.
-fn job_control(study: &RunControl, resume: Option<&Path>, name: &str) -> RunControl {
+pub(crate) fn job_control(study: &RunControl, resume: Option<&Path>, name: &str) -> RunControl {
     let Some(root) = &study.checkpoint_dir else {
         return RunControl::default();
     };
@@ -150,7 +150,7 @@ fn job_control(study: &RunControl, resume: Option<&Path>, name: &str) -> RunCont
 
 /// The folder of a study's `--resume DIR`: `DIR/checkpoint` when `DIR` is the study's `--out`,
 /// else `DIR`; it must hold a checkpoint of at least one run.
-fn study_resume(control: &RunControl) -> Result<Option<PathBuf>> {
+pub(crate) fn study_resume(control: &RunControl) -> Result<Option<PathBuf>> {
     let Some(dir) = &control.resume else {
         return Ok(None);
     };

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use descent_core::{Error, Problem, RngStreams};
+use descent_core::{Error, Layout, Problem, RngStreams, Spec};
 use descent_lab::checkpoint;
 use descent_lab::train::{
     self, EpochRecord, RunControl, TrainCheckpoint, TrainConfig, TrainRun, Trained,
@@ -207,6 +207,82 @@ fn every_optimizer_state_survives_a_checkpoint_file() {
         run(resumed.as_mut(), &mut y, fresh[index].problem.as_mut());
         assert_eq!(bits(&x), bits(&y), "{spec} on {}", case.problem.name());
     }
+}
+
+/// NaN and ±inf in optimizer moments, parameters and records come back from a checkpoint file
+/// bit for bit (as the strings "NaN", "inf", "-inf"; plain JSON would write null, which does
+/// not load), and the restored transform's next update equals the original's.
+#[test]
+fn non_finite_values_survive_a_checkpoint_file_bit_for_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.json");
+    let (layout, streams) = (Layout::flat(6), RngStreams::new(4));
+    let build = || {
+        let spec = Spec::parse("adam(lr=0.1, schedule=cosine(total=40, min=0.1))").unwrap();
+        let mut t = descent_optim::build_transform(&spec).unwrap();
+        t.build(&layout, &streams).unwrap();
+        t
+    };
+    let mut a = build();
+    let params = vec![
+        f64::NAN,
+        -f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        -0.0,
+        0.1,
+    ];
+    let mut g = vec![
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        1e-300,
+        -0.0,
+        3.0,
+    ];
+    a.update(1, &mut g, &params);
+    let record = EpochRecord {
+        epoch: 1,
+        steps: 8,
+        grad_evals: 8,
+        seconds: 0.5,
+        train_loss: f64::NAN,
+        test_loss: f64::INFINITY,
+        test_accuracy: Some(-f64::NAN),
+    };
+    checkpoint::write(&path, "state", &(a.state(), &params, [record])).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    for field in [
+        r#""train_loss":"NaN""#,
+        r#""test_loss":"inf""#,
+        r#""test_accuracy":"-NaN""#,
+    ] {
+        assert!(text.contains(field), "{field} in {text}");
+    }
+    assert!(
+        text.contains(r#"["NaN","-NaN","inf","-inf",-0.0,0.1]"#),
+        "{text}"
+    );
+
+    type Saved = (descent_optim::OptimizerState, Vec<f64>, Vec<EpochRecord>);
+    let (state, p, records): Saved = checkpoint::read(&path, "state").unwrap();
+    assert_eq!(state, a.state());
+    assert_eq!(bits(&p), bits(&params));
+    let r = records[0];
+    let got = [
+        r.train_loss,
+        r.test_loss,
+        r.test_accuracy.unwrap(),
+        r.seconds,
+    ];
+    assert_eq!(bits(&got), bits(&[f64::NAN, f64::INFINITY, -f64::NAN, 0.5]));
+    let mut b = build();
+    b.load_state(&state).unwrap();
+    let (mut ga, mut gb) = (vec![0.5; 6], vec![0.5; 6]);
+    a.update(2, &mut ga, &params);
+    b.update(2, &mut gb, &params);
+    assert_eq!(bits(&ga), bits(&gb));
+    assert!(ga[0].is_nan() && ga[5].is_finite(), "{ga:?}");
 }
 
 #[test]

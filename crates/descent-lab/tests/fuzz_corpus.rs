@@ -1,7 +1,8 @@
-//! Replays the cargo-fuzz corpora of the text parsers (`fuzz/corpus/{spec,config}/`) through
-//! the drivers the fuzz targets run (`fuzz/drivers/lab.rs`): specs built as optimizers,
-//! transforms and models, and paper configs resolved from TOML and `--set` lines, must give Ok
-//! or Err without panicking.
+//! Replays the cargo-fuzz corpora of the text parsers (`fuzz/corpus/{spec,config}/`) and of
+//! the files descent reads back (`fuzz/corpus/{safetensors,checkpoint}/`) through the drivers
+//! the fuzz targets run (`fuzz/drivers/lab.rs`, `fuzz/drivers/files.rs`): specs built as
+//! optimizers, transforms and models, paper configs resolved from TOML and `--set` lines,
+//! weights files and checkpoints must give Ok or Err without panicking.
 
 #[path = "../../../fuzz/drivers/lab.rs"]
 mod lab;
@@ -17,4 +18,17 @@ fn spec_corpus() {
 #[test]
 fn config_corpus() {
     replay::corpus("config", lab::config);
+}
+
+#[path = "../../../fuzz/drivers/files.rs"]
+mod files;
+
+#[test]
+fn safetensors_corpus() {
+    replay::corpus("safetensors", files::safetensors);
+}
+
+#[test]
+fn checkpoint_corpus() {
+    replay::corpus("checkpoint", files::checkpoint);
 }

@@ -3,8 +3,11 @@
 //!
 //! A checkpoint is one file, `checkpoint.json`, in the `checkpoint/` folder of a run's `--out`:
 //! a header line `descent-checkpoint 1 <kind> <bytes> <crc32>` and then the state as JSON
-//! (serde_json writes every f64 as its shortest round-tripping decimal, so parameters and
-//! optimizer moments come back bit for bit). The header's byte count and CRC-32 make a truncated
+//! through [`descent_core::json`]: every finite f64 as its shortest round-tripping decimal and
+//! NaN, `inf` and `-inf` as the strings `"NaN"`, `"inf"`, `"-inf"` (other NaN payloads as
+//! `"NaN:0x<16 hex bits>"`), so parameters, optimizer moments and records come back bit for
+//! bit, a diverged value included. Any kind of run (`train`, `active`, ...) uses the same
+//! header and encoding; its state is its own serde type. The header's byte count and CRC-32 make a truncated
 //! or corrupted file an error that says so, before any of it is used. Writes go to a temporary
 //! file in the same folder, which is synced and renamed over the previous checkpoint, so a crash
 //! or a full disk mid-write leaves the previous good checkpoint as it was.
@@ -75,7 +78,7 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Serializes `state` with the header of a checkpoint of `kind` (e.g. `"train"`).
 pub fn encode(kind: &str, state: &impl Serialize) -> Result<Vec<u8>> {
-    let body = serde_json::to_vec(state)
+    let body = descent_core::json::to_vec(state)
         .map_err(|e| Error::invalid("checkpoint state", e, "plain serializable data"))?;
     let header = format!(
         "{MAGIC} {VERSION} {kind} {} {:08x}\n",
@@ -149,7 +152,7 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8], kind: &str) -> std::result::Res
             "corrupted: the state's CRC-32 is {found:08x}, the header says {crc:08x}"
         ));
     }
-    serde_json::from_slice(body).map_err(|e| format!("unreadable state: {e}"))
+    descent_core::json::from_slice(body).map_err(|e| format!("unreadable state: {e}"))
 }
 
 /// The error for a checkpoint whose `what` (e.g. "--model") was `saved` while this run has

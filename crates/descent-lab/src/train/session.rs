@@ -225,7 +225,7 @@ impl Session<'_> {
         let path = checkpoint::locate(dir)?;
         let ck: TrainCheckpoint = checkpoint::read(&path, KIND)?;
         self.check(&path, &ck, problem.layout())?;
-        let progress: LoopState<M> = serde_json::from_value(ck.progress)
+        let progress: LoopState<M> = descent_core::json::from_value(ck.progress)
             .map_err(|e| Error::io(&path, format!("unreadable progress: {e}")))?;
         if progress.steps > self.cfg.epochs as u64 * self.steps_per_epoch {
             return Err(checkpoint::mismatch(
@@ -345,7 +345,7 @@ impl Session<'_> {
                 privacy: self.privacy.map(str::to_string),
                 data: data.clone(),
                 layout: layout.clone(),
-                progress: serde_json::to_value(st)
+                progress: descent_core::json::to_value(st)
                     .map_err(|e| Error::invalid("checkpoint progress", e, "plain data"))?,
                 params: x.to_vec(),
                 optimizer: opt.state(),

@@ -9,7 +9,8 @@ use super::*;
 /// states of nested transforms in order (chain members, partition groups, a schedule's or an
 /// optimizer's inner transform).
 ///
-/// In JSON (integers stay integers, every f64 round-trips bit for bit):
+/// In JSON (integers stay integers, every f64 round-trips bit for bit through
+/// [`descent_core::json`], NaN and ±inf as the strings `"NaN"`, `"inf"`, `"-inf"`):
 ///
 /// ```text
 /// {"kind": "sgd",
@@ -34,10 +35,11 @@ pub struct TransformState {
     pub children: Vec<TransformState>,
 }
 
-/// Plain data as a JSON value (states and configs are plain data, so this cannot fail).
+/// Plain data as a JSON value, non-finite floats as strings ([`descent_core::json`]; states
+/// and configs are plain data, so this cannot fail).
 #[doc(hidden)]
 pub fn to_value<T: Serialize>(v: &T) -> serde_json::Value {
-    serde_json::to_value(v).expect("configs and states are plain data")
+    descent_core::json::to_value(v).expect("configs and states are plain data")
 }
 
 impl TransformState {
@@ -100,7 +102,7 @@ impl TransformState {
 
     /// The saved config as a value of `current`'s type, validated.
     pub fn read_config<C: Config>(&self, _current: &C) -> Result<C> {
-        let cfg: C = serde_json::from_value(self.config.clone()).map_err(|e| {
+        let cfg: C = descent_core::json::from_value(self.config.clone()).map_err(|e| {
             Error::invalid(
                 format!("{} state config", self.kind),
                 e,
@@ -115,7 +117,7 @@ impl TransformState {
     /// lengths as `current`'s and whose `dim` entries (parameter counts) the same values.
     pub fn read_state<T: Serialize + DeserializeOwned>(&self, current: &T) -> Result<T> {
         same_shape(&self.kind, "", &to_value(current), &self.state)?;
-        serde_json::from_value(self.state.clone()).map_err(|e| {
+        descent_core::json::from_value(self.state.clone()).map_err(|e| {
             Error::invalid(
                 format!("{} state", self.kind),
                 e,
@@ -189,7 +191,7 @@ fn same_shape(
 /// [`plumbing!`](crate::plumbing!)).
 #[doc(hidden)]
 pub fn read_like<T: DeserializeOwned>(_like: &T, kind: &str, v: &serde_json::Value) -> Result<T> {
-    serde_json::from_value(v.clone())
+    descent_core::json::from_value(v.clone())
         .map_err(|e| Error::invalid(format!("{kind} state"), e, "a state of this transform"))
 }
 
@@ -380,6 +382,6 @@ macro_rules! plumbing {
 
 /// Deserializes plain data (for tests and tools reading saved states).
 pub fn from_value<T: for<'de> Deserialize<'de>>(v: &serde_json::Value) -> Result<T> {
-    serde_json::from_value(v.clone())
+    descent_core::json::from_value(v.clone())
         .map_err(|e| Error::invalid("state", e, "plain data of the expected type"))
 }
