@@ -7,6 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use descent_lab::dist::{self, Backend, DistOptions};
+use descent_lab::train::{RunControl, Trained};
+
+use crate::resume;
 
 #[derive(clap::Args)]
 pub struct DistArgs {
@@ -57,6 +60,9 @@ pub struct DistArgs {
     /// Output directory (default: results/dist-<task>-<unix time>).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// --checkpoint-every N rounds and --resume DIR (in process).
+    #[command(flatten)]
+    checkpoint: resume::CheckpointArgs,
 }
 
 impl DistArgs {
@@ -91,9 +97,26 @@ pub fn run(args: DistArgs, default_out: PathBuf) -> Result<ExitCode> {
         link_failure: args.link_failure,
         timeout_s: args.timeout,
     };
-    let out = args.out.unwrap_or(default_out);
-    if let Some(path) = dist::run(&opts, &out, &|line| eprintln!("{line}"))? {
-        println!("report: {}", path.display());
+    let out = args.checkpoint.out(args.out, || default_out)?;
+    // under MPI, SIGTERM belongs to the transport's stop report
+    let control = match opts.backend {
+        Backend::InProcess => args.checkpoint.control(&out)?,
+        Backend::Mpi => RunControl {
+            every: args.checkpoint.checkpoint_every,
+            resume: args.checkpoint.resume.clone(),
+            ..RunControl::default()
+        },
+    };
+    match dist::run(&opts, &out, &control, &|line| eprintln!("{line}"))? {
+        Trained::Finished(Some(path)) => println!("report: {}", path.display()),
+        Trained::Finished(None) => {}
+        Trained::Stopped { step, checkpoint } => {
+            return Ok(resume::stopped_at(
+                &format!("after round {step}"),
+                &checkpoint,
+                &out,
+            ));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

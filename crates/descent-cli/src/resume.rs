@@ -15,8 +15,9 @@ pub const STOPPED: u8 = 130;
 
 #[derive(clap::Args)]
 pub struct CheckpointArgs {
-    /// Write a checkpoint into <out>/checkpoint/ every N optimizer steps (atomically; the
-    /// previous one stays until the new one is complete). Ctrl-C always writes one.
+    /// Write a checkpoint into <out>/checkpoint/ every N optimizer steps (rounds for `descent
+    /// dist`; atomically: the previous one stays until the new one is complete). Ctrl-C always
+    /// writes one.
     #[arg(long, value_name = "N")]
     pub checkpoint_every: Option<u64>,
     /// Continue the run whose checkpoint is in DIR (its --out or its checkpoint/ folder), with
