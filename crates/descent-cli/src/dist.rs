@@ -9,7 +9,7 @@ use anyhow::Result;
 use descent_lab::dist::{self, Backend, DistOptions};
 use descent_lab::train::{RunControl, Trained};
 
-use crate::resume;
+use crate::{resume, setting};
 
 #[derive(clap::Args)]
 pub struct DistArgs {
@@ -18,18 +18,9 @@ pub struct DistArgs {
     /// in-process, or mpi (under mpirun; needs a build with --features mpi).
     #[arg(long, default_value = "in-process")]
     backend: String,
-    /// The experiment's preset (quick or full) whose config the run uses.
-    #[arg(long, default_value = "quick")]
-    preset: String,
-    /// Run seed.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Override a field of the experiment's config: --set key=value; repeatable.
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    sets: Vec<String>,
-    /// A TOML file of config overrides (applied before --set).
-    #[arg(long)]
-    config: Option<PathBuf>,
+    /// The experiment's preset, seed, config file and --set overrides.
+    #[command(flatten)]
+    setting: setting::SettingArgs,
     /// puf: special or regular.
     #[arg(long, default_value = "special")]
     mode: String,
@@ -83,10 +74,10 @@ pub fn run(args: DistArgs, default_out: PathBuf) -> Result<ExitCode> {
     let opts = DistOptions {
         task: args.task,
         backend: Backend::parse(&args.backend)?,
-        preset: args.preset,
-        seed: args.seed,
-        config_file: args.config,
-        sets: args.sets,
+        preset: args.setting.preset,
+        seed: args.setting.seed,
+        config_file: args.setting.config,
+        sets: args.setting.sets,
         mode: args.mode,
         target: args.target,
         method: args.method,

@@ -94,21 +94,19 @@ fn results(dir: &Path) -> (String, Vec<String>) {
 
 #[test]
 fn sigint_stops_a_federated_run_with_a_checkpoint_and_resume_ends_bit_identically() {
-    let args = [
-        "dist",
-        "puf",
-        "--set",
-        "rounds=40",
-        "--set",
-        "horizon=2",
-        "--out",
-    ];
+    let args = ["dist", "puf", "--set", "rounds=40", "--set", "horizon=2"];
     let whole = tempfile::tempdir().unwrap();
-    descent().args(args).arg(whole.path()).assert().success();
+    descent()
+        .args(args)
+        .arg("--out")
+        .arg(whole.path())
+        .assert()
+        .success();
 
     let cut = tempfile::tempdir().unwrap();
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("descent"))
         .args(args)
+        .arg("--out")
         .arg(cut.path())
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
@@ -136,15 +134,8 @@ fn sigint_stops_a_federated_run_with_a_checkpoint_and_resume_ends_bit_identicall
     assert!(!cut.path().join("params.json").exists());
 
     descent()
-        .args([
-            "dist",
-            "puf",
-            "--set",
-            "rounds=40",
-            "--set",
-            "horizon=2",
-            "--resume",
-        ])
+        .args(args)
+        .arg("--resume")
         .arg(cut.path())
         .assert()
         .success();

@@ -109,7 +109,7 @@ impl<'a> Saver<'a> {
                 .stop
                 .as_ref()
                 .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst));
-        let due = self.control.every.is_some_and(|e| done % e == 0);
+        let due = self.control.every.is_some_and(|e| done.is_multiple_of(e));
         let Some(path) = self.path.as_ref().filter(|_| stop || due) else {
             return Ok(None);
         };
