@@ -94,7 +94,7 @@ fn results(dir: &Path) -> (String, Vec<String>) {
 
 #[test]
 fn sigint_stops_a_federated_run_with_a_checkpoint_and_resume_ends_bit_identically() {
-    let args = ["dist", "puf", "--set", "rounds=40", "--set", "horizon=2"];
+    let args = ["dist", "puf", "--set", "rounds=300", "--set", "horizon=2"];
     let whole = tempfile::tempdir().unwrap();
     descent()
         .args(args)
