@@ -7,6 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use descent_lab::dist::{self, Backend, DistOptions};
+use descent_lab::train::{RunControl, Trained};
+
+use crate::{resume, setting};
 
 #[derive(clap::Args)]
 pub struct DistArgs {
@@ -15,18 +18,9 @@ pub struct DistArgs {
     /// in-process, or mpi (under mpirun; needs a build with --features mpi).
     #[arg(long, default_value = "in-process")]
     backend: String,
-    /// The experiment's preset (quick or full) whose config the run uses.
-    #[arg(long, default_value = "quick")]
-    preset: String,
-    /// Run seed.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Override a field of the experiment's config: --set key=value; repeatable.
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    sets: Vec<String>,
-    /// A TOML file of config overrides (applied before --set).
-    #[arg(long)]
-    config: Option<PathBuf>,
+    /// The experiment's preset, seed, config file and --set overrides.
+    #[command(flatten)]
+    setting: setting::SettingArgs,
     /// puf: special or regular.
     #[arg(long, default_value = "special")]
     mode: String,
@@ -57,6 +51,9 @@ pub struct DistArgs {
     /// Output directory (default: results/dist-<task>-<unix time>).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// --checkpoint-every N rounds and --resume DIR (in process).
+    #[command(flatten)]
+    checkpoint: resume::CheckpointArgs,
 }
 
 impl DistArgs {
@@ -77,10 +74,10 @@ pub fn run(args: DistArgs, default_out: PathBuf) -> Result<ExitCode> {
     let opts = DistOptions {
         task: args.task,
         backend: Backend::parse(&args.backend)?,
-        preset: args.preset,
-        seed: args.seed,
-        config_file: args.config,
-        sets: args.sets,
+        preset: args.setting.preset,
+        seed: args.setting.seed,
+        config_file: args.setting.config,
+        sets: args.setting.sets,
         mode: args.mode,
         target: args.target,
         method: args.method,
@@ -91,9 +88,26 @@ pub fn run(args: DistArgs, default_out: PathBuf) -> Result<ExitCode> {
         link_failure: args.link_failure,
         timeout_s: args.timeout,
     };
-    let out = args.out.unwrap_or(default_out);
-    if let Some(path) = dist::run(&opts, &out, &|line| eprintln!("{line}"))? {
-        println!("report: {}", path.display());
+    let out = args.checkpoint.out(args.out, || default_out)?;
+    // under MPI, SIGTERM belongs to the transport's stop report
+    let control = match opts.backend {
+        Backend::InProcess => args.checkpoint.control(&out)?,
+        Backend::Mpi => RunControl {
+            every: args.checkpoint.checkpoint_every,
+            resume: args.checkpoint.resume.clone(),
+            ..RunControl::default()
+        },
+    };
+    match dist::run(&opts, &out, &control, &|line| eprintln!("{line}"))? {
+        Trained::Finished(Some(path)) => println!("report: {}", path.display()),
+        Trained::Finished(None) => {}
+        Trained::Stopped { step, checkpoint } => {
+            return Ok(resume::stopped_at(
+                &format!("after round {step}"),
+                &checkpoint,
+                &out,
+            ));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

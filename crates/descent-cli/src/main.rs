@@ -17,6 +17,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 mod dist;
 mod privacy;
 mod resume;
+mod setting;
 
 #[derive(Parser)]
 #[command(
@@ -160,18 +161,8 @@ struct CompareArgs {
 struct RunArgs {
     /// Experiment name (see `descent list`).
     experiment: String,
-    /// quick (<= 45 s, the asserted checks) or full (<= 10 min, the spec's design).
-    #[arg(long, default_value = "quick")]
-    preset: String,
-    /// Run seed.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Override a config field: --set key=value (dotted keys for nested fields); repeatable.
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    sets: Vec<String>,
-    /// A TOML file of config overrides (applied before --set).
-    #[arg(long)]
-    config: Option<PathBuf>,
+    #[command(flatten)]
+    setting: setting::SettingArgs,
     /// Output directory (default: results/<experiment>-<unix time>).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -455,14 +446,14 @@ fn run_one(
 fn run_experiment(args: RunArgs) -> Result<ExitCode> {
     let registry = descent_lab::experiment::registry();
     let exp = registry.get(&args.experiment)?;
-    let preset = Preset::parse(&args.preset)?;
+    let preset = Preset::parse(&args.setting.preset)?;
     let out = args.out.unwrap_or_else(|| default_out(exp.name()));
     let report = run_one(
         exp,
         preset,
-        args.seed,
-        args.config.as_deref(),
-        &args.sets,
+        args.setting.seed,
+        args.setting.config.as_deref(),
+        &args.setting.sets,
         &out,
     )?;
     print_claims(&report.claims);

@@ -15,8 +15,8 @@ pub const STOPPED: u8 = 130;
 
 #[derive(clap::Args)]
 pub struct CheckpointArgs {
-    /// Write a checkpoint into <out>/checkpoint/ every N optimizer steps (train, compare) or
-    /// query rounds (active), atomically: the previous one stays until the new one is
+    /// Write a checkpoint into <out>/checkpoint/ every N optimizer steps (train, compare), query
+    /// rounds (active) or rounds (dist), atomically: the previous one stays until the new one is
     /// complete. Ctrl-C always writes one.
     #[arg(long, value_name = "N")]
     pub checkpoint_every: Option<u64>,

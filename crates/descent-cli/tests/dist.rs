@@ -1,5 +1,10 @@
 //! `descent dist` in one process (no MPI needed): a run writes its report and final parameters,
-//! and bad flags are errors that name the flag.
+//! bad flags are errors that name the flag, and a real SIGINT stops a run with a checkpoint
+//! from which `--resume` ends bit-identically.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::Stdio;
 
 use assert_cmd::Command;
 use serde_json::Value;
@@ -60,4 +65,79 @@ fn bad_flags_are_named_errors() {
     assert!(
         err(&["dist", "puf", "--backend", "mpi"]).contains("this descent was built without MPI")
     );
+    assert!(
+        err(&["dist", "puf", "--backend", "mpi", "--checkpoint-every", "2"]).contains(
+            "invalid value for '--checkpoint-every': got with --backend mpi, expected \
+             --backend in-process (MPI runs write no checkpoints yet)"
+        )
+    );
+    assert!(err(&["dist", "puf", "--checkpoint-every", "0"]).contains(
+        "invalid value for '--checkpoint-every': got 0, expected a number of rounds >= 1"
+    ));
+}
+
+/// The final parameters' JSON text (equal exactly when the bits are) and the rounds table
+/// without its wall times.
+fn results(dir: &Path) -> (String, Vec<String>) {
+    let params = std::fs::read_to_string(dir.join("params.json")).unwrap();
+    let rounds = std::fs::read_to_string(dir.join("rounds.csv")).unwrap();
+    let rows = rounds
+        .lines()
+        .map(|l| {
+            let mut cells: Vec<&str> = l.split(',').collect();
+            cells.remove(2);
+            cells.join(",")
+        })
+        .collect();
+    (params, rows)
+}
+
+#[test]
+fn sigint_stops_a_federated_run_with_a_checkpoint_and_resume_ends_bit_identically() {
+    let args = ["dist", "puf", "--set", "rounds=300", "--set", "horizon=2"];
+    let whole = tempfile::tempdir().unwrap();
+    descent()
+        .args(args)
+        .arg("--out")
+        .arg(whole.path())
+        .assert()
+        .success();
+
+    let cut = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("descent"))
+        .args(args)
+        .arg("--out")
+        .arg(cut.path())
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.starts_with("round 3/") {
+        line.clear();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "no round line");
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(130), "{rest}");
+    let checkpoint = cut.path().join("checkpoint").join("checkpoint.json");
+    assert!(
+        rest.contains("stopped after round") && rest.contains(&checkpoint.display().to_string()),
+        "{rest}"
+    );
+    assert!(!cut.path().join("params.json").exists());
+
+    descent()
+        .args(args)
+        .arg("--resume")
+        .arg(cut.path())
+        .assert()
+        .success();
+    assert_eq!(results(whole.path()), results(cut.path()));
 }

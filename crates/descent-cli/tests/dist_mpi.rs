@@ -229,11 +229,40 @@ fn hurt_rank_two(signal: &str) -> (bool, String, f64) {
     (status.success(), reader.join().unwrap(), secs)
 }
 
+/// The rounds that "stopped by mpirun in round N" lines name.
+fn stopped_rounds(err: &str) -> Vec<u64> {
+    err.split("stopped by mpirun in round ")
+        .skip(1)
+        .filter_map(|rest| rest.split_whitespace().next()?.parse().ok())
+        .collect()
+}
+
+/// The ranks that the survivors' "stopped by mpirun ... while waiting for ..." lines name.
+fn waited_for(err: &str) -> Vec<usize> {
+    let mut ranks = Vec::new();
+    for line in err.lines().filter(|l| l.contains("stopped by mpirun")) {
+        let Some(waiting) = line.split("while waiting").nth(1) else {
+            continue;
+        };
+        let words: Vec<&str> = waiting.split_whitespace().collect();
+        for (i, w) in words.iter().enumerate() {
+            if *w == "rank" || *w == "ranks" {
+                let numbers = words[i + 1..]
+                    .iter()
+                    .map_while(|n| n.trim_end_matches(',').parse::<usize>().ok());
+                ranks.extend(numbers);
+            }
+        }
+    }
+    ranks
+}
+
 /// A hung rank (SIGSTOP) is named with the round by descent's timeout; a dead one (SIGKILL) by
 /// mpirun, which ends the job as soon as a rank dies ("mpirun noticed that process rank 2 ...
-/// exited on signal 9").
+/// exited on signal 9") and sends the others SIGTERM, to which each survivor answers with the
+/// round and the ranks it was waiting for.
 #[test]
-fn a_rank_that_hangs_or_dies_stops_the_run_naming_it() {
+fn a_rank_that_hangs_or_dies_stops_the_run_naming_it_and_the_round() {
     if !have_mpirun() {
         return;
     }
@@ -247,6 +276,18 @@ fn a_rank_that_hangs_or_dies_stops_the_run_naming_it() {
     assert!(secs < 30.0, "stopped after {secs} s");
     let (ok, err, secs) = hurt_rank_two("-KILL");
     assert!(!ok, "a dead rank must fail the run:\n{err}");
-    assert!(err.contains("rank 2"), "{err}");
-    assert!(secs < 30.0, "stopped after {secs} s");
+    assert!(
+        err.contains("process rank 2"),
+        "mpirun names the dead rank:\n{err}"
+    );
+    let rounds = stopped_rounds(&err);
+    // rank 2 died after "round 3/" (push-sum round index 2) was reported, so the survivors
+    // name index 3 or later
+    assert!(!rounds.is_empty(), "no survivor named the round:\n{err}");
+    assert!(rounds.iter().all(|&r| r >= 3), "{rounds:?}\n{err}");
+    assert!(
+        waited_for(&err).contains(&2),
+        "a survivor waited for rank 2:\n{err}"
+    );
+    assert!(secs < 10.0, "stopped after {secs} s");
 }

@@ -21,11 +21,12 @@
 //! baselines of P9 §5.1.
 
 use descent_core::{Error, PerSampleGradients, Problem, Result, RngStreams, Spec};
-use descent_optim::{Transform, build_transform};
+use descent_optim::{Transform, TransformState, build_transform};
 use serde::{Deserialize, Serialize};
 
 use crate::privacy::accountant::{
-    Conversion, Epsilon, Stage, calibrate, check_delta, decaying_shape, epsilon_of_schedule,
+    Conversion, Epsilon, RdpAccountant, Stage, calibrate, check_delta, decaying_shape,
+    epsilon_of_schedule,
 };
 use crate::privacy::clip::check_clip;
 use crate::privacy::mechanism::{PrivateGradient, Release, ReleaseSpec};
@@ -381,6 +382,20 @@ pub struct NodeReport {
     pub last_release: Option<Release>,
 }
 
+/// What of a [`DpLearner`] changes over rounds, as a checkpoint keeps it: the fused gradient
+/// v, the steps taken, the last release, the transform's state (moments, counters, streams),
+/// the next release's iteration and the accountant's spent budget. Batches and noise come from
+/// counter-based streams of the iteration, so nothing else is needed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DpLearnerState {
+    pub v: Vec<f64>,
+    pub steps: u64,
+    pub last: Option<Release>,
+    pub transform: TransformState,
+    pub next_release: u64,
+    pub accountant: RdpAccountant,
+}
+
 /// The ADP-VRSGP / DP-SGP / SGP learner of one node (see the module docs).
 pub struct DpLearner<P> {
     plan: NodePlan,
@@ -443,6 +458,39 @@ impl<P: PerSampleGradients + Problem> DpLearner<P> {
             steps: 0,
             last: None,
         })
+    }
+
+    /// The state to checkpoint ([`DpLearnerState`]).
+    pub fn state(&self) -> DpLearnerState {
+        DpLearnerState {
+            v: self.v.clone(),
+            steps: self.steps,
+            last: self.last,
+            transform: self.transform.state(),
+            next_release: self.grad.next_iteration(),
+            accountant: self.grad.accountant().clone(),
+        }
+    }
+
+    /// Continues from `state` (a checkpoint of a learner built like this one). Errors, with
+    /// the learner unchanged: a fused gradient of another length, or a transform state the
+    /// transform refuses.
+    pub fn restore(&mut self, state: DpLearnerState) -> Result<()> {
+        if state.v.len() != self.v.len() {
+            return Err(Error::shape(
+                "checkpoint fused gradient",
+                self.v.len(),
+                state.v.len(),
+            ));
+        }
+        self.transform.load_state(&state.transform)?;
+        self.v = state.v;
+        self.steps = state.steps;
+        self.last = state.last;
+        // the next step sets the learning rate of its stage
+        self.stage = None;
+        self.grad.restore(state.next_release, state.accountant);
+        Ok(())
     }
 
     /// The resolved schedule.

@@ -126,6 +126,17 @@ pub fn aggregate(w: &mut [f64], coefficients: &[f64], deltas: &[&[f64]]) {
     }
 }
 
+/// What of a [`FedAvg`] server changes over rounds, as a checkpoint keeps it: the global
+/// weights, the rounds done and the active clients. The clients keep nothing between rounds
+/// (their optimizer and minibatch order are rebuilt from (seed, client, round) every round),
+/// so this is the whole state of a federated run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FedAvgState {
+    pub weights: Vec<f64>,
+    pub round: u64,
+    pub active: Vec<usize>,
+}
+
 /// The FedAvg server: global weights, the round counter and the active client set.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FedAvg {
@@ -158,6 +169,40 @@ impl FedAvg {
             active,
             seed,
         })
+    }
+
+    /// The state to checkpoint ([`FedAvgState`]).
+    pub fn state(&self) -> FedAvgState {
+        FedAvgState {
+            weights: self.weights.clone(),
+            round: self.round,
+            active: self.active.clone(),
+        }
+    }
+
+    /// Continues from `state` (a checkpoint of a server built like this one). Errors, with
+    /// nothing changed: weights of another length, no active client, or an active client this
+    /// server never had (clients only ever leave).
+    pub fn restore(&mut self, state: FedAvgState) -> Result<()> {
+        if state.weights.len() != self.weights.len() {
+            return Err(Error::shape(
+                "checkpoint FedAvg weights",
+                self.weights.len(),
+                state.weights.len(),
+            ));
+        }
+        let known = |k: &usize| self.active.contains(k);
+        if state.active.is_empty() || !state.active.iter().all(known) {
+            return Err(Error::invalid(
+                "checkpoint FedAvg clients",
+                format!("{:?}", state.active),
+                format!("a non-empty subset of {:?}", self.active),
+            ));
+        }
+        self.weights = state.weights;
+        self.round = state.round;
+        self.active = state.active;
+        Ok(())
     }
 
     /// The configuration.

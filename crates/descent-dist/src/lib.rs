@@ -43,11 +43,14 @@ pub mod topology;
 pub mod transport;
 
 pub use adp::{
-    DpLearner, NodePlan, NodeReport, NodeRule, NoiseSpec, Sampling, StagePlan, dp_nodes,
+    DpLearner, DpLearnerState, NodePlan, NodeReport, NodeRule, NoiseSpec, Sampling, StagePlan,
+    dp_nodes,
 };
 
 pub use client::{Client, ClientUpdate, RoundMsg};
-pub use fedavg::{FedAvg, FedAvgConfig, RoundReport, Weighting, aggregate, client_work};
+pub use fedavg::{
+    FedAvg, FedAvgConfig, FedAvgState, RoundReport, Weighting, aggregate, client_work,
+};
 pub use metrics::{
     Mia, accuracy, auc, client_train_accuracies, confidence_threshold, evaluate_mia,
     true_class_probs,
@@ -57,7 +60,7 @@ pub use puf::{
     retrain_from_scratch, unlearn,
 };
 pub use pushsum::{
-    Gossip, LocalLearner, PushMsg, PushSumNode, Sgp, SgpRound, TransformLearner,
+    Gossip, LocalLearner, NodeState, PushMsg, PushSumNode, Sgp, SgpRound, TransformLearner,
     consensus_distance, network_average, network_mass,
 };
 pub use ranks::RankRound;

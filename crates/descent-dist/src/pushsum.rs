@@ -22,6 +22,7 @@
 
 use descent_core::{Caps, Error, Problem, Requires, Result, RngStreams, Spec};
 use descent_optim::{Transform, build_transform};
+use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
 
 use crate::topology::{Digraph, Topology};
@@ -159,7 +160,52 @@ pub struct PushSumNode<L> {
     last_finite_loss: Option<f64>,
 }
 
+/// What of a [`PushSumNode`] changes over rounds, as a checkpoint keeps it: the numerator,
+/// the weight, the last losses and the learner's state `S` (z and the update are recomputed
+/// every round).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeState<S> {
+    pub x: Vec<f64>,
+    pub w: f64,
+    pub last_loss: Option<f64>,
+    pub last_finite_loss: Option<f64>,
+    pub learner: S,
+}
+
 impl<L> PushSumNode<L> {
+    /// The state to checkpoint, with the learner's from `learner`.
+    pub fn state<S>(&self, learner: impl FnOnce(&L) -> S) -> NodeState<S> {
+        NodeState {
+            x: self.x.clone(),
+            w: self.w,
+            last_loss: self.last_loss,
+            last_finite_loss: self.last_finite_loss,
+            learner: learner(&self.learner),
+        }
+    }
+
+    /// Continues from `state`, restoring the learner with `learner`. Errors, with the node
+    /// unchanged: a numerator of another length, or the learner's error.
+    pub fn restore<S>(
+        &mut self,
+        state: NodeState<S>,
+        learner: impl FnOnce(&mut L, S) -> Result<()>,
+    ) -> Result<()> {
+        if state.x.len() != self.x.len() {
+            return Err(Error::shape(
+                format!("checkpoint numerator of node {}", self.id),
+                self.x.len(),
+                state.x.len(),
+            ));
+        }
+        learner(&mut self.learner, state.learner)?;
+        self.x = state.x;
+        self.w = state.w;
+        self.last_loss = state.last_loss;
+        self.last_finite_loss = state.last_finite_loss;
+        Ok(())
+    }
+
     /// Node `id` starting from the model `x0` with w = 1.
     pub fn new(id: usize, x0: Vec<f64>, learner: L) -> Self {
         let d = x0.len();
@@ -283,6 +329,13 @@ impl Sgp {
     /// SGP over `topology`, starting at round 0.
     pub fn new(topology: Topology) -> Self {
         Sgp { topology, round: 0 }
+    }
+
+    /// Continues at round `round` (from a checkpoint taken after `round` rounds): the graphs
+    /// are functions of (seed, round), so nothing else is needed.
+    pub fn at_round(mut self, round: u64) -> Self {
+        self.round = round;
+        self
     }
 
     /// The topology.

@@ -427,26 +427,28 @@ pub trait Transport<N: Send> {
     /// out-neighbours from `send`; then every node runs `receive` on its inbox (sorted by
     /// sender). A destination out of range is an error naming the sender. A message the
     /// transport cannot deliver this round is lost; algorithms that must account for every
-    /// message use [`Transport::exchange_acked`].
+    /// message use [`Transport::exchange_acked`], which this runs with the returned messages
+    /// dropped.
     fn exchange<M, S, V>(&mut self, round: u64, send: S, receive: V) -> Result<Traffic>
     where
         M: Wire + Send + Sync,
         S: Fn(usize, &mut N) -> Vec<(usize, M)> + Sync,
-        V: Fn(usize, &mut N, &[Message<M>]) + Sync;
+        V: Fn(usize, &mut N, &[Message<M>]) + Sync,
+    {
+        self.exchange_acked(round, send, |k, node, inbox, _returned| {
+            receive(k, node, inbox)
+        })
+    }
 
     /// Like [`Transport::exchange`], but every message that was not delivered this round comes
     /// back to its sender: `receive(k, node, inbox, returned)` gets node k's inbox (sorted by
     /// sender) and the `(destination, payload)` pairs it sent that did not arrive (in the
-    /// order it sent them). The default suits transports that never lose a message (nothing is
-    /// ever returned); a transport that can lose one must override it.
+    /// order it sent them; always empty on a transport that never loses a message).
     fn exchange_acked<M, S, V>(&mut self, round: u64, send: S, receive: V) -> Result<Traffic>
     where
         M: Wire + Send + Sync,
         S: Fn(usize, &mut N) -> Vec<(usize, M)> + Sync,
-        V: Fn(usize, &mut N, &[Message<M>], &[(usize, M)]) + Sync,
-    {
-        self.exchange(round, send, |k, node, inbox| receive(k, node, inbox, &[]))
-    }
+        V: Fn(usize, &mut N, &[Message<M>], &[(usize, M)]) + Sync;
 
     /// `f(k, node)` of every node, in node order, where the server runs: in process always
     /// `Some`; on MPI rank 0 gets `Some` (the values travel as [`Wire`] messages) and the other
@@ -655,15 +657,6 @@ impl<N: Send> Transport<N> for InProcess<N> {
         self.total += g.traffic;
         g.check_min(to.len(), min_replies)?;
         Ok(g)
-    }
-
-    fn exchange<M, S, V>(&mut self, round: u64, send: S, receive: V) -> Result<Traffic>
-    where
-        M: Wire + Send + Sync,
-        S: Fn(usize, &mut N) -> Vec<(usize, M)> + Sync,
-        V: Fn(usize, &mut N, &[Message<M>]) + Sync,
-    {
-        self.exchange_inner(round, send, |k, node, inbox, _lost| receive(k, node, inbox))
     }
 
     fn exchange_acked<M, S, V>(&mut self, round: u64, send: S, receive: V) -> Result<Traffic>

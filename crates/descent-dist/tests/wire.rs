@@ -192,23 +192,6 @@ impl<N: Send> Transport<N> for Encoding<N> {
                 Ok(work(k, node, m)?.map(|r| through_bytes(&r)))
             })
     }
-    fn exchange<M, S, V>(&mut self, round: u64, send: S, receive: V) -> Result<Traffic>
-    where
-        M: Wire + Send + Sync,
-        S: Fn(usize, &mut N) -> Vec<(usize, M)> + Sync,
-        V: Fn(usize, &mut N, &[Message<M>]) + Sync,
-    {
-        self.0.exchange(
-            round,
-            |k, node| {
-                send(k, node)
-                    .into_iter()
-                    .map(|(d, m)| (d, through_bytes(&m)))
-                    .collect()
-            },
-            receive,
-        )
-    }
     fn exchange_acked<M, S, V>(&mut self, round: u64, send: S, receive: V) -> Result<Traffic>
     where
         M: Wire + Send + Sync,

@@ -29,10 +29,15 @@
 //! 5.0 s"). When sends are still pending the process cannot return (MPI owns the buffers), so
 //! it prints the error and calls `MPI_Abort`, which stops every rank; a caller that gets an
 //! error should do the same ([`MpiTransport::abort`]) since the other ranks may be waiting.
+//! A rank that dies is noticed by mpirun within about a second; it names the rank and sends
+//! the others SIGTERM, which [`MpiTransport::with_stop_report`] turns into a line naming the
+//! round and the ranks each survivor was waiting for.
 
 mod rounds;
+mod watch;
 
 use std::ops::Range;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ::mpi::point_to_point::{Destination, MatchedReceiveVec, Source};
@@ -152,6 +157,7 @@ pub struct MpiTransport<N> {
     total: Traffic,
     log: Vec<RankRound>,
     served: u64,
+    doing: Arc<Mutex<watch::Doing>>,
 }
 
 impl<N: Send> std::fmt::Debug for MpiTransport<N> {
@@ -222,6 +228,7 @@ impl<N: Send> MpiTransport<N> {
             total: Traffic::default(),
             log: Vec::new(),
             served: 0,
+            doing: Arc::default(),
         })
     }
 
@@ -252,6 +259,20 @@ impl<N: Send> MpiTransport<N> {
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
+    }
+
+    /// Answers the SIGTERM that mpirun sends the surviving ranks when a rank dies by printing
+    /// the round and the ranks this one was waiting for ("MPI rank 1: stopped by mpirun in
+    /// round 17 while waiting for a push-sum message from rank 2 ..."), then ending as SIGTERM
+    /// would. Errors: the signal handler cannot be installed.
+    pub fn with_stop_report(self) -> Result<Self> {
+        watch::watch(self.rank, self.doing.clone())?;
+        Ok(self)
+    }
+
+    /// Records what this rank waits for (the SIGTERM report).
+    fn doing(&self, f: impl FnOnce(&mut watch::Doing)) {
+        f(&mut self.doing.lock().unwrap_or_else(|p| p.into_inner()));
     }
 
     /// This rank.
@@ -297,7 +318,7 @@ impl<N: Send> MpiTransport<N> {
     fn wait(
         &self,
         round: u64,
-        what: &str,
+        what: &'static str,
         sends: Vec<Outgoing>,
         expect: &[(usize, i32)],
     ) -> Result<(Vec<Vec<u8>>, Moved)> {
@@ -305,6 +326,15 @@ impl<N: Send> MpiTransport<N> {
         let deadline = start + self.timeout;
         let world = &self.world;
         let mut got: Vec<Option<Vec<u8>>> = vec![None; expect.len()];
+        self.doing(|d| {
+            *d = watch::Doing {
+                round,
+                what,
+                from: watch::ranks(expect.iter().map(|e| e.0)),
+                to: watch::ranks(sends.iter().map(|s| s.0)),
+                waiting: true,
+            }
+        });
         let stalled = ::mpi::request::scope(|sc| {
             let mut pending: Vec<_> = sends
                 .iter()
@@ -373,6 +403,14 @@ impl<N: Send> MpiTransport<N> {
                 }
                 if progress {
                     idle = 0;
+                    self.doing(|d| {
+                        d.from = watch::ranks(
+                            (0..expect.len())
+                                .filter(|&i| got[i].is_none())
+                                .map(|i| expect[i].0),
+                        );
+                        d.to = watch::ranks(pending.iter().flatten().map(|(r, _)| *r));
+                    });
                 } else {
                     // back off so oversubscribed ranks leave the cores to the working ones
                     idle = idle.saturating_add(1);
@@ -384,6 +422,7 @@ impl<N: Send> MpiTransport<N> {
                 }
             }
         });
+        self.doing(|d| d.waiting = false);
         if let Some(e) = stalled {
             return Err(e);
         }
@@ -439,9 +478,12 @@ impl<N: Send> MpiTransport<N> {
         }
         loop {
             let start = Instant::now();
-            let what = format!("the server's message after round {}", self.served);
-            let (frames, mut moved) =
-                self.wait(self.served + 1, &what, Vec::new(), &[(0, TAG_DOWN)])?;
+            let (frames, mut moved) = self.wait(
+                self.served + 1,
+                "the server's frame",
+                Vec::new(),
+                &[(0, TAG_DOWN)],
+            )?;
             let frame = &frames[0];
             let mut r = WireReader::new("server frame", frame);
             let kind = r.u64("kind")?;
@@ -534,7 +576,7 @@ impl<N: Send> MpiTransport<N> {
     }
 
     /// Rank 0 receives one frame from every other rank; the others send `mine`.
-    fn gather_frames(&self, mine: Vec<u8>, what: &str) -> Result<Option<Vec<Vec<u8>>>> {
+    fn gather_frames(&self, mine: Vec<u8>, what: &'static str) -> Result<Option<Vec<Vec<u8>>>> {
         if self.rank == 0 {
             let expect: Vec<(usize, i32)> = (1..self.size).map(|r| (r, TAG_GATHER)).collect();
             let (frames, _) = self.wait(u64::MAX, what, Vec::new(), &expect)?;

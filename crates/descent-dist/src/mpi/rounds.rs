@@ -202,15 +202,6 @@ impl<N: Send> Transport<N> for MpiTransport<N> {
         Ok(g)
     }
 
-    fn exchange<M, S, V>(&mut self, round: u64, send: S, receive: V) -> Result<Traffic>
-    where
-        M: Wire + Send + Sync,
-        S: Fn(usize, &mut N) -> Vec<(usize, M)> + Sync,
-        V: Fn(usize, &mut N, &[Message<M>]) + Sync,
-    {
-        self.exchange_inner(round, send, |k, node, inbox, _lost| receive(k, node, inbox))
-    }
-
     fn exchange_acked<M, S, V>(&mut self, round: u64, send: S, receive: V) -> Result<Traffic>
     where
         M: Wire + Send + Sync,

@@ -3,18 +3,21 @@
 //! for K = stages × stage_steps rounds of stochastic gradient push; the same driver over the
 //! in-process transport or over MPI (every rank a block of nodes).
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use descent_core::{Error, Result, RngStreams};
-use descent_dist::{Faults, Sgp, Topology, Transport};
+use descent_dist::{DpLearner, Faults, InProcess, Sgp, Topology, Transport};
 use descent_nn::{Loss, Workspace};
 
+use super::checkpoint::{Saver, TaskState};
 use super::{DistOptions, Outcome, RoundRecord, Task, mean_wall, since, task_config};
 use crate::config::from_value;
 use crate::experiment::PaperConfig;
 use crate::harness::stats;
 use crate::papers::adp_vrsgp::config::Config;
 use crate::papers::adp_vrsgp::runs::{self, Budgets, Graph, Job, Method, Node, Setup, Split};
+use crate::train::{RunControl, Trained};
 
 /// The resolved setting of a run.
 struct Setting {
@@ -70,19 +73,31 @@ fn setting(opts: &DistOptions) -> Result<Setting> {
 /// Every node's final de-biased model and the ε it spent.
 type Finals = (Vec<Vec<f64>>, Vec<f64>);
 
-/// K push-sum rounds on every process, then the final de-biased models and the ε each node
-/// spent, gathered where the results are (`None` on the other MPI ranks).
+/// After round k with the records so far: `Some(checkpoint)` when the run must stop.
+type AfterRound<'a, T> = dyn FnMut(&T, u64, &[RoundRecord]) -> Result<Option<PathBuf>> + 'a;
+
+/// K = stages × stage_steps, the rounds of a run.
+fn total_rounds(c: &Config) -> u64 {
+    c.stage_steps * c.stages as u64
+}
+
+/// The push-sum rounds after the `rounds` already done on every process (`after` may stop the
+/// run after a round), then the final de-biased models and the ε each node spent, gathered
+/// where the results are (`None` on the other MPI ranks).
 fn drive<T: Transport<Node>>(
     st: &Setting,
     topology: Topology,
     tr: &mut T,
+    mut rounds: Vec<RoundRecord>,
+    after: &mut AfterRound<'_, T>,
     progress: &dyn Fn(&str),
-) -> Result<(Vec<RoundRecord>, Option<Finals>)> {
-    let k_total = st.c.stage_steps * st.c.stages as u64;
+) -> Result<Trained<(Vec<RoundRecord>, Option<Finals>)>> {
+    let k_total = total_rounds(&st.c);
     let every = (k_total / 10).max(1);
-    let mut sgp = Sgp::new(topology);
-    let mut rounds = Vec::with_capacity(k_total as usize);
-    for k in 1..=k_total {
+    let done = rounds.len() as u64;
+    let mut sgp = Sgp::new(topology).at_round(done);
+    rounds.reserve(k_total.saturating_sub(done) as usize);
+    for k in done + 1..=k_total {
         let start = Instant::now();
         let r = sgp.step(tr)?;
         rounds.push(RoundRecord {
@@ -96,10 +111,16 @@ fn drive<T: Transport<Node>>(
         if k % every == 0 || k <= 3 {
             progress(&format!("round {k}/{k_total} wall {:.4} s", since(start)));
         }
+        if let Some(path) = after(tr, k, &rounds)? {
+            return Ok(Trained::Stopped {
+                step: k,
+                checkpoint: path,
+            });
+        }
     }
     let models = tr.collect(|_, n| n.debiased())?;
     let spent = tr.collect(|_, n| n.learner().report().epsilon.map_or(0.0, |e| e.epsilon))?;
-    Ok((rounds, models.zip(spent)))
+    Ok(Trained::Finished((rounds, models.zip(spent))))
 }
 
 /// The report's outcome from the rounds and the gathered results.
@@ -140,14 +161,53 @@ fn outcome(
     }
 }
 
-/// The run with every node in this process.
-pub fn in_process(opts: &DistOptions, progress: &dyn Fn(&str)) -> Result<Outcome> {
+/// The run with every node in this process, continued from and checkpointed under `control`
+/// (`--resume`, `--checkpoint-every`, Ctrl-C).
+pub fn in_process(
+    opts: &DistOptions,
+    control: &RunControl,
+    progress: &dyn Fn(&str),
+) -> Result<Trained<Outcome>> {
+    let saver = Saver::new(control, opts, Task::AdpVrsgp)?;
     let st = setting(opts)?;
-    let (nodes, topology) = runs::network(&st.setup, &st.c, st.job, opts.seed)?;
+    let (mut nodes, topology) = runs::network(&st.setup, &st.c, st.job, opts.seed)?;
+    let mut rounds = Vec::new();
+    if let Some(r) = saver.resume()? {
+        let TaskState::AdpVrsgp { nodes: saved } = r.state else {
+            return Err(Error::invalid(
+                "checkpoint state",
+                "a FedAvg server",
+                "the push-sum nodes of an adp-vrsgp run",
+            ));
+        };
+        if saved.len() != nodes.len() {
+            return Err(Error::shape("checkpoint nodes", nodes.len(), saved.len()));
+        }
+        for (node, state) in nodes.iter_mut().zip(saved) {
+            node.restore(state, DpLearner::restore)?;
+        }
+        rounds = r.rounds;
+    }
+    let k_total = total_rounds(&st.c);
     let mut tr = descent_dist::InProcess::new(nodes).with_faults(st.faults);
-    let (rounds, gathered) = drive(&st, topology, &mut tr, progress)?;
+    let mut after = |tr: &InProcess<Node>, k: u64, rounds: &[RoundRecord]| {
+        let state = || TaskState::AdpVrsgp {
+            nodes: tr
+                .nodes()
+                .iter()
+                .map(|n| n.state(DpLearner::state))
+                .collect(),
+        };
+        saver.after_round(k, k_total, rounds, state, progress)
+    };
+    let (rounds, gathered) = match drive(&st, topology, &mut tr, rounds, &mut after, progress)? {
+        Trained::Finished(r) => r,
+        Trained::Stopped { step, checkpoint } => {
+            return Ok(Trained::Stopped { step, checkpoint });
+        }
+    };
     let (models, spent) = gathered.expect("in process every node is here");
-    Ok(outcome(&st, rounds, models, spent))
+    Ok(Trained::Finished(outcome(&st, rounds, models, spent)))
 }
 
 /// The run over MPI: every rank holds a block of nodes and runs the same rounds. Any error
@@ -159,23 +219,22 @@ pub fn over_mpi(
     world: descent_dist::mpi::SimpleCommunicator,
     progress: &dyn Fn(&str),
 ) -> Result<Option<Outcome>> {
-    use descent_dist::mpi::{MpiTransport, Role};
-
     let st = setting(opts)?;
     let (nodes, topology) = runs::network(&st.setup, &st.c, st.job, opts.seed)?;
-    let mut nodes: Vec<Option<Node>> = nodes.into_iter().map(Some).collect();
-    let mut tr = MpiTransport::new(world, Role::Peers, st.c.nodes, |k| {
-        nodes[k]
-            .take()
-            .ok_or_else(|| Error::invalid("node", k, "built once"))
-    })?
-    .with_topology(topology.clone())?
-    .with_faults(st.faults)
-    .with_timeout(std::time::Duration::from_secs_f64(opts.timeout_s));
+    let mut tr = super::mpi_transport(
+        opts,
+        world,
+        descent_dist::mpi::Role::Peers,
+        nodes,
+        st.faults,
+    )?
+    .with_topology(topology.clone())?;
     let quiet = |_: &str| {};
     let shown: &dyn Fn(&str) = if tr.rank() == 0 { progress } else { &quiet };
-    let (mut rounds, gathered) =
-        drive(&st, topology, &mut tr, shown).unwrap_or_else(|e| tr.abort(&e));
+    let mut never = |_: &_, _, _: &[RoundRecord]| Ok(None);
+    let (mut rounds, gathered) = drive(&st, topology, &mut tr, Vec::new(), &mut never, shown)
+        .and_then(Trained::finished)
+        .unwrap_or_else(|e| tr.abort(&e));
     let logs = tr.gather_logs().unwrap_or_else(|e| tr.abort(&e));
     let (Some((models, spent)), Some(logs)) = (gathered, logs) else {
         return Ok(None);

@@ -10,11 +10,13 @@ use descent_core::{Error, Result, RngStreams};
 use descent_data::Dataset;
 use descent_dist::{Client, Faults, FedAvg, PufConfig, PufMode, Transport, accuracy, unlearn};
 
+use super::checkpoint::{Saver, TaskState};
 use super::{DistOptions, Outcome, RoundRecord, Task, mean_wall, since, task_config};
 use crate::config::from_value;
 use crate::experiment::PaperConfig;
 use crate::papers::puf::config::{Config, Seeds};
 use crate::papers::puf::setup::{self, Setup};
+use crate::train::{RunControl, Trained};
 
 /// The resolved setting of a run.
 struct Setting {
@@ -70,11 +72,13 @@ fn setting(opts: &DistOptions) -> Result<Setting> {
 }
 
 /// The server's side: FedAvg rounds, the unlearning round, recovery; one record per round.
+/// In process, `saver` continues a resumed run and writes its checkpoints.
 fn drive<T: Transport<Client>>(
     st: &Setting,
     tr: &mut T,
+    saver: Option<&Saver>,
     progress: &dyn Fn(&str),
-) -> Result<Outcome> {
+) -> Result<Trained<Outcome>> {
     let (c, s) = (&st.c, &st.setup);
     let mut ws = s.model.workspace(256);
     let mut fed = FedAvg::new(
@@ -84,8 +88,36 @@ fn drive<T: Transport<Client>>(
         st.seeds.train,
     )?;
     let mut rounds = Vec::new();
-    let total = c.rounds + 1 + c.horizon;
-    let mut record = |fed: &FedAvg, phase: u8, start: Instant, traffic| {
+    if let Some(r) = saver.map(Saver::resume).transpose()?.flatten() {
+        let TaskState::Puf { server } = r.state else {
+            return Err(Error::invalid(
+                "checkpoint state",
+                "push-sum nodes",
+                "the FedAvg server of a puf run",
+            ));
+        };
+        if server.round != r.rounds.len() as u64 {
+            return Err(Error::shape(
+                "checkpoint records vs the server's rounds",
+                server.round,
+                r.rounds.len(),
+            ));
+        }
+        fed.restore(server)?;
+        rounds = r.rounds;
+    }
+    let total = (c.rounds + 1 + c.horizon) as u64;
+    let train = c.rounds as u64;
+    for t in fed.round() + 1..=total {
+        let start = Instant::now();
+        let (phase, traffic) = match t {
+            t if t <= train => (0, fed.step(tr)?.traffic),
+            t if t == train + 1 => (
+                1,
+                unlearn(&mut fed, tr, &[st.target], &st.puf)?.round.traffic,
+            ),
+            _ => (2, fed.step(tr)?.traffic),
+        };
         let r = RoundRecord {
             round: fed.round(),
             phase,
@@ -103,19 +135,19 @@ fn drive<T: Transport<Client>>(
             r.wall_s
         ));
         rounds.push(r);
-    };
-    for _ in 0..c.rounds {
-        let start = Instant::now();
-        let r = fed.step(tr)?;
-        record(&fed, 0, start, r.traffic);
-    }
-    let start = Instant::now();
-    let u = unlearn(&mut fed, tr, &[st.target], &st.puf)?;
-    record(&fed, 1, start, u.round.traffic);
-    for _ in 0..c.horizon {
-        let start = Instant::now();
-        let r = fed.step(tr)?;
-        record(&fed, 2, start, r.traffic);
+        let state = || TaskState::Puf {
+            server: fed.state(),
+        };
+        if let Some(path) = saver
+            .map(|sv| sv.after_round(t, total, &rounds, state, progress))
+            .transpose()?
+            .flatten()
+        {
+            return Ok(Trained::Stopped {
+                step: t,
+                checkpoint: path,
+            });
+        }
     }
     let at = |phase: u8, f: fn(&RoundRecord) -> f64| {
         rounds
@@ -145,23 +177,32 @@ fn drive<T: Transport<Client>>(
             at(2, |r| r.forget_accuracy),
         ),
         ("mean_wall_s_per_round".into(), mean_wall(&rounds)),
-        ("total_bytes".into(), tr.total_traffic().bytes() as f64),
+        (
+            "total_bytes".into(),
+            rounds.iter().map(|r| r.traffic.bytes() as f64).sum(),
+        ),
     ];
-    Ok(Outcome {
+    Ok(Trained::Finished(Outcome {
         rounds,
         ranks: Vec::new(),
         params: vec![fed.weights().to_vec()],
         summary,
         paper: "P3 PUF: federated unlearning by negated pseudo-gradients",
-    })
+    }))
 }
 
-/// The run with every client in this process.
-pub fn in_process(opts: &DistOptions, progress: &dyn Fn(&str)) -> Result<Outcome> {
+/// The run with every client in this process, continued from and checkpointed under
+/// `control` (`--resume`, `--checkpoint-every`, Ctrl-C).
+pub fn in_process(
+    opts: &DistOptions,
+    control: &RunControl,
+    progress: &dyn Fn(&str),
+) -> Result<Trained<Outcome>> {
+    let saver = Saver::new(control, opts, Task::Puf)?;
     let st = setting(opts)?;
     let mut tr =
         setup::transport(&st.setup, &st.c, &st.data, st.seeds.train)?.with_faults(st.faults);
-    drive(&st, &mut tr, progress)
+    drive(&st, &mut tr, Some(&saver), progress)
 }
 
 /// The run over MPI: rank 0 drives the rounds, the other ranks serve their clients. Any error
@@ -173,24 +214,21 @@ pub fn over_mpi(
     world: descent_dist::mpi::SimpleCommunicator,
     progress: &dyn Fn(&str),
 ) -> Result<Option<Outcome>> {
-    use descent_dist::mpi::{MpiTransport, Role};
     use descent_dist::{ClientUpdate, RoundMsg, client_work};
 
     let st = setting(opts)?;
-    let mut clients: Vec<Option<Client>> =
-        setup::clients(&st.setup, &st.c, &st.data, st.seeds.train)?
-            .into_iter()
-            .map(Some)
-            .collect();
-    let mut tr = MpiTransport::new(world, Role::Server, st.c.clients, |k| {
-        clients[k]
-            .take()
-            .ok_or_else(|| Error::invalid("client", k, "built once"))
-    })?
-    .with_faults(st.faults)
-    .with_timeout(std::time::Duration::from_secs_f64(opts.timeout_s));
+    let clients = setup::clients(&st.setup, &st.c, &st.data, st.seeds.train)?;
+    let mut tr = super::mpi_transport(
+        opts,
+        world,
+        descent_dist::mpi::Role::Server,
+        clients,
+        st.faults,
+    )?;
     let outcome = if tr.rank() == 0 {
-        let o = drive(&st, &mut tr, progress).and_then(|o| tr.finish().map(|_| o));
+        let o = drive(&st, &mut tr, None, progress)
+            .and_then(Trained::finished)
+            .and_then(|o| tr.finish().map(|_| o));
         Some(o.unwrap_or_else(|e| tr.abort(&e)))
     } else {
         let served = tr.serve::<RoundMsg<'static>, ClientUpdate, _>(client_work);

@@ -14,6 +14,7 @@
 //! round the wall time and the algorithm's messages and bytes, and on MPI per rank and round
 //! the MPI messages and bytes sent and received, the wall time and the time spent waiting.
 
+pub mod checkpoint;
 pub mod decentralized;
 pub mod federated;
 
@@ -27,6 +28,7 @@ use serde_json::{Value, json};
 
 use crate::experiment::{Preset, registry, resolve_config};
 use crate::report::{Report, num};
+use crate::train::{RunControl, Trained};
 
 /// Where the nodes run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,7 +114,7 @@ pub struct DistOptions {
 }
 
 /// One round as rank 0 saw it.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RoundRecord {
     pub round: u64,
     /// 0 = training, 1 = unlearning round, 2 = recovery (PUF); 0 for push-sum.
@@ -157,8 +159,16 @@ pub(crate) fn task_config(opts: &DistOptions, task: Task) -> Result<Value> {
 
 /// Runs `opts` and, on the process that holds the results (the only one in process, rank 0 on
 /// MPI), writes the report to `out` and returns the path of report.json; other ranks return
-/// `None`. `progress` gets one line per reported round.
-pub fn run(opts: &DistOptions, out: &Path, progress: &dyn Fn(&str)) -> Result<Option<PathBuf>> {
+/// `None`. `progress` gets one line per reported round. In process, `control` continues a run
+/// (`--resume`), writes checkpoints (`--checkpoint-every` rounds) and stops after the round in
+/// which its stop flag was raised, with a checkpoint ([`Trained::Stopped`]); the MPI backend
+/// refuses checkpoints and resumes.
+pub fn run(
+    opts: &DistOptions,
+    out: &Path,
+    control: &RunControl,
+    progress: &dyn Fn(&str),
+) -> Result<Trained<Option<PathBuf>>> {
     let task = Task::parse(&opts.task)?;
     let start = Instant::now();
     let outcome = match opts.backend {
@@ -170,18 +180,38 @@ pub fn run(opts: &DistOptions, out: &Path, progress: &dyn Fn(&str)) -> Result<Op
                     format!("mpi: this process is one of {n} MPI ranks (launched by mpirun)"),
                 ));
             }
-            Some(match task {
-                Task::Puf => federated::in_process(opts, progress)?,
-                Task::AdpVrsgp => decentralized::in_process(opts, progress)?,
-            })
+            let run = match task {
+                Task::Puf => federated::in_process(opts, control, progress)?,
+                Task::AdpVrsgp => decentralized::in_process(opts, control, progress)?,
+            };
+            match run {
+                Trained::Finished(o) => Some(o),
+                Trained::Stopped { step, checkpoint } => {
+                    return Ok(Trained::Stopped { step, checkpoint });
+                }
+            }
         }
-        Backend::Mpi => mpi_run(opts, task, progress)?,
+        Backend::Mpi => {
+            let flag = match (control.every, &control.resume) {
+                (Some(_), _) => Some("--checkpoint-every"),
+                (_, Some(_)) => Some("--resume"),
+                _ => None,
+            };
+            if let Some(flag) = flag {
+                return Err(Error::invalid(
+                    flag,
+                    "with --backend mpi",
+                    "--backend in-process (MPI runs write no checkpoints yet)",
+                ));
+            }
+            mpi_run(opts, task, progress)?
+        }
     };
     let Some(outcome) = outcome else {
-        return Ok(None);
+        return Ok(Trained::Finished(None));
     };
     let path = write(opts, task, &outcome, since(start), out)?;
-    Ok(Some(path))
+    Ok(Trained::Finished(Some(path)))
 }
 
 /// The world size when launched by Open MPI's mpirun.
@@ -196,6 +226,29 @@ fn mpi_run(opts: &DistOptions, task: Task, progress: &dyn Fn(&str)) -> Result<Op
         Task::Puf => federated::over_mpi(opts, universe.world(), progress),
         Task::AdpVrsgp => decentralized::over_mpi(opts, universe.world(), progress),
     }
+}
+
+/// The MPI transport of this rank over `nodes` placed by `role` (this rank keeps its own and
+/// drops the others), with the run's faults, timeout and the SIGTERM report of
+/// [`MpiTransport::with_stop_report`](descent_dist::mpi::MpiTransport::with_stop_report).
+#[cfg(feature = "mpi")]
+pub(crate) fn mpi_transport<N: Send>(
+    opts: &DistOptions,
+    world: descent_dist::mpi::SimpleCommunicator,
+    role: descent_dist::mpi::Role,
+    nodes: Vec<N>,
+    faults: descent_dist::Faults,
+) -> Result<descent_dist::mpi::MpiTransport<N>> {
+    let n = nodes.len();
+    let mut nodes: Vec<Option<N>> = nodes.into_iter().map(Some).collect();
+    let tr = descent_dist::mpi::MpiTransport::new(world, role, n, |k| {
+        nodes[k]
+            .take()
+            .ok_or_else(|| Error::invalid("node", k, "built once"))
+    })?;
+    tr.with_faults(faults)
+        .with_timeout(std::time::Duration::from_secs_f64(opts.timeout_s))
+        .with_stop_report()
 }
 
 #[cfg(not(feature = "mpi"))]
