@@ -27,8 +27,6 @@ pub mod error;
 pub mod float_format;
 pub mod glob;
 pub mod layout;
-#[allow(missing_docs)]
-// two variants of `Trans`, documented by the module's owner in a later change
 pub mod linalg;
 pub mod oracle;
 pub mod par;

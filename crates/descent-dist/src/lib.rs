@@ -1,3 +1,4 @@
+#![deny(missing_docs)]
 //! descent-dist: federated learning, federated unlearning and decentralized (differentially
 //! private) learning over a narrow [`Transport`]
 //! (DESIGN §7).

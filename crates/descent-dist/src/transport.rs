@@ -233,8 +233,11 @@ impl Wire for () {
 /// A message: the round it belongs to, who sent it ([`SERVER`] or a node id) and the payload.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message<T> {
+    /// The round the message belongs to.
     pub round: u64,
+    /// [`SERVER`] or the sending node's id.
     pub sender: usize,
+    /// The content.
     pub payload: T,
 }
 
@@ -296,12 +299,15 @@ pub(crate) fn check_targets(n: usize, to: &[usize]) -> Result<Vec<bool>> {
 pub struct Traffic {
     /// Server → nodes.
     pub down_messages: u64,
+    /// Payload bytes server → nodes.
     pub down_bytes: u64,
     /// Nodes → server.
     pub up_messages: u64,
+    /// Payload bytes nodes → server.
     pub up_bytes: u64,
     /// Node → node, delivered.
     pub p2p_messages: u64,
+    /// Payload bytes node → node, delivered.
     pub p2p_bytes: u64,
     /// Node → node messages that were not delivered (failed link, dropped-out node).
     #[serde(default)]
@@ -334,6 +340,7 @@ impl std::ops::AddAssign for Traffic {
 /// What the server gets back from [`Transport::broadcast_gather`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Gathered<R> {
+    /// The round the replies answer.
     pub round: u64,
     /// Replies in ascending sender order.
     pub replies: Vec<Message<R>>,
