@@ -140,7 +140,7 @@ impl Samosa {
     ///
     /// # Errors
     ///
-    /// A training run that fails or diverges (see [`Recipe::fit_with`]).
+    /// A training run that fails or diverges (see [`crate::Recipe::fit_with`]).
     pub fn fit_pair(&self, ctx: &QueryContext<'_>) -> Result<(TrainedModel, TrainedModel)> {
         let open = Arc::new(ctx.state.open_set(ctx.inputs));
         let (sa, sb) = self.pair_seeds(ctx.seed);

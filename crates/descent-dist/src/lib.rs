@@ -66,3 +66,12 @@ pub use topology::{Digraph, Topology, TopologyKind};
 pub use transport::{
     Faults, Gathered, InProcess, Message, SERVER, Traffic, Transport, Wire, WireReader,
 };
+
+/// `examples/federated.rs` (FedAvg on the digits, 10 non-IID clients), run as a doctest so it
+/// cannot rot.
+///
+/// ```
+#[doc = include_str!("../examples/federated.rs")]
+/// ```
+#[cfg(doctest)]
+pub struct Federated;

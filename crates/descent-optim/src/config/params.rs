@@ -216,7 +216,7 @@ impl Param for Option<Quantizer> {
 const UNSET_QUANTIZER_SEED: u64 = u64::MAX;
 
 /// A quantizer that must be given (`quantize(fmt=..)`); its unset value is fp64 with the seed
-/// [`UNSET_QUANTIZER_SEED`] (a float format cannot be invalid, so the seed marks it).
+/// `u64::MAX` (a float format cannot be invalid, so the seed marks it).
 impl Param for Quantizer {
     fn expected(&self) -> String {
         FORMAT_EXPECTED.into()
