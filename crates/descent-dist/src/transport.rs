@@ -24,11 +24,10 @@
 //! `wire_bytes()` long), so a backend that moves bytes decodes owned copies of the messages the
 //! algorithms send; the in-process backend passes references and never encodes.
 
+pub use crate::faults::Faults;
 use descent_core::{Error, Result};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-
-pub use crate::faults::Faults;
 
 /// The sender id of the server.
 pub const SERVER: usize = usize::MAX;
@@ -246,9 +245,7 @@ impl<T: Wire> Message<T> {
     pub fn bytes(&self) -> u64 {
         HEADER_BYTES + self.payload.wire_bytes()
     }
-}
 
-impl<T: Wire> Message<T> {
     /// Appends the header (round, sender as u64; [`SERVER`] as `u64::MAX`) and the payload:
     /// exactly [`Message::bytes`] bytes, what a byte-moving backend sends.
     pub fn encode(&self, out: &mut Vec<u8>) {
