@@ -48,6 +48,10 @@ impl Default for Recipe {
 
 impl Recipe {
     /// Checks the specs and sizes before any training: errors name the field.
+    ///
+    /// # Errors
+    ///
+    /// Zero epochs or batch size, or a model or optimizer spec that does not build, naming the field.
     pub fn validate(&self, n_features: usize) -> Result<()> {
         if self.epochs == 0 {
             return Err(Error::invalid("recipe.epochs", 0, "an integer >= 1"));
@@ -61,18 +65,30 @@ impl Recipe {
     }
 
     /// The model for `n_features` inputs and `n_outputs` outputs.
+    ///
+    /// # Errors
+    ///
+    /// A model spec that does not parse or build for these sizes.
     pub fn model_spec(&self, n_features: usize, n_outputs: usize) -> Result<ModelSpec> {
         build_model(&Spec::parse(&self.model)?, n_features, n_outputs)
     }
 
     /// Trains a fresh model on `data` (class labels; as many outputs as classes) with the
     /// recipe's optimizer, from the initialisation and batch order of `seed`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Recipe::fit_with`].
     pub fn fit(&self, data: Arc<Dataset>, seed: u64) -> Result<TrainedModel> {
         self.fit_with(data, &self.optimizer, seed)
     }
 
     /// [`Recipe::fit`] with another optimizer spec (SAMOSA's SAM model). A run that diverges
     /// is an error naming the optimizer, the step and the last finite loss.
+    ///
+    /// # Errors
+    ///
+    /// A model or optimizer spec that does not build, data without class labels, or a diverged run (naming the optimizer, the step and the last finite loss).
     pub fn fit_with(&self, data: Arc<Dataset>, optimizer: &str, seed: u64) -> Result<TrainedModel> {
         let n_outputs = data.n_outputs();
         let spec = self.model_spec(data.n_features, n_outputs)?;

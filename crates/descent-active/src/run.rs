@@ -52,6 +52,10 @@ impl Default for ActiveConfig {
 impl ActiveConfig {
     /// Checks the settings against a task: errors name the budget that exceeds the pool,
     /// an initial set larger than the known samples, and bad recipe fields.
+    ///
+    /// # Errors
+    ///
+    /// A zero budget, a budget above the pool, an initial set above the known samples, or a bad recipe field, naming it.
     pub fn validate(&self, task: &OpenSetTask) -> Result<()> {
         self.recipe.validate(task.inputs().n_features)?;
         if self.budget == 0 {
@@ -297,6 +301,10 @@ pub enum ActiveEnd {
 /// Runs `strategy` on `task` for `cfg.rounds` query rounds from run seed `seed`. Errors: an
 /// invalid config ([`ActiveConfig::validate`]), a diverged training run, and a strategy that
 /// returns other than `min(budget, |U|)` distinct unlabelled samples (named with the strategy).
+///
+/// # Errors
+///
+/// See above.
 pub fn run_active(
     task: &OpenSetTask,
     strategy: &dyn QueryStrategy,

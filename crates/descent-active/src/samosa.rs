@@ -83,6 +83,10 @@ impl Samosa {
     /// `samosa(order=high|low, filter=true|false, pair=sam|sgd, init=independent|shared,
     /// rho=0.05)`. SGD vs SGD with a shared init is an error: the two models would be identical
     /// and every score 0.
+    ///
+    /// # Errors
+    ///
+    /// An unknown key or value (listing the valid ones), or SGD pairs with a shared init.
     pub fn from_spec(spec: &Spec) -> Result<Samosa> {
         if let Some(s) = &spec.short {
             return Err(Error::invalid(
@@ -133,6 +137,10 @@ impl Samosa {
     }
 
     /// Trains the round's fresh models A and B on L ∪ I (K + 1 classes).
+    ///
+    /// # Errors
+    ///
+    /// A training run that fails or diverges (see [`crate::Recipe::fit_with`]).
     pub fn fit_pair(&self, ctx: &QueryContext<'_>) -> Result<(TrainedModel, TrainedModel)> {
         let open = Arc::new(ctx.state.open_set(ctx.inputs));
         let (sa, sb) = self.pair_seeds(ctx.seed);

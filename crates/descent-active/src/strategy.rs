@@ -84,6 +84,10 @@ pub const STRATEGIES: &[(&str, &str)] = &[
 
 /// Builds a strategy from spec text (see the module table). Unknown names and keys are errors
 /// listing the valid ones.
+///
+/// # Errors
+///
+/// Text that is not a spec, or an unknown name or key (listing the valid ones).
 pub fn parse_strategy(text: &str) -> Result<Box<dyn QueryStrategy>> {
     let spec = Spec::parse(text)?;
     let no_args = |s: Box<dyn QueryStrategy>| -> Result<Box<dyn QueryStrategy>> {

@@ -45,6 +45,10 @@ impl OpenSetTask {
     /// Errors name the problem: real-valued targets, fewer than two known classes, a repeated
     /// class, a class label the data does not have, a pool or test set without known samples,
     /// or pool and test sets of different widths.
+    ///
+    /// # Errors
+    ///
+    /// See above.
     pub fn new(pool: &Dataset, test: &Dataset, known: &[usize]) -> Result<OpenSetTask> {
         let (labels, n_classes) = class_labels(pool, "pool")?;
         let (test_labels, test_classes) = class_labels(test, "test set")?;
@@ -210,6 +214,10 @@ impl PoolState {
     /// L = `initial` known samples drawn uniformly from the pool's known samples (the
     /// initial labelled set of §2.1), I = ∅, U = the rest. Errors when `initial` is 0 or
     /// exceeds the known samples.
+    ///
+    /// # Errors
+    ///
+    /// `initial` = 0 or above the known samples.
     pub fn initial<R: Rng + ?Sized>(
         task: &OpenSetTask,
         initial: usize,
@@ -236,6 +244,10 @@ impl PoolState {
 
     /// L = the given known pool samples (their labels from the oracle), I = ∅, U = the rest.
     /// Errors name a sample out of range, repeated, or of an unknown class.
+    ///
+    /// # Errors
+    ///
+    /// See above.
     pub fn from_labelled(task: &OpenSetTask, labelled: &[usize]) -> Result<PoolState> {
         let mut in_l = vec![false; task.len()];
         let mut labels = Vec::with_capacity(labelled.len());
@@ -374,6 +386,10 @@ impl PoolState {
     /// Asks the oracle about `query` (distinct unlabelled pool samples): known ones join L with
     /// their label, unknown ones join I, all leave U. Returns how many were known. Errors (and
     /// leaves the state unchanged) when a sample is not unlabelled or is repeated.
+    ///
+    /// # Errors
+    ///
+    /// A sample that is not unlabelled, or a repeated one (the state is left unchanged).
     pub fn apply(&mut self, task: &OpenSetTask, query: &[usize]) -> Result<usize> {
         let mut selected = vec![false; task.len()];
         let mut in_u = vec![false; task.len()];

@@ -80,18 +80,62 @@ impl Rounding {
 /// all-ones exponent holds finite numbers too and only the all-ones mantissa there is NaN (the
 /// OCP E4M3FN convention, max 448 for E4M3). Every format is a subset of `f64`
 /// (2 ≤ E ≤ 11, 0 ≤ M ≤ 52).
+///
+/// The fields are private so that every format is valid: build one with [`FloatFormat::new`],
+/// [`FloatFormat::preset`], [`FloatFormat::from_spec`] or a constant, change the flags with the
+/// `with_*` methods, and read them with the accessors. Deserializing validates too.
+///
+/// ```
+/// use descent_core::{FloatFormat, Overflow};
+///
+/// let bf16 = FloatFormat::new(8, 7)?;
+/// assert_eq!(bf16, FloatFormat::BF16);
+/// assert_eq!((bf16.exponent_bits(), bf16.mantissa_bits()), (8, 7));
+/// let saturating = FloatFormat::E5M2.with_overflow(Overflow::Saturate);
+/// assert_eq!(saturating.max_finite(), 57344.0);
+/// let err = FloatFormat::new(12, 7).unwrap_err().to_string();
+/// assert!(err.contains("fmt.e") && err.contains("12") && err.contains("[2, 11]"), "{err}");
+/// # Ok::<(), descent_core::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "FloatFormatFields")]
 pub struct FloatFormat {
     /// Exponent bits e (8 for fp32 and bf16).
-    pub exponent_bits: u32,
+    exponent_bits: u32,
     /// Explicit mantissa bits m (23 for fp32, 7 for bf16).
-    pub mantissa_bits: u32,
+    mantissa_bits: u32,
     /// Gradual underflow; without it the values below 2^emin are 0 or ±2^emin.
-    pub subnormals: bool,
+    subnormals: bool,
     /// What a value beyond the largest finite number becomes.
-    pub overflow: Overflow,
+    overflow: Overflow,
     /// No infinities: the top exponent holds finite values (OCP E4M3FN).
-    pub finite_only: bool,
+    finite_only: bool,
+}
+
+/// The serialized form of a [`FloatFormat`], validated into one on deserialization.
+#[derive(Deserialize)]
+struct FloatFormatFields {
+    exponent_bits: u32,
+    mantissa_bits: u32,
+    subnormals: bool,
+    overflow: Overflow,
+    finite_only: bool,
+}
+
+impl TryFrom<FloatFormatFields> for FloatFormat {
+    type Error = Error;
+
+    fn try_from(f: FloatFormatFields) -> Result<Self> {
+        let format = FloatFormat {
+            exponent_bits: f.exponent_bits,
+            mantissa_bits: f.mantissa_bits,
+            subnormals: f.subnormals,
+            overflow: f.overflow,
+            finite_only: f.finite_only,
+        };
+        format.validate()?;
+        Ok(format)
+    }
 }
 
 /// The preset names [`FloatFormat::preset`] knows.
@@ -146,6 +190,50 @@ impl FloatFormat {
             overflow: Overflow::Inf,
             finite_only: false,
         }
+    }
+
+    /// Exponent bits e, in [2, 11] (8 for fp32 and bf16).
+    pub const fn exponent_bits(&self) -> u32 {
+        self.exponent_bits
+    }
+
+    /// Explicit mantissa bits m, in [0, 52] (23 for fp32, 7 for bf16).
+    pub const fn mantissa_bits(&self) -> u32 {
+        self.mantissa_bits
+    }
+
+    /// Gradual underflow; without it the values below 2^emin are 0 or ±2^emin.
+    pub const fn subnormals(&self) -> bool {
+        self.subnormals
+    }
+
+    /// What a value beyond the largest finite number becomes.
+    pub const fn overflow(&self) -> Overflow {
+        self.overflow
+    }
+
+    /// No infinities: the top exponent holds finite values (OCP E4M3FN).
+    pub const fn finite_only(&self) -> bool {
+        self.finite_only
+    }
+
+    /// The same format with or without subnormals (every combination is valid).
+    pub const fn with_subnormals(mut self, subnormals: bool) -> Self {
+        self.subnormals = subnormals;
+        self
+    }
+
+    /// The same format with another overflow behaviour.
+    pub const fn with_overflow(mut self, overflow: Overflow) -> Self {
+        self.overflow = overflow;
+        self
+    }
+
+    /// The same format with or without infinities (with them off, the top exponent holds
+    /// finite values and only its all-ones mantissa is NaN).
+    pub const fn with_finite_only(mut self, finite_only: bool) -> Self {
+        self.finite_only = finite_only;
+        self
     }
 
     /// P7's sweep format E8M`m`: f32's exponent range with `m` mantissa bits.

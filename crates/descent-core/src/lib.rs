@@ -30,8 +30,6 @@ pub mod float_format;
 pub mod glob;
 pub mod json;
 pub mod layout;
-#[allow(missing_docs)]
-// two variants of `Trans`, documented by the module's owner in a later change
 pub mod linalg;
 pub mod oracle;
 pub mod par;

@@ -10,7 +10,9 @@ use crate::{Error, Result, par};
 /// Whether an operand is used as stored or transposed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trans {
+    /// The operand as stored (BLAS `N`).
     N,
+    /// The operand transposed (BLAS `T`).
     T,
 }
 
@@ -292,6 +294,10 @@ impl Cholesky {
     /// included; see [`syrk_lower`]). When it is not numerically positive definite,
     /// retries with `jitter·I` added, starting at `1e-12·max(1, mean |diag|)` and growing 10× up to
     /// `max_jitter` (relative to the same scale); the shift used is recorded in [`Cholesky::jitter`].
+    ///
+    /// # Errors
+    ///
+    /// Sizes that do not fit `n × n`, or a matrix still not positive definite at `max_jitter`.
     pub fn factor(a: &[f64], n: usize, max_jitter: f64) -> Result<Cholesky> {
         if a.len() != n * n {
             return Err(Error::shape(
@@ -381,6 +387,10 @@ pub fn qr(a: &[f64], m: usize, n: usize) -> (Vec<f64>, Vec<f64>) {
 
 /// Thin SVD of an `m × n` row-major matrix: A = U diag(s) Vᵀ with s non-increasing; returns
 /// (U: m × r, s: r, V: n × r) with r = min(m, n).
+///
+/// # Errors
+///
+/// A slice that is not `m × n`, or an SVD that does not converge (non-finite entries).
 pub fn svd(a: &[f64], m: usize, n: usize) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>)> {
     assert_eq!(a.len(), m * n, "svd: wrong input length");
     if a.iter().any(|x| !x.is_finite()) {
@@ -400,6 +410,10 @@ pub fn svd(a: &[f64], m: usize, n: usize) -> Result<(Vec<f64>, Vec<f64>, Vec<f64
 
 /// Eigen-decomposition of a symmetric `n × n` row-major matrix (lower triangle read):
 /// returns (eigenvalues non-decreasing, eigenvectors as the columns of a row-major n × n matrix).
+///
+/// # Errors
+///
+/// A slice that is not `n × n`, or a decomposition that fails (non-finite entries).
 pub fn sym_eigen(a: &[f64], n: usize) -> Result<(Vec<f64>, Vec<f64>)> {
     assert_eq!(a.len(), n * n, "sym_eigen: wrong input length");
     if a.iter().any(|x| !x.is_finite()) {
@@ -417,6 +431,10 @@ pub fn sym_eigen(a: &[f64], n: usize) -> Result<(Vec<f64>, Vec<f64>)> {
 }
 
 /// Solves the least-squares problem min ‖A x − b‖ for a row-major `m × n` A with m ≥ n, by QR.
+///
+/// # Errors
+///
+/// Sizes that do not fit (`a` not `m × n`, `b` not of length m, or m < n).
 pub fn least_squares(a: &[f64], m: usize, n: usize, b: &[f64]) -> Result<Vec<f64>> {
     if m < n {
         return Err(Error::shape(

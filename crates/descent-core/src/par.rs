@@ -45,6 +45,10 @@ thread_local! {
 
 impl Threads {
     /// A budget of `n ≥ 1` threads (`field` names the setting in the error for n = 0).
+    ///
+    /// # Errors
+    ///
+    /// n = 0 (naming `field`), or a thread pool that cannot be built.
     pub fn new(n: usize, field: &str) -> Result<Threads> {
         if n == 0 {
             return Err(Error::invalid(field, n, "at least 1 thread"));

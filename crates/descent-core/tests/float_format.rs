@@ -81,7 +81,7 @@ fn cmp_twice_with_sum(x: f64, a: f64, b: f64) -> std::cmp::Ordering {
 
 /// Whether the integer significand of the format value `v > 0` is even (ties go to it).
 fn significand_is_even(f: &FloatFormat, v: f64) -> bool {
-    let m = f.mantissa_bits as i32;
+    let m = f.mantissa_bits() as i32;
     let e = (v.log2().floor() as i32).max(f.emin());
     // guard the log2 rounding at exact powers of two
     let e = if 2f64.powi(e) > v { e - 1 } else { e };
@@ -96,9 +96,9 @@ fn significand_is_even(f: &FloatFormat, v: f64) -> bool {
 fn reference(f: &FloatFormat, values: &[f64], x: f64, rounding: Rounding) -> f64 {
     let a = x.abs();
     let max = *values.last().unwrap();
-    let m = f.mantissa_bits as i32;
+    let m = f.mantissa_bits() as i32;
     let ulp_max = f.max_finite() * 2f64.powi(-m)
-        / (2.0 - 2f64.powi(-m) * if f.finite_only { 2.0 } else { 1.0 });
+        / (2.0 - 2f64.powi(-m) * if f.finite_only() { 2.0 } else { 1.0 });
     let virt = max + ulp_max;
     let i = values.partition_point(|&v| v <= a) - 1; // values[i] ≤ a
     let (lo, hi) = if i + 1 < values.len() {
@@ -128,7 +128,7 @@ fn reference(f: &FloatFormat, values: &[f64], x: f64, rounding: Rounding) -> f64
         }
     };
     let r = if r > max {
-        match (f.overflow, f.finite_only) {
+        match (f.overflow(), f.finite_only()) {
             (Overflow::Saturate, _) => max,
             (Overflow::Inf, false) => f64::INFINITY,
             (Overflow::Inf, true) => f64::NAN,
@@ -141,12 +141,9 @@ fn reference(f: &FloatFormat, values: &[f64], x: f64, rounding: Rounding) -> f64
 
 #[test]
 fn f64_inputs_match_an_exact_integer_reference() {
-    let mut no_sub = FloatFormat::e8(3).unwrap();
-    no_sub.subnormals = false;
-    let mut e5m2_sat = FloatFormat::E5M2;
-    e5m2_sat.overflow = Overflow::Saturate;
-    let mut e4m3_inf = FloatFormat::E4M3;
-    e4m3_inf.overflow = Overflow::Inf;
+    let no_sub = FloatFormat::e8(3).unwrap().with_subnormals(false);
+    let e5m2_sat = FloatFormat::E5M2.with_overflow(Overflow::Saturate);
+    let e4m3_inf = FloatFormat::E4M3.with_overflow(Overflow::Inf);
     let formats = [
         FloatFormat::FP16,
         FloatFormat::BF16,
@@ -160,11 +157,11 @@ fn f64_inputs_match_an_exact_integer_reference() {
     ];
     for f in formats {
         let values = f.enumerate_non_negative();
-        let lo_exp = f.emin() - f.mantissa_bits as i32 - 3;
+        let lo_exp = f.emin() - f.mantissa_bits() as i32 - 3;
         let hi_exp = f.emax() + 2;
         let mut n = 0;
         for i in 0..60_000u64 {
-            let h = hash_bits(5, f.mantissa_bits as u64, i);
+            let h = hash_bits(5, f.mantissa_bits() as u64, i);
             let mant = 1.0 + (h >> 12) as f64 / (1u64 << 52) as f64;
             let e = lo_exp + (h % (hi_exp - lo_exp) as u64) as i32;
             let mut x = mant * 2f64.powi(e);
@@ -273,5 +270,43 @@ fn round_to_nearest_freezes_a_decaying_ema_and_stochastic_rounding_does_not() {
     assert!(
         (mean / want - 1.0).abs() < 0.05,
         "SR mean {mean:e} vs {want:e}"
+    );
+}
+
+#[test]
+fn formats_are_valid_by_construction_and_errors_name_field_value_and_range() {
+    let e = FloatFormat::new(1, 7).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "invalid value for 'fmt.e': got 1, expected exponent bits in [2, 11]"
+    );
+    let e = FloatFormat::new(8, 53).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "invalid value for 'fmt.m': got 53, expected mantissa bits in [0, 52]"
+    );
+    // the flags change through builders and read back through accessors
+    let f = FloatFormat::e8(3)
+        .unwrap()
+        .with_subnormals(false)
+        .with_overflow(Overflow::Saturate)
+        .with_finite_only(true);
+    assert_eq!((f.exponent_bits(), f.mantissa_bits()), (8, 3));
+    assert!(!f.subnormals() && f.finite_only() && f.overflow() == Overflow::Saturate);
+    // a saved format round-trips with its field names; a tampered one is refused on load
+    let json = serde_json::to_string(&FloatFormat::BF16).unwrap();
+    assert_eq!(
+        json,
+        r#"{"exponent_bits":8,"mantissa_bits":7,"subnormals":true,"overflow":"inf","finite_only":false}"#
+    );
+    let back: FloatFormat = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, FloatFormat::BF16);
+    let bad = json.replace(r#""mantissa_bits":7"#, r#""mantissa_bits":60"#);
+    let e = serde_json::from_str::<FloatFormat>(&bad)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("'fmt.m': got 60, expected mantissa bits in [0, 52]"),
+        "{e}"
     );
 }

@@ -41,10 +41,10 @@ fn rounding() -> impl Strategy<Value = Rounding> {
 /// A representable value of `f` chosen by three random numbers: a normal value
 /// (1 + frac/2^M)·2^k or, with subnormals, a subnormal frac·2^(emin−M); either sign.
 fn representable(f: &FloatFormat, a: u64, b: u64, negative: bool) -> f64 {
-    let m = f.mantissa_bits as i32;
+    let m = f.mantissa_bits() as i32;
     let frac = if m == 0 { 0 } else { a % (1u64 << m) };
     let span = (f.emax() - f.emin() + 1) as u64;
-    let v = if f.subnormals && b.is_multiple_of(8) && m > 0 {
+    let v = if f.subnormals() && b.is_multiple_of(8) && m > 0 {
         frac as f64 * pow2(f.emin() - m)
     } else {
         let k = f.emin() + (b % span) as i32;
@@ -61,7 +61,7 @@ fn representable(f: &FloatFormat, a: u64, b: u64, negative: bool) -> f64 {
 /// An input near the format's range: (1 + u)·2^k with k from below the smallest subnormal to
 /// above the largest exponent, either sign.
 fn input(f: &FloatFormat, u: f64, b: u64, negative: bool) -> f64 {
-    let lo = (f.emin() - f.mantissa_bits as i32 - 3).max(-1074);
+    let lo = (f.emin() - f.mantissa_bits() as i32 - 3).max(-1074);
     let hi = (f.emax() + 2).min(1023);
     let k = lo + (b % (hi - lo + 1) as u64) as i32;
     let x = (1.0 + u) * pow2(k);
@@ -126,7 +126,7 @@ proptest! {
         prop_assume!(x.abs() >= f.min_normal() && x.abs() < f.max_finite());
         let lo = f.round_toward_zero(x.abs());
         let k = ((lo.to_bits() >> 52) as i32) - 1023; // lo is a normal f64: its exponent
-        let hi = lo + pow2(k - f.mantissa_bits as i32);
+        let hi = lo + pow2(k - f.mantissa_bits() as i32);
         prop_assert!(lo <= x.abs() && x.abs() < hi);
         let q = Quantizer::new(f, Rounding::Stochastic).with_seed(seed);
         let n = 2000u64;

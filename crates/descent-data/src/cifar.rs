@@ -25,6 +25,10 @@ fn read_batch(path: &Path, features: &mut Vec<f64>, labels: &mut Vec<usize>) -> 
 
 /// One CIFAR-10 batch file's bytes held in memory as a dataset; `name` stands for the file in
 /// errors.
+///
+/// # Errors
+///
+/// An empty file, a length that is not a whole number of 3073-byte records, or a label byte above 9, naming the file and the record.
 pub fn cifar_batch_from_bytes(name: &str, bytes: &[u8]) -> Result<Dataset> {
     let f = FileBytes::from_raw(name.to_string(), bytes.to_vec())?;
     let mut features = Vec::new();
@@ -85,6 +89,10 @@ fn classes_set(name: &str, features: Vec<f64>, labels: Vec<usize>) -> Result<Dat
 }
 
 /// `(train, test)` from a CIFAR-10 binary directory (see the module docs).
+///
+/// # Errors
+///
+/// A missing directory or batch file, or a batch that does not parse (see [`cifar_batch_from_bytes`]).
 pub fn load_cifar10_dir(dir: impl AsRef<Path>) -> Result<(Dataset, Option<Dataset>)> {
     let given = dir.as_ref();
     let nested = given.join("cifar-10-batches-bin");

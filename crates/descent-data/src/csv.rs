@@ -78,6 +78,10 @@ impl Default for CsvOptions {
 }
 
 /// Loads a numeric CSV file into a [`Dataset`] named `csv:PATH` (rules in the module docs).
+///
+/// # Errors
+///
+/// A file that cannot be read, or text that does not parse by the rules (the error names the file, line and column).
 pub fn load_csv(path: impl AsRef<Path>, options: &CsvOptions) -> Result<Dataset> {
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
@@ -87,6 +91,10 @@ pub fn load_csv(path: impl AsRef<Path>, options: &CsvOptions) -> Result<Dataset>
 
 /// Parses CSV text held in memory; `file` names the source in error messages and `name` becomes
 /// the dataset's name. [`load_csv`] and the embedded datasets both go through here.
+///
+/// # Errors
+///
+/// Text that does not parse by the rules (the error names `file`, the line and the column).
 pub fn parse_csv(bytes: &[u8], file: &str, name: &str, options: &CsvOptions) -> Result<Dataset> {
     let mut rdr = ::csv::ReaderBuilder::new()
         .has_headers(false)

@@ -36,6 +36,10 @@ pub struct Dataset {
 
 impl Dataset {
     /// Builds a dataset, checking that the sizes agree and the labels are in range.
+    ///
+    /// # Errors
+    ///
+    /// Zero features, a feature count that is not a multiple of `n_features`, targets whose length differs from the sample count, or a label outside `0..n_classes`.
     pub fn new(
         name: impl Into<String>,
         features: Vec<f64>,

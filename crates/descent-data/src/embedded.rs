@@ -25,6 +25,10 @@ const WINE_CSV: &[u8] = include_bytes!("../data/wine_data.csv");
 
 /// UCI optical recognition of handwritten digits: 1797 8×8 images, grey levels 0..16, labels
 /// 0..9 (no header; gzip-compressed in the binary).
+///
+/// # Errors
+///
+/// Only if the embedded file is damaged (it is checked for 1797 × 64 and 10 classes).
 pub fn digits() -> Result<Dataset> {
     static CACHE: OnceLock<Result<Dataset>> = OnceLock::new();
     CACHE
@@ -41,6 +45,10 @@ pub fn digits() -> Result<Dataset> {
 }
 
 /// Fisher's iris: 150 flowers, 4 measurements in cm, 3 species (setosa, versicolor, virginica).
+///
+/// # Errors
+///
+/// Only if the embedded file is damaged.
 pub fn iris() -> Result<Dataset> {
     static CACHE: OnceLock<Result<Dataset>> = OnceLock::new();
     CACHE
@@ -49,6 +57,10 @@ pub fn iris() -> Result<Dataset> {
 }
 
 /// UCI wine: 178 wines, 13 chemical measurements, 3 cultivars.
+///
+/// # Errors
+///
+/// Only if the embedded file is damaged.
 pub fn wine() -> Result<Dataset> {
     static CACHE: OnceLock<Result<Dataset>> = OnceLock::new();
     CACHE

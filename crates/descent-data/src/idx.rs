@@ -27,12 +27,20 @@ pub(crate) struct FileBytes {
 
 impl FileBytes {
     /// Reads `path`, inflating it when it starts with the gzip magic `1f 8b`.
+    ///
+    /// # Errors
+    ///
+    /// A file that cannot be read, or a gzip stream that does not inflate.
     pub fn read(path: &Path) -> Result<FileBytes> {
         let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         FileBytes::from_raw(path.display().to_string(), raw)
     }
 
     /// Bytes already in memory, named `name` in errors; inflated when they are gzip.
+    ///
+    /// # Errors
+    ///
+    /// A gzip stream that does not inflate.
     pub fn from_raw(name: String, raw: Vec<u8>) -> Result<FileBytes> {
         if raw.starts_with(&[0x1f, 0x8b]) {
             let mut bytes = Vec::new();
@@ -78,11 +86,19 @@ pub struct IdxArray {
 }
 
 /// Parses an IDX file (plain or gzip).
+///
+/// # Errors
+///
+/// A file that cannot be read, or bytes that are not an IDX array (bad magic, type code or sizes), naming the file and byte offset.
 pub fn read_idx(path: impl AsRef<Path>) -> Result<IdxArray> {
     parse_idx(&FileBytes::read(path.as_ref())?)
 }
 
 /// Parses IDX bytes held in memory (plain or gzip); `name` stands for the file in errors.
+///
+/// # Errors
+///
+/// Bytes that are not an IDX array, naming `name` and the byte offset.
 pub fn parse_idx_bytes(name: &str, bytes: &[u8]) -> Result<IdxArray> {
     parse_idx(&FileBytes::from_raw(name.to_string(), bytes.to_vec())?)
 }
@@ -179,6 +195,10 @@ pub(crate) fn parse_idx(f: &FileBytes) -> Result<IdxArray> {
 }
 
 /// Builds a dataset from an images file and a labels file; labels must lie in `0..classes`.
+///
+/// # Errors
+///
+/// Files that cannot be read or parsed, counts that differ, or a label outside `0..classes`.
 pub fn load_idx_pair(
     images: impl AsRef<Path>,
     labels: impl AsRef<Path>,
@@ -192,6 +212,10 @@ pub fn load_idx_pair(
 
 /// [`load_idx_pair`] on bytes held in memory: `images` and `labels` are (name, bytes) pairs,
 /// the names standing for the files in errors.
+///
+/// # Errors
+///
+/// As [`load_idx_pair`].
 pub fn idx_pair_from_bytes(
     images: (&str, &[u8]),
     labels: (&str, &[u8]),
@@ -281,6 +305,10 @@ fn find(dir: &Path, stem: &str) -> Result<PathBuf> {
 
 /// The MNIST layout in `dir`: `(train, Some(test))` from `train-…` and `t10k-…`; the test pair
 /// is optional (both files absent gives `None`; one of them alone is an error).
+///
+/// # Errors
+///
+/// A missing directory or training file, only one of the two test files, or files that do not load (see [`load_idx_pair`]).
 pub fn load_idx_dir(dir: impl AsRef<Path>, classes: usize) -> Result<(Dataset, Option<Dataset>)> {
     let dir = dir.as_ref();
     if !dir.is_dir() {

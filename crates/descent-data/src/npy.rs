@@ -33,11 +33,19 @@ pub struct NpyArray {
 }
 
 /// Reads a `.npy` file.
+///
+/// # Errors
+///
+/// A file that cannot be read, or bytes that are not a supported `.npy` array, naming the file and byte offset.
 pub fn read_npy(path: impl AsRef<Path>) -> Result<NpyArray> {
     parse_npy(&FileBytes::read(path.as_ref())?)
 }
 
 /// Parses `.npy` bytes held in memory (plain or gzip); `name` stands for the file in errors.
+///
+/// # Errors
+///
+/// Bytes that are not a supported `.npy` array, naming `name` and the byte offset.
 pub fn parse_npy_bytes(name: &str, bytes: &[u8]) -> Result<NpyArray> {
     parse_npy(&FileBytes::from_raw(name.to_string(), bytes.to_vec())?)
 }
@@ -203,6 +211,10 @@ pub struct NpyOptions {
 }
 
 /// Loads features from `x` and targets from `y` (rules in the module docs).
+///
+/// # Errors
+///
+/// Files that cannot be read or parsed, or arrays whose shapes or targets do not fit the rules.
 pub fn load_npy(x: impl AsRef<Path>, y: impl AsRef<Path>, options: NpyOptions) -> Result<Dataset> {
     let fx = FileBytes::read(x.as_ref())?;
     let fy = FileBytes::read(y.as_ref())?;
@@ -211,6 +223,10 @@ pub fn load_npy(x: impl AsRef<Path>, y: impl AsRef<Path>, options: NpyOptions) -
 
 /// [`load_npy`] on bytes held in memory: `x` and `y` are (name, bytes) pairs, the names
 /// standing for the files in errors.
+///
+/// # Errors
+///
+/// As [`load_npy`].
 pub fn npy_from_bytes(x: (&str, &[u8]), y: (&str, &[u8]), options: NpyOptions) -> Result<Dataset> {
     let fx = FileBytes::from_raw(x.0.to_string(), x.1.to_vec())?;
     let fy = FileBytes::from_raw(y.0.to_string(), y.1.to_vec())?;

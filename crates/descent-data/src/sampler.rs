@@ -29,6 +29,10 @@ pub struct BatchSampler {
 
 impl BatchSampler {
     /// A sampler over `0..n`. `batch_size` is clamped to `n`; zero sizes are errors.
+    ///
+    /// # Errors
+    ///
+    /// n = 0 or `batch_size` = 0.
     pub fn new(n: usize, batch_size: usize, mode: SamplingMode, rng: Rng) -> Result<Self> {
         if n == 0 {
             return Err(Error::invalid("dataset size", 0, "at least one sample"));

@@ -74,11 +74,19 @@ pub struct DataSource {
 }
 
 /// Parses `text` as a spec and loads the source with its predefined test split, if any.
+///
+/// # Errors
+///
+/// Text that is not a spec, an unknown source, or a source that does not load.
 pub fn load_source(text: &str) -> Result<DataSource> {
     source_from_spec(&parse_source_spec(text)?)
 }
 
 /// Like [`from_spec`], keeping a predefined test split.
+///
+/// # Errors
+///
+/// An unknown source or key, or a source that does not load.
 pub fn source_from_spec(spec: &Spec) -> Result<DataSource> {
     match spec.name.as_str() {
         "idx" => {
@@ -157,11 +165,19 @@ fn npy_source(spec: &Spec) -> Result<Dataset> {
 
 /// Parses `text` as a spec and builds the dataset it names (the training part of a source with
 /// a predefined test split; see [`load_source`]).
+///
+/// # Errors
+///
+/// As [`load_source`].
 pub fn load(text: &str) -> Result<Dataset> {
     from_spec(&parse_source_spec(text)?)
 }
 
 /// Builds the dataset a spec names (see the module docs for the forms).
+///
+/// # Errors
+///
+/// An unknown source or key, or a source that does not load.
 pub fn from_spec(spec: &Spec) -> Result<Dataset> {
     match spec.name.as_str() {
         "digits" => embedded_set(spec, embedded::digits),

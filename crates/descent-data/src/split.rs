@@ -20,6 +20,10 @@ use crate::dataset::{Dataset, Targets};
 
 /// Splits `data` into `(train, test)` with about `test_fraction` of the samples in the test part,
 /// stratified by class for class targets (see the module docs for the exact rule).
+///
+/// # Errors
+///
+/// `test_fraction` outside (0, 1), fewer than 2 samples, or a part that would be empty.
 pub fn split<R: rand::Rng + ?Sized>(
     data: &Dataset,
     test_fraction: f64,
@@ -30,6 +34,10 @@ pub fn split<R: rand::Rng + ?Sized>(
 }
 
 /// Like [`split`], with stratification chosen explicitly; `stratify = true` needs class targets.
+///
+/// # Errors
+///
+/// As [`split`], and `stratify` without class targets.
 pub fn split_with<R: rand::Rng + ?Sized>(
     data: &Dataset,
     test_fraction: f64,
@@ -42,6 +50,10 @@ pub fn split_with<R: rand::Rng + ?Sized>(
 
 /// The `(train, test)` sample indices of [`split_with`], for callers that keep one dataset and
 /// index into it.
+///
+/// # Errors
+///
+/// As [`split_with`].
 pub fn split_indices<R: rand::Rng + ?Sized>(
     data: &Dataset,
     test_fraction: f64,

@@ -20,6 +20,10 @@ pub struct Standardizer {
 
 impl Standardizer {
     /// Computes means and scales of every feature of `data` (two passes, for accuracy).
+    ///
+    /// # Errors
+    ///
+    /// An empty dataset.
     pub fn fit(data: &Dataset) -> Result<Self> {
         let (n, d) = (data.len(), data.n_features);
         if n == 0 {
@@ -63,6 +67,10 @@ impl Standardizer {
     }
 
     /// Standardizes the features of `data` in place; its feature count must match the fit.
+    ///
+    /// # Errors
+    ///
+    /// A feature count that differs from the fit's.
     pub fn transform(&self, data: &mut Dataset) -> Result<()> {
         if data.n_features != self.n_features() {
             return Err(Error::shape(

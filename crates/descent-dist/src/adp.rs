@@ -49,6 +49,7 @@ pub enum Sampling {
 pub struct NodeRule {
     /// T_s: rounds per stage (K = Σ T_s).
     pub stage_steps: Vec<u64>,
+    /// How the node's Poisson sampling rate q_i is set (P9 §5.1).
     pub sampling: Sampling,
     /// C₀: the clipping norm of stage 0.
     pub clip: f64,
@@ -219,11 +220,20 @@ impl NodeRule {
 #[serde(rename_all = "snake_case")]
 pub enum NoiseSpec {
     /// Calibrate σ_{i,0} so the whole schedule spends at most ε_i (at the rule's δ).
-    Budget { epsilon: f64 },
+    Budget {
+        /// The privacy budget ε_i of the whole schedule.
+        epsilon: f64,
+    },
     /// σ_{i,s} = sigma0·γ^s (noise std σ_{i,s}·C_s).
-    Multiplier { sigma0: f64 },
+    Multiplier {
+        /// σ_{i,0}, the noise multiplier of stage 0.
+        sigma0: f64,
+    },
     /// Absolute noise std std0·γ^s whatever the clip; the accountant gets std_s / C_s.
-    AbsoluteStd { std0: f64 },
+    AbsoluteStd {
+        /// The absolute noise std of stage 0 on the clipped sum.
+        std0: f64,
+    },
     /// Non-private: no clipping, no noise, no accounting.
     None,
 }
@@ -231,7 +241,9 @@ pub enum NoiseSpec {
 /// One stage of a node's resolved schedule: everything the node uses and reports.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct StagePlan {
+    /// T_s: local steps of this stage.
     pub steps: u64,
+    /// q_i: the Poisson sampling rate of every step of this stage.
     pub q: f64,
     /// C_s (None when non-private).
     pub clip: Option<f64>,
@@ -249,18 +261,23 @@ pub struct StagePlan {
 /// and the ε the whole schedule spends. Pure (no data needed), so the CLI can print it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NodePlan {
+    /// The node's id (0-based).
     pub node: usize,
     /// Local samples m_i.
     pub m: usize,
+    /// q_i: the node's Poisson sampling rate.
     pub q: f64,
     /// The budget ε_i when calibrated.
     pub target_epsilon: Option<f64>,
     /// σ_{i,0} (0 when non-private).
     pub sigma0: f64,
+    /// The stages s = 0, 1, … of the schedule, in order.
     pub stages: Vec<StagePlan>,
     /// ε of the full schedule (rule's conversion; None when non-private).
     pub planned_epsilon: Option<Epsilon>,
+    /// The δ of every reported (ε, δ).
     pub delta: f64,
+    /// The RDP → (ε, δ) conversion of `planned_epsilon`.
     pub conversion: Conversion,
 }
 
@@ -369,6 +386,7 @@ fn accountant_stages(stages: &[StagePlan]) -> Vec<Stage> {
 /// actually spent (both conversions).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NodeReport {
+    /// The schedule the node was given.
     pub plan: NodePlan,
     /// Local steps taken.
     pub steps: u64,

@@ -20,8 +20,11 @@ pub const ROUND_MSG_HEADER: u64 = 16;
 /// was decoded from bytes ([`Wire::decode`], e.g. on another MPI rank).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoundMsg<'a> {
+    /// The global model w_t (flat, the model's layout).
     pub weights: Cow<'a, [f64]>,
+    /// The local learning rate of this round.
     pub lr: f64,
+    /// E: local epochs over the client's data.
     pub epochs: usize,
 }
 
@@ -67,8 +70,11 @@ pub const CLIENT_UPDATE_HEADER: u64 = 24;
 /// mean training loss and number of its local steps (P3 §5.4: P floats + n_k, plus 2 numbers).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClientUpdate {
+    /// The pseudo-gradient Δ = w_local − w_global (flat, the model's layout).
     pub delta: Vec<f64>,
+    /// n_k: the client's training samples (the FedAvg weight).
     pub n: u64,
+    /// Mean training loss over the client's local steps.
     pub train_loss: f64,
     /// Local minibatch steps taken (gradient evaluations).
     pub steps: u64,

@@ -39,6 +39,7 @@ pub struct FedAvgConfig {
     pub lr: f64,
     /// Per-round decay of the local learning rate: lr_t = lr·decay^(t−1).
     pub lr_decay: f64,
+    /// How the server weights the clients' updates.
     pub weighting: Weighting,
     /// Fewest clients that must report for a round to count (dropped clients are tolerated).
     pub min_clients: usize,
@@ -104,6 +105,7 @@ pub struct RoundReport {
     pub participants: Vec<usize>,
     /// Clients that were sampled but dropped out.
     pub dropped: Vec<usize>,
+    /// Messages and bytes the round moved.
     pub traffic: Traffic,
     /// Size-weighted mean of the clients' local training losses.
     pub train_loss: f64,

@@ -1,3 +1,4 @@
+#![deny(missing_docs)]
 //! descent-dist: federated learning, federated unlearning and decentralized (differentially
 //! private) learning over a narrow [`Transport`]
 //! (DESIGN §7).
@@ -68,3 +69,12 @@ pub use topology::{Digraph, Topology, TopologyKind};
 pub use transport::{
     Faults, Gathered, InProcess, Message, SERVER, Traffic, Transport, Wire, WireReader,
 };
+
+/// `examples/federated.rs` (FedAvg on the digits, 10 non-IID clients), run as a doctest so it
+/// cannot rot.
+///
+/// ```
+#[doc = include_str!("../examples/federated.rs")]
+/// ```
+#[cfg(doctest)]
+pub struct Federated;

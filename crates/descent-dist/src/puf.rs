@@ -38,6 +38,7 @@ pub enum PufMode {
 /// PUF's settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PufConfig {
+    /// Which form of the update (P3 §2.2).
     pub mode: PufMode,
     /// The unlearning rate η_u (paper: 2 for Special, 20 for Regular with 10 clients).
     pub eta_u: f64,
@@ -116,6 +117,7 @@ pub fn puf_coefficients(
 /// What the unlearning round did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UnlearnReport {
+    /// The round as FedAvg reports it (participants, traffic, loss).
     pub round: RoundReport,
     /// Every participant's pseudo-gradient Δ_k of this round (ascending id), e.g. to check the
     /// update against the formula.
@@ -246,6 +248,7 @@ pub struct Recovery {
     pub rounds: Option<usize>,
     /// The score (e.g. test accuracy) before any recovery round and after each.
     pub scores: Vec<f64>,
+    /// Messages and bytes of all recovery rounds.
     pub traffic: Traffic,
     /// Local minibatch steps of all recovery rounds.
     pub local_steps: u64,

@@ -33,7 +33,9 @@ use crate::transport::{
 /// A push-sum share: the weight p·w and the numerator p·x.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PushMsg {
+    /// p·w: the sender's share of its push-sum weight.
     pub w: f64,
+    /// p·x: the sender's share of its numerator (flat parameters).
     pub x: Vec<f64>,
 }
 
@@ -310,7 +312,9 @@ type NodeStatus = (usize, Option<f64>, bool, Option<f64>);
 /// What one SGP round did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SgpRound {
+    /// The round number (from 0).
     pub round: u64,
+    /// Messages and bytes the round moved.
     pub traffic: Traffic,
     /// (node, loss of its local step) for the nodes this process runs that report a loss,
     /// ascending by node.

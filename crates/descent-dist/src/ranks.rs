@@ -13,14 +13,23 @@ use crate::transport::{WireReader, put_f64, put_u64};
 /// time of the call (including the nodes' work) and the time spent waiting on MPI.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct RankRound {
+    /// The round (transport call) number.
     pub round: u64,
+    /// MPI messages this rank sent.
     pub sent_messages: u64,
+    /// Bytes this rank sent (frames included).
     pub sent_bytes: u64,
+    /// MPI messages this rank received.
     pub received_messages: u64,
+    /// Bytes this rank received (frames included).
     pub received_bytes: u64,
+    /// The algorithm's messages of the call as this rank counts them.
     pub traffic_messages: u64,
+    /// The algorithm's payload bytes of the call as this rank counts them.
     pub traffic_bytes: u64,
+    /// Wall time of the call in seconds, the nodes' work included.
     pub wall_s: f64,
+    /// Seconds of `wall_s` spent waiting on MPI.
     pub wait_s: f64,
 }
 

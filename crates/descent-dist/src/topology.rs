@@ -48,19 +48,32 @@ pub const ER_MAX_ATTEMPTS: u64 = 10_000;
 
 /// A family of (possibly time-varying) directed graphs; see the module docs.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum TopologyKind {
     /// SGP's ±2^j peer list, `peers` out-neighbours per round (1 = SGP's default).
-    Exponential { peers: usize },
+    Exponential {
+        /// Out-neighbours per node and round.
+        peers: usize,
+    },
     /// One peer forward, i → i + 2^(k mod ⌈log₂ n⌉) (P9 §5.3 check 1b).
     ExponentialForward,
     /// SGP's n-peer forward list j·(peers+1)^i.
-    NPeerExponential { peers: usize },
+    NPeerExponential {
+        /// Peers per node and round.
+        peers: usize,
+    },
     /// The static directed ring i → i+1.
     Ring,
     /// `degree` distinct random out-neighbours per node and round.
-    RandomOutRegular { degree: usize },
+    RandomOutRegular {
+        /// Out-degree of every node.
+        degree: usize,
+    },
     /// A strongly connected directed Erdős–Rényi G(n, p) per round.
-    ErdosRenyi { p: f64 },
+    ErdosRenyi {
+        /// Edge probability in (0, 1].
+        p: f64,
+    },
     /// P9 §2.5's random time-varying digraph (B = 3).
     RandomTimeVarying,
 }

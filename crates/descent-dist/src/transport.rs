@@ -24,11 +24,10 @@
 //! `wire_bytes()` long), so a backend that moves bytes decodes owned copies of the messages the
 //! algorithms send; the in-process backend passes references and never encodes.
 
+pub use crate::faults::Faults;
 use descent_core::{Error, Result};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-
-pub use crate::faults::Faults;
 
 /// The sender id of the server.
 pub const SERVER: usize = usize::MAX;
@@ -233,8 +232,11 @@ impl Wire for () {
 /// A message: the round it belongs to, who sent it ([`SERVER`] or a node id) and the payload.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message<T> {
+    /// The round the message belongs to.
     pub round: u64,
+    /// [`SERVER`] or the sending node's id.
     pub sender: usize,
+    /// The content.
     pub payload: T,
 }
 
@@ -243,9 +245,7 @@ impl<T: Wire> Message<T> {
     pub fn bytes(&self) -> u64 {
         HEADER_BYTES + self.payload.wire_bytes()
     }
-}
 
-impl<T: Wire> Message<T> {
     /// Appends the header (round, sender as u64; [`SERVER`] as `u64::MAX`) and the payload:
     /// exactly [`Message::bytes`] bytes, what a byte-moving backend sends.
     pub fn encode(&self, out: &mut Vec<u8>) {
@@ -296,12 +296,15 @@ pub(crate) fn check_targets(n: usize, to: &[usize]) -> Result<Vec<bool>> {
 pub struct Traffic {
     /// Server → nodes.
     pub down_messages: u64,
+    /// Payload bytes server → nodes.
     pub down_bytes: u64,
     /// Nodes → server.
     pub up_messages: u64,
+    /// Payload bytes nodes → server.
     pub up_bytes: u64,
     /// Node → node, delivered.
     pub p2p_messages: u64,
+    /// Payload bytes node → node, delivered.
     pub p2p_bytes: u64,
     /// Node → node messages that were not delivered (failed link, dropped-out node).
     #[serde(default)]
@@ -334,6 +337,7 @@ impl std::ops::AddAssign for Traffic {
 /// What the server gets back from [`Transport::broadcast_gather`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Gathered<R> {
+    /// The round the replies answer.
     pub round: u64,
     /// Replies in ascending sender order.
     pub replies: Vec<Message<R>>,

@@ -39,6 +39,7 @@ pub struct ActiveStudy {
     pub active: ActiveConfig,
     /// Seeds per strategy: `seed .. seed + seeds`.
     pub seeds: usize,
+    /// The first seed; the runs use `seed .. seed + seeds`.
     pub seed: u64,
     /// Test fraction when the data has no test split of its own.
     pub test_fraction: f64,
@@ -285,14 +286,18 @@ pub fn report(s: &ActiveStudy, r: &ComparisonResult) -> (Report, Vec<(String, Fi
 pub struct StrategyRuns {
     /// The canonical spec text.
     pub strategy: String,
+    /// One run per seed, in seed order.
     pub runs: Vec<ActiveRun>,
 }
 
 /// What the comparison measured.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ComparisonResult {
+    /// The seeds every strategy ran with.
     pub seeds: Vec<u64>,
+    /// Labels queried per round.
     pub budget: usize,
+    /// Every strategy's runs, in the study's order.
     pub strategies: Vec<StrategyRuns>,
 }
 

@@ -26,7 +26,9 @@ use crate::train::{EpochRecord, RunControl, TrainConfig, TrainRun, Trained, trai
 /// A log-spaced grid for one optimizer key: `lr=1e-4:1e-1:7`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TuneGrid {
+    /// The optimizer key the grid sweeps (e.g. `lr`).
     pub key: String,
+    /// The values tried, log-spaced and increasing.
     pub values: Vec<f64>,
 }
 

@@ -48,7 +48,9 @@ impl Preset {
 
 /// What an experiment's run gets besides its config.
 pub struct RunContext<'a> {
+    /// The preset the config was resolved from.
     pub preset: Preset,
+    /// The run's seed; every random choice derives from it.
     pub seed: u64,
     /// Called with a fraction in [0, 1] and a short message as the run advances.
     pub progress: &'a (dyn Fn(f64, &str) + Sync),
@@ -56,6 +58,7 @@ pub struct RunContext<'a> {
 
 /// What an experiment's run returns.
 pub struct RunOutput {
+    /// The report (claims, tables, config, seed).
     pub report: Report,
     /// (file stem, figure) pairs, written as PNG and SVG beside the report.
     pub figures: Vec<(String, Figure)>,
@@ -91,6 +94,7 @@ pub trait PaperConfig: Serialize + DeserializeOwned {
 /// One paper's reproduction with its typed config: the one convention for presets, validation
 /// and names. The blanket impl makes every paper an [`Experiment`].
 pub trait Paper: Send + Sync {
+    /// The paper's typed config (serde, every field defaulted, presets and validation).
     type Config: PaperConfig;
     /// See [`Experiment::name`].
     const NAME: &'static str;

@@ -13,13 +13,21 @@ use crate::report::{ClaimKind, Report, short_json};
 /// One claim in the index.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IndexEntry {
+    /// The experiment's name (`descent run <name>`).
     pub experiment: String,
+    /// The paper's short id.
     pub paper: String,
+    /// The claim's id within its report.
     pub id: String,
+    /// What the claim states.
     pub statement: String,
+    /// Whether the claim is asserted or only reported.
     pub kind: ClaimKind,
+    /// The measured value(s), as in report.json.
     pub measured: Value,
+    /// What the claim expects, in words.
     pub expected: String,
+    /// Whether the measurement meets the expectation.
     pub holds: bool,
     /// Relative path of the experiment's report.json.
     pub report: String,
@@ -28,6 +36,7 @@ pub struct IndexEntry {
 /// `{"claims": [...]}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Index {
+    /// Every claim of every report, in experiment order.
     pub claims: Vec<IndexEntry>,
 }
 

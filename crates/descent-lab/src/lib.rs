@@ -1,3 +1,4 @@
+#![deny(missing_docs)]
 //! descent-lab: where the library parts meet data. The training and comparison protocols behind
 //! `descent train` and `descent compare`, the [`harness`] every paper shares (statistics with one
 //! NaN policy, the job runner, the epoch loop), one folder per paper under [`papers`], reports

@@ -42,8 +42,11 @@ pub const PALETTE: [RGBColor; 10] = [
 /// One line of a panel.
 #[derive(Debug, Clone, Default)]
 pub struct Line {
+    /// The legend label (empty: not in the legend).
     pub label: String,
+    /// The x values.
     pub x: Vec<f64>,
+    /// The y values, one per x.
     pub y: Vec<f64>,
     /// Optional shaded band (lower, upper) at the same x.
     pub band: Option<(Vec<f64>, Vec<f64>)>,
@@ -80,10 +83,14 @@ impl Line {
 /// Where a panel's legend sits: put it where the curves are not.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum LegendAt {
+    /// Upper right corner (the default).
     #[default]
     UpperRight,
+    /// Lower right corner.
     LowerRight,
+    /// Upper left corner.
     UpperLeft,
+    /// Lower left corner.
     LowerLeft,
     /// No legend (a single unlabelled curve).
     Hidden,
@@ -92,12 +99,19 @@ pub enum LegendAt {
 /// One set of axes.
 #[derive(Debug, Clone, Default)]
 pub struct Panel {
+    /// The panel's title.
     pub title: String,
+    /// The x axis label.
     pub x_label: String,
+    /// The y axis label.
     pub y_label: String,
+    /// Logarithmic x axis.
     pub log_x: bool,
+    /// Logarithmic y axis.
     pub log_y: bool,
+    /// Where the legend sits.
     pub legend: LegendAt,
+    /// The lines drawn.
     pub lines: Vec<Line>,
     /// Categorical x axis: when non-empty, x = i is labelled `x_ticks[i]` and other ticks are
     /// blank (bar charts over named groups).
@@ -107,7 +121,9 @@ pub struct Panel {
 /// Panels side by side, with an optional overall caption.
 #[derive(Debug, Clone, Default)]
 pub struct Figure {
+    /// A caption under the panels.
     pub caption: Option<String>,
+    /// The panels, left to right.
     pub panels: Vec<Panel>,
 }
 

@@ -26,7 +26,9 @@ pub enum ClaimKind {
 pub struct Claim {
     /// `"<experiment>/<short-name>"`, unique across the toolkit.
     pub id: String,
+    /// What the paper states, in words.
     pub statement: String,
+    /// Asserted (a failure fails the run's check) or reported only.
     pub kind: ClaimKind,
     /// A number, list or object.
     pub measured: Value,
@@ -175,15 +177,20 @@ pub fn num(v: f64) -> Value {
 /// A named table: columns and rows of JSON scalars.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Table {
+    /// The table's name.
     pub name: String,
+    /// Column headers.
     pub columns: Vec<String>,
+    /// Rows, each with one value per column.
     pub rows: Vec<Vec<Value>>,
 }
 
 /// A named set of equal-length numeric columns (a curve, or several sharing an x column).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Series {
+    /// The series' name.
     pub name: String,
+    /// Column names, one per entry of `data`.
     pub columns: Vec<String>,
     /// `data[c]` is column `c`.
     pub data: Vec<Vec<f64>>,
@@ -194,18 +201,28 @@ pub struct Series {
 /// ([`crate::experiment::run_and_write`]) fills the run metadata.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Report {
+    /// The experiment's name (`descent run <name>`).
     pub experiment: String,
+    /// The paper's short id (`P1` … `P10`).
     pub paper: String,
     /// `quick` or `full` for a paper experiment; `custom` for a `compare` or `active` study,
     /// whose settings are its flags (recorded in `config`).
     pub preset: String,
+    /// The run's seed.
     pub seed: u64,
+    /// The resolved config the run used.
     pub config: Value,
+    /// Wall-clock seconds of the run.
     pub elapsed_s: f64,
+    /// Oracle evaluations of the whole run.
     pub evals: EvalCounts,
+    /// The paper's checkable statements and their measurements.
     pub claims: Vec<Claim>,
+    /// Assumptions the run made, in words.
     pub assumptions: Vec<String>,
+    /// Tables of results.
     pub tables: Vec<Table>,
+    /// Numeric series (the data behind the figures).
     pub series: Vec<Series>,
     /// File stems of the figures (each written as `<stem>.png` and `<stem>.svg`).
     #[serde(default)]

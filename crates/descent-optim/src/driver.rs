@@ -65,6 +65,7 @@ pub fn no_observer(_: &StepRecord<'_>) -> ControlFlow<()> {
 
 /// Why a run stopped (argmin's termination reason).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum StopReason {
     /// All requested steps ran.
     Budget,
@@ -120,6 +121,10 @@ pub struct RunEnd {
 /// the run with [`Outcome::Diverged`]; errors from the optimizer are returned as errors.
 /// The final loss is evaluated at the final x; [`run_with`] says why the run stopped and can
 /// leave that evaluation out.
+///
+/// # Errors
+///
+/// A problem lacking what the optimizer `requires()` (naming both), a starting point of the wrong length, or an error of the optimizer's step.
 pub fn run(
     optimizer: &mut dyn Optimizer,
     x: &mut [f64],
@@ -132,6 +137,10 @@ pub fn run(
 
 /// [`run`] with options, returning why the run stopped as well (budget reached, observer
 /// stopped, diverged).
+///
+/// # Errors
+///
+/// As [`run`].
 pub fn run_with(
     optimizer: &mut dyn Optimizer,
     x: &mut [f64],

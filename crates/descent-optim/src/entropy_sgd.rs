@@ -84,6 +84,21 @@ pub fn hashed_normal(seed: u64, step: u64, inner: u64, index: u64) -> f64 {
 
 /// Entropy-SGD as an [`Optimizer`]. Reports the extras `scope` (γ_t) and `inner_loss` (the
 /// mean minibatch loss over the SGLD loop).
+///
+/// ```
+/// use std::ops::ControlFlow::Continue;
+/// use descent_core::{Problem, RngStreams, testfns::Quadratic};
+/// use descent_optim::{EntropySgd, EntropySgdConfig, Optimizer, run};
+///
+/// let mut bowl = Quadratic::diagonal(&[1.0, 4.0], &[0.0, 0.0])?;
+/// let mut x = vec![1.0, 1.0]; // f = 2.5
+/// let cfg = EntropySgdConfig { lr: 1.0, inner_lr: 0.1, ..Default::default() };
+/// let mut opt = EntropySgd::new(cfg, "entropy_sgd")?;
+/// opt.init(bowl.layout(), &RngStreams::new(0))?;
+/// let end = run(&mut opt, &mut x, &mut bowl, 100, |_| Continue(()))?;
+/// assert!(end.final_loss().unwrap() < 1e-3);
+/// # Ok::<(), descent_core::Error>(())
+/// ```
 pub struct EntropySgd {
     config: EntropySgdConfig,
     name: String,
@@ -96,6 +111,10 @@ pub struct EntropySgd {
 
 impl EntropySgd {
     /// Entropy-SGD with these hyperparameters, reporting `name`.
+    ///
+    /// # Errors
+    ///
+    /// A hyperparameter out of range (the error names the field, the value and the range).
     pub fn new(config: EntropySgdConfig, name: impl Into<String>) -> Result<Self> {
         config.validate()?;
         Ok(EntropySgd {

@@ -106,6 +106,10 @@ pub struct Sgd {
 
 impl Sgd {
     /// A validated SGD transform.
+    ///
+    /// # Errors
+    ///
+    /// A hyperparameter out of range (the error names the field, the value and the range).
     pub fn new(cfg: SgdConfig) -> Result<Self> {
         cfg.validate()?;
         Ok(Sgd {
@@ -279,6 +283,10 @@ pub struct Adam {
 
 impl Adam {
     /// A validated Adam or AdamW transform.
+    ///
+    /// # Errors
+    ///
+    /// A hyperparameter out of range (the error names the field, the value and the range).
     pub fn new(cfg: AdamConfig) -> Result<Self> {
         cfg.validate()?;
         Ok(Adam {
@@ -466,6 +474,18 @@ crate::config! {
     /// `x ← x − lr·λ·x`. Place it after the transform that scales by the learning rate, e.g.
     /// `chain(sgd, decoupled_weight_decay)` is SGDW. It has its own `lr` so that a schedule or
     /// `set_hyper("lr")` over the chain scales both.
+    ///
+    /// ```
+    /// use descent_core::{Layout, RngStreams};
+    /// use descent_optim::{DecoupledWeightDecay, Transform};
+    ///
+    /// let mut decay = DecoupledWeightDecay::new(0.1, 0.5)?;
+    /// decay.build(&Layout::flat(2), &RngStreams::new(0))?;
+    /// let mut u = [0.0, 1.0];
+    /// decay.update(1, &mut u, &[2.0, -4.0]);
+    /// assert!((u[0] + 0.1).abs() < 1e-15 && (u[1] - 1.2).abs() < 1e-15); // u − lr·λ·x
+    /// # Ok::<(), descent_core::Error>(())
+    /// ```
     #[derive(Copy)]
     pub struct DecoupledWeightDecay("decoupled_weight_decay") {
         /// The learning rate the decay is scaled by.
@@ -477,6 +497,10 @@ crate::config! {
 
 impl DecoupledWeightDecay {
     /// A validated decay transform.
+    ///
+    /// # Errors
+    ///
+    /// `lr` or `weight_decay` negative or not finite, naming the field.
     pub fn new(lr: f64, weight_decay: f64) -> Result<Self> {
         let t = DecoupledWeightDecay { lr, weight_decay };
         t.validate()?;
@@ -507,6 +531,18 @@ crate::config! {
     /// direction is kept and the norm is at most `c`. (torch's `clip_grad_norm_` adds 1e-6 to
     /// ‖g‖; this is the exact form.) Put it first in a chain to clip the raw gradient. Its
     /// hyperparameter is `clip_norm`, as the key of the optimizers that take it.
+    ///
+    /// ```
+    /// use descent_core::{Layout, RngStreams};
+    /// use descent_optim::{ClipByGlobalNorm, Transform};
+    ///
+    /// let mut clip = ClipByGlobalNorm::new(1.0)?;
+    /// clip.build(&Layout::flat(2), &RngStreams::new(0))?;
+    /// let mut g = [3.0, 4.0]; // norm 5
+    /// clip.update(1, &mut g, &[0.0, 0.0]);
+    /// assert!((g[0] - 0.6).abs() < 1e-15 && (g[1] - 0.8).abs() < 1e-15);
+    /// # Ok::<(), descent_core::Error>(())
+    /// ```
     #[derive(Copy)]
     pub struct ClipByGlobalNorm("clip_norm") {
         /// The largest global norm ‖g‖₂ let through.
@@ -516,6 +552,10 @@ crate::config! {
 
 impl ClipByGlobalNorm {
     /// Clips to norm `max_norm > 0`.
+    ///
+    /// # Errors
+    ///
+    /// `max_norm` not finite and > 0.
     pub fn new(max_norm: f64) -> Result<Self> {
         let t = ClipByGlobalNorm {
             clip_norm: max_norm,
@@ -546,6 +586,18 @@ impl Transform for ClipByGlobalNorm {
 crate::config! {
     /// Clipping by value (optax `clip`, torch `clip_grad_value_`): `gᵢ ← min(max(gᵢ, −c), c)`.
     /// Its hyperparameter is `clip_value`, as the key of the optimizers that take it.
+    ///
+    /// ```
+    /// use descent_core::{Layout, RngStreams};
+    /// use descent_optim::{ClipByValue, Transform};
+    ///
+    /// let mut clip = ClipByValue::new(1.0)?;
+    /// clip.build(&Layout::flat(3), &RngStreams::new(0))?;
+    /// let mut g = [-3.0, 0.5, 2.0];
+    /// clip.update(1, &mut g, &[0.0; 3]);
+    /// assert_eq!(g, [-1.0, 0.5, 1.0]);
+    /// # Ok::<(), descent_core::Error>(())
+    /// ```
     #[derive(Copy)]
     pub struct ClipByValue("clip_value") {
         /// The largest |gᵢ| let through.
@@ -555,6 +607,10 @@ crate::config! {
 
 impl ClipByValue {
     /// Clips each entry to `[−max, max]`, `max > 0`.
+    ///
+    /// # Errors
+    ///
+    /// `max` not finite and > 0.
     pub fn new(max: f64) -> Result<Self> {
         let t = ClipByValue { clip_value: max };
         t.validate()?;

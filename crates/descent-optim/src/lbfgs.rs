@@ -94,6 +94,10 @@ pub struct Lbfgs {
 
 impl Lbfgs {
     /// An L-BFGS optimizer reporting `name`; errors name the bad field.
+    ///
+    /// # Errors
+    ///
+    /// A hyperparameter out of range (the error names the field, the value and the range).
     pub fn new(cfg: LbfgsConfig, name: impl Into<String>) -> Result<Self> {
         cfg.validate()?;
         Ok(Lbfgs {

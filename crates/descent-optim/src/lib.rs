@@ -48,8 +48,6 @@ pub mod first_order;
 pub mod hierarchical;
 pub mod lbfgs;
 pub mod muon;
-#[allow(missing_docs)]
-// seven state and config fields, documented by the module's owner in a later change
 pub mod natural;
 pub mod noise;
 pub mod optimizer;

@@ -206,6 +206,10 @@ pub struct MuonOrthogonal {
 
 impl MuonOrthogonal {
     /// A validated transform; `cfg.m` quantizes the stored momentum.
+    ///
+    /// # Errors
+    ///
+    /// A hyperparameter out of range (the error names the field, the value and the range).
     pub fn new(cfg: MuonConfig) -> Result<Self> {
         cfg.validate()?;
         Ok(MuonOrthogonal {
@@ -316,6 +320,22 @@ impl Transform for MuonOrthogonal {
 /// on the others (biases, gains, flat vectors), routed by a [`Partition`]. The hyperparameter
 /// `lr` drives both, keeping AdamW's `adam_lr / lr` ratio, so schedules work unchanged. With P7's
 /// quantizers, `m` quantizes Muon's momentum and AdamW's first moment, `v` AdamW's second.
+///
+/// ```
+/// use std::ops::ControlFlow::Continue;
+/// use descent_core::{Function, Problem, RngStreams, testfns::MatrixParabola};
+/// use descent_optim::{Muon, MuonConfig, Optimizer, TransformOptimizer, run};
+///
+/// let mut problem = MatrixParabola::new(4, 3, 0)?; // one 4 × 3 matrix block
+/// let mut w = vec![0.0; 12];
+/// let start = problem.value(&w);
+/// let muon = Muon::new(MuonConfig { lr: 0.05, ..Default::default() })?;
+/// let mut opt = TransformOptimizer::from_transform(Box::new(muon));
+/// opt.init(problem.layout(), &RngStreams::new(0))?;
+/// let end = run(&mut opt, &mut w, &mut problem, 100, |_| Continue(()))?;
+/// assert!(end.final_loss().unwrap() < 0.01 * start);
+/// # Ok::<(), descent_core::Error>(())
+/// ```
 pub struct Muon {
     cfg: MuonConfig,
     inner: Partition,
@@ -323,6 +343,10 @@ pub struct Muon {
 
 impl Muon {
     /// A validated Muon (its state quantizers are `cfg.m` and `cfg.v`).
+    ///
+    /// # Errors
+    ///
+    /// A hyperparameter out of range (the error names the field, the value and the range).
     pub fn new(cfg: MuonConfig) -> Result<Self> {
         cfg.validate()?;
         let ortho = MuonOrthogonal::new(cfg)?;

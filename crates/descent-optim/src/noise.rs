@@ -34,6 +34,20 @@ pub struct SynapticNoiseState {
 /// Square blocks named in `symmetric` (similarity matching's lateral M) get (N + Nᵀ)/2 instead,
 /// so they stay symmetric (diagonal variance ησ², off-diagonal ησ²/2, as P1's reference code).
 /// The draws come from the `"noise"` fast stream ([`RngStreams::sim`]) of the run seed.
+///
+/// ```
+/// use descent_core::{Layout, RngStreams};
+/// use descent_optim::{SynapticNoise, Transform};
+///
+/// // an update of 0 becomes pure noise of standard deviation √lr·σ = 0.1 per entry
+/// let mut noise = SynapticNoise::new(0.01, 1.0, Vec::new())?;
+/// noise.build(&Layout::flat(10_000), &RngStreams::new(7))?;
+/// let mut u = vec![0.0; 10_000];
+/// noise.update(1, &mut u, &vec![0.0; 10_000]);
+/// let std = (u.iter().map(|v| v * v).sum::<f64>() / 1e4).sqrt();
+/// assert!((std - 0.1).abs() < 0.005, "{std}");
+/// # Ok::<(), descent_core::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct SynapticNoise {
     cfg: SynapticNoiseConfig,
@@ -44,6 +58,10 @@ pub struct SynapticNoise {
 
 impl SynapticNoise {
     /// Noise of standard deviation √lr·σ per entry; `lr` is the learning rate η it accompanies.
+    ///
+    /// # Errors
+    ///
+    /// `lr` or `sigma` negative or not finite, naming the field.
     pub fn new(lr: f64, sigma: f64, symmetric: Vec<String>) -> Result<Self> {
         let cfg = SynapticNoiseConfig {
             lr,

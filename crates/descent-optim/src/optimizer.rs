@@ -216,6 +216,23 @@ impl<O: Optimizer + ?Sized> Optimizer for Box<O> {
 /// (or the [`descent_core::UpdateField`] direction of a problem without one), lets the transform
 /// rewrite it into an update `u`, and sets `x ← x + u`. The step counter it passes to the
 /// transform starts at 1 and is part of its state.
+///
+/// ```
+/// use std::ops::ControlFlow::Continue;
+/// use descent_core::{Problem, RngStreams, testfns::Quadratic};
+/// use descent_optim::{Optimizer, Sgd, SgdConfig, TransformOptimizer, run};
+///
+/// let mut bowl = Quadratic::diagonal(&[1.0, 2.0], &[0.0, 0.0])?;
+/// let mut x = vec![1.0, 1.0];
+/// let sgd = Sgd::new(SgdConfig { lr: 0.25, ..Default::default() })?;
+/// let mut opt = TransformOptimizer::new(Box::new(sgd), "sgd(lr=0.25)");
+/// opt.init(bowl.layout(), &RngStreams::new(0))?;
+/// run(&mut opt, &mut x, &mut bowl, 10, |_| Continue(()))?;
+/// // each step multiplies xᵢ by 1 − 0.25·λᵢ
+/// assert!((x[0] - 0.75f64.powi(10)).abs() < 1e-12 && (x[1] - 0.5f64.powi(10)).abs() < 1e-12);
+/// assert_eq!(opt.steps_taken(), 10);
+/// # Ok::<(), descent_core::Error>(())
+/// ```
 pub struct TransformOptimizer {
     transform: Box<dyn Transform>,
     name: String,

@@ -37,6 +37,18 @@ macro_rules! own_config {
 
 crate::config! {
     /// optax `scale`: `u = factor·g`.
+    ///
+    /// ```
+    /// use descent_core::{Layout, RngStreams};
+    /// use descent_optim::{Scale, Transform};
+    ///
+    /// let mut scale = Scale::new(-0.5)?;
+    /// scale.build(&Layout::flat(2), &RngStreams::new(0))?;
+    /// let mut g = [2.0, -4.0];
+    /// scale.update(1, &mut g, &[0.0, 0.0]);
+    /// assert_eq!(g, [-1.0, 2.0]);
+    /// # Ok::<(), descent_core::Error>(())
+    /// ```
     #[derive(Copy)]
     pub struct Scale("scale") {
         /// The constant the update is multiplied by.
@@ -79,6 +91,18 @@ impl Transform for Scale {
 crate::config! {
     /// optax `scale_by_learning_rate`: `u = −lr·g`, the descent step; its `lr` is what
     /// schedules and `set_hyper("lr")` drive.
+    ///
+    /// ```
+    /// use descent_core::{Layout, RngStreams};
+    /// use descent_optim::{ScaleByLr, Transform};
+    ///
+    /// let mut step = ScaleByLr::new(0.25)?;
+    /// step.build(&Layout::flat(2), &RngStreams::new(0))?;
+    /// let mut g = [2.0, -4.0];
+    /// step.update(1, &mut g, &[0.0, 0.0]);
+    /// assert_eq!(g, [-0.5, 1.0]); // the update −lr·g
+    /// # Ok::<(), descent_core::Error>(())
+    /// ```
     #[derive(Copy)]
     pub struct ScaleByLr("scale_by_lr") {
         /// Learning rate.
@@ -139,6 +163,21 @@ pub struct TraceState {
 
 /// optax `trace`: `t ← g + μ·t`, then `u = t`, or `u = g + μ·t` with Nesterov. It starts at
 /// t = 0, so the first update is g, as torch's momentum buffer.
+///
+/// ```
+/// use descent_core::{Layout, RngStreams};
+/// use descent_optim::{Trace, Transform, primitives::TraceConfig};
+///
+/// let mut trace = Trace::new(TraceConfig { decay: 0.9, ..Default::default() })?;
+/// trace.build(&Layout::flat(1), &RngStreams::new(0))?;
+/// let mut g = [1.0];
+/// trace.update(1, &mut g, &[0.0]);
+/// assert_eq!(g, [1.0]); // t = g
+/// let mut g = [1.0];
+/// trace.update(2, &mut g, &[0.0]);
+/// assert!((g[0] - 1.9).abs() < 1e-15); // t = g + 0.9·t
+/// # Ok::<(), descent_core::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Trace {
     cfg: TraceConfig,
@@ -284,6 +323,18 @@ impl Transform for ScaleByAdam {
 crate::config! {
     /// optax `add_decayed_weights`: `u = g + λ·x` (L2 weight decay before the scaling, or
     /// AdamW's decoupled decay when placed after `scale_by_adam`).
+    ///
+    /// ```
+    /// use descent_core::{Layout, RngStreams};
+    /// use descent_optim::{AddDecayedWeights, Transform};
+    ///
+    /// let mut decay = AddDecayedWeights::new(0.1)?;
+    /// decay.build(&Layout::flat(2), &RngStreams::new(0))?;
+    /// let mut g = [1.0, 1.0];
+    /// decay.update(1, &mut g, &[10.0, -20.0]);
+    /// assert_eq!(g, [2.0, -1.0]); // g + λ·x
+    /// # Ok::<(), descent_core::Error>(())
+    /// ```
     #[derive(Copy)]
     pub struct AddDecayedWeights("add_decayed_weights") {
         /// Decay λ.

@@ -119,6 +119,20 @@ impl Transform for QuantizeGradient {
 /// the exact gradient at the quantized point, so a method that steps x by it keeps its master
 /// weights in full precision. Offers Function, Gradient and Stochastic where the inner problem
 /// does. The stochastic-rounding step counter advances once per evaluation.
+///
+/// ```
+/// use descent_core::{FloatFormat, Gradient, Quantizer, Rounding, testfns::Quadratic};
+/// use descent_optim::QuantizedWeights;
+///
+/// // f(x) = ½x², so ∇f(x) = x: the gradient is taken at bf16(x)
+/// let bowl = Quadratic::diagonal(&[1.0], &[0.0])?;
+/// let mut q = QuantizedWeights::new(bowl, Quantizer::new(FloatFormat::BF16, Rounding::Nearest));
+/// let mut g = [0.0];
+/// q.value_grad(&[1.0 + 1.0 / 1024.0], &mut g);
+/// assert_eq!(g, [1.0]); // bf16 keeps 7 mantissa bits
+/// assert_eq!(q.quantized_point(), &[1.0]);
+/// # Ok::<(), descent_core::Error>(())
+/// ```
 pub struct QuantizedWeights<P> {
     inner: P,
     quantizer: Quantizer,
@@ -231,6 +245,24 @@ impl<P: Problem> Problem for QuantizedWeights<P> {
 /// Any optimizer whose every evaluation goes through [`QuantizedWeights`]: P7's master keeps
 /// x in full precision and the workers compute gradients at Q_W(x). Built by the registry for
 /// the key `w=` (e.g. `adam(lr=1e-3, w=bf16(round=stochastic))`).
+///
+/// ```
+/// use std::ops::ControlFlow::Continue;
+/// use descent_core::{FloatFormat, Problem, Quantizer, Rounding, RngStreams, testfns::Quadratic};
+/// use descent_optim::{Adam, AdamConfig, Optimizer, TransformOptimizer, WithQuantizedWeights, run};
+///
+/// let mut bowl = Quadratic::diagonal(&[1.0, 2.0], &[0.3, -0.7])?;
+/// let mut x = vec![0.0, 0.0]; // f = 0.535
+/// let adam = Adam::new(AdamConfig { lr: 0.01, ..Default::default() })?;
+/// let inner = Box::new(TransformOptimizer::from_transform(Box::new(adam)));
+/// let bf16 = Quantizer::new(FloatFormat::BF16, Rounding::Stochastic);
+/// let mut opt = WithQuantizedWeights::new(inner, bf16);
+/// opt.init(bowl.layout(), &RngStreams::new(0))?;
+/// let end = run(&mut opt, &mut x, &mut bowl, 300, |_| Continue(()))?;
+/// // the master weights stay in f64; the loss is measured at the bf16 copies
+/// assert!(end.final_loss().unwrap() < 1e-3);
+/// # Ok::<(), descent_core::Error>(())
+/// ```
 pub struct WithQuantizedWeights {
     inner: Box<dyn Optimizer>,
     quantizer: Quantizer,

@@ -352,6 +352,10 @@ pub fn listing(entries: &[Entry]) -> String {
 /// entry of [`OPTIMIZERS`], or any transform of [`TRANSFORMS`] run by a
 /// [`TransformOptimizer`]. Unknown names list the valid ones; unknown keys and bad values name
 /// `optimizer.key`.
+///
+/// # Errors
+///
+/// See above: an unknown name (listing the valid ones), an unknown key, or a bad value naming `optimizer.key`.
 pub fn build_optimizer(spec: &Spec) -> Result<Box<dyn Optimizer>> {
     let Some(entry) = entry(&spec.name) else {
         return Err(Error::unknown_name(
@@ -393,6 +397,10 @@ fn build_first_order(spec: &Spec) -> Result<Box<dyn Optimizer>> {
 }
 
 /// Parses and builds an optimizer from text.
+///
+/// # Errors
+///
+/// Text that is not a spec, or as [`build_optimizer`].
 pub fn parse_optimizer(text: &str) -> Result<Box<dyn Optimizer>> {
     build_optimizer(&Spec::parse(text)?)
 }
@@ -404,6 +412,10 @@ pub fn parse_optimizer(text: &str) -> Result<Box<dyn Optimizer>> {
 /// update and never chooses where the gradient is evaluated, so inside `chain(..)`,
 /// `zo(base=..)`, `sam(base=..)` and the like it would be silently ignored. It is valid on a
 /// top-level optimizer built by [`build_optimizer`], e.g. `adam(lr=1e-3, w=bf16)`.
+///
+/// # Errors
+///
+/// An unknown name, key or value as in [`build_optimizer`], and `w=` (see above).
 pub fn build_transform(spec: &Spec) -> Result<Box<dyn Transform>> {
     let found = entry(&spec.name);
     match found.map(|e| e.build) {
@@ -455,6 +467,10 @@ pub fn build_transform(spec: &Spec) -> Result<Box<dyn Transform>> {
 
 /// The transform under `base` of a `sam(..)` or `zo(..)` spec (default `sgd(lr=0.01)`); an
 /// optimizer that is not a transform is an error naming `name.base`.
+///
+/// # Errors
+///
+/// A `base` that is not a transform spec, naming `name.base`.
 pub fn base_transform(spec: &Spec) -> Result<Box<dyn Transform>> {
     match spec.get("base") {
         Some(Value::Spec(b)) => {

@@ -320,6 +320,10 @@ pub struct Rbo {
 
 impl Rbo {
     /// An RBO with these hyperparameters, reporting `name`.
+    ///
+    /// # Errors
+    ///
+    /// A hyperparameter out of range (the error names the field, the value and the range).
     pub fn new(config: RboConfig, name: impl Into<String>) -> Result<Self> {
         config.validate()?;
         Ok(Rbo {

@@ -226,6 +226,23 @@ impl<P: Problem> Problem for Sam<P> {
 
 /// SAM with any base transform: `sam(rho=0.05, base=adam(lr=1e-3))`. Each step resamples once,
 /// takes the SAM gradient through [`Sam`] (2 gradients) and applies the base transform.
+///
+/// ```
+/// use std::ops::ControlFlow::Continue;
+/// use descent_core::{Problem, RngStreams, testfns::Quadratic};
+/// use descent_optim::{Optimizer, SamConfig, SamOptimizer, Sgd, SgdConfig, run};
+///
+/// let mut bowl = Quadratic::diagonal(&[1.0, 2.0], &[0.0, 0.0])?;
+/// let mut x = vec![1.0, 1.0]; // f = 1.5
+/// let base = Sgd::new(SgdConfig { lr: 0.1, ..Default::default() })?;
+/// let cfg = SamConfig { rho: 0.05, ..Default::default() };
+/// let mut sam = SamOptimizer::new(cfg, Box::new(base), "sam(rho=0.05, base=sgd(lr=0.1))")?;
+/// sam.init(bowl.layout(), &RngStreams::new(0))?;
+/// let end = run(&mut sam, &mut x, &mut bowl, 200, |_| Continue(()))?;
+/// // SAM's ascent step of fixed length ρ keeps it near, not at, the minimum
+/// assert!(end.final_loss().unwrap() < 1e-2);
+/// # Ok::<(), descent_core::Error>(())
+/// ```
 pub struct SamOptimizer {
     config: SamConfig,
     base: TransformOptimizer,
@@ -235,6 +252,10 @@ pub struct SamOptimizer {
 
 impl SamOptimizer {
     /// SAM over `base` (a transform; its `lr` is the step size), reporting `name`.
+    ///
+    /// # Errors
+    ///
+    /// A hyperparameter out of range (the error names the field, the value and the range).
     pub fn new(
         config: SamConfig,
         base: Box<dyn Transform>,

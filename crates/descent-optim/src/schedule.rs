@@ -106,6 +106,10 @@ impl Schedule {
     }
 
     /// Checks ranges so that every factor lies in `[0, 1]`.
+    ///
+    /// # Errors
+    ///
+    /// A parameter out of range, naming `schedule.key`.
     pub fn validate(&self) -> Result<()> {
         let unit = |field: &str, x: f64| {
             if (0.0..=1.0).contains(&x) {
@@ -153,6 +157,10 @@ impl Schedule {
     /// Parses `constant`, `step(step_size=30, gamma=0.1)`, `exponential(gamma=0.99)`,
     /// `cosine(total=1000, min=0)`, `warmup_cosine(warmup=100, total=1000, min=0)`,
     /// `linear(total=1000, end=0)` or `inv_sqrt`. `min` and `end` are fractions of the base lr.
+    ///
+    /// # Errors
+    ///
+    /// An unknown schedule (listing the valid ones), an unknown key, or a value out of range.
     pub fn from_spec(spec: &Spec) -> Result<Schedule> {
         let s = match spec.name.as_str() {
             "constant" => {
@@ -299,6 +307,10 @@ pub struct Scheduled {
 
 impl Scheduled {
     /// Wraps `inner`, which must have an `lr`; its current lr becomes the base.
+    ///
+    /// # Errors
+    ///
+    /// A transform without an `lr` hyperparameter, naming it.
     pub fn new(inner: Box<dyn Transform>, schedule: Schedule) -> Result<Self> {
         schedule.validate()?;
         let lr = inner.hyper("lr").ok_or_else(|| {

@@ -228,6 +228,10 @@ fn update_len_panic(kind: &str, built: usize, grad: usize, params: usize) -> ! {
 }
 
 /// Checks a learning-rate-like hyperparameter: finite and ≥ 0 (0 lets a schedule end at zero).
+///
+/// # Errors
+///
+/// A value that is negative or not finite, naming `field`.
 pub fn check_non_negative(field: &str, value: f64) -> Result<f64> {
     if value.is_finite() && value >= 0.0 {
         Ok(value)
@@ -272,6 +276,10 @@ impl Chain {
     }
 
     /// `chain(of=[spec, ...])`.
+    ///
+    /// # Errors
+    ///
+    /// A missing `of`, or a member that does not build.
     pub fn from_spec(spec: &Spec) -> Result<Self> {
         let a = spec.args(&["of"])?;
         let items = a.list("of")?.ok_or_else(|| {
@@ -327,6 +335,10 @@ pub fn union_hyper_names(members: &[Box<dyn Transform>]) -> Vec<&'static str> {
 /// Sets `name` on every member that has it; an error when none has it (naming the combinator
 /// `kind(members)`). Allocates only on error, so a schedule can drive a chain's lr inside
 /// `update`.
+///
+/// # Errors
+///
+/// No member with the hyperparameter `name`, or a value a member rejects.
 pub fn forward_hyper(
     kind: &str,
     members: &mut [Box<dyn Transform>],
@@ -573,6 +585,10 @@ impl Partition {
     /// group of its shape class ([`Label::Matrix`] or [`Label::Vector`]), else to the
     /// [`Label::Default`] group. At build, a glob that matches no block and a block that no
     /// group covers are errors naming them. Matrix, vector and default may each appear once.
+    ///
+    /// # Errors
+    ///
+    /// A shape class or the default group given twice.
     pub fn named(groups: Vec<(Label, Box<dyn Transform>)>) -> Result<Self> {
         let (labels, members): (Vec<Label>, Vec<_>) = groups.into_iter().unzip();
         for (i, l) in labels.iter().enumerate() {
@@ -604,6 +620,10 @@ impl Partition {
 
     /// `partition(groups=[group(match="glob", opt=spec), ...], matrix=spec, vector=spec,
     /// default=spec)`, at least one of them (see [`Partition::named`]).
+    ///
+    /// # Errors
+    ///
+    /// No group at all, a group without `match` or `opt`, or a member that does not build, naming the key.
     pub fn from_spec(spec: &Spec) -> Result<Self> {
         let a = spec.args(&["groups", "matrix", "vector", "default"])?;
         let mut groups: Vec<(Label, Box<dyn Transform>)> = Vec::new();

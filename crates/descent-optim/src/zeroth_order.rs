@@ -72,6 +72,7 @@ pub enum DapDirection {
 /// A perturbation law V with E\[vvᵀ\] = I (δ = 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum PerturbationLaw {
     /// v ~ N(0, I_d).
     Gaussian,
@@ -115,6 +116,10 @@ impl PerturbationLaw {
     };
 
     /// Parses a law name (see [`PerturbationLaw::NAMES`]); DAP uses construction (iii).
+    ///
+    /// # Errors
+    ///
+    /// A name that is not a law, naming `field` and listing the laws.
     pub fn parse(field: &str, s: &str) -> Result<Self> {
         Ok(match s {
             "gaussian" => PerturbationLaw::Gaussian,
@@ -167,6 +172,10 @@ impl PerturbationLaw {
     /// differs from `v`'s, or a `u` that is not a unit vector (‖u‖ within 1e-6 of 1): the
     /// construction v = s·u + w with E\[vvᵀ\] = I (spec §2.2) holds only for unit u. Never
     /// allocates.
+    ///
+    /// # Errors
+    ///
+    /// See above.
     pub fn sample(&self, rng: &mut Rng, u: Option<&[f64]>, v: &mut [f64]) -> Result<()> {
         if let PerturbationLaw::Dap { .. } = self {
             let Some(u) = u else {
@@ -433,6 +442,10 @@ pub struct ZoEstimator {
 
 impl ZoEstimator {
     /// An estimator for dimension `dim` drawing perturbations from `rng`.
+    ///
+    /// # Errors
+    ///
+    /// A dimension of 0, or a hyperparameter out of range (the error names the field, the value and the range).
     pub fn new(cfg: ZoConfig, dim: usize, rng: Rng) -> Result<Self> {
         cfg.validate()?;
         if dim == 0 {
@@ -619,6 +632,10 @@ pub struct ZoGradient<P: Problem, E: BorrowMut<ZoEstimator> = ZoEstimator> {
 
 impl<P: Problem> ZoGradient<P, ZoEstimator> {
     /// Wraps `inner` with a new estimator drawing from the `"perturbations"` stream.
+    ///
+    /// # Errors
+    ///
+    /// A hyperparameter out of range (the error names the field, the value and the range)., or a problem lacking what the estimator needs.
     pub fn new(inner: P, cfg: ZoConfig, streams: &RngStreams) -> Result<Self> {
         let est = ZoEstimator::new(cfg, inner.layout().len(), streams.stream("perturbations"))?;
         Self::with_estimator(inner, est)
@@ -628,6 +645,10 @@ impl<P: Problem> ZoGradient<P, ZoEstimator> {
 impl<P: Problem, E: BorrowMut<ZoEstimator>> ZoGradient<P, E> {
     /// Wraps `inner` with the given estimator; errors when the problem lacks what the estimator
     /// needs or the dimensions differ.
+    ///
+    /// # Errors
+    ///
+    /// See above.
     pub fn with_estimator(inner: P, estimator: E) -> Result<Self> {
         let cfg = *estimator.borrow().config();
         cfg.requires().check(&cfg.label(), &inner)?;
@@ -748,6 +769,10 @@ pub struct ZoState {
 
 impl ZoOptimizer {
     /// `base` rewrites each estimate into the update; `name` is the spec text.
+    ///
+    /// # Errors
+    ///
+    /// A hyperparameter out of range (the error names the field, the value and the range).
     pub fn new(cfg: ZoConfig, base: Box<dyn Transform>, name: impl Into<String>) -> Result<Self> {
         cfg.validate()?;
         let name = name.into();

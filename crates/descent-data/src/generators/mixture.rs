@@ -62,6 +62,10 @@ pub struct MixtureSample {
 
 impl GaussianMixture {
     /// Draws the class and sub-cluster centres from `rng`. Errors name the invalid field.
+    ///
+    /// # Errors
+    ///
+    /// Zero classes or dimensions, a scale or weight that is negative or not finite, or class weights of the wrong count, naming the field.
     pub fn new(config: MixtureConfig, rng: &mut Rng) -> Result<GaussianMixture> {
         if config.classes == 0 {
             return Err(Error::invalid("mixture.classes", 0, "an integer >= 1"));
@@ -142,6 +146,10 @@ impl GaussianMixture {
 
     /// `counts[c]` samples of each class c (class-major order: all of class 0, then class 1, ...),
     /// with each sample's sub-cluster. P2's pool is `counts = [400; K] ++ [300; U]`.
+    ///
+    /// # Errors
+    ///
+    /// `counts` of another length than the number of classes.
     pub fn sample_per_class(&self, counts: &[usize], rng: &mut Rng) -> Result<MixtureSample> {
         if counts.len() != self.config.classes {
             return Err(Error::invalid(

@@ -184,6 +184,10 @@ pub struct Stream {
 impl Stream {
     /// A stream of `batch_size` samples per step drawn with `rng` (e.g. the run's `"batches"`
     /// stream).
+    ///
+    /// # Errors
+    ///
+    /// `batch_size` = 0.
     pub fn new(generator: Arc<dyn Generator>, batch_size: usize, rng: Rng) -> Result<Stream> {
         if batch_size == 0 {
             return Err(Error::invalid("batch_size", 0, "an integer >= 1"));
@@ -201,6 +205,10 @@ impl Stream {
     /// A stream of the generator named by a dataset spec (`mixture(...)`, `teacher(...)`,
     /// `gaussian(...)`); the spec's `seed` fixes the structure, `rng` the samples, and its `n`
     /// is ignored.
+    ///
+    /// # Errors
+    ///
+    /// A spec that names no generator or has invalid keys, or `batch_size` = 0.
     pub fn from_spec(spec: &Spec, batch_size: usize, rng: Rng) -> Result<Stream> {
         let (g, _) = generator_from_spec(spec)?;
         Stream::new(g, batch_size, rng)

@@ -19,6 +19,10 @@ impl Partition {
     /// round(p_k·n_c) of the class's samples (shuffled), so the shares sum to n_c exactly. The
     /// whole draw is repeated while some client holds fewer than `min_size` samples (P3: 10), up
     /// to 1000 times. Small α gives clients few classes each; α → ∞ gives IID shares.
+    ///
+    /// # Errors
+    ///
+    /// Real (non-class) targets, zero clients, α not finite and > 0, or a `min_size` no draw meets, naming the field.
     pub fn dirichlet(
         data: &Dataset,
         clients: usize,
@@ -105,6 +109,10 @@ impl Partition {
     }
 
     /// An IID partition: a random permutation cut into K parts whose sizes differ by at most one.
+    ///
+    /// # Errors
+    ///
+    /// Zero clients, or more clients than samples.
     pub fn iid(data: &Dataset, clients: usize, rng: &mut Rng) -> Result<Partition> {
         if clients == 0 || clients > data.len() {
             return Err(Error::invalid(

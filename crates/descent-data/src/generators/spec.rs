@@ -32,6 +32,10 @@ pub struct SampleSize {
 }
 
 /// The generator a spec names and the spec's sample size; errors name `generator.key`.
+///
+/// # Errors
+///
+/// An unknown generator name or key, or a value out of range, naming `generator.key`.
 pub fn generator_from_spec(spec: &Spec) -> Result<(Arc<dyn Generator>, SampleSize)> {
     no_short_form(spec)?;
     let seed_of = |a: &descent_core::Args<'_>| a.usize("seed", 0).map(|s| s as u64);
@@ -128,6 +132,10 @@ pub fn generator_from_spec(spec: &Spec) -> Result<(Arc<dyn Generator>, SampleSiz
 
 /// The finite dataset a generator spec names: `n` samples (per class for `mixture`, in class
 /// order) drawn from the `"samples"` stream of the spec's seed.
+///
+/// # Errors
+///
+/// As [`generator_from_spec`], and a missing or zero `n`.
 pub fn dataset_from_spec(spec: &Spec) -> Result<Dataset> {
     let mut data = if spec.name == "mixture" {
         // a fixed count per class, as P2's pools
@@ -161,6 +169,10 @@ fn samples_rng(seed: u64) -> Rng {
 }
 
 /// The mixture a `mixture(...)` spec names, as its concrete type (for per-class counts).
+///
+/// # Errors
+///
+/// A spec that is not `mixture(...)`, or a key out of range.
 pub fn mixture_from_spec(spec: &Spec) -> Result<(GaussianMixture, SampleSize)> {
     no_short_form(spec)?;
     let a = spec.args(&[

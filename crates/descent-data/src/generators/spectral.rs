@@ -39,6 +39,10 @@ pub struct SpectralGaussian {
 impl SpectralGaussian {
     /// Variances λ_i of the n directions (≥ 0, finite), the first `relevant` of which are the
     /// relevant subspace; U from `basis`, drawn with `rng` when random.
+    ///
+    /// # Errors
+    ///
+    /// An empty spectrum, variances that are negative or not finite, or `relevant` above the dimension, naming the field.
     pub fn new(
         variances: Vec<f64>,
         relevant: usize,
@@ -82,6 +86,10 @@ impl SpectralGaussian {
     }
 
     /// λ∥ on the `relevant` first directions and λ⊥ on the other `dim − relevant`.
+    ///
+    /// # Errors
+    ///
+    /// Variances that are negative or not finite, or `relevant` above `dim`.
     pub fn flat(
         dim: usize,
         relevant: usize,
@@ -97,6 +105,10 @@ impl SpectralGaussian {
     }
 
     /// λ_i = scale · i^(−exponent), i = 1..dim (P1 §5's MNIST substitute uses exponent 1).
+    ///
+    /// # Errors
+    ///
+    /// A scale or exponent that is negative or not finite, or `relevant` above `dim`.
     pub fn power_law(
         dim: usize,
         relevant: usize,

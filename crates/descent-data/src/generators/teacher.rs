@@ -62,6 +62,10 @@ pub struct Teacher {
 
 impl Teacher {
     /// Draws the teacher's weights from `rng`.
+    ///
+    /// # Errors
+    ///
+    /// Zero input dimensions or outputs, or a noise level that is negative or not finite, naming the field.
     pub fn new(config: TeacherConfig, rng: &mut Rng) -> Result<Teacher> {
         if config.dim == 0 {
             return Err(Error::invalid("teacher.dim", 0, "an integer >= 1"));

@@ -83,8 +83,11 @@ impl std::fmt::Display for Conversion {
 /// noise multiplier `noise_multiplier` (std ÷ clipping norm): one stage of a schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Stage {
+    /// q: the Poisson sampling rate of each release, in (0, 1].
     pub q: f64,
+    /// σ: noise std ÷ clipping norm.
     pub noise_multiplier: f64,
+    /// Number of releases in the stage.
     pub steps: u64,
 }
 
@@ -253,10 +256,13 @@ pub fn full_batch_epsilon_closed_form(stages: &[Stage], delta: f64) -> Result<(f
 /// An (ε, δ) guarantee and where it came from.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Epsilon {
+    /// ε (natural-log units, as in every DP paper).
     pub epsilon: f64,
+    /// δ, the failure probability the ε holds at.
     pub delta: f64,
     /// The order of the grid that attains the minimum.
     pub order: u32,
+    /// The RDP → (ε, δ) conversion that produced it.
     pub conversion: Conversion,
 }
 
@@ -295,7 +301,9 @@ pub fn epsilon_from_rdp(
 /// A privacy budget (ε, δ), validated.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Budget {
+    /// ε > 0.
     pub epsilon: f64,
+    /// δ in (0, 1).
     pub delta: f64,
 }
 
@@ -479,6 +487,7 @@ pub struct Calibration {
     pub stages: Vec<Stage>,
     /// Its guarantee (≤ the target, within the bisection's tolerance of it).
     pub epsilon: Epsilon,
+    /// The ε the calibration aimed at.
     pub target: f64,
 }
 

@@ -115,7 +115,9 @@ pub fn add_gaussian_noise(sum: &mut [f64], std: f64, rng: &mut Rng) {
 /// 0 then).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ReleaseSpec {
+    /// C: the per-sample clipping norm (`None`: non-private).
     pub clip: Option<f64>,
+    /// σ: the noise std on the clipped sum is σ·C.
     pub noise_multiplier: f64,
 }
 

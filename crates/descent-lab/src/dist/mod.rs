@@ -86,12 +86,17 @@ impl Task {
 /// Everything `descent dist` takes (recorded in the report's `config`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DistOptions {
+    /// The task: `puf` (federated unlearning, P3) or `adp-vrsgp` (decentralized DP, P9).
     pub task: String,
+    /// The transport the run uses (in process or MPI).
     pub backend: Backend,
     /// The experiment's preset, config file and `--set key=value` overrides.
     pub preset: String,
+    /// The run's seed; every random choice derives from it.
     pub seed: u64,
+    /// A TOML config file over the preset, if given.
     pub config_file: Option<PathBuf>,
+    /// `key=value` overrides applied last.
     pub sets: Vec<String>,
     /// PUF: `special` or `regular`.
     pub mode: String,
@@ -116,10 +121,13 @@ pub struct DistOptions {
 /// One round as rank 0 saw it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RoundRecord {
+    /// The round number (from 0).
     pub round: u64,
     /// 0 = training, 1 = unlearning round, 2 = recovery (PUF); 0 for push-sum.
     pub phase: u8,
+    /// Wall-clock seconds of the round on rank 0.
     pub wall_s: f64,
+    /// Messages and bytes the round moved.
     pub traffic: Traffic,
     /// Test accuracy of the server's model after the round (PUF), NaN when not evaluated.
     pub test_accuracy: f64,
@@ -130,6 +138,7 @@ pub struct RoundRecord {
 /// What a task hands to the report (on rank 0).
 #[derive(Debug, Clone, Default)]
 pub struct Outcome {
+    /// Every round in order.
     pub rounds: Vec<RoundRecord>,
     /// Per rank (index), per call: the MPI log (empty in process).
     pub ranks: Vec<Vec<RankRound>>,
@@ -137,6 +146,7 @@ pub struct Outcome {
     pub params: Vec<Vec<f64>>,
     /// Summary numbers (name, value).
     pub summary: Vec<(String, f64)>,
+    /// The paper the task reproduces (its short id, for the report).
     pub paper: &'static str,
 }
 

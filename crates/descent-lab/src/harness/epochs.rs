@@ -22,6 +22,7 @@ pub trait EpochMetrics {
 /// One measurement (epoch 0 is before training).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct EpochRecord<M> {
+    /// The epoch (0 is the measurement before training).
     pub epoch: usize,
     /// Optimizer steps so far.
     pub steps: u64,
@@ -29,6 +30,7 @@ pub struct EpochRecord<M> {
     pub evals: EvalCounts,
     /// Wall-clock seconds of optimization so far (measurements excluded).
     pub seconds: f64,
+    /// What the caller's measurement returned after the epoch.
     pub metrics: M,
 }
 
@@ -41,17 +43,24 @@ pub enum EpochEnd {
     /// epoch did (`step` = the steps so far; that measurement is the last record).
     /// `last_finite_loss` is the last finite loss a step or a measurement reported.
     Diverged {
+        /// The 1-based step that produced a non-finite value.
         step: u64,
+        /// The last finite loss before it, if any.
         last_finite_loss: Option<f64>,
     },
     /// A stop was requested ([`LoopPlan::stop`]) and honoured after step `step`.
-    Stopped { step: u64 },
+    Stopped {
+        /// Steps taken when the loop stopped.
+        step: u64,
+    },
 }
 
 /// The records of a run and how it ended.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EpochRun<M> {
+    /// One record per measured epoch, epoch 0 first.
     pub records: Vec<EpochRecord<M>>,
+    /// How the run ended.
     pub end: EpochEnd,
 }
 
@@ -122,7 +131,9 @@ pub type SaveFn<'a, P, M> =
 
 /// The shape of an epoch loop and its pauses.
 pub struct LoopPlan<'a, P: Problem, M> {
+    /// Epochs to run.
     pub epochs: usize,
+    /// Optimizer steps per epoch.
     pub steps_per_epoch: u64,
     /// Continue from this state (`None`: start by measuring epoch 0). The optimizer, `x` and
     /// the problem must be restored to the same point by the caller.
@@ -136,6 +147,7 @@ pub struct LoopPlan<'a, P: Problem, M> {
     /// Also call `save` when the last epoch is done (a study's finished runs are then resumed
     /// as finished, not re-run).
     pub save_at_end: bool,
+    /// Called with the loop state, `x`, the optimizer and the problem at each pause (checkpoints).
     pub save: Option<SaveFn<'a, P, M>>,
 }
 
@@ -297,9 +309,11 @@ pub fn run_epochs_paused<P: Problem, M: EpochMetrics>(
 pub struct DataMetrics {
     /// Mean loss over the whole training part (the divergence watch).
     pub train_loss: f64,
+    /// Accuracy over the training part (`None` for regression).
     pub train_accuracy: Option<f64>,
     /// Mean loss over the test part.
     pub test_loss: f64,
+    /// Accuracy over the test part (`None` for regression).
     pub test_accuracy: Option<f64>,
 }
 

@@ -83,6 +83,7 @@ impl Default for TrainConfig {
 /// The measurements after one epoch (epoch 0 is before training).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct EpochRecord {
+    /// The epoch (0 is before training).
     pub epoch: usize,
     /// Optimizer steps so far.
     pub steps: u64,
@@ -101,40 +102,60 @@ pub struct EpochRecord {
 /// A finished run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainSummary {
+    /// The data spec.
     pub data: String,
+    /// The model spec.
     pub model: String,
+    /// The optimizer's spec text.
     pub optimizer: String,
     /// The optimizer's resolved configuration (every key with its value, nested transforms
     /// included), from its config structs.
     #[serde(default)]
     pub optimizer_config: serde_json::Value,
+    /// The loss (`ce`, `mse`, ...).
     pub loss: String,
+    /// The run's seed.
     pub seed: u64,
+    /// Epochs trained.
     pub epochs: usize,
+    /// Optimizer steps taken.
     pub steps: u64,
+    /// Model parameters.
     pub n_params: usize,
+    /// Training samples.
     pub n_train: usize,
+    /// Test samples.
     pub n_test: usize,
+    /// Final mean loss over the training part.
     pub train_loss: f64,
+    /// Final mean loss over the test part.
     pub test_loss: f64,
+    /// Final test accuracy (`None` for regression).
     pub test_accuracy: Option<f64>,
+    /// Optimization seconds (measurements excluded).
     pub seconds: f64,
+    /// Oracle evaluations of the run.
     pub evals: EvalCounts,
 }
 
 /// Everything a run produced.
 #[derive(Debug, Clone)]
 pub struct TrainRun {
+    /// The summary.
     pub summary: TrainSummary,
+    /// One record per epoch, epoch 0 first.
     pub history: Vec<EpochRecord>,
     /// The model's layout (block names and shapes of `params`).
     pub layout: Layout,
+    /// The final parameters.
     pub params: Vec<f64>,
 }
 
 /// The data of a run after splitting and standardizing.
 pub struct PreparedData {
+    /// The training part.
     pub train: Arc<Dataset>,
+    /// The test part.
     pub test: Arc<Dataset>,
 }
 

@@ -38,6 +38,7 @@ impl EpochMetrics for PrivateMetrics {
 /// A finished DP-SGD run: the ordinary run (summary, history, parameters) and the privacy
 /// book-keeping.
 pub struct PrivateRun {
+    /// The ordinary run.
     pub run: TrainRun,
     /// ε spent after each epoch (epoch 0 first: 0).
     pub epsilon: Vec<f64>,
@@ -45,6 +46,7 @@ pub struct PrivateRun {
     pub spent: Epsilon,
     /// ε spent in the other conversion (classic when improved is reported, and vice versa).
     pub spent_other: Epsilon,
+    /// The resolved DP-SGD schedule the run used.
     pub schedule: DpSchedule,
     /// Poisson sampling rate q = batch size / training samples.
     pub sampling_rate: f64,

@@ -50,10 +50,13 @@ pub struct RunControl {
 /// A run that finished, or one that was stopped with a checkpoint.
 #[derive(Debug)]
 pub enum Trained<R> {
+    /// The run finished; its result.
     Finished(R),
     /// Stopped after optimizer step `step`; `checkpoint` is the file to resume from.
     Stopped {
+        /// Optimizer steps taken.
         step: u64,
+        /// The checkpoint file.
         checkpoint: PathBuf,
     },
 }
@@ -75,9 +78,13 @@ impl<R> Trained<R> {
 /// standardized) features and targets, so a data file changed under the same spec is noticed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DataFingerprint {
+    /// Training samples.
     pub n_train: usize,
+    /// Test samples.
     pub n_test: usize,
+    /// Features per sample.
     pub n_features: usize,
+    /// CRC-32 of the prepared features and targets, hex.
     pub crc32: String,
 }
 
@@ -122,7 +129,9 @@ impl std::fmt::Display for DataFingerprint {
 /// A layout block's name and shape as a checkpoint records them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlockShape {
+    /// The block's name.
     pub name: String,
+    /// Its shape (row-major).
     pub shape: Vec<usize>,
 }
 
@@ -140,7 +149,9 @@ fn block_shapes(layout: &Layout) -> Vec<BlockShape> {
 /// The DP-SGD part of a checkpoint: releases made and the accountant's spent budget.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DpProgress {
+    /// Privacy releases made (DP-SGD steps).
     pub releases: u64,
+    /// The accountant with the budget spent so far.
     pub accountant: RdpAccountant,
 }
 
@@ -148,14 +159,21 @@ pub struct DpProgress {
 /// [`LoopState`] as JSON, typed by the run's metrics once the settings have been checked.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrainCheckpoint {
+    /// The run's settings.
     pub config: TrainConfig,
     /// The `dp(...)` spec of a DP-SGD run.
     pub privacy: Option<String>,
+    /// What the run trains on (checked on resume).
     pub data: DataFingerprint,
+    /// The model's layout (checked on resume).
     pub layout: Vec<BlockShape>,
+    /// The loop's state as JSON.
     pub progress: serde_json::Value,
+    /// The parameters.
     pub params: Vec<f64>,
+    /// The optimizer's state.
     pub optimizer: OptimizerState,
+    /// DP-SGD's progress (`None` without privacy).
     pub dp: Option<DpProgress>,
 }
 
@@ -187,10 +205,15 @@ impl Resumable for DpSgdProblem<Objective> {
 
 /// One training run's settings and data, with its [`RunControl`].
 pub struct Session<'a> {
+    /// The run's settings.
     pub cfg: &'a TrainConfig,
+    /// The `dp(...)` spec of a DP-SGD run.
     pub privacy: Option<&'a str>,
+    /// The prepared data.
     pub data: &'a PreparedData,
+    /// Checkpointing, resuming and the stop flag.
     pub control: &'a RunControl,
+    /// Optimizer steps per epoch.
     pub steps_per_epoch: u64,
 }
 

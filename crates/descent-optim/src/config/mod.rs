@@ -97,6 +97,10 @@ impl Check {
     }
 
     /// Ok when `x` passes; else the error naming `field`.
+    ///
+    /// # Errors
+    ///
+    /// `x` outside the check's range, naming `field`.
     pub fn apply(&self, field: impl FnOnce() -> String, x: f64) -> Result<()> {
         if (self.holds)(x) {
             Ok(())
@@ -106,6 +110,10 @@ impl Check {
     }
 
     /// Ok when `x`, written in a spec, passes.
+    ///
+    /// # Errors
+    ///
+    /// `x` outside the check's range, naming `field`.
     pub fn apply_in_spec(&self, field: impl FnOnce() -> String, x: f64) -> Result<()> {
         match self.in_spec {
             Some((holds, expected)) if !holds(x) => Err(Error::invalid(field(), x, expected)),
@@ -169,6 +177,10 @@ pub trait Config: Clone + Serialize + DeserializeOwned + Send + Sync + 'static {
 }
 
 /// Range check of one field (for [`config!`](crate::config!)).
+///
+/// # Errors
+///
+/// A value outside the range, naming `owner.key`.
 #[doc(hidden)]
 pub fn check_field<P: Param>(v: &P, check: &Check, owner: &str, key: &str) -> Result<()> {
     match v.number() {
@@ -178,6 +190,10 @@ pub fn check_field<P: Param>(v: &P, check: &Check, owner: &str, key: &str) -> Re
 }
 
 /// Range check of one field given in a spec (for [`config!`](crate::config!)).
+///
+/// # Errors
+///
+/// A value outside the range, naming the spec's `name.key`.
 #[doc(hidden)]
 pub fn check_spec_field<P: Param>(v: &P, check: &Check, args: &Args<'_>, key: &str) -> Result<()> {
     match v.number() {
@@ -355,6 +371,10 @@ macro_rules! config {
 
             /// Reads a spec of this config (keys, defaults and checks as declared); unknown keys
             /// are errors listing the valid ones.
+            ///
+            /// # Errors
+            ///
+            /// An unknown key (listing the valid ones), a value of the wrong type, a required key missing, or a value out of range, naming `name.key`.
             pub fn from_spec(spec: &descent_core::Spec) -> descent_core::Result<Self> {
                 <Self as $crate::config::Config>::from_spec_with(spec, &[])
             }

@@ -165,6 +165,10 @@ impl Param for Option<f64> {
 
 /// The quantizer under `key` (a float-format spec such as `bf16` or `fmt(e=8, m=7,
 /// round=stochastic)`), with errors naming `optimizer.key.field`.
+///
+/// # Errors
+///
+/// A spec that is not a float format, an unknown rounding, or bits out of range.
 pub fn quantizer(args: &Args<'_>, key: &str) -> Result<Option<Quantizer>> {
     let Some(s) = args.spec(key)? else {
         return Ok(None);
@@ -207,7 +211,12 @@ impl Param for Option<Quantizer> {
     }
 }
 
-/// A quantizer that must be given (`quantize(fmt=..)`); its unset value has 0 exponent bits.
+/// The seed that marks the unset value of a required quantizer field. Every quantizer read from a
+/// spec has seed 0 until its owner sets one from the run seed at build, so no given value has it.
+const UNSET_QUANTIZER_SEED: u64 = u64::MAX;
+
+/// A quantizer that must be given (`quantize(fmt=..)`); its unset value is fp64 with the seed
+/// `u64::MAX` (a float format cannot be invalid, so the seed marks it).
 impl Param for Quantizer {
     fn expected(&self) -> String {
         FORMAT_EXPECTED.into()
@@ -219,16 +228,11 @@ impl Param for Quantizer {
         (!self.is_unset()).then(|| self.to_string())
     }
     fn unset() -> Self {
-        Quantizer::new(
-            FloatFormat {
-                exponent_bits: 0,
-                ..FloatFormat::FP64
-            },
-            descent_core::Rounding::Nearest,
-        )
+        Quantizer::new(FloatFormat::FP64, descent_core::Rounding::Nearest)
+            .with_seed(UNSET_QUANTIZER_SEED)
     }
     fn is_unset(&self) -> bool {
-        self.format.exponent_bits == 0
+        self.seed == UNSET_QUANTIZER_SEED && self.format == FloatFormat::FP64
     }
 }
 
@@ -356,6 +360,10 @@ macro_rules! spec_enum {
             }
 
             /// Parses a spec name; errors name `field` and list the choices.
+            ///
+            /// # Errors
+            ///
+            /// A name that is not one of the choices (listed in the error).
             pub fn parse(field: &str, s: &str) -> descent_core::Result<Self> {
                 match s {
                     $( $text => Ok($Name::$Variant), )+

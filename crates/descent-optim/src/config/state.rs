@@ -58,6 +58,10 @@ impl TransformState {
     }
 
     /// Ok when the state was written by a transform of this kind.
+    ///
+    /// # Errors
+    ///
+    /// A state of another kind, naming both.
     pub fn expect_kind(&self, kind: &str) -> Result<()> {
         if self.kind == kind {
             Ok(())
@@ -73,6 +77,10 @@ impl TransformState {
     /// Ok when this is the state of a stateless method of kind `kind` (no children, no saved
     /// state): the default `load_state` of transforms and optimizers. `what` names the field
     /// ("transform state" or "optimizer state") and `name` the method in the error.
+    ///
+    /// # Errors
+    ///
+    /// A state of another kind, or one with children or saved data.
     pub fn expect_stateless(&self, kind: &str, what: &str, name: &str) -> Result<()> {
         self.expect_kind(kind)?;
         self.expect_children(0)?;
@@ -88,6 +96,10 @@ impl TransformState {
     }
 
     /// The nested states, which must number `n`.
+    ///
+    /// # Errors
+    ///
+    /// Another number of nested states.
     pub fn expect_children(&self, n: usize) -> Result<&[TransformState]> {
         if self.children.len() == n {
             Ok(&self.children)
@@ -101,6 +113,10 @@ impl TransformState {
     }
 
     /// The saved config as a value of `current`'s type, validated.
+    ///
+    /// # Errors
+    ///
+    /// A saved config that does not deserialize into `C` or does not validate.
     pub fn read_config<C: Config>(&self, _current: &C) -> Result<C> {
         let cfg: C = descent_core::json::from_value(self.config.clone()).map_err(|e| {
             Error::invalid(
@@ -115,6 +131,10 @@ impl TransformState {
 
     /// The saved own state as a value of `current`'s type, whose vectors must have the same
     /// lengths as `current`'s and whose `dim` entries (parameter counts) the same values.
+    ///
+    /// # Errors
+    ///
+    /// A saved state that does not deserialize into `T`, or vectors or parameter counts that differ from `current`'s.
     pub fn read_state<T: Serialize + DeserializeOwned>(&self, current: &T) -> Result<T> {
         same_shape(&self.kind, "", &to_value(current), &self.state)?;
         descent_core::json::from_value(self.state.clone()).map_err(|e| {
@@ -189,6 +209,10 @@ fn same_shape(
 
 /// Reads a value of the same type as `like` from a JSON value (type inference for
 /// [`plumbing!`](crate::plumbing!)).
+///
+/// # Errors
+///
+/// A value that does not deserialize into `T`, naming `kind`.
 #[doc(hidden)]
 pub fn read_like<T: DeserializeOwned>(_like: &T, kind: &str, v: &serde_json::Value) -> Result<T> {
     descent_core::json::from_value(v.clone())
@@ -381,6 +405,10 @@ macro_rules! plumbing {
 }
 
 /// Deserializes plain data (for tests and tools reading saved states).
+///
+/// # Errors
+///
+/// A value that does not deserialize into `T`.
 pub fn from_value<T: for<'de> Deserialize<'de>>(v: &serde_json::Value) -> Result<T> {
     descent_core::json::from_value(v.clone())
         .map_err(|e| Error::invalid("state", e, "plain data of the expected type"))

@@ -83,6 +83,21 @@ impl AdaBioConfig {
 
 /// Ada-BiO as an [`Optimizer`] over a bilevel problem. Reports the template's extras,
 /// `hypergrad_norm` = ‖g_{x,t}‖ and `max_rayleigh` of the step's Hessian samples.
+///
+/// ```
+/// use std::ops::ControlFlow::Continue;
+/// use descent_core::{Problem, RngStreams, testfns::CosineBilevel};
+/// use descent_optim::{AdaBio, AdaBioConfig, Optimizer, run};
+///
+/// // lower level g = ½(y − x)², upper level f = ½y²: y*(x) = x, Φ(x) = x²/2, minimum at x = 0
+/// let mut problem = CosineBilevel::new(&[1.0], 0.0)?;
+/// let mut z = vec![1.0, 0.0];
+/// let mut opt = AdaBio::new(AdaBioConfig::default(), "ada_bio")?;
+/// opt.init(problem.layout(), &RngStreams::new(0))?;
+/// run(&mut opt, &mut z, &mut problem, 500, |_| Continue(()))?;
+/// assert!(z[0].abs() < 0.1 && z[1].abs() < 0.1, "{z:?}"); // from distance 1 to within 0.1
+/// # Ok::<(), descent_core::Error>(())
+/// ```
 pub struct AdaBio {
     config: AdaBioConfig,
     name: String,
@@ -96,6 +111,10 @@ pub struct AdaBio {
 
 impl AdaBio {
     /// Ada-BiO with these hyperparameters, reporting `name`.
+    ///
+    /// # Errors
+    ///
+    /// A hyperparameter out of range (the error names the field, the value and the range).
     pub fn new(config: AdaBioConfig, name: impl Into<String>) -> Result<Self> {
         config.validate()?;
         Ok(AdaBio {

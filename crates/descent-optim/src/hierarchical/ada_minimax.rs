@@ -249,6 +249,21 @@ pub(crate) fn check_ada_state(dim: usize, st: &AdaState) -> Result<()> {
 /// Ada-Minimax as an [`Optimizer`] over a minimax problem: per step one sample ξ_t for
 /// (g_x, g_y) and, in the two-sample variant, an independent ξ'_t for g̃_x (two minimax
 /// gradient calls). Reports the template's extras and `grad_x_norm` = ‖g_{x,t}‖.
+///
+/// ```
+/// use std::ops::ControlFlow::Continue;
+/// use descent_core::{Problem, RngStreams, testfns::CosineMinimax};
+/// use descent_optim::{AdaMinimax, AdaMinimaxConfig, Optimizer, run};
+///
+/// // f(x, y) = xy − y²/2: y*(x) = x, Φ(x) = x²/2, the saddle point is z = (x, y) = (0, 0)
+/// let mut problem = CosineMinimax::new(1, 0.0)?;
+/// let mut z = vec![1.0, 0.0];
+/// let mut opt = AdaMinimax::new(AdaMinimaxConfig::default(), "ada_minimax")?;
+/// opt.init(problem.layout(), &RngStreams::new(0))?;
+/// run(&mut opt, &mut z, &mut problem, 500, |_| Continue(()))?;
+/// assert!(z[0].abs() < 0.1 && z[1].abs() < 0.1, "{z:?}"); // from distance 1 to within 0.1
+/// # Ok::<(), descent_core::Error>(())
+/// ```
 pub struct AdaMinimax {
     config: AdaMinimaxConfig,
     name: String,
@@ -259,6 +274,10 @@ pub struct AdaMinimax {
 
 impl AdaMinimax {
     /// Ada-Minimax with these hyperparameters, reporting `name`.
+    ///
+    /// # Errors
+    ///
+    /// A hyperparameter out of range (the error names the field, the value and the range).
     pub fn new(config: AdaMinimaxConfig, name: impl Into<String>) -> Result<Self> {
         config.validate()?;
         Ok(AdaMinimax {

@@ -106,6 +106,10 @@ pub fn hashed_index(seed: u64, step: u64, chain: u64, n: usize) -> usize {
 
 impl Neumann {
     /// Checks l and N; errors name `owner.l` / `owner.terms`.
+    ///
+    /// # Errors
+    ///
+    /// l not finite and > 0, or N = 0.
     pub fn validate(&self, owner: &str) -> Result<()> {
         if !(self.l.is_finite() && self.l > 0.0) {
             return Err(Error::invalid(
@@ -127,6 +131,10 @@ impl Neumann {
     /// Writes the estimate ∇̄f at z = (x, y) (d_x = `dx`) into `out` (length d_x). `q` is the
     /// randomised truncation's draw (ignored by the deterministic sum). `problem` must offer the
     /// bilevel view; `owner` names the error when a Hessian sample exceeds l.
+    ///
+    /// # Errors
+    ///
+    /// A Hessian sample whose curvature exceeds l (the series would diverge), naming `owner.l`.
     #[allow(clippy::too_many_arguments)]
     pub fn estimate(
         &self,

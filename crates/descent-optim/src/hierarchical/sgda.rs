@@ -57,6 +57,21 @@ pub struct SgdaState {
 
 /// SGDA / PDSM as an [`Optimizer`] over a minimax problem; reports the extras `grad_x_norm`
 /// and `grad_y_norm` of the step's sample.
+///
+/// ```
+/// use std::ops::ControlFlow::Continue;
+/// use descent_core::{Problem, RngStreams, testfns::CosineMinimax};
+/// use descent_optim::{Sgda, SgdaConfig, Optimizer, run};
+///
+/// // f(x, y) = xy − y²/2: y*(x) = x, Φ(x) = x²/2, the saddle point is z = (x, y) = (0, 0)
+/// let mut problem = CosineMinimax::new(1, 0.0)?;
+/// let mut z = vec![1.0, 0.0];
+/// let mut opt = Sgda::new(SgdaConfig { eta_x: 0.1, eta_y: 0.5, ..Default::default() }, "sgda")?;
+/// opt.init(problem.layout(), &RngStreams::new(0))?;
+/// run(&mut opt, &mut z, &mut problem, 500, |_| Continue(()))?;
+/// assert!(z[0].abs() < 0.1 && z[1].abs() < 0.1, "{z:?}"); // from distance 1 to within 0.1
+/// # Ok::<(), descent_core::Error>(())
+/// ```
 pub struct Sgda {
     config: SgdaConfig,
     name: String,
@@ -66,6 +81,10 @@ pub struct Sgda {
 
 impl Sgda {
     /// SGDA with these steps, reporting `name`.
+    ///
+    /// # Errors
+    ///
+    /// A hyperparameter out of range (the error names the field, the value and the range).
     pub fn new(config: SgdaConfig, name: impl Into<String>) -> Result<Self> {
         config.validate()?;
         Ok(Sgda {

@@ -60,6 +60,21 @@ pub struct StocBioState {
 
 /// The StocBiO-style baseline as an [`Optimizer`] over a bilevel problem; reports the extras
 /// `hypergrad_norm` (‖∇̄f‖ of the step) and `max_rayleigh`.
+///
+/// ```
+/// use std::ops::ControlFlow::Continue;
+/// use descent_core::{Problem, RngStreams, testfns::CosineBilevel};
+/// use descent_optim::{StocBio, StocBioConfig, Optimizer, run};
+///
+/// // lower level g = ½(y − x)², upper level f = ½y²: y*(x) = x, Φ(x) = x²/2, minimum at x = 0
+/// let mut problem = CosineBilevel::new(&[1.0], 0.0)?;
+/// let mut z = vec![1.0, 0.0];
+/// let mut opt = StocBio::new(StocBioConfig { eta_x: 0.5, eta_y: 0.5, ..Default::default() }, "stocbio")?;
+/// opt.init(problem.layout(), &RngStreams::new(0))?;
+/// run(&mut opt, &mut z, &mut problem, 500, |_| Continue(()))?;
+/// assert!(z[0].abs() < 0.1 && z[1].abs() < 0.1, "{z:?}"); // from distance 1 to within 0.1
+/// # Ok::<(), descent_core::Error>(())
+/// ```
 pub struct StocBio {
     config: StocBioConfig,
     name: String,
@@ -72,6 +87,10 @@ pub struct StocBio {
 
 impl StocBio {
     /// The baseline with these hyperparameters, reporting `name`.
+    ///
+    /// # Errors
+    ///
+    /// A hyperparameter out of range (the error names the field, the value and the range).
     pub fn new(config: StocBioConfig, name: impl Into<String>) -> Result<Self> {
         config.validate()?;
         Ok(StocBio {

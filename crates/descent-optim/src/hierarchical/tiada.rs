@@ -50,6 +50,21 @@ pub struct TiAdaState {
 
 /// TiAda as an [`Optimizer`] over a minimax problem; reports the extras `eta_x` and `eta_y`
 /// (the effective steps η/denominator).
+///
+/// ```
+/// use std::ops::ControlFlow::Continue;
+/// use descent_core::{Problem, RngStreams, testfns::CosineMinimax};
+/// use descent_optim::{TiAda, TiAdaConfig, Optimizer, run};
+///
+/// // f(x, y) = xy − y²/2: y*(x) = x, Φ(x) = x²/2, the saddle point is z = (x, y) = (0, 0)
+/// let mut problem = CosineMinimax::new(1, 0.0)?;
+/// let mut z = vec![1.0, 0.0];
+/// let mut opt = TiAda::new(TiAdaConfig::default(), "tiada")?;
+/// opt.init(problem.layout(), &RngStreams::new(0))?;
+/// run(&mut opt, &mut z, &mut problem, 500, |_| Continue(()))?;
+/// assert!(z[0].abs() < 0.1 && z[1].abs() < 0.1, "{z:?}"); // from distance 1 to within 0.1
+/// # Ok::<(), descent_core::Error>(())
+/// ```
 pub struct TiAda {
     config: TiAdaConfig,
     name: String,
@@ -59,6 +74,10 @@ pub struct TiAda {
 
 impl TiAda {
     /// TiAda with these hyperparameters, reporting `name`.
+    ///
+    /// # Errors
+    ///
+    /// A hyperparameter out of range (the error names the field, the value and the range).
     pub fn new(config: TiAdaConfig, name: impl Into<String>) -> Result<Self> {
         config.validate()?;
         Ok(TiAda {

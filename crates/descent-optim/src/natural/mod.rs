@@ -53,9 +53,17 @@ pub enum Solver {
     Sample,
     /// The GPU-efficient randomized Nyström approximation K ≈ BBᵀ of rank `rank` with the
     /// absolute shift ν = `shift` (spec §2.5, the paper's Algorithm 2), fresh sketch each step.
-    Nystrom { rank: usize, shift: f64 },
+    Nystrom {
+        /// Sketch size ℓ (at most the residuals N of a batch).
+        rank: usize,
+        /// The shift ν ≥ 0 of K + νI ≈ BBᵀ (Algorithm 2).
+        shift: f64,
+    },
     /// Sketch-and-project: y = Ω(ΩᵀKΩ + λI)⁻¹Ωᵀζ with a Gaussian N × `rank` sketch Ω.
-    SketchProject { rank: usize },
+    SketchProject {
+        /// Sketch size ℓ: the columns of Ω (at most the residuals N of a batch).
+        rank: usize,
+    },
 }
 
 /// The keys `rank` (sketched solvers) and `shift` (Nyström); the solver itself is the
@@ -123,7 +131,9 @@ pub enum StepRule {
     LineSearch,
     /// α = min(lr, √C/‖φ‖) (the SPRING norm constraint C when given, else α = lr).
     Fixed {
+        /// The step α when the norm constraint does not bind, > 0.
         lr: f64,
+        /// SPRING's C: the step is capped so that α‖φ‖ ≤ √C (`None`: no cap).
         norm_constraint: Option<f64>,
     },
 }
@@ -359,6 +369,33 @@ impl StepTimes {
 }
 
 /// ENGD and its relatives as one [`Optimizer`] over [`Residuals`](descent_core::Residuals) problems (see the module docs).
+///
+/// ```
+/// use std::ops::ControlFlow::Continue;
+/// use descent_core::{Problem, RngStreams};
+/// use descent_optim::conformance::RosenbrockResiduals;
+/// use descent_optim::{Engd, EngdConfig, Optimizer, Solver, run};
+///
+/// // Rosenbrock as ½‖r(x)‖²: ENGD (parameter space), ENGD-W (sample space, Woodbury),
+/// // SPRING (momentum), Nyström and sketch-and-project, each with the grid line search.
+/// let sketched = EngdConfig { damping: 1e-4, ..Default::default() };
+/// let family = [
+///     ("engd", EngdConfig { solver: Solver::Parameter, ..Default::default() }),
+///     ("engd_w", EngdConfig::default()),
+///     ("spring", EngdConfig { momentum: 0.5, ..Default::default() }),
+///     ("nystrom", EngdConfig { solver: Solver::Nystrom { rank: 2, shift: 1e-7 }, ..sketched }),
+///     ("sap", EngdConfig { solver: Solver::SketchProject { rank: 2 }, ..sketched }),
+/// ];
+/// for (name, cfg) in family {
+///     let mut problem = RosenbrockResiduals::new();
+///     let mut x = vec![-1.2, 1.0]; // f = 24.2
+///     let mut engd = Engd::new(cfg, name)?;
+///     engd.init(problem.layout(), &RngStreams::new(0))?;
+///     let end = run(&mut engd, &mut x, &mut problem, 100, |_| Continue(()))?;
+///     assert!(end.final_loss().unwrap() < 1e-8, "{name}: {:?}", end.final_loss());
+/// }
+/// # Ok::<(), descent_core::Error>(())
+/// ```
 pub struct Engd {
     cfg: EngdConfig,
     name: String,
@@ -384,7 +421,10 @@ pub struct Engd {
 /// sketches, so a resumed run draws the same ones).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EngdState {
+    /// Steps taken (the index of the next step's sketch).
     pub step: u64,
+    /// SPRING's momentum φ in parameter space (P values once built; with μ = 0 the last
+    /// increment).
     pub phi: Vec<f64>,
 }
 
@@ -398,6 +438,10 @@ impl FromConfig for Engd {
 
 impl Engd {
     /// An optimizer with this configuration, reporting `name` (its spec text).
+    ///
+    /// # Errors
+    ///
+    /// A hyperparameter out of range (the error names the field, the value and the range).
     pub fn new(cfg: EngdConfig, name: impl Into<String>) -> Result<Self> {
         let name = name.into();
         cfg.validate()?;
@@ -448,6 +492,10 @@ impl Engd {
     /// sample space, Nyström or sketch-and-project), the very solve [`Optimizer::step`] runs,
     /// exposed so that it can be checked and timed on its own (P8 checks 4 and 6). Needs
     /// [`Optimizer::init`] (P is the layout's length); does not advance the step or the momentum.
+    ///
+    /// # Errors
+    ///
+    /// A Jacobian or residual whose length does not fit N × P (after init), or a solve that fails on non-finite input.
     pub fn solve_direction(&mut self, jac: &[f64], r: &[f64]) -> Result<&[f64]> {
         let n = r.len();
         if self.inc.len() != self.dim || jac.len() != n * self.dim {

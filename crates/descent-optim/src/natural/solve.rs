@@ -9,6 +9,10 @@ use super::*;
 /// `k` right-hand sides in `b` (n × k, overwritten): Cholesky with jitter escalation up to
 /// `max_jitter`, else the SVD pseudo-inverse (the min-norm solution of `lstsq`/gelsd).
 /// Returns (jitter used, whether the fallback fired).
+///
+/// # Errors
+///
+/// A matrix that neither Cholesky nor the SVD can handle (non-finite entries).
 pub fn solve_psd(
     a: &[f64],
     n: usize,
@@ -80,6 +84,10 @@ impl SketchWork {
 ///
 /// Errors when ℓ > N (ΩᵀΩ, hence ΩᵀY, would be singular by construction: the field is
 /// `nystrom.rank`), when Ω or J has the wrong length, or when the input is not finite.
+///
+/// # Errors
+///
+/// See above: ℓ > N (`nystrom.rank`), wrong lengths, or non-finite input.
 pub fn nystrom_factor(
     jac: &[f64],
     n: usize,
@@ -174,6 +182,10 @@ pub(super) fn nystrom_factor_in(
 
 /// (BBᵀ + λI)⁻¹ z = (z − B(BᵀB + λI)⁻¹Bᵀz)/λ (Woodbury; the ℓ × ℓ inner system by Cholesky),
 /// written into `z`. Returns (jitter, fallback) of the inner solve.
+///
+/// # Errors
+///
+/// An inner system that neither Cholesky nor the SVD can solve (non-finite input).
 pub fn nystrom_solve(
     b: &[f64],
     n: usize,

@@ -118,6 +118,10 @@ impl Curvature {
 
 /// The dense Hessian of `f` at `x` from n HVPs along the unit vectors, symmetrised
 /// ((H + Hᵀ)/2), row-major n × n.
+///
+/// # Errors
+///
+/// A point whose length is not `f.dim()`.
 pub fn dense_hessian(f: &mut dyn HessianVector, x: &[f64]) -> Result<Vec<f64>> {
     let n = f.dim();
     check_point(n, x)?;
@@ -198,6 +202,10 @@ fn spectrum(
 }
 
 /// The Euclidean Hessian spectrum of `f` at `x` with β, μ, κ and the zero count.
+///
+/// # Errors
+///
+/// A point whose length is not `f.dim()`, or a decomposition that fails (non-finite input).
 pub fn hessian_curvature(
     f: &mut dyn HessianVector,
     x: &[f64],
@@ -210,6 +218,10 @@ pub fn hessian_curvature(
 
 /// The spectrum of R^{-1/2}∇²f R^{-1/2} at `x`, R = I + DΨᵀDΨ for DΨ = `jac` (row-major
 /// n₂ × n₁, n₁ = f.dim()): the curvature in the pullback metric of a reduction (P5 §2.3).
+///
+/// # Errors
+///
+/// A point or Jacobian of the wrong size, a non-finite DΨ, or a decomposition that fails.
 pub fn pullback_curvature(
     f: &mut dyn HessianVector,
     x: &[f64],

@@ -199,6 +199,10 @@ pub struct DriftProbe {
 
 impl DriftProbe {
     /// A probe with every buffer sized; errors name the invalid config field.
+    ///
+    /// # Errors
+    ///
+    /// A config field out of range, naming it.
     pub fn new(cfg: DriftProbeConfig) -> Result<DriftProbe> {
         cfg.validate()?;
         let m = cfg.m;
@@ -354,6 +358,10 @@ pub struct DiffusionFit {
 
 /// Fits MSD = a + 2Dτ by least squares over the lags ≥ `min_lag` (P1 §2.4: skip lags below a
 /// few normal relaxation times 1/(η(λ∥ − λ⊥))). Errors when fewer than 3 lags qualify.
+///
+/// # Errors
+///
+/// Fewer than 3 lags at or above `min_lag`.
 pub fn fit_diffusion(msd: &[(f64, f64)], min_lag: f64) -> Result<DiffusionFit> {
     let pts: Vec<(f64, f64)> = msd
         .iter()
@@ -393,6 +401,10 @@ pub fn fit_diffusion(msd: &[(f64, f64)], min_lag: f64) -> Result<DiffusionFit> {
 /// of ‖W R − W_ref‖_F is the orthogonal polar factor U Vᵀ of Wᵀ W_ref = U Σ Vᵀ. W and W_ref are
 /// row-major `rows × cols`; R (cols × cols) mixes the columns. By SVD, so a rank-deficient
 /// Wᵀ W_ref still gives an optimal (then non-unique) R.
+///
+/// # Errors
+///
+/// Slices that are not `rows × cols`, or an SVD that does not converge.
 pub fn procrustes_align(w: &[f64], w_ref: &[f64], rows: usize, cols: usize) -> Result<Vec<f64>> {
     if rows == 0 || cols == 0 {
         return Err(Error::invalid(
@@ -460,6 +472,10 @@ pub fn procrustes_align(w: &[f64], w_ref: &[f64], rows: usize, cols: usize) -> R
 /// (row-major `out_dim × n`) becomes the representation of stimulus k, the layout of the
 /// relevant block [`DriftProbe::record`] takes. Stimuli need not be the data's principal
 /// directions. `scratch` (length `out_dim`) keeps the call free of allocation.
+///
+/// # Errors
+///
+/// Slices whose lengths do not fit `n`, `in_dim` and `out_dim`.
 pub fn probe_representation(
     stimuli: &[f64],
     in_dim: usize,

@@ -118,6 +118,10 @@ impl EstimatorProbe {
 
 /// Draws `samples` estimates from `estimator` at `x` (no resampling in between: the estimator's
 /// own randomness only) and compares them with `truth`.
+///
+/// # Errors
+///
+/// Zero samples, or `x` or `truth` of another length than the estimator's dimension.
 pub fn probe_estimator(
     estimator: &mut dyn Gradient,
     x: &[f64],
@@ -145,6 +149,10 @@ pub fn probe_estimator(
 
 /// [`probe_estimator`] for a [`ZoGradient`] whose inner problem also offers `Gradient`: the
 /// truth is the inner problem's exact gradient at `x`.
+///
+/// # Errors
+///
+/// An inner problem without gradients, or as [`probe_estimator`].
 pub fn probe_zo<P: Problem>(
     zo: &mut ZoGradient<P, ZoEstimator>,
     x: &[f64],

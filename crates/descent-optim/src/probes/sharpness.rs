@@ -28,6 +28,10 @@ pub struct Sharpness {
 /// through the oracle, so [`descent_core::EvalCounter`] counts them), stopping early when the
 /// top Ritz residual falls below `tol · |λ_max|` or the Krylov space is exhausted. Errors name
 /// a zero `iterations` or a dimension mismatch.
+///
+/// # Errors
+///
+/// Zero `iterations`, or a point whose length is not the problem's dimension.
 pub fn top_hessian_eigenvalue(
     f: &mut dyn HessianVector,
     x: &[f64],
@@ -68,6 +72,10 @@ pub struct Ritz {
 /// from a seeded Gaussian start: at most `iterations` steps, stopping early when the top Ritz
 /// residual is at most `tol · |θ_max|` (`tol = 0` runs them all) or the Krylov space is
 /// exhausted.
+///
+/// # Errors
+///
+/// An eigen-decomposition of the tridiagonal matrix that fails (non-finite input).
 pub fn lanczos(
     mut apply: impl FnMut(&[f64], &mut [f64]),
     n: usize,

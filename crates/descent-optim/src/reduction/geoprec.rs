@@ -33,6 +33,31 @@ crate::config! {
 }
 
 /// GeoPrecGD (see the module docs).
+///
+/// ```
+/// use std::ops::ControlFlow::Continue;
+/// use descent_core::{Layout, Problem, RngStreams, testfns::Quadratic};
+/// use descent_optim::{
+///     AffineMap, GeoPrecConfig, GeoPrecGd, Optimizer, Reduction, ReductionConfig, Split, run,
+/// };
+///
+/// // the quadratic with H = [[2, 1], [1, 2]], x* = (1, 1), x₂ eliminated by its argmin Ψ
+/// let mut layout = Layout::new();
+/// layout.push("x1", &[1]);
+/// layout.push("x2", &[1]);
+/// let h = vec![2.0, 1.0, 1.0, 2.0];
+/// let quad = Quadratic::from_matrix(h.clone(), &[1.0, 1.0])?.with_layout(layout)?;
+/// let cfg = ReductionConfig::eliminate(&["x2"]);
+/// let split = Split::from_globs(quad.layout(), &cfg.eliminate)?;
+/// let map = AffineMap::quadratic_argmin(&h, &[1.0, 1.0], &split)?;
+/// let mut reduced = Reduction::new(quad, map, cfg)?;
+/// let mut x1 = vec![0.0]; // F = 0.75
+/// let mut opt = GeoPrecGd::new(GeoPrecConfig { lr: 0.5, ..Default::default() }, "geoprec")?;
+/// opt.init(reduced.layout(), &RngStreams::new(0))?;
+/// let end = run(&mut opt, &mut x1, &mut reduced, 50, |_| Continue(()))?;
+/// assert!(end.final_loss().unwrap() < 1e-10 && (x1[0] - 1.0).abs() < 1e-5);
+/// # Ok::<(), descent_core::Error>(())
+/// ```
 pub struct GeoPrecGd {
     cfg: GeoPrecConfig,
     name: String,
@@ -44,6 +69,10 @@ pub struct GeoPrecGd {
 
 impl GeoPrecGd {
     /// GeoPrecGD reporting `name`; errors name the bad field.
+    ///
+    /// # Errors
+    ///
+    /// A hyperparameter out of range (the error names the field, the value and the range).
     pub fn new(cfg: GeoPrecConfig, name: impl Into<String>) -> Result<Self> {
         cfg.validate()?;
         Ok(GeoPrecGd {

@@ -20,6 +20,10 @@ pub struct AffineMap {
 
 impl AffineMap {
     /// Ψ(x₁) = `offset` + `matrix`·x₁ for x₁ ∈ ℝ^{n1}; `name` describes it.
+    ///
+    /// # Errors
+    ///
+    /// `n1` or n₂ = 0, or a matrix that is not n₂ × `n1`.
     pub fn new(name: &str, offset: Vec<f64>, matrix: Vec<f64>, n1: usize) -> Result<Self> {
         let n2 = offset.len();
         if n1 == 0 || n2 == 0 {
@@ -43,11 +47,19 @@ impl AffineMap {
     }
 
     /// Ψ ≡ x₂ (the "constant oracle" of spec E2: x₂ frozen at a value).
+    ///
+    /// # Errors
+    ///
+    /// An empty `x2` or `n1` = 0.
     pub fn constant(x2: &[f64], n1: usize) -> Result<Self> {
         Self::new("constant", x2.to_vec(), vec![0.0; x2.len() * n1], n1)
     }
 
     /// Ψ(x₁) = x₂* + M (x₁ − x₁*): an affine map whose graph passes through x* = (x₁*, x₂*).
+    ///
+    /// # Errors
+    ///
+    /// A matrix that is not n₂ × n₁.
     pub fn through(name: &str, x1_star: &[f64], x2_star: &[f64], matrix: Vec<f64>) -> Result<Self> {
         let (n1, n2) = (x1_star.len(), x2_star.len());
         if matrix.len() != n2 * n1 {
@@ -72,6 +84,10 @@ impl AffineMap {
     /// The exact argmin over x₂ of ½‖A x − b‖² (A row-major m × n, columns split by `split`):
     /// Ψ(x₁) = A₂⁺(b − A₁x₁) = (A₂ᵀA₂)⁻¹A₂ᵀ(b − A₁x₁) (spec E2 (a)). Errors when A₂ does not
     /// have full column rank (the argmin is then not unique).
+    ///
+    /// # Errors
+    ///
+    /// Sizes that do not fit, or A₂ without full column rank.
     pub fn least_squares_argmin(
         a: &[f64],
         m: usize,
@@ -136,6 +152,10 @@ impl AffineMap {
 
     /// The exact argmin over x₂ of ½(x − x*)ᵀH(x − x*) (H symmetric n × n, row-major, with
     /// H₂₂ positive definite): Ψ(x₁) = x₂* − H₂₂⁻¹H₂₁(x₁ − x₁*).
+    ///
+    /// # Errors
+    ///
+    /// Sizes that do not fit the split, or H₂₂ not positive definite.
     pub fn quadratic_argmin(h: &[f64], x_star: &[f64], split: &Split) -> Result<Self> {
         let n = x_star.len();
         if h.len() != n * n {
@@ -317,6 +337,10 @@ pub struct FactorElimination {
 
 impl FactorElimination {
     /// For Y (row-major m × n) and rank r.
+    ///
+    /// # Errors
+    ///
+    /// A `y` that is not m × n, or a rank r outside 1..=min(m, n).
     pub fn new(y: &[f64], m: usize, n: usize, r: usize) -> Result<Self> {
         if m == 0 || n == 0 || r == 0 {
             return Err(Error::invalid(

@@ -78,6 +78,10 @@ impl PullbackSolver {
     }
 
     /// g ← R⁻¹g for DΨ = `jac` (row-major n₂ × n₁). Errors on a non-finite DΨ or g.
+    ///
+    /// # Errors
+    ///
+    /// A non-finite DΨ or g, or sizes that do not fit.
     pub fn solve(&mut self, jac: &[f64], n2: usize, n1: usize, g: &mut [f64]) -> Result<()> {
         if jac.len() != n2 * n1 || g.len() != n1 {
             return Err(Error::shape(
@@ -152,6 +156,10 @@ pub struct InvSqrtMetric {
 
 impl InvSqrtMetric {
     /// From DΨ (row-major n₂ × n₁). Errors on a non-finite DΨ.
+    ///
+    /// # Errors
+    ///
+    /// A non-finite DΨ, or a slice that is not n₂ × n₁.
     pub fn new(jac: &[f64], n2: usize, n1: usize) -> Result<Self> {
         if jac.len() != n2 * n1 {
             return Err(Error::shape("pullback metric DΨ", n2 * n1, jac.len()));

@@ -159,6 +159,10 @@ pub struct Split {
 impl Split {
     /// x₂ = the blocks whose name matches one of `globs` (`*` any run, `?` one character).
     /// Errors name a glob that matches no block and a split that leaves either part empty.
+    ///
+    /// # Errors
+    ///
+    /// See above: a glob matching no block, or an empty part.
     pub fn from_globs(layout: &Layout, globs: &[String]) -> Result<Split> {
         let names = || {
             layout
@@ -281,6 +285,27 @@ struct Scratch {
 /// `Gradient` and `ReductionJacobian` when f offers a gradient; `HessianVector` when f offers it
 /// and Ψ is an exact argmin, affine, or has [`ReductionMap::curvature`]. Deterministic: an
 /// argmin map solves the inner problem on all the data, so a stochastic f is not forwarded.
+///
+/// ```
+/// use descent_core::{Gradient, Layout, Problem, testfns::Quadratic};
+/// use descent_optim::{AffineMap, Reduction, ReductionConfig, Split};
+///
+/// // f(x) = ½(x − x*)ᵀH(x − x*), H = [[2, 1], [1, 2]], x* = (1, 1); eliminate x₂ by its argmin
+/// let mut layout = Layout::new();
+/// layout.push("x1", &[1]);
+/// layout.push("x2", &[1]);
+/// let h = vec![2.0, 1.0, 1.0, 2.0];
+/// let quad = Quadratic::from_matrix(h.clone(), &[1.0, 1.0])?.with_layout(layout)?;
+/// let cfg = ReductionConfig::eliminate(&["x2"]);
+/// let split = Split::from_globs(quad.layout(), &cfg.eliminate)?;
+/// let map = AffineMap::quadratic_argmin(&h, &[1.0, 1.0], &split)?;
+/// let mut reduced = Reduction::new(quad, map, cfg)?;
+/// // F(x₁) = ½ (H₁₁ − H₁₂H₂₂⁻¹H₂₁)(x₁ − 1)² = 0.75 (x₁ − 1)², the Schur complement
+/// let mut g = [0.0];
+/// let f = reduced.value_grad(&[0.0], &mut g);
+/// assert!((f - 0.75).abs() < 1e-12 && (g[0] + 1.5).abs() < 1e-12);
+/// # Ok::<(), descent_core::Error>(())
+/// ```
 pub struct Reduction<P: Problem, M: ReductionMap> {
     inner: P,
     map: M,
@@ -294,6 +319,10 @@ impl<P: Problem, M: ReductionMap> Reduction<P, M> {
     /// Reduces `inner` by `map` over the split `config` names. Errors: a config that does not
     /// validate, a glob matching no block, a map whose (n₁, n₂) differs from the split's, the
     /// envelope rule with a map that is not an exact argmin, and a problem without values.
+    ///
+    /// # Errors
+    ///
+    /// See above.
     pub fn new(inner: P, map: M, config: ReductionConfig) -> Result<Self> {
         use crate::config::Config;
         config.validate()?;

@@ -81,6 +81,7 @@ pub struct AccountantResult {
     pub calibration_gap: Vec<(String, f64)>,
     /// Check 7: ε of the decaying-clip plan (classic, improved) and of the constant σ = 2 plan.
     pub decaying_clip: [f64; 2],
+    /// ε of the constant σ = 2 plan (classic, improved).
     pub constant: [f64; 2],
     /// Multipliers of the plan with std fixed at 2 while C halves per stage.
     pub fixed_std_multipliers: Vec<f64>,

@@ -16,6 +16,7 @@ pub const CHECKED_EPSILONS: [f64; 2] = [2.0, 8.0];
 /// Every run and the determinism re-run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ComparisonResult {
+    /// Every run, in job order.
     pub runs: Vec<RunResult>,
     /// The job re-run serially with the same seed.
     pub rerun_of: Job,

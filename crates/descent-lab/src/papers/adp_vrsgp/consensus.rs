@@ -19,6 +19,7 @@ const DIM: usize = 5;
 /// Errors of one gossip run, one value per round.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GossipCurve {
+    /// The topology's name (`exp-forward`, `exp`, `random-tv`).
     pub topology: String,
     /// max_i max_c |z_ic − avg_c| after rounds 1, 2, …
     pub z_error: Vec<f64>,
@@ -35,7 +36,9 @@ pub struct GossipCurve {
 /// Check 1's measurements: exp-forward, exp (±2^j) and random-tv.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConsensusResult {
+    /// Gossip rounds per curve.
     pub rounds: u64,
+    /// One curve per topology.
     pub curves: Vec<GossipCurve>,
 }
 

@@ -77,7 +77,9 @@ impl Method {
 /// How the training data is split over the nodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Split {
+    /// Each node draws a uniform random share of the training data.
     Iid,
+    /// Each node holds a label-skewed share (P9 §5.1).
     NonIid,
 }
 
@@ -111,10 +113,15 @@ pub enum Budgets {
 /// One training run.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Job {
+    /// Which algorithm runs.
     pub method: Method,
+    /// How the data is split over the nodes.
     pub split: Split,
+    /// The communication graph.
     pub graph: Graph,
+    /// Every node's privacy budget.
     pub budgets: Budgets,
+    /// The replica index r (its training seed is [`replica_seed`]).
     pub replica: usize,
 }
 
@@ -150,7 +157,9 @@ impl Job {
 /// What one node ended with.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeEnd {
+    /// Local samples m_i.
     pub m: usize,
+    /// The budget ε_i when calibrated (`None`: non-private or a fixed σ).
     pub target: Option<f64>,
     /// σ_{i,0}.
     pub sigma0: f64,
@@ -158,6 +167,7 @@ pub struct NodeEnd {
     pub multipliers: Vec<f64>,
     /// Spent ε (improved conversion), classic conversion.
     pub spent: Option<f64>,
+    /// Spent ε, classic conversion.
     pub spent_classic: Option<f64>,
     /// Test accuracy of the node's de-biased model.
     pub accuracy: f64,
@@ -166,6 +176,7 @@ pub struct NodeEnd {
 /// What one run measured.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunResult {
+    /// The run's job.
     pub job: Job,
     /// Rounds at which the models were evaluated.
     pub rounds: Vec<f64>,
@@ -175,6 +186,7 @@ pub struct RunResult {
     pub consensus: Vec<f64>,
     /// Spent ε (improved) of every node at those rounds (`spent_curve[node][point]`).
     pub spent_curve: Vec<Vec<f64>>,
+    /// Every node's end state, by node id.
     pub nodes: Vec<NodeEnd>,
     /// The final de-biased models (for the determinism check).
     pub models: Vec<Vec<f64>>,
@@ -199,9 +211,13 @@ impl RunResult {
 
 /// The data and model shared by every run.
 pub struct Setup {
+    /// The held-out test data.
     pub test: Dataset,
+    /// The nodes' training shares under the IID split.
     pub iid: Vec<Arc<Dataset>>,
+    /// The nodes' training shares under the non-IID split.
     pub non_iid: Vec<Arc<Dataset>>,
+    /// The model every node trains (its initial parameters come from the replica seed).
     pub model: Mlp,
 }
 

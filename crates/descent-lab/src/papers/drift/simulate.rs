@@ -26,10 +26,23 @@ use crate::harness::{par_grid, stats};
 /// `RunSpec::seed_key`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Model {
+    /// Oja's subspace rule (P1-a).
     Oja,
-    Sm { tau: f64 },
-    Ae { wd: f64 },
-    Sup { gamma: f64 },
+    /// Similarity matching (P1-b).
+    Sm {
+        /// The lateral time constant τ > 0.
+        tau: f64,
+    },
+    /// The linear autoencoder trained by SGD (P1-c).
+    Ae {
+        /// Weight decay ≥ 0.
+        wd: f64,
+    },
+    /// The supervised two-layer linear network (P1-d).
+    Sup {
+        /// Weight decay γ ≥ 0.
+        gamma: f64,
+    },
 }
 
 impl Model {
@@ -62,15 +75,23 @@ impl Model {
 /// One simulation: a rule, its data and noise, and how long to run it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunSpec {
+    /// The rule trained.
     pub model: Model,
+    /// n: input dimension (relevant plus irrelevant stimuli).
     pub n: usize,
+    /// m: output dimension, also the number of relevant stimuli.
     pub m: usize,
     /// Relevant variances (length m).
     pub var_rel: Vec<f64>,
+    /// λ⊥: the variance of each of the n − m irrelevant inputs.
     pub var_irr: f64,
+    /// η: the learning rate.
     pub eta: f64,
+    /// σ: synaptic noise scale (per-entry variance η·σ² per step; 0 = none).
     pub sigma: f64,
+    /// Measured steps (after the burn-in).
     pub steps: u64,
+    /// Window L of the rotation estimator, in steps.
     pub window: u64,
     /// 0 in a sweep point; the run's own seed when it runs ([`run`]).
     pub seed: u64,
@@ -212,6 +233,7 @@ fn run_one(spec: &RunSpec, c: &Config) -> Result<RunResult> {
 /// A sweep point: its seeds' runs, combined (means over the seeds).
 #[derive(Debug, Clone)]
 pub struct Point {
+    /// The simulation the point runs (seed 0; each run gets its own).
     pub spec: RunSpec,
     /// Number of runs (seeds) combined.
     pub runs: usize,
@@ -225,6 +247,7 @@ pub struct Point {
     pub fit_d: f64,
     /// Least-squares standard error of `fit_d` (an underestimate, see `DiffusionFit::se`).
     pub fit_se: f64,
+    /// Simulated steps per second of wall time, mean over the runs.
     pub steps_per_s: f64,
     /// (lag, MSD) pairs, MSD the mean over the runs.
     pub msd: Vec<(f64, f64)>,
@@ -232,6 +255,7 @@ pub struct Point {
     pub plane_rates: Vec<f64>,
     /// Per-stimulus rates D_i, mean over the runs.
     pub stimulus_rates: Vec<f64>,
+    /// Largest mean ‖Θ‖² per plane in a window (the small-angle condition D·L ≲ 0.05), mean over the runs.
     pub mean_sq_angle: f64,
 }
 

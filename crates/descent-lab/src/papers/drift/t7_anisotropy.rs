@@ -29,7 +29,9 @@ pub fn specs(c: &Config) -> (Option<RunSpec>, Option<RunSpec>) {
 /// T7's points (absent when skipped).
 #[derive(Debug, Clone)]
 pub struct AnisotropyResult {
+    /// The point with anisotropic relevant variances.
     pub aniso: Option<Point>,
+    /// The isotropic point it is compared with.
     pub iso: Option<Point>,
 }
 

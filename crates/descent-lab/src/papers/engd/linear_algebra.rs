@@ -36,6 +36,7 @@ const NYSTROM_CHECK_DAMPING: f64 = 1e-4;
 pub struct WoodburyCase {
     /// Residuals N = N_Ω + N_∂.
     pub n: usize,
+    /// Damping λ.
     pub lambda: f64,
     /// ‖d_W − d_ENGD‖ / ‖d_ENGD‖.
     pub rel_diff: f64,
@@ -44,9 +45,11 @@ pub struct WoodburyCase {
 /// What checks 4, 6 and 10 measured.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LinearAlgebraResult {
+    /// Check 4: ENGD-W against ENGD, one case per (N, λ).
     pub woodbury: Vec<WoodburyCase>,
     /// Check 6: median seconds of the parameter-space and of the sample-space solve.
     pub seconds_parameter: f64,
+    /// Check 6: median seconds of the sample-space solve.
     pub seconds_sample: f64,
     /// Check 10: relative difference of the Nyström solve at ℓ = N from the exact solve of
     /// K + (λ+ν)I.

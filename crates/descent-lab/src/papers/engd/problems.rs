@@ -13,8 +13,11 @@ use super::config::{Config, ProblemConfig};
 /// Which PDE a run uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Which {
+    /// Poisson in 2-D with the sine-product solution.
     A,
+    /// Poisson in 5-D with the cosine-sum solution.
     B,
+    /// The heat equation in 2-D (plus time) with the sine-product solution.
     C,
 }
 

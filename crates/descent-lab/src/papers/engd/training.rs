@@ -21,7 +21,10 @@ use crate::report::num;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Role {
     /// ENGD-W at the problem's damping λ from model seed `seed` (checks 7–9, the comparisons).
-    EngdW { seed: usize },
+    EngdW {
+        /// The model seed index.
+        seed: usize,
+    },
     /// ENGD-W at λ = 1e-6 (checks 5 and 7).
     EngdWLambda1e6,
     /// ENGD, the parameter-space solve, at λ = 1e-6 (check 5).
@@ -29,9 +32,15 @@ pub enum Role {
     /// SPRING with μ = 0 (check 4: must reproduce ENGD-W bit for bit).
     SpringMu0,
     /// SPRING with momentum μ (check 9).
-    Spring { mu: f64 },
+    Spring {
+        /// Momentum μ.
+        mu: f64,
+    },
     /// Nyström-ENGD with damping λ (reported).
-    Nystrom { damping: f64 },
+    Nystrom {
+        /// Damping λ.
+        damping: f64,
+    },
     /// The Adam baseline (check 8).
     Adam,
     /// The L-BFGS baseline (reported).
@@ -44,7 +53,12 @@ pub enum Method {
     /// The ENGD family as `Engd::new(config, spec)`: `spec` is the registry text that builds the
     /// same optimizer (the runs table shows it), `config` is what runs, so a run's solver is
     /// known from the optimizer itself (check 5 needs two different solvers).
-    Natural { config: EngdConfig, spec: String },
+    Natural {
+        /// What runs.
+        config: EngdConfig,
+        /// The registry text that builds the same optimizer.
+        spec: String,
+    },
     /// Any other optimizer of the registry, from its spec text.
     Registry(String),
 }
@@ -116,11 +130,17 @@ impl Method {
 /// One training run.
 #[derive(Debug, Clone)]
 pub struct RunSpec {
+    /// What the run is for (the claims find it by role).
     pub role: Role,
+    /// The PDE.
     pub which: Which,
+    /// The legend label.
     pub label: String,
+    /// The optimizer.
     pub method: Method,
+    /// Optimizer steps.
     pub steps: usize,
+    /// Seed of the model's initial parameters.
     pub model_seed: u64,
     /// Evaluate the L2 error every this many steps (and after the last).
     pub every: usize,
@@ -129,8 +149,11 @@ pub struct RunSpec {
 /// What one run measured.
 #[derive(Debug, Clone)]
 pub struct RunResult {
+    /// What the run was for.
     pub role: Role,
+    /// The PDE.
     pub which: Which,
+    /// The legend label.
     pub label: String,
     /// The optimizer's spec text.
     pub optimizer: String,
@@ -138,12 +161,17 @@ pub struct RunResult {
     pub solver: Option<Solver>,
     /// Logged steps (0 is the initial point) with the L2 error and the optimization seconds.
     pub steps: Vec<f64>,
+    /// Relative L2 error of the solution at each logged step.
     pub l2: Vec<f64>,
+    /// Optimization seconds up to each logged step (evaluations excluded).
     pub seconds: Vec<f64>,
+    /// Relative H1 error at the end (NaN when not reached).
     pub final_h1: f64,
     /// Phase seconds and Cholesky safety nets of the ENGD family (zero for the others).
     pub times: StepTimes,
+    /// Cholesky jitters and SVD fallbacks of the ENGD family.
     pub log: SolveLog,
+    /// Oracle evaluations of the whole run.
     pub evals: EvalCounts,
     /// Why the run stopped early (an error or divergence), if it did.
     pub error: Option<String>,
@@ -189,6 +217,7 @@ impl RunResult {
 /// Every run, in plan order.
 #[derive(Debug, Clone)]
 pub struct TrainingResult {
+    /// Every run, in plan order.
     pub runs: Vec<RunResult>,
 }
 

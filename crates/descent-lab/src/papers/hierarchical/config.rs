@@ -65,10 +65,13 @@ impl Default for R1Config {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct R2Config {
+    /// Dimension d of x and of y.
     pub dim: usize,
     /// Iterations T (the Neumann terms N follow from T, µ = 0.5, l = 2).
     pub steps: u64,
+    /// Seeds per (method, σ).
     pub seeds: usize,
+    /// Gradient noise levels σ.
     pub sigmas: Vec<f64>,
     /// The Hessian noise is min(σ, this cap).
     pub hessian_noise_cap: f64,
@@ -83,6 +86,7 @@ pub struct R2Config {
     pub baseline: String,
     /// Ada-BiO with the randomised truncation (B4).
     pub ada_bio_randomized: String,
+    /// Record points per curve (log-spaced).
     pub points: usize,
 }
 
@@ -110,8 +114,11 @@ impl Default for R2Config {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct R3Config {
+    /// Feature dimension.
     pub dim: usize,
+    /// Training samples.
     pub n_train: usize,
+    /// Test samples.
     pub n_test: usize,
     /// Fraction of positives (the LibAUC convention: p = 0.1).
     pub positive_fraction: f64,
@@ -119,8 +126,11 @@ pub struct R3Config {
     pub shift: f64,
     /// Hidden width of the tanh scorer (0: a linear scorer σ(wᵀx + b₀)).
     pub hidden: usize,
+    /// Epochs per run.
     pub epochs: usize,
+    /// Minibatch size.
     pub batch: usize,
+    /// Seeds per (method, grid point).
     pub seeds: usize,
     /// The baselines' step grid (η_x = η_y).
     pub grid: Vec<f64>,
@@ -151,20 +161,27 @@ impl Default for R3Config {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct R4Config {
+    /// Feature dimension (one L2 hyper-parameter each).
     pub dim: usize,
     /// Features with a nonzero true weight.
     pub informative: usize,
+    /// Training samples (the lower level's loss).
     pub n_train: usize,
+    /// Validation samples (the upper level's loss).
     pub n_val: usize,
     /// Minibatch size of both levels (≥ n: full batch).
     pub batch: usize,
     /// Outer steps.
     pub steps: u64,
+    /// Seeds per method.
     pub seeds: usize,
     /// Neumann scale and terms.
     pub l: f64,
+    /// Neumann terms N.
     pub terms: usize,
+    /// The Ada-BiO spec (l and terms are appended).
     pub ada_bio: String,
+    /// The fixed-step baseline's spec (l and terms are appended).
     pub baseline: String,
 }
 
@@ -190,9 +207,13 @@ impl Default for R4Config {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
+    /// R1: the minimax problem.
     pub r1: R1Config,
+    /// R2: the bilevel problem.
     pub r2: R2Config,
+    /// R3: deep AUC maximisation.
     pub r3: R3Config,
+    /// R4: hyper-parameter learning.
     pub r4: R4Config,
 }
 

@@ -37,14 +37,19 @@ pub const A6_NOISE_TOL: f64 = 0.05;
 /// What R1 measured.
 #[derive(Debug, Clone)]
 pub struct R1Result {
+    /// The noise levels σ.
     pub sigmas: Vec<f64>,
+    /// One legend label per method.
     pub labels: Vec<String>,
+    /// Seeds per (method, σ).
     pub seeds: usize,
     /// `curves[method][sigma][seed]`; tails\[0\] is the last 10 % of T, tails\[1\] of the short T.
     pub curves: Vec<Vec<Vec<Curve>>>,
     /// The paper's σ = 100 setting at σ = 100, per seed.
     pub large_noise: Vec<Curve>,
+    /// Check A6 (the adaptive step sizes).
     pub a6: A6Result,
+    /// Oracle evaluations of all runs.
     pub evals: EvalCounts,
 }
 

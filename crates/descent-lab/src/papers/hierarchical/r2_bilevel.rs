@@ -44,17 +44,23 @@ pub struct B1Result {
 /// What R2 measured.
 #[derive(Debug, Clone)]
 pub struct R2Result {
+    /// The noise levels σ.
     pub sigmas: Vec<f64>,
+    /// One legend label per method.
     pub labels: Vec<String>,
+    /// Seeds per (method, σ).
     pub seeds: usize,
     /// Neumann terms N per σ.
     pub terms: Vec<usize>,
+    /// Iterations T.
     pub steps: u64,
     /// `curves[method][sigma][seed]`: Ada-BiO, then the baseline.
     pub curves: Vec<Vec<Vec<Curve>>>,
     /// Ada-BiO with the randomised truncation at σ = 0, per seed.
     pub randomized: Vec<Curve>,
+    /// Check B1 (the hypergradient and its Neumann estimate).
     pub b1: B1Result,
+    /// Oracle evaluations of all runs.
     pub evals: EvalCounts,
 }
 

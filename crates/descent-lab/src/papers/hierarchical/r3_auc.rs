@@ -20,7 +20,9 @@ use crate::report::{Claim, ClaimKind};
 /// The AUC of the scorer on both parts after an epoch.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AucMetrics {
+    /// AUC on the training part.
     pub train_auc: f64,
+    /// AUC on the test part.
     pub test_auc: f64,
 }
 
@@ -39,18 +41,24 @@ pub const ADA_GAP: f64 = 0.02;
 /// short legend label per grid point.
 #[derive(Debug, Clone)]
 pub struct Method {
+    /// The method's display name.
     pub name: String,
+    /// The spec text per grid point.
     pub specs: Vec<String>,
+    /// The legend label per grid point.
     pub labels: Vec<String>,
 }
 
 /// What R3 measured.
 #[derive(Debug, Clone)]
 pub struct R3Result {
+    /// The methods, Ada-Minimax first.
     pub methods: Vec<Method>,
+    /// Seeds per (method, grid point).
     pub seeds: usize,
     /// `runs[method][grid point][seed]`.
     pub runs: Vec<Vec<Vec<EpochRun<AucMetrics>>>>,
+    /// Oracle evaluations of all runs.
     pub evals: EvalCounts,
 }
 

@@ -31,23 +31,30 @@ const SOLVE_STEPS: usize = 3000;
 pub struct HyperRun {
     /// Outer steps at the record points and the validation loss of the iterate w_t there.
     pub steps: Vec<f64>,
+    /// Validation loss of w_t at each record point.
     pub val_loss: Vec<f64>,
     /// Validation loss of the lower solution w*(λ) at λ = 0 and at the final λ.
     pub val_at_zero: f64,
+    /// Validation loss of w*(λ) at the final λ.
     pub val_at_final: f64,
     /// The largest |λⱼ| at the end.
     pub max_abs_lambda: f64,
+    /// Whether the run produced a non-finite value.
     pub diverged: bool,
+    /// Oracle evaluations of the run.
     pub evals: EvalCounts,
 }
 
 /// What R4 measured.
 #[derive(Debug, Clone)]
 pub struct R4Result {
+    /// One legend label per method.
     pub labels: Vec<String>,
+    /// Seeds per method.
     pub seeds: usize,
     /// `runs[method][seed]`: Ada-BiO, then the baseline.
     pub runs: Vec<Vec<HyperRun>>,
+    /// Oracle evaluations of all runs.
     pub evals: EvalCounts,
 }
 

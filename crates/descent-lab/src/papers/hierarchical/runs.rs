@@ -22,7 +22,9 @@ pub struct Curve {
     pub grad_norm: Vec<f64>,
     /// Mean of ‖∇Φ(x_t)‖ over each (start, end) tail window asked for (NaN when diverged).
     pub tails: Vec<f64>,
+    /// Whether the run produced a non-finite value.
     pub diverged: bool,
+    /// Oracle evaluations of the run.
     pub evals: EvalCounts,
 }
 
@@ -41,11 +43,17 @@ pub fn record_points(t: u64, n: usize) -> Vec<u64> {
 /// What one run needs: the optimizer spec, the noisy problem, the start, the horizon, the tail
 /// windows (1-based inclusive step ranges) and ‖∇Φ‖ of a parameter vector z = (x, y).
 pub struct RunSpec<'a> {
+    /// The optimizer's spec text.
     pub spec: &'a str,
+    /// The start z₀ = (x₀, y₀).
     pub start: &'a [f64],
+    /// Iterations T.
     pub steps: u64,
+    /// The tail windows (1-based inclusive step ranges) whose mean ‖∇Φ‖ is recorded.
     pub tails: &'a [(u64, u64)],
+    /// Record points (log-spaced).
     pub points: usize,
+    /// Seed of the optimizer's RNG streams (the problem brings its own noise stream).
     pub seed: u64,
 }
 

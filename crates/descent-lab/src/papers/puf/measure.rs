@@ -77,15 +77,18 @@ pub struct OriginalRun {
     pub split: u64,
     /// Test accuracy after each round 1..=rounds.
     pub test_curve: Vec<f64>,
+    /// Local minibatch steps of the whole run.
     pub steps: u64,
 }
 
 /// Evaluation of one model on the quantities the paper reports (§4.2).
 #[derive(Debug, Clone, Copy)]
 pub struct Point {
+    /// Test accuracy.
     pub test: f64,
     /// Accuracy on the forgotten clients' training data.
     pub forget: f64,
+    /// The membership-inference attacks on the forgotten clients' data.
     pub mia: Mia,
 }
 
@@ -93,36 +96,49 @@ pub struct Point {
 /// j rounds (for PUF the first of them is the unlearning round).
 #[derive(Debug, Clone, Default)]
 pub struct Trajectory {
+    /// Test accuracy at each index.
     pub test: Vec<f64>,
+    /// Accuracy on the forgotten clients' training data at each index.
     pub forget: Vec<f64>,
 }
 
 /// Everything measured for one (split, target set) case.
 #[derive(Debug, Clone)]
 pub struct Case {
+    /// The split's name (its entry of `split_seeds`).
     pub split: u64,
+    /// The clients asked to be forgotten, ascending.
     pub targets: Vec<usize>,
     /// Accuracy on each client's own training data: [original, PUF-Special right after,
     /// retrain] (the forgotten client's entry next to the retained clients').
     pub per_client: [Vec<f64>; 3],
     /// Samples of the forgotten clients.
     pub n_target: usize,
+    /// The model at the request.
     pub original: Point,
+    /// Retrained from scratch without the targets (the gold standard).
     pub retrain: Point,
     /// The retrained federation's test accuracy after each round.
     pub retrain_curve: Vec<f64>,
+    /// PUF-Special right after the unlearning round.
     pub special_after: Point,
     /// PUF-Special after recovery (or at the cap).
     pub special: Point,
     /// Recovery rounds after the unlearning round (None: the cap was reached first).
     pub special_rounds: Option<usize>,
+    /// PUF-Special's trajectory from the request.
     pub special_traj: Trajectory,
+    /// PUF-Regular right after the unlearning round.
     pub regular_after: Point,
+    /// PUF-Regular after recovery (or at the cap).
     pub regular: Point,
+    /// PUF-Regular's recovery rounds (None: the cap was reached first).
     pub regular_rounds: Option<usize>,
+    /// PUF-Regular's trajectory from the request.
     pub regular_traj: Trajectory,
     /// Natural forgetting after as many rounds as PUF-Special used.
     pub natural: Point,
+    /// Natural forgetting's trajectory from the request.
     pub natural_traj: Trajectory,
     /// max |w_new − (w + Σ c Δ)| and max |c − c_formula| over both forms.
     pub algebra_err: f64,
@@ -130,7 +146,9 @@ pub struct Case {
     pub linearity_err: Option<f64>,
     /// Bytes of a normal round, a Special and a Regular unlearning round.
     pub bytes: [u64; 3],
+    /// The backdoor stress scenario, when configured.
     pub backdoor: Option<Backdoor>,
+    /// Local minibatch steps of every run of the case.
     pub steps: u64,
 }
 
@@ -147,7 +165,9 @@ impl Case {
 /// (shifted labels).
 #[derive(Debug, Clone)]
 pub struct Backdoor {
+    /// Accuracy of the model at the request.
     pub original: f64,
+    /// Accuracy of the retrained model.
     pub retrain: f64,
     /// After PUF-Special + recovery, one per `backdoor_etas` entry.
     pub puf: Vec<f64>,

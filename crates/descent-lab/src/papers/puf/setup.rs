@@ -15,9 +15,13 @@ use super::config::{Config, Seeds};
 
 /// One dataset prepared for federated runs.
 pub struct Setup {
+    /// The dataset's name.
     pub name: &'static str,
+    /// The training data, split over the clients.
     pub train: Arc<Dataset>,
+    /// The held-out test data.
     pub test: Dataset,
+    /// The model every client trains.
     pub model: Mlp,
     /// The initial weights of every federation (original and retrained).
     pub init: Vec<f64>,

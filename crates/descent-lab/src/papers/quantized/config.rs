@@ -64,6 +64,7 @@ pub struct Z2Config {
     pub enabled: bool,
     /// Matrix shape seen by Muon (rows · cols = dimension).
     pub rows: usize,
+    /// Columns of that matrix.
     pub cols: usize,
     /// Steps T (linear decay to 0).
     pub steps: u64,

@@ -14,7 +14,9 @@ use crate::report::num;
 /// Which optimizer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Opt {
+    /// Adam (P7 §2.3).
     Adam,
+    /// Muon (P7 §2.4).
     Muon,
 }
 
@@ -42,6 +44,7 @@ pub struct Setting {
     /// Components among 'W', 'G', 'M', 'V' (P7 §2.2: weights seen by the worker, gradient,
     /// first moment or momentum, second moment); empty = full precision.
     pub comps: &'static str,
+    /// Mantissa bits M of the quantized components (exponent bits 8).
     pub bits: u32,
     /// `nearest` or `stochastic` (the rounding names of the format spec).
     pub round: &'static str,
@@ -104,6 +107,7 @@ pub struct RunResult {
     pub final_loss: f64,
     /// (step, exact loss) every `every` steps, from step 0.
     pub curve: Vec<(f64, f64)>,
+    /// Oracle evaluations of the run.
     pub evals: EvalCounts,
 }
 
@@ -148,7 +152,9 @@ pub fn run_steps(
 /// The runs of one (optimizer, setting) over the seeds.
 #[derive(Debug, Clone)]
 pub struct SettingRuns {
+    /// The optimizer.
     pub opt: Opt,
+    /// What is quantized, and how.
     pub setting: Setting,
     /// The final loss of each seed, in seed order.
     pub finals: Vec<f64>,
@@ -202,6 +208,7 @@ pub const SWEEP_PANELS: [(&str, &str); 5] = [
 /// (Muon has no second moment, so no V panel lines) and each rounding.
 #[derive(Debug, Clone)]
 pub struct Sweep {
+    /// The mantissa widths M swept.
     pub bits: Vec<u32>,
     /// Seeds per point.
     pub seeds: usize,

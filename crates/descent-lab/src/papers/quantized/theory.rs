@@ -24,6 +24,7 @@ pub const BOUND_INPUTS: usize = 20_000;
 pub const SR_DRAWS: u64 = 200_000;
 /// Zero-input steps of the frozen-EMA check, and runs of its stochastic-rounding part.
 pub const EMA_STEPS: u64 = 10_000;
+/// Runs of the stochastic-rounding part of the frozen-EMA check.
 pub const EMA_RUNS: u64 = 200;
 
 /// One row of the predicate table: at M mantissa bits, whether Theorem 4.5's condition (β =
@@ -31,10 +32,15 @@ pub const EMA_RUNS: u64 = 200;
 /// (round-to-nearest) and q = 2^−M (stochastic rounding).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PredicateRow {
+    /// Mantissa bits M.
     pub bits: u32,
+    /// Theorem 4.5's Adam condition with round-to-nearest.
     pub adam_rtn: bool,
+    /// Theorem 4.5's Adam condition with stochastic rounding.
     pub adam_sr: bool,
+    /// The Muon condition with round-to-nearest.
     pub muon_rtn: bool,
+    /// The Muon condition with stochastic rounding.
     pub muon_sr: bool,
 }
 

@@ -75,6 +75,7 @@ pub fn gm_benign() -> [Setting; 8] {
 
 /// The component sets of the M = 23 and M = 10 checks, per optimizer.
 pub const ADAM_SETS: [&str; 6] = ["G", "M", "V", "GMV", "W", "WGMV"];
+/// The component sets of Muon's checks (Muon has no second moment).
 pub const MUON_SETS: [&str; 5] = ["G", "M", "GM", "W", "WGM"];
 
 /// Every (optimizer, setting) of the checks, in table order.
@@ -124,6 +125,7 @@ pub struct Z1Result {
     pub curves: Vec<Vec<(f64, f64)>>,
     /// Final loss against mantissa bits per component.
     pub sweep: Sweep,
+    /// Oracle evaluations of all runs.
     pub evals: EvalCounts,
 }
 

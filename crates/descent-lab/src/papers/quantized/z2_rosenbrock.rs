@@ -22,6 +22,7 @@ pub struct Z2Result {
     pub seeds: usize,
     /// The per-component sweep; its `fp` holds the full-precision medians (Adam, Muon).
     pub sweep: Sweep,
+    /// Oracle evaluations of all runs.
     pub evals: EvalCounts,
 }
 

@@ -57,10 +57,12 @@ impl Digits {
 pub struct Z3Result {
     /// Seeds per setting (every value is a median over them).
     pub seeds: usize,
+    /// The mantissa widths M.
     pub bits: Vec<u32>,
     /// Full precision (Adam, Muon), then Adam and Muon with all components SR-quantized at each
     /// width, in [`keys`] order.
     pub runs: Vec<SettingRuns>,
+    /// Oracle evaluations of all runs.
     pub evals: EvalCounts,
 }
 

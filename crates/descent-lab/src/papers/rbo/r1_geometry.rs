@@ -30,6 +30,7 @@ pub const SMALL_BALL_RADII: [f64; 1] = [0.05];
 pub const STARTS: [f64; 2] = [3.0, -2.5];
 /// Steps per path and learning rate (as in R4).
 pub const STEPS: usize = 200;
+/// Learning rate of the exact RBO paths.
 pub const LR: f64 = 0.01;
 /// Points of the exact projection's grid (as in R4) and of the reference distance's grid.
 const PROJECTION_GRID: usize = 4001;
@@ -40,7 +41,9 @@ const SWEEP_SAMPLES: usize = 8;
 /// One exact RBO path on the wrinkled quadratic and what it measured.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CentrePath {
+    /// The ball's radius ρ.
     pub rho: f64,
+    /// The start θ₀.
     pub start: f64,
     /// The contact points θ_1 … θ_T.
     pub contacts: Vec<f64>,

@@ -11,6 +11,7 @@ use crate::report::{Claim, ClaimKind};
 
 /// Learning rate and radii of the spec.
 pub const LR: f64 = 0.1;
+/// The radii ρ of the spec.
 pub const RADII: [f64; 4] = [1e-3, 0.1, 1.0, 10.0];
 
 /// What R2 measured: |θ_RBO − θ_GD| per coordinate and case.

@@ -20,6 +20,7 @@ const BOUNDS: [f64; 3] = [0.05, 5e-3, 1e-3];
 /// What R3 measured.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SmallLimitResult {
+    /// The learning rates η, decreasing.
     pub lrs: Vec<f64>,
     /// ‖Δ_RBO − Δ_GD‖/‖Δ_GD‖ per learning rate.
     pub ratios: Vec<f64>,

@@ -15,14 +15,19 @@ use crate::report::{Claim, ClaimKind, Report, num};
 
 /// The ironing radius and the small radius of the spec's assertions.
 pub const IRONING_RADIUS: f64 = 0.2;
+/// The small radius.
 pub const SMALL_RADIUS: f64 = 0.02;
 
 /// What R4 measured: every trajectory (start included, `steps + 1` points).
 #[derive(Debug, Clone, PartialEq)]
 pub struct WrinkledResult {
+    /// Learning rate η.
     pub lr: f64,
+    /// Steps per path.
     pub steps: usize,
+    /// The starts θ₀.
     pub starts: Vec<f64>,
+    /// The radii ρ.
     pub radii: Vec<f64>,
     /// GD, one path per start.
     pub gd: Vec<Vec<f64>>,

@@ -23,6 +23,7 @@ const LARGE: f64 = 0.05;
 pub struct UnreachableResult {
     /// The local minima on [−3, 3].
     pub minima: Vec<f64>,
+    /// The radii ρ.
     pub radii: Vec<f64>,
     /// Reachable minima per radius.
     pub reachable: Vec<usize>,

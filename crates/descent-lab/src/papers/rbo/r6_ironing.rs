@@ -15,6 +15,7 @@ use crate::report::{Claim, ClaimKind, Report, num};
 
 /// Radii for the oscillation of 0.05 sin(50x) and for the minima of the wrinkled quadratic.
 pub const SIN_RADII: [f64; 4] = [0.01, 0.05, 0.2, 1.0];
+/// Radii for the minima of the wrinkled quadratic.
 pub const QUAD_RADII: [f64; 6] = [0.01, 0.05, 0.1, 0.2, 0.5, 1.0];
 /// Radii whose offsets of the wrinkled quadratic are drawn.
 const DRAWN: [f64; 3] = [0.05, 0.2, 1.0];

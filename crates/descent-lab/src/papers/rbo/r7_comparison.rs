@@ -20,17 +20,22 @@ use crate::report::{Claim, ClaimKind, num};
 
 /// R7a: RBO at η = 100 with the spec's large-η solver, and SGD at the same rate.
 pub const STABILITY_RBO: &str = "rbo(lr=100, radius=3, inner_lr=0.001, inner_steps=20)";
+/// R7a: SGD at RBO's rate η = 100.
 pub const STABILITY_SGD: &str = "sgd(lr=100)";
 
 /// One training run (one optimizer on one draw).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunRecord {
+    /// Whether the run produced a non-finite loss.
     pub diverged: bool,
     /// Per record (epoch 0 is before training): gradient evaluations, optimization seconds,
     /// train and test accuracy.
     pub evals: Vec<f64>,
+    /// Optimization seconds per record.
     pub seconds: Vec<f64>,
+    /// Training accuracy per record.
     pub train_acc: Vec<f64>,
+    /// Test accuracy per record.
     pub test_acc: Vec<f64>,
     /// Top Hessian eigenvalue of the full training loss at the end (NaN if diverged or skipped).
     pub sharpness: f64,
@@ -77,11 +82,15 @@ impl RunRecord {
 /// What R7 measured; `runs[spec][draw]`, draw k uses run seed `seed + k`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ComparisonResult {
+    /// The base seed; draw k uses `seed + k`.
     pub seed: u64,
+    /// The comparison's settings (the config section).
     pub settings: Comparison,
+    /// `runs[spec][draw]`.
     pub runs: Vec<Vec<RunRecord>>,
     /// R7a: [`STABILITY_RBO`] and [`STABILITY_SGD`] over `stability_seeds` draws.
     pub stability_rbo: Vec<RunRecord>,
+    /// R7a: the SGD runs.
     pub stability_sgd: Vec<RunRecord>,
     /// `grid[ri * grid_lrs.len() + li]`: RBO at (grid_radii\[ri\], grid_lrs\[li\]).
     pub grid: Vec<Vec<RunRecord>>,

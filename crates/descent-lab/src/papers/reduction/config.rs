@@ -15,6 +15,7 @@ pub struct E2Config {
     pub kappas: Vec<f64>,
     /// A is rows × cols (rank rows; the solution set has dimension cols − rows).
     pub rows: usize,
+    /// Columns of A.
     pub cols: usize,
     /// x₁ is the first n1 coordinates, x₂ the rest.
     pub n1: usize,
@@ -51,6 +52,7 @@ pub struct E3Config {
     pub sigmas: Vec<[f64; 2]>,
     /// Y is m × n.
     pub m: usize,
+    /// Columns of Y.
     pub n: usize,
     /// The start U₀ = U* + delta·N(0, 1) (f starts at (U₀, Ψ(U₀))).
     pub delta: f64,
@@ -58,7 +60,9 @@ pub struct E3Config {
     pub extra_deltas: Vec<f64>,
     /// Problem draws per case (seeds 5·run_seed + k).
     pub seeds: usize,
+    /// Stop when f − f* ≤ tol·(f₀ − f*).
     pub tol: f64,
+    /// Step cap of every run.
     pub max_steps: u64,
 }
 
@@ -86,6 +90,7 @@ pub struct NeuralConfig {
     pub enabled: bool,
     /// Input dimension and hidden width of the teacher (tanh, one output).
     pub dim: usize,
+    /// Hidden width of the teacher.
     pub teacher_hidden: usize,
     /// Label noise of the teacher.
     pub noise: f64,
@@ -127,8 +132,11 @@ impl Default for NeuralConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
+    /// E2: least squares.
     pub e2: E2Config,
+    /// E3: matrix factorisation.
     pub e3: E3Config,
+    /// The neural check (variable projection of an MLP's head).
     pub neural: NeuralConfig,
     /// |λ| ≤ zero_tol·max|λ| counts as a zero eigenvalue (spec §5: 1e-6).
     pub zero_tol: f64,

@@ -15,12 +15,15 @@ use crate::report::{Claim, ClaimKind, num};
 /// One reduction of the toy at x₁ = 0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ToyMap {
+    /// The map's name.
     pub name: String,
     /// F''(0) (Euclidean) and F''(0)/R(0) (pullback), measured by the curvature probe.
     pub euclid: f64,
+    /// F''(0)/R(0) in the pullback metric.
     pub pullback: f64,
     /// The closed forms of the spec.
     pub expected_euclid: f64,
+    /// The closed form of the pullback curvature.
     pub expected_pullback: f64,
 }
 
@@ -29,6 +32,7 @@ pub struct ToyMap {
 pub struct E1Result {
     /// Eigenvalues of ∇²f (ascending) and their closed forms 5 ∓ √17.
     pub h_eigs: [f64; 2],
+    /// One entry per map.
     pub maps: Vec<ToyMap>,
 }
 

@@ -23,7 +23,9 @@ pub const MAPS: [&str; 3] = ["argmin", "constant", "random affine"];
 /// One map of one problem: F's curvature at x₁* and the two runs on F.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MapCase {
+    /// F's curvature at x₁* in the Euclidean metric.
     pub euclid: Curvature,
+    /// F's curvature at x₁* in the pullback metric R = I + DΨᵀDΨ.
     pub pullback: Curvature,
     /// GD on F with step 1/β_F^E.
     pub gd: ToTolerance,
@@ -34,10 +36,15 @@ pub struct MapCase {
 /// One problem: κ₀, its seed, f's curvature, GD on f and the three maps.
 #[derive(Debug, Clone, PartialEq)]
 pub struct E2Case {
+    /// The conditioning target κ₀.
     pub kappa0: f64,
+    /// The problem's seed.
     pub seed: u64,
+    /// f's curvature at its minimiser.
     pub f: Curvature,
+    /// GD on f with step 1/β_f.
     pub gd_f: ToTolerance,
+    /// One case per map of [`MAPS`].
     pub maps: Vec<MapCase>,
 }
 
@@ -51,10 +58,13 @@ impl E2Case {
 /// What E2 measured.
 #[derive(Debug, Clone, PartialEq)]
 pub struct E2Result {
+    /// One case per κ₀.
     pub cases: Vec<E2Case>,
+    /// The runs' tolerance: f − f* ≤ tol·(f₀ − f*).
     pub tol: f64,
     /// cols − rows, the dimension of the solution set.
     pub dim_s: usize,
+    /// Oracle evaluations of all runs.
     pub evals: EvalCounts,
 }
 

@@ -24,19 +24,28 @@ pub const RANK: usize = 2;
 /// One problem draw at one σ and starting distance.
 #[derive(Debug, Clone, PartialEq)]
 pub struct E3Case {
+    /// The singular values (σ₁, σ₂) of Y.
     pub sigma: [f64; 2],
+    /// The draw's seed.
     pub seed: u64,
+    /// The starting distance δ.
     pub delta: f64,
     /// ∇²f at the balanced minimiser, ∇²F at U* (Euclidean and pullback).
     pub f: Curvature,
+    /// ∇²F at U*, Euclidean.
     pub big_f: Curvature,
+    /// ∇²F at U* in the pullback metric.
     pub pullback: Curvature,
     /// ∇²f at the last iterate of GD on f and ∇²F at that of GD on F: the minimisers the runs
     /// converge to, which need not be balanced (UᵀU − VᵀV is nearly conserved by GD on f).
     pub f_end: Curvature,
+    /// ∇²F at the last iterate of GD on F.
     pub big_f_end: Curvature,
+    /// GD on f (both factors).
     pub gd_f: ToTolerance,
+    /// GD on F (V eliminated).
     pub gd_big_f: ToTolerance,
+    /// GeoPrecGD on F.
     pub geoprec: ToTolerance,
 }
 
@@ -55,9 +64,11 @@ impl E3Case {
 pub struct E3Result {
     /// The spec's δ (the asserted cases).
     pub delta: f64,
+    /// The asserted cases (starting distance `delta`).
     pub cases: Vec<E3Case>,
     /// Other starting distances (reported only).
     pub extra: Vec<E3Case>,
+    /// Oracle evaluations of all runs.
     pub evals: EvalCounts,
 }
 

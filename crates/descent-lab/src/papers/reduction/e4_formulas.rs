@@ -34,6 +34,7 @@ pub struct E4Result {
     pub woodbury_error: f64,
     /// max |∇F envelope − ∇F chain| for least squares and for matrix factorisation.
     pub envelope_error_ls: f64,
+    /// The same for matrix factorisation.
     pub envelope_error_mf: f64,
 }
 

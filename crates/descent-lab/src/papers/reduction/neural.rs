@@ -28,14 +28,19 @@ pub const RUNS: [(&str, bool); 4] = [("GD", false), ("Adam", false), ("GD", true
 pub struct NeuralRun {
     /// `GD on f`, `Adam on F (VarPro)`.
     pub label: String,
+    /// `GD` or `Adam` (GD's step is gd_scale/λ_max at the start).
     pub optimizer: String,
+    /// Whether it ran on F (the head eliminated by variable projection) instead of f.
     pub reduced: bool,
     /// The spec text it ran (the learning rate included).
     pub spec: String,
     /// Per curve point: steps, optimization seconds and loss (f, or F for VarPro).
     pub steps: Vec<f64>,
+    /// Optimization seconds per curve point.
     pub seconds: Vec<f64>,
+    /// Loss per curve point.
     pub loss: Vec<f64>,
+    /// Whether the run produced a non-finite loss.
     pub diverged: bool,
     /// The Hessian of the run's problem at its final point.
     pub curvature: Curvature,
@@ -60,10 +65,13 @@ impl NeuralRun {
 /// What the neural case measured.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NeuralResult {
+    /// The four runs (GD and Adam, on f and on F).
     pub runs: Vec<NeuralRun>,
     /// Parameters of f and of F (the head eliminated).
     pub n_full: usize,
+    /// Parameters of F.
     pub n_reduced: usize,
+    /// Oracle evaluations of all runs.
     pub evals: EvalCounts,
 }
 

@@ -12,12 +12,19 @@ use crate::active::{ComparisonResult, StrategyRuns, label, run_all};
 use crate::harness::{par_map, stats};
 use crate::report::{Claim, ClaimKind, num};
 
+/// Random queries (the baseline).
 pub const RANDOM: &str = "random";
+/// SAMOSA with its defaults (P2 §2).
 pub const SAMOSA: &str = "samosa";
+/// SAMOSA without the known-class filter (ablation).
 pub const NO_FILTER: &str = "samosa(filter=false)";
+/// SAMOSA querying the least typical samples first (ablation).
 pub const LOW: &str = "samosa(order=low)";
+/// Maximum entropy.
 pub const ENTROPY: &str = "entropy";
+/// SAMOSA with SGD instead of SAM as the pair model (ablation).
 pub const SGD_PAIR: &str = "samosa(pair=sgd)";
+/// SAMOSA with one shared initialisation of both models (ablation).
 pub const SHARED: &str = "samosa(init=shared)";
 
 /// Runs every configured strategy at every derived seed of `run_seed`.

@@ -21,6 +21,7 @@ use crate::report::{Claim, ClaimKind, num};
 /// One seed's scores of the known pool outside the training set.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeedScores {
+    /// The seed.
     pub seed: u64,
     /// SAMIS-P of each scored sample.
     pub samis: Vec<f64>,
@@ -59,7 +60,9 @@ impl SeedScores {
 /// What check 5 measured.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TypicalityResult {
+    /// Labelled samples the scores were computed after.
     pub labelled: usize,
+    /// One entry per seed.
     pub per_seed: Vec<SeedScores>,
 }
 

@@ -123,6 +123,7 @@ impl Default for DigitsConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
+    /// The synthetic open-set pool.
     pub pool: PoolConfig,
     /// The loop (§5.2): initial set, budget, rounds, and the recipe of every fresh model.
     pub active: ActiveConfig,
@@ -130,7 +131,9 @@ pub struct Config {
     pub seeds: usize,
     /// The strategies compared; must include those the claims judge ([`REQUIRED`]).
     pub strategies: Vec<String>,
+    /// Check 5 (typicality scores).
     pub typicality: TypicalityConfig,
+    /// The digits variant.
     pub digits: DigitsConfig,
 }
 

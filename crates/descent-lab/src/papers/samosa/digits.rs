@@ -26,15 +26,18 @@ pub const PRECISION_BOUND: f64 = 0.08;
 /// One known-class set.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DigitsCase {
+    /// The known classes.
     pub known: Vec<usize>,
     /// Initial labelled samples (2 % of the pool's known samples, from the first seed's split).
     pub initial: usize,
+    /// The strategies' runs.
     pub result: ComparisonResult,
 }
 
 /// What the digits variant measured (no cases when disabled).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DigitsResult {
+    /// One case per known-class set.
     pub cases: Vec<DigitsCase>,
 }
 

@@ -10,6 +10,7 @@ use super::config::PoolConfig;
 
 /// One draw of the synthetic pool.
 pub struct SyntheticPool {
+    /// The known and unknown classes of the draw.
     pub task: OpenSetTask,
     /// The pool with its true labels (classes 0..K known, K..K+U unknown).
     pub data: Dataset,

@@ -164,10 +164,15 @@ impl Default for ExtrasConfig {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
+    /// Z1: moments of the perturbation laws.
     pub z1: Z1Config,
+    /// Z2: τ-MSE of the estimators.
     pub z2: Z2Config,
+    /// Z3: the crossover between laws.
     pub z3: Z3Config,
+    /// Z4: ZO-SGD descent.
     pub z4: Z4Config,
+    /// The reported extras (Rosenbrock, digits).
     pub extras: ExtrasConfig,
 }
 

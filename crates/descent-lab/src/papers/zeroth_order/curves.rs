@@ -13,8 +13,11 @@ use crate::plot::Line;
 /// step. Every law spends q + 1 function values a step (the paper's comparisons at equal query budgets).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ZoLaw {
+    /// The legend label.
     pub label: &'static str,
+    /// The `zo(law=...)` name.
     pub law: &'static str,
+    /// Directions q per step.
     pub q: usize,
 }
 

@@ -22,14 +22,20 @@ pub const TASKS: [&str; 2] = ["rosenbrock", "digits train loss"];
 /// The extras' measurements.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExtrasResult {
+    /// Dimension of the Rosenbrock task.
     pub rosenbrock_dim: usize,
+    /// Learning rate of the digits task.
     pub digits_lr: f64,
+    /// Minibatch size of the digits task.
     pub digits_batch: usize,
+    /// Directions q per step.
     pub q: usize,
+    /// Seeds per law.
     pub seeds: usize,
     /// Per task of [`TASKS`], per law, the curves over seeds: the Rosenbrock value and the full
     /// training loss, against function queries.
     pub groups: [Vec<(String, Vec<Curve>)>; 2],
+    /// Oracle evaluations of all runs.
     pub evals: EvalCounts,
 }
 

@@ -86,7 +86,9 @@ pub fn coord_mse_tolerance(d: usize, label: &str) -> f64 {
 /// The moments of one law at one dimension.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Z1Cell {
+    /// The dimension d.
     pub d: usize,
+    /// The law's legend label.
     pub label: &'static str,
     /// max |E\[vvᵀ\]ᵢᵢ − 1|.
     pub diag_dev: f64,

@@ -29,6 +29,7 @@ const DAP_ESTIMATED: usize = 4;
 /// The median τ-MSE per law and batch size on one function.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TauMedians {
+    /// The batch sizes B.
     pub batches: Vec<usize>,
     /// `medians[law][batch]`, laws as [`LAWS`].
     pub medians: Vec<Vec<f64>>,
@@ -41,6 +42,7 @@ pub struct TauMedians {
 pub struct Z2Result {
     /// Dimensions of Synthetic A and B.
     pub quad_dim: usize,
+    /// Dimension of Synthetic B.
     pub product_dim: usize,
     /// Trials per median.
     pub trials: usize,
@@ -51,11 +53,13 @@ pub struct Z2Result {
     /// Synthetic A: B·(mean τ-MSE over trials), averaged over the batch sizes, for Rademacher
     /// and for DAP-exact.
     pub rademacher_pooled: f64,
+    /// The same for DAP-exact.
     pub dap_exact_pooled: f64,
     /// Synthetic B: the product function.
     pub product: TauMedians,
     /// Draws of x until |∂₀f| ≥ τ, and that |∂₀f|.
     pub product_draws: usize,
+    /// |∂₀f| at the accepted draw.
     pub product_grad0: f64,
 }
 

@@ -25,7 +25,9 @@ pub const LAWS: [(&str, &str, PerturbationLaw); 4] = [
 /// Z3's measurements.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Z3Result {
+    /// The dimension d.
     pub dim: usize,
+    /// Monte Carlo samples per estimate.
     pub samples: usize,
     /// aᵢ²·d/‖a‖² per coordinate (increasing with i, mean 1).
     pub t: Vec<f64>,

@@ -25,6 +25,7 @@ pub const DESCENT_DRAWS: usize = 1000;
 /// One law's one-step expectation at x = 1: Monte Carlo over closed form.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OneStep {
+    /// The law's legend label.
     pub law: &'static str,
     /// E\[gᵀWg\], Monte Carlo / closed form.
     pub gwg_ratio: f64,
@@ -35,17 +36,24 @@ pub struct OneStep {
 /// Z4's measurements.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Z4Result {
+    /// The dimension d.
     pub dim: usize,
+    /// ZO-SGD steps per run.
     pub steps: usize,
+    /// Seeds per law.
     pub seeds: usize,
+    /// Directions q per step.
     pub q: usize,
+    /// The forward-difference μ.
     pub mu: f64,
     /// Per function of [`FUNCTIONS`], per law, the curves over seeds: f(x) on the quadratic,
     /// ‖∇f(x)‖ on the nonconvex function, against function queries.
     pub groups: [Vec<(String, Vec<Curve>)>; 2],
     /// Every evaluation of the ZO-SGD runs.
     pub evals: EvalCounts,
+    /// Monte Carlo samples of each one-step expectation.
     pub one_step_samples: usize,
+    /// One entry per law.
     pub one_step: Vec<OneStep>,
     /// DAP-exact: the largest |aᵀg/‖a‖² − 1| over [`DESCENT_DRAWS`] draws, μ → 0 and central.
     pub dap_descent_dev: [f64; 2],
