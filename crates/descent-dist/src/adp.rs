@@ -406,11 +406,17 @@ pub struct NodeReport {
 /// counter-based streams of the iteration, so nothing else is needed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DpLearnerState {
+    /// The fused (variance-reduced) gradient estimate v.
     pub v: Vec<f64>,
+    /// Local steps taken so far.
     pub steps: u64,
+    /// The last release (batch size, clipped count, noise std, loss), if any.
     pub last: Option<Release>,
+    /// The transform's state (moments, counters, random streams).
     pub transform: TransformState,
+    /// The iteration index of the next private release.
     pub next_release: u64,
+    /// The RDP accountant with the budget spent so far.
     pub accountant: RdpAccountant,
 }
 

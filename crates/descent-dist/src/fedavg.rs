@@ -134,8 +134,11 @@ pub fn aggregate(w: &mut [f64], coefficients: &[f64], deltas: &[&[f64]]) {
 /// so this is the whole state of a federated run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FedAvgState {
+    /// The server's global weights.
     pub weights: Vec<f64>,
+    /// Rounds completed.
     pub round: u64,
+    /// Ids of the clients still taking part (PUF removes the forgotten one).
     pub active: Vec<usize>,
 }
 

@@ -167,10 +167,15 @@ pub struct PushSumNode<L> {
 /// every round).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NodeState<S> {
+    /// The push-sum numerator x.
     pub x: Vec<f64>,
+    /// The push-sum weight w (the de-biased iterate is z = x / w).
     pub w: f64,
+    /// The last local loss, if a step was taken.
     pub last_loss: Option<f64>,
+    /// The last finite local loss, if any.
     pub last_finite_loss: Option<f64>,
+    /// The local learner's state.
     pub learner: S,
 }
 

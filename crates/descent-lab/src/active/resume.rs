@@ -33,9 +33,13 @@ pub const KIND: &str = "active";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TaskFingerprint {
+    /// Samples in the unlabelled pool.
     pub n_pool: usize,
+    /// Samples in the known-class test set.
     pub n_test: usize,
+    /// Features per sample.
     pub n_features: usize,
+    /// CRC-32 (8 hex digits) over the pool's features, the oracle's answers and the test set.
     pub crc32: String,
 }
 
@@ -81,15 +85,21 @@ impl std::fmt::Display for TaskFingerprint {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunSettings {
+    /// The `--data` spec.
     pub data: String,
+    /// The known classes (`--known`).
     pub known: Vec<usize>,
     /// The strategy's canonical spec.
     pub strategy: String,
     /// The run's seed (the study's `--seed` plus the seed index).
     pub seed: u64,
+    /// The fraction of the known classes held out as the test set.
     pub test_fraction: f64,
+    /// Whether features were standardised.
     pub standardize: bool,
+    /// The acquisition settings (initial set, budget, rounds, model, optimizer, epochs, batch).
     pub active: ActiveConfig,
+    /// What identifies the open-set task.
     pub task: TaskFingerprint,
 }
 
@@ -97,7 +107,9 @@ pub struct RunSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ActiveCheckpoint {
+    /// The run's settings, compared field by field on resume.
     pub settings: RunSettings,
+    /// The labelled set, the queried unknowns, the records and the last query's counts.
     pub progress: ActiveProgress,
 }
 

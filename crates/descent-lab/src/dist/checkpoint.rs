@@ -30,9 +30,13 @@ pub const KIND: &str = "dist";
 #[serde(rename_all = "kebab-case")]
 pub enum TaskState {
     /// FedAvg + PUF: the server (its round counter tells the phase).
-    Puf { server: FedAvgState },
+    Puf {
+        /// The FedAvg server's state.
+        server: FedAvgState,
+    },
     /// Push-sum: every node in node order (the rounds done are the records' count).
     AdpVrsgp {
+        /// Each node's push-sum and learner state.
         nodes: Vec<NodeState<DpLearnerState>>,
     },
 }
@@ -40,17 +44,22 @@ pub enum TaskState {
 /// Everything a `descent dist` checkpoint holds (see the module docs).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DistCheckpoint {
+    /// The run's options (task, method, backend, seed, faults).
     pub options: DistOptions,
     /// The experiment's resolved config (preset, file and `--set`s applied).
     pub experiment: Value,
+    /// The records of the rounds done.
     pub rounds: Vec<RoundRecord>,
+    /// The algorithm's state after those rounds.
     pub state: TaskState,
 }
 
 /// Where a run continues from: its records and state.
 #[derive(Debug, Clone)]
 pub struct Resumed {
+    /// The records of the rounds already done.
     pub rounds: Vec<RoundRecord>,
+    /// The algorithm's state to continue from.
     pub state: TaskState,
 }
 
