@@ -163,7 +163,7 @@ fn main() -> Result<()> {
     for _ in 0..40 * objective.batches_per_epoch() {
         objective.resample();
         objective.value_grad(&x, &mut g);
-        x.iter_mut().zip(&g).for_each(|(x, g)| *x -= 0.1 * g);
+        x.iter_mut().zip(&g).for_each(|(x, g)| *x -= 0.002 * g);
     }
     let after = objective.evaluate(&x, &data)?;
     println!(

@@ -241,11 +241,7 @@ pub trait Model: Clone + fmt::Debug + Send + Sync + 'static {
         g: &mut [f64],
     ) -> f64 {
         assert_eq!(weights.len(), indices.len(), "one weight per sample");
-        self.backward(p, Inputs::samples(data, indices), ws, g, &mut |k, o, d| {
-            let l = loss.value_grad(o, target_of(data, indices[k]), d);
-            d.iter_mut().for_each(|x| *x *= weights[k]);
-            weights[k] * l
-        })
+        weighted_backward(self, p, data, indices, loss, |k| weights[k], ws, g)
     }
 
     /// Writes the gradient of the mean loss into `g` and returns the mean loss.
@@ -263,11 +259,7 @@ pub trait Model: Clone + fmt::Debug + Send + Sync + 'static {
             return 0.0;
         }
         let c = 1.0 / indices.len() as f64;
-        self.backward(p, Inputs::samples(data, indices), ws, g, &mut |k, o, d| {
-            let l = loss.value_grad(o, target_of(data, indices[k]), d);
-            d.iter_mut().for_each(|x| *x *= c);
-            c * l
-        })
+        weighted_backward(self, p, data, indices, loss, |_| c, ws, g)
     }
 
     /// Writes the per-sample gradients ∇ℓₖ (not divided by B) as the rows of the row-major
@@ -397,6 +389,26 @@ pub trait Model: Clone + fmt::Debug + Send + Sync + 'static {
             accuracy: scores.then(|| correct as f64 / nf),
         }
     }
+}
+
+/// Σₖ wₖ ∇ℓₖ into `g` and Σₖ wₖ ℓₖ by one backward pass with the cotangents wₖ ∇ₒℓₖ.
+#[allow(clippy::too_many_arguments)]
+fn weighted_backward<M: Model + ?Sized>(
+    model: &M,
+    p: &[f64],
+    data: &Dataset,
+    indices: &[usize],
+    loss: Loss,
+    weight: impl Fn(usize) -> f64,
+    ws: &mut M::Workspace,
+    g: &mut [f64],
+) -> f64 {
+    model.backward(p, Inputs::samples(data, indices), ws, g, &mut |k, o, d| {
+        let l = loss.value_grad(o, target_of(data, indices[k]), d);
+        let w = weight(k);
+        d.iter_mut().for_each(|x| *x *= w);
+        w * l
+    })
 }
 
 /// Whether [`Eval::accuracy`] is defined: class targets, or one real target in [0, 1] under the
