@@ -321,6 +321,23 @@ mod tests {
     }
 
     #[test]
+    fn a_typed_transform_gives_the_spec_built_update() {
+        let data = toy(8);
+        let model = Mlp::new(vec![3, 4, 2], Activation::Tanh, true).unwrap();
+        let w = model.init_params(Init::Xavier, &mut RngStreams::new(4).stream("init"));
+        let spec = "sgd(momentum=0.9)";
+        let mut a = Client::new(0, data.clone(), model.clone(), Loss::SoftmaxCe, 3, spec, 5);
+        let typed = build_transform(&Spec::parse(spec).unwrap()).unwrap();
+        let mut b = Client::with_transform(0, data, model, Loss::SoftmaxCe, 3, typed, 5);
+        let msg = RoundMsg::new(&w, 0.1, 2);
+        let (ua, ub) = (a.as_mut().unwrap(), b.as_mut().unwrap());
+        assert_eq!(
+            ua.local_update(&msg, 1).unwrap(),
+            ub.local_update(&msg, 1).unwrap()
+        );
+    }
+
+    #[test]
     fn bad_parts_are_named_errors() {
         let model = Mlp::new(vec![3, 2], Activation::Identity, true).unwrap();
         let e = Client::new(
