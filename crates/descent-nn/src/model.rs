@@ -393,7 +393,7 @@ pub trait Model: Clone + fmt::Debug + Send + Sync + 'static {
 
 /// Σₖ wₖ ∇ℓₖ into `g` and Σₖ wₖ ℓₖ by one backward pass with the cotangents wₖ ∇ₒℓₖ.
 #[allow(clippy::too_many_arguments)]
-fn weighted_backward<M: Model + ?Sized>(
+fn weighted_backward<M: Model>(
     model: &M,
     p: &[f64],
     data: &Dataset,
