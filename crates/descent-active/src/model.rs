@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use descent_core::{Error, Problem, Result, RngStreams, Spec};
 use descent_data::Dataset;
-use descent_nn::{Loss, Mlp, ModelSpec, Objective, Workspace, build_model};
+use descent_nn::{Loss, Mlp, Model, ModelSpec, Objective, build_model};
 use descent_optim::{Outcome, RunOptions, build_optimizer, no_observer, run_with};
 use serde::{Deserialize, Serialize};
 
@@ -90,17 +90,35 @@ impl Recipe {
     ///
     /// A model or optimizer spec that does not build, data without class labels, or a diverged run (naming the optimizer, the step and the last finite loss).
     pub fn fit_with(&self, data: Arc<Dataset>, optimizer: &str, seed: u64) -> Result<TrainedModel> {
-        let n_outputs = data.n_outputs();
-        let spec = self.model_spec(data.n_features, n_outputs)?;
+        let spec = self.model_spec(data.n_features, data.n_outputs())?;
+        let params = spec.init_params(&mut RngStreams::new(seed).stream("init"));
+        self.fit_from(spec.mlp, params, data, optimizer, seed)
+    }
+
+    /// Trains any [`Model`] from the initial parameters `params` with the recipe's epochs and
+    /// batch size, the optimizer spec `optimizer` and the batch order of `seed`'s `"batches"`
+    /// stream: the part of [`Recipe::fit_with`] after the model is built, for a model that is
+    /// not an MLP from the recipe's spec. Errors: shapes that do not fit, a bad optimizer spec,
+    /// divergence (naming the optimizer, the step and the last finite loss).
+    pub fn fit_from<M: Model>(
+        &self,
+        model: M,
+        mut params: Vec<f64>,
+        data: Arc<Dataset>,
+        optimizer: &str,
+        seed: u64,
+    ) -> Result<TrainedModel<M>> {
         let streams = RngStreams::new(seed);
-        let mut params = spec.init_params(&mut streams.stream("init"));
         let mut objective = Objective::new(
-            spec.mlp.clone(),
+            model.clone(),
             data,
             Loss::SoftmaxCe,
             self.batch_size,
             &streams,
         )?;
+        objective
+            .layout()
+            .check_len("initial parameters", params.len())?;
         let mut opt = build_optimizer(&Spec::parse(optimizer)?)?;
         opt.init(objective.layout(), &streams)?;
         let steps = (self.epochs * objective.batches_per_epoch()) as u64;
@@ -123,51 +141,48 @@ impl Recipe {
                 last_finite_loss,
             });
         }
-        Ok(TrainedModel {
-            mlp: spec.mlp,
-            params,
-        })
+        Ok(TrainedModel { model, params })
     }
 }
 
-/// A trained MLP: its shape and parameters.
+/// A trained model (an [`Mlp`] unless trained by [`Recipe::fit_from`]): the model and its
+/// parameters.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TrainedModel {
-    /// The network's shape and activations.
-    pub mlp: Mlp,
+pub struct TrainedModel<M: Model = Mlp> {
+    /// The model (an MLP: its shape and activations).
+    pub model: M,
     /// Its trained parameters.
     pub params: Vec<f64>,
 }
 
-impl TrainedModel {
+impl<M: Model> TrainedModel<M> {
     /// Number of outputs (classes).
     pub fn n_outputs(&self) -> usize {
-        self.mlp.n_outputs()
+        self.model.n_outputs()
     }
 
-    fn workspace(&self, rows: usize) -> Workspace {
-        self.mlp.workspace(rows.clamp(1, 256))
+    fn workspace(&self, rows: usize) -> M::Workspace {
+        self.model.workspace(rows.clamp(1, 256))
     }
 
     /// Softmax probabilities (rows × outputs) of row-major inputs (rows × features).
     pub fn probabilities(&self, inputs: &[f64]) -> Vec<f64> {
-        let rows = inputs.len() / self.mlp.n_inputs();
+        let rows = inputs.len() / self.model.n_inputs();
         let mut out = vec![0.0; rows * self.n_outputs()];
         let mut ws = self.workspace(rows);
-        self.mlp.predict(&self.params, inputs, &mut ws, &mut out);
+        self.model.predict(&self.params, inputs, &mut ws, &mut out);
         softmax_rows(&mut out, self.n_outputs());
         out
     }
 
-    /// Penultimate-layer features (rows × last hidden width) of row-major inputs: the
-    /// embedding coresets use.
+    /// Penultimate-layer features (rows × last hidden width; [`Model::embed`]) of row-major
+    /// inputs: the embedding coresets use.
     pub fn embeddings(&self, inputs: &[f64]) -> Vec<f64> {
-        let rows = inputs.len() / self.mlp.n_inputs();
-        let width = self.mlp.sizes[self.mlp.n_layers() - 1];
+        let rows = inputs.len() / self.model.n_inputs();
+        let width = self.model.embedding_width();
         let mut out = vec![0.0; rows * width];
         let mut ws = self.workspace(rows);
-        self.mlp
-            .penultimate(&self.params, inputs, &mut ws, &mut out);
+        self.model.embed(&self.params, inputs, &mut ws, &mut out);
         out
     }
 
@@ -175,7 +190,7 @@ impl TrainedModel {
     pub fn accuracy(&self, data: &Dataset) -> f64 {
         let mut ws = self.workspace(data.len());
         let eval = self
-            .mlp
+            .model
             .evaluate(&self.params, data, Loss::SoftmaxCe, &mut ws);
         eval.accuracy.unwrap_or(f64::NAN)
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use descent_core::{Error, Gradient, Layout, Result, RngStreams, Spec, Stochastic};
 use descent_data::Dataset;
-use descent_nn::{Loss, Mlp, Objective, check_compatible};
+use descent_nn::{Loss, Mlp, Model, Objective, check_compatible};
 use descent_optim::{Transform, build_transform};
 
 use crate::transport::{Wire, WireReader, f64s_bytes, put_f64, put_f64s, put_u64};
@@ -110,20 +110,24 @@ impl Wire for ClientUpdate {
 /// One federated client. Its minibatch order in round t comes from the stream
 /// (seed, client id, t), so a client trained from the same weights in the same round gives the
 /// same update whichever run asks (original, retrain, unlearning) and whichever thread runs it.
-pub struct Client {
+///
+/// Any [`Model`] trains (the default is [`Mlp`]): the client is generic, so its local steps run
+/// the model's own code through a monomorphised [`Objective`].
+pub struct Client<M: Model = Mlp> {
     id: usize,
     data: Arc<Dataset>,
-    model: Mlp,
+    model: M,
     loss: Loss,
     layout: Layout,
     batch_size: usize,
     transform: Box<dyn Transform>,
+    /// The spec text, or the transform's name when built from a typed transform.
     transform_spec: String,
     seed: u64,
     grad: Vec<f64>,
 }
 
-impl std::fmt::Debug for Client {
+impl<M: Model> std::fmt::Debug for Client<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
             .field("id", &self.id)
@@ -134,7 +138,7 @@ impl std::fmt::Debug for Client {
     }
 }
 
-impl Client {
+impl<M: Model> Client<M> {
     /// A client with data `data`, training `model` under `loss` with minibatches of
     /// `batch_size` and the local optimizer `optimizer` (a transform spec with an `lr`
     /// hyperparameter, e.g. `chain(of=[sgd(lr=0.1), decoupled_weight_decay(lr=0.1,
@@ -143,21 +147,53 @@ impl Client {
     pub fn new(
         id: usize,
         data: Arc<Dataset>,
-        model: Mlp,
+        model: M,
         loss: Loss,
         batch_size: usize,
         optimizer: &str,
         seed: u64,
-    ) -> Result<Client> {
+    ) -> Result<Client<M>> {
+        let transform = build_transform(&Spec::parse(optimizer)?)?;
+        let local = (transform, optimizer.to_string());
+        Client::assemble(id, data, model, loss, batch_size, local, seed)
+    }
+
+    /// [`Client::new`] with a typed local optimizer instead of a spec, e.g.
+    /// `Box::new(Sgd::new(SgdConfig { lr: 0.1, ..Default::default() }))`. It must have an `lr`
+    /// hyperparameter (the server sets it every round); it is rebuilt at the start of every
+    /// round.
+    pub fn with_transform(
+        id: usize,
+        data: Arc<Dataset>,
+        model: M,
+        loss: Loss,
+        batch_size: usize,
+        transform: Box<dyn Transform>,
+        seed: u64,
+    ) -> Result<Client<M>> {
+        let name = transform.name();
+        Client::assemble(id, data, model, loss, batch_size, (transform, name), seed)
+    }
+
+    /// Checks the parts and builds the client; `local` is the transform and its description.
+    fn assemble(
+        id: usize,
+        data: Arc<Dataset>,
+        model: M,
+        loss: Loss,
+        batch_size: usize,
+        local: (Box<dyn Transform>, String),
+        seed: u64,
+    ) -> Result<Client<M>> {
+        let (transform, transform_spec) = local;
         check_compatible(&model, loss, &data)?;
         if batch_size == 0 {
             return Err(Error::invalid("client.batch_size", 0, "an integer >= 1"));
         }
-        let transform = build_transform(&Spec::parse(optimizer)?)?;
         if transform.hyper("lr").is_none() {
             return Err(Error::invalid(
                 "client.optimizer",
-                optimizer,
+                transform_spec,
                 "a transform with an 'lr' hyperparameter (the server sets it every round)",
             ));
         }
@@ -171,7 +207,7 @@ impl Client {
             layout,
             batch_size,
             transform,
-            transform_spec: optimizer.to_string(),
+            transform_spec,
             seed,
         })
     }
@@ -182,7 +218,7 @@ impl Client {
     }
 
     /// The model the client trains.
-    pub fn model(&self) -> &Mlp {
+    pub fn model(&self) -> &M {
         &self.model
     }
 
@@ -288,6 +324,23 @@ mod tests {
             assert!((d + 0.05 * gi).abs() < 1e-15);
         }
         assert_eq!(u.n, 8);
+    }
+
+    #[test]
+    fn a_typed_transform_gives_the_spec_built_update() {
+        let data = toy(8);
+        let model = Mlp::new(vec![3, 4, 2], Activation::Tanh, true).unwrap();
+        let w = model.init_params(Init::Xavier, &mut RngStreams::new(4).stream("init"));
+        let spec = "sgd(momentum=0.9)";
+        let mut a = Client::new(0, data.clone(), model.clone(), Loss::SoftmaxCe, 3, spec, 5);
+        let typed = build_transform(&Spec::parse(spec).unwrap()).unwrap();
+        let mut b = Client::with_transform(0, data, model, Loss::SoftmaxCe, 3, typed, 5);
+        let msg = RoundMsg::new(&w, 0.1, 2);
+        let (ua, ub) = (a.as_mut().unwrap(), b.as_mut().unwrap());
+        assert_eq!(
+            ua.local_update(&msg, 1).unwrap(),
+            ub.local_update(&msg, 1).unwrap()
+        );
     }
 
     #[test]

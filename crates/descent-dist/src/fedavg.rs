@@ -10,6 +10,7 @@
 //! out of a round are left out of S_t (the weights renormalise over those that reported).
 
 use descent_core::{Error, Result, RngStreams};
+use descent_nn::Model;
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
@@ -297,7 +298,7 @@ impl FedAvg {
     }
 
     /// Broadcasts w and lr_t to `to`, runs `epochs` local epochs on each, gathers the updates.
-    pub(crate) fn collect<T: Transport<Client>>(
+    pub(crate) fn collect<M: Model, T: Transport<Client<M>>>(
         &self,
         transport: &mut T,
         t: u64,
@@ -310,7 +311,10 @@ impl FedAvg {
     }
 
     /// One FedAvg round over the sampled active clients (P3 §2.1).
-    pub fn step<T: Transport<Client>>(&mut self, transport: &mut T) -> Result<RoundReport> {
+    pub fn step<M: Model, T: Transport<Client<M>>>(
+        &mut self,
+        transport: &mut T,
+    ) -> Result<RoundReport> {
         let t = self.round + 1;
         let selected = self.sample(t);
         let g = self.collect(
@@ -338,7 +342,7 @@ impl FedAvg {
     }
 
     /// `rounds` FedAvg rounds; `after` sees the server after each.
-    pub fn run<T: Transport<Client>>(
+    pub fn run<M: Model, T: Transport<Client<M>>>(
         &mut self,
         transport: &mut T,
         rounds: usize,
@@ -357,9 +361,9 @@ impl FedAvg {
 /// The client side of a FedAvg (or PUF) round, as every backend runs it on the node: local
 /// training from the broadcast weights and learning rate, replying with the update (P3 §2.1).
 /// An MPI rank that hosts clients serves rounds with it (`MpiTransport::serve`).
-pub fn client_work(
+pub fn client_work<M: Model>(
     _k: usize,
-    client: &mut Client,
+    client: &mut Client<M>,
     m: &Message<&RoundMsg<'_>>,
 ) -> Result<Option<ClientUpdate>> {
     client.local_update(m.payload, m.round).map(Some)

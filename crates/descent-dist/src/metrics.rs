@@ -15,13 +15,13 @@
 
 use descent_core::{Error, Result};
 use descent_data::{Dataset, Targets};
-use descent_nn::{Loss, Mlp, Workspace};
+use descent_nn::{Loss, Model};
 use serde::{Deserialize, Serialize};
 
 use crate::client::Client;
 
 /// Accuracy of `params` on `data` (class targets).
-pub fn accuracy(model: &Mlp, params: &[f64], data: &Dataset, ws: &mut Workspace) -> f64 {
+pub fn accuracy<M: Model>(model: &M, params: &[f64], data: &Dataset, ws: &mut M::Workspace) -> f64 {
     model
         .evaluate(params, data, Loss::SoftmaxCe, ws)
         .accuracy
@@ -32,7 +32,10 @@ pub fn accuracy(model: &Mlp, params: &[f64], data: &Dataset, ws: &mut Workspace)
 /// `clients` (P3 §4.2: "accuracy on each client's train data"; after unlearning, the forgotten
 /// client's value next to the retained clients' shows what was forgotten). Each client's data is
 /// evaluated under its own model; `params` of the wrong length is an error naming the client.
-pub fn client_train_accuracies(clients: &[Client], params: &[f64]) -> Result<Vec<f64>> {
+pub fn client_train_accuracies<M: Model>(
+    clients: &[Client<M>],
+    params: &[f64],
+) -> Result<Vec<f64>> {
     let mut out = Vec::with_capacity(clients.len());
     for c in clients {
         let model = c.model();
@@ -47,18 +50,18 @@ pub fn client_train_accuracies(clients: &[Client], params: &[f64]) -> Result<Vec
                 params.len(),
             ));
         }
-        let mut ws = Workspace::new(model, c.n().min(256));
+        let mut ws = model.workspace(c.n().min(256));
         out.push(accuracy(model, params, c.data(), &mut ws));
     }
     Ok(out)
 }
 
 /// The softmax probability of each sample's true class (class targets).
-pub fn true_class_probs(
-    model: &Mlp,
+pub fn true_class_probs<M: Model>(
+    model: &M,
     params: &[f64],
     data: &Dataset,
-    ws: &mut Workspace,
+    ws: &mut M::Workspace,
 ) -> Vec<f64> {
     let Targets::Classes { labels, .. } = &data.targets else {
         return vec![f64::NAN; data.len()];
@@ -153,13 +156,13 @@ pub struct Mia {
 
 /// Runs both attacks against `params` on the `target` data, with the retained clients' training
 /// data as shadow members and `test` as shadow non-members.
-pub fn evaluate_mia(
-    model: &Mlp,
+pub fn evaluate_mia<M: Model>(
+    model: &M,
     params: &[f64],
     target: &Dataset,
     retained: &Dataset,
     test: &Dataset,
-    ws: &mut Workspace,
+    ws: &mut M::Workspace,
 ) -> Mia {
     let p_target = true_class_probs(model, params, target, ws);
     let p_retained = true_class_probs(model, params, retained, ws);
@@ -184,7 +187,7 @@ pub fn evaluate_mia(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use descent_nn::Activation;
+    use descent_nn::{Activation, Mlp};
     use std::sync::Arc;
 
     fn client(id: usize, features: Vec<f64>, labels: Vec<usize>, model: &Mlp) -> Client {
@@ -241,7 +244,7 @@ mod tests {
                 model.describe()
             )
         );
-        assert!(client_train_accuracies(&[], &p).unwrap().is_empty());
+        assert!(client_train_accuracies::<Mlp>(&[], &p).unwrap().is_empty());
     }
 
     #[test]

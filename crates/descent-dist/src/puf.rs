@@ -19,6 +19,7 @@
 //! and seeds, the gold standard) and [`continue_without`] ("natural" forgetting).
 
 use descent_core::{Error, Result};
+use descent_nn::Model;
 use serde::{Deserialize, Serialize};
 
 use crate::client::Client;
@@ -129,7 +130,7 @@ pub struct UnlearnReport {
 /// Runs PUF's unlearning round for `targets` (one or several, all active) and removes them from
 /// the federation. Every target must report (an unlearning round without the target's update
 /// cannot unlearn it); in Regular mode the retained participants are the round's sampled clients.
-pub fn unlearn<T: Transport<Client>>(
+pub fn unlearn<M: Model, T: Transport<Client<M>>>(
     fed: &mut FedAvg,
     transport: &mut T,
     targets: &[usize],
@@ -262,7 +263,7 @@ pub fn first_reaching(scores: &[f64], goal: f64) -> Option<usize> {
 /// Recovery (P3 §2.4): FedAvg rounds over the remaining clients until `score(w) ≥ goal` (the
 /// retrained model's test accuracy in the paper: an evaluation device), at most `cap` rounds
 /// (paper: 30).
-pub fn recover<T: Transport<Client>>(
+pub fn recover<M: Model, T: Transport<Client<M>>>(
     fed: &mut FedAvg,
     transport: &mut T,
     goal: f64,
@@ -290,7 +291,7 @@ pub fn recover<T: Transport<Client>>(
 /// seed over the other clients for `rounds` rounds (P3 §4.1's gold standard). `after` sees the
 /// server after each round.
 #[allow(clippy::too_many_arguments)]
-pub fn retrain_from_scratch<T: Transport<Client>>(
+pub fn retrain_from_scratch<M: Model, T: Transport<Client<M>>>(
     original: &FedAvg,
     init: Vec<f64>,
     clients: &[usize],
@@ -311,7 +312,7 @@ pub fn retrain_from_scratch<T: Transport<Client>>(
 }
 
 /// "Natural" forgetting: the federation continues without `targets` for `rounds` rounds.
-pub fn continue_without<T: Transport<Client>>(
+pub fn continue_without<M: Model, T: Transport<Client<M>>>(
     fed: &FedAvg,
     targets: &[usize],
     rounds: usize,

@@ -19,28 +19,29 @@ use descent_data::{Dataset, Targets};
 
 use crate::loss::{Loss, Target};
 use crate::mlp::{LayerParams, Mlp};
+use crate::model::{scores_classes, true_class};
 
 /// Scratch space for one model, sized once for batches of up to `max_batch` rows.
 #[derive(Debug, Clone)]
 pub struct Workspace {
-    sizes: Vec<usize>,
-    layers: Vec<LayerParams>,
-    max_batch: usize,
+    pub(crate) sizes: Vec<usize>,
+    pub(crate) layers: Vec<LayerParams>,
+    pub(crate) max_batch: usize,
     /// a[l]: input of layer l (a[0] = the features), B × sizes[l].
-    a: Vec<Vec<f64>>,
+    pub(crate) a: Vec<Vec<f64>>,
     /// z[l]: pre-activation of layer l, B × sizes[l+1]; z[L−1] is the model output.
-    z: Vec<Vec<f64>>,
+    pub(crate) z: Vec<Vec<f64>>,
     /// d[l] = ∂(objective)/∂z[l].
-    d: Vec<Vec<f64>>,
+    pub(crate) d: Vec<Vec<f64>>,
     /// R-operator images R{a[l]}, R{z[l]}, R{d[l]} (Hessian-vector products).
-    ra: Vec<Vec<f64>>,
-    rz: Vec<Vec<f64>>,
-    rd: Vec<Vec<f64>>,
+    pub(crate) ra: Vec<Vec<f64>>,
+    pub(crate) rz: Vec<Vec<f64>>,
+    pub(crate) rd: Vec<Vec<f64>>,
     /// Per-sample loss values and squared gradient norms of a chunk.
-    losses: Vec<f64>,
-    sq_norms: Vec<f64>,
+    pub(crate) losses: Vec<f64>,
+    pub(crate) sq_norms: Vec<f64>,
     /// Two (max width) × (input width) buffers for the input Jacobian.
-    jac: [Vec<f64>; 2],
+    pub(crate) jac: [Vec<f64>; 2],
 }
 
 impl Workspace {
@@ -76,7 +77,7 @@ impl Workspace {
         self.max_batch
     }
 
-    fn check(&self, model: &Mlp) {
+    pub(crate) fn check(&self, model: &Mlp) {
         assert_eq!(
             self.sizes, model.sizes,
             "workspace was built for another model"
@@ -99,7 +100,7 @@ pub type OutputLoss<'a> = dyn FnMut(usize, &[f64], &mut [f64]) -> f64 + 'a;
 
 /// How the backward signal of each sample is scaled.
 #[derive(Clone, Copy)]
-enum Weights<'a> {
+pub(crate) enum Weights<'a> {
     /// Every sample by the same factor (1/B for the mean).
     Uniform(f64),
     /// Sample k of the batch by `w[k]`.
@@ -108,7 +109,7 @@ enum Weights<'a> {
 
 impl Weights<'_> {
     #[inline]
-    fn get(&self, k: usize) -> f64 {
+    pub(crate) fn get(&self, k: usize) -> f64 {
         match self {
             Weights::Uniform(c) => *c,
             Weights::PerSample(w) => w[k],
@@ -133,7 +134,7 @@ impl Mlp {
         Workspace::new(self, max_batch)
     }
 
-    fn check_params(&self, p: &[f64]) {
+    pub(crate) fn check_params(&self, p: &[f64]) {
         assert_eq!(
             p.len(),
             self.n_params(),
@@ -142,7 +143,7 @@ impl Mlp {
     }
 
     /// Copies the features of `indices` into a[0].
-    fn load_indices(&self, data: &Dataset, indices: &[usize], ws: &mut Workspace) {
+    pub(crate) fn load_indices(&self, data: &Dataset, indices: &[usize], ws: &mut Workspace) {
         let n0 = self.sizes[0];
         assert_eq!(
             data.n_features, n0,
@@ -154,7 +155,7 @@ impl Mlp {
     }
 
     /// Forward pass over the first `b` rows of a[0]: fills z[l] and a[l].
-    fn forward_loaded(&self, p: &[f64], b: usize, ws: &mut Workspace) {
+    pub(crate) fn forward_loaded(&self, p: &[f64], b: usize, ws: &mut Workspace) {
         let n_layers = self.n_layers();
         for l in 0..n_layers {
             let lp = ws.layers[l];
@@ -186,7 +187,7 @@ impl Mlp {
 
     /// Given d[L−1] for `b` rows, accumulates the parameter gradient into `g` and propagates the
     /// signal down (d[l−1] = (d[l] W_l) ⊙ σ'(z[l−1])).
-    fn backward_loaded(&self, p: &[f64], b: usize, ws: &mut Workspace, g: &mut [f64]) {
+    pub(crate) fn backward_loaded(&self, p: &[f64], b: usize, ws: &mut Workspace, g: &mut [f64]) {
         for l in (0..self.n_layers()).rev() {
             let lp = ws.layers[l];
             let (fi, fo) = (lp.fan_in, lp.fan_out);
@@ -214,7 +215,7 @@ impl Mlp {
     }
 
     /// d[l−1] ← (d[l] W_l) ⊙ σ'(z[l−1]).
-    fn propagate_delta(&self, p: &[f64], b: usize, l: usize, ws: &mut Workspace) {
+    pub(crate) fn propagate_delta(&self, p: &[f64], b: usize, l: usize, ws: &mut Workspace) {
         let lp = ws.layers[l];
         let (fi, fo) = (lp.fan_in, lp.fan_out);
         let w = &p[lp.weight..lp.weight + fi * fo];
@@ -244,7 +245,7 @@ impl Mlp {
     /// Forward pass for the samples `indices`, then sets d[L−1] row k to w_k ∇ℓ and ws.losses[k]
     /// to ℓ. Returns Σₖ wₖ ℓₖ.
     #[allow(clippy::too_many_arguments)]
-    fn forward_loss_chunk(
+    pub(crate) fn forward_loss_chunk(
         &self,
         p: &[f64],
         data: &Dataset,
@@ -310,28 +311,17 @@ impl Mlp {
         g: &mut [f64],
         loss: &mut OutputLoss<'_>,
     ) -> f64 {
-        ws.check(self);
-        self.check_params(p);
-        assert_eq!(g.len(), p.len(), "gradient buffer length");
-        g.fill(0.0);
         if indices.is_empty() {
+            g.fill(0.0);
             return 0.0;
         }
         let scale = 1.0 / indices.len() as f64;
-        let out_l = self.n_layers() - 1;
-        let no = self.n_outputs();
-        let mut total = 0.0;
-        for chunk in indices.chunks(ws.max_batch) {
-            self.load_indices(data, chunk, ws);
-            self.forward_loaded(p, chunk.len(), ws);
-            for (k, &i) in chunk.iter().enumerate() {
-                let o = &ws.z[out_l][k * no..(k + 1) * no];
-                let d = &mut ws.d[out_l][k * no..(k + 1) * no];
-                total += loss(i, o, d);
-                d.iter_mut().for_each(|x| *x *= scale);
-            }
-            self.backward_loaded(p, chunk.len(), ws, g);
-        }
+        let inputs = crate::model::Inputs::samples(data, indices);
+        let total = self.backward_inputs(p, inputs, ws, g, &mut |k, o, d| {
+            let l = loss(indices[k], o, d);
+            d.iter_mut().for_each(|x| *x *= scale);
+            l
+        });
         total * scale
     }
 
@@ -484,51 +474,7 @@ impl Mlp {
         for chunk in indices.chunks(ws.max_batch) {
             let b = chunk.len();
             total += self.forward_loss_chunk(p, data, chunk, loss, Weights::Uniform(scale), 0, ws);
-            // R-forward
-            for l in 0..n_layers {
-                let lp = ws.layers[l];
-                let (fi, fo) = (lp.fan_in, lp.fan_out);
-                let w = &p[lp.weight..lp.weight + fi * fo];
-                let vw = &v[lp.weight..lp.weight + fi * fo];
-                let rz = &mut ws.rz[l][..b * fo];
-                gemm(
-                    rz,
-                    b,
-                    fo,
-                    fi,
-                    1.0,
-                    &ws.a[l][..b * fi],
-                    Trans::N,
-                    vw,
-                    Trans::T,
-                    0.0,
-                );
-                if l > 0 {
-                    gemm(
-                        rz,
-                        b,
-                        fo,
-                        fi,
-                        1.0,
-                        &ws.ra[l][..b * fi],
-                        Trans::N,
-                        w,
-                        Trans::T,
-                        1.0,
-                    );
-                }
-                if let Some(bo) = lp.bias {
-                    add_to_rows(rz, &v[bo..bo + fo]);
-                }
-                if l + 1 < n_layers {
-                    // a[l+1] = σ(z[l]) from the forward pass: σ' without a second tanh
-                    let (z, rz, ra) = (&ws.z[l][..b * fo], &ws.rz[l][..b * fo], &mut ws.ra[l + 1]);
-                    let a = &ws.a[l + 1][..b * fo];
-                    for (((ra, rz), z), a) in ra[..b * fo].iter_mut().zip(rz).zip(z).zip(a) {
-                        *ra = act.d1_with_output(*z, *a) * rz;
-                    }
-                }
-            }
+            self.r_forward(p, v, b, ws);
             // R{δ} at the output: the loss curvature applied to R{o}
             for (k, &i) in chunk.iter().enumerate() {
                 let r = k * no..(k + 1) * no;
@@ -598,6 +544,58 @@ impl Mlp {
             }
         }
         total
+    }
+
+    /// Forward-mode (R-operator) pass along the parameter direction `v` over the first `b` rows
+    /// after [`Mlp::forward_loaded`]: R{z_l} = R{a_l} W_lᵀ + a_l V_lᵀ + v_b,l and
+    /// R{a_{l+1}} = σ'(z_l) ⊙ R{z_l}; rz[L−1] is the output tangent J v.
+    pub(crate) fn r_forward(&self, p: &[f64], v: &[f64], b: usize, ws: &mut Workspace) {
+        let n_layers = self.n_layers();
+        let act = self.activation;
+        for l in 0..n_layers {
+            let lp = ws.layers[l];
+            let (fi, fo) = (lp.fan_in, lp.fan_out);
+            let w = &p[lp.weight..lp.weight + fi * fo];
+            let vw = &v[lp.weight..lp.weight + fi * fo];
+            let rz = &mut ws.rz[l][..b * fo];
+            gemm(
+                rz,
+                b,
+                fo,
+                fi,
+                1.0,
+                &ws.a[l][..b * fi],
+                Trans::N,
+                vw,
+                Trans::T,
+                0.0,
+            );
+            if l > 0 {
+                gemm(
+                    rz,
+                    b,
+                    fo,
+                    fi,
+                    1.0,
+                    &ws.ra[l][..b * fi],
+                    Trans::N,
+                    w,
+                    Trans::T,
+                    1.0,
+                );
+            }
+            if let Some(bo) = lp.bias {
+                add_to_rows(rz, &v[bo..bo + fo]);
+            }
+            if l + 1 < n_layers {
+                // a[l+1] = σ(z[l]) from the forward pass: σ' without a second tanh
+                let (z, rz, ra) = (&ws.z[l][..b * fo], &ws.rz[l][..b * fo], &mut ws.ra[l + 1]);
+                let a = &ws.a[l + 1][..b * fo];
+                for (((ra, rz), z), a) in ra[..b * fo].iter_mut().zip(rz).zip(z).zip(a) {
+                    *ra = act.d1_with_output(*z, *a) * rz;
+                }
+            }
+        }
     }
 
     /// Writes the model outputs for the row-major inputs `inputs` (r × n_inputs) into `out`
@@ -695,10 +693,7 @@ impl Mlp {
         );
         let n = data.len();
         let out_l = self.n_layers() - 1;
-        let scores = match &data.targets {
-            Targets::Classes { .. } => true,
-            Targets::Real { dim, .. } => loss == Loss::Logistic && *dim == 1 && no == 1,
-        };
+        let scores = scores_classes(data, loss, no);
         let (mut total, mut correct) = (0.0, 0usize);
         let mut start = 0;
         while start < n {
@@ -735,13 +730,6 @@ pub fn predicted_class(o: &[f64]) -> usize {
         }
     }
     best
-}
-
-fn true_class(t: Target<'_>) -> usize {
-    match t {
-        Target::Class(c) => c,
-        Target::Real(y) => usize::from(y[0] > 0.5),
-    }
 }
 
 #[inline]

@@ -4,6 +4,10 @@
 //! - [`Mlp`]: dense MLPs (identity, tanh, ReLU, GELU, sigmoid; optional bias; Xavier, He or
 //!   PyTorch-uniform init) and softmax regression, parameters in one flat row-major vector
 //!   described by a [`descent_core::Layout`].
+//! - [`Model`]: the trait every consumer takes (forward, backward from output cotangents,
+//!   tangents, HVPs; per-sample gradients as norms, weighted sums or a B × P matrix;
+//!   generalised Gauss–Newton / Fisher-vector products), implemented by [`Mlp`] and
+//!   [`SoftmaxRegression`].
 //! - [`Loss`]: MSE (½ convention), softmax cross-entropy, logistic, each with its gradient and
 //!   Hessian-vector product in the output.
 //! - [`engine`]: batch gradient, per-sample gradient norms and weighted gradients (ghost
@@ -36,8 +40,11 @@ pub mod drift_theory;
 pub mod engine;
 pub mod hebbian;
 pub mod hyper;
+pub mod linear;
 pub mod loss;
 pub mod mlp;
+mod mlp_model;
+pub mod model;
 pub mod objective;
 pub mod pinn;
 pub mod prelude;
@@ -49,6 +56,14 @@ pub mod prelude;
 /// ```
 #[cfg(doctest)]
 pub struct MlpDerivatives;
+
+/// `examples/custom_model.rs` (a custom architecture through the `Model` trait), as a doctest.
+///
+/// ```
+#[doc = include_str!("../examples/custom_model.rs")]
+/// ```
+#[cfg(doctest)]
+pub struct CustomModel;
 pub mod taylor;
 pub mod varpro;
 
@@ -60,8 +75,10 @@ pub use hebbian::{
     LinearAutoencoder, Oja, OnlineProblem, OnlineRule, SimilarityMatching, TwoLayerLinear,
 };
 pub use hyper::L2Hyperparameters;
+pub use linear::{LinearWorkspace, SoftmaxRegression};
 pub use loss::{LOSS_NAMES, LOSSES, Loss, Target};
 pub use mlp::{INIT_NAMES, Init, LayerParams, Mlp};
+pub use model::{Cotangent, Inputs, Model, TangentCotangent, Visit};
 pub use objective::{Objective, check_compatible, output_width};
 pub use pinn::{
     Heat, HeatSolution, LinearOperator, Pde, PinnObjective, PinnSizes, Poisson, PoissonSolution,

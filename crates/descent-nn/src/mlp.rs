@@ -15,14 +15,16 @@ use crate::Activation;
 
 /// A dense MLP `sizes[0] → sizes[1] → … → sizes[L]`. Hidden layers apply `activation` after the
 /// affine map; the output layer is affine (identity activation), so the loss sees logits.
+/// Built by [`Mlp::new`], which checks the widths; the fields are read through
+/// [`Mlp::sizes`], [`Mlp::activation`] and [`Mlp::has_bias`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mlp {
     /// Layer widths, input first, output last (at least two entries, all positive).
-    pub sizes: Vec<usize>,
+    pub(crate) sizes: Vec<usize>,
     /// The activation of the hidden layers.
-    pub activation: Activation,
+    pub(crate) activation: Activation,
     /// Whether every layer has a bias vector.
-    pub bias: bool,
+    pub(crate) bias: bool,
 }
 
 /// How to draw initial parameters.
@@ -127,6 +129,21 @@ impl Mlp {
     /// logistic regression; with MSE it is linear least squares.
     pub fn softmax_regression(n_features: usize, n_outputs: usize) -> Result<Mlp> {
         Mlp::new(vec![n_features, n_outputs], Activation::Identity, true)
+    }
+
+    /// Layer widths, input first, output last (at least two, all positive).
+    pub fn sizes(&self) -> &[usize] {
+        &self.sizes
+    }
+
+    /// The activation of the hidden layers.
+    pub fn activation(&self) -> Activation {
+        self.activation
+    }
+
+    /// Whether every layer has a bias vector.
+    pub fn has_bias(&self) -> bool {
+        self.bias
     }
 
     /// Number of affine layers (L = sizes.len() − 1).

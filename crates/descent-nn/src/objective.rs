@@ -9,9 +9,10 @@ use descent_core::{
 };
 use descent_data::{BatchSampler, Dataset, SamplingMode, Stream, Targets};
 
-use crate::engine::{Eval, Workspace};
+use crate::engine::Eval;
 use crate::loss::Loss;
 use crate::mlp::{Init, Mlp};
+use crate::model::Model;
 
 /// The output width a model needs to fit `data` under `loss`: the number of classes
 /// (softmax-ce, and mse on one-hot labels), the target dimension (mse), or 1 (logistic, which
@@ -68,7 +69,7 @@ pub fn output_width(loss: Loss, data: &Dataset) -> Result<usize> {
 
 /// Checks that `model` fits `data` under `loss`: input width = number of features, output width
 /// = [`output_width`]. Errors name what mismatched, the expected and the given size.
-pub fn check_compatible(model: &Mlp, loss: Loss, data: &Dataset) -> Result<()> {
+pub fn check_compatible<M: Model>(model: &M, loss: Loss, data: &Dataset) -> Result<()> {
     if data.is_empty() {
         return Err(Error::invalid(
             format!("dataset '{}'", data.name),
@@ -113,11 +114,16 @@ pub fn check_compatible(model: &Mlp, loss: Loss, data: &Dataset) -> Result<()> {
 /// With [`Objective::streaming`] the data is an endless [`Stream`] from a generator instead:
 /// every resample draws a fresh batch (online learning, P1).
 ///
-/// Offers Function, Gradient, Stochastic, PerSampleGradients and HessianVector. Per-sample
-/// gradients are those of each sample's own loss ℓᵢ, so f = (1/B) Σᵢ ℓᵢ.
+/// Offers Function, Gradient, Stochastic, PerSampleGradients and HessianVector, and beyond the
+/// oracles the per-sample gradients themselves ([`Objective::per_sample_gradients`]) and
+/// Gauss–Newton products ([`Objective::ggn_vector`]). Per-sample gradients are those of each
+/// sample's own loss ℓᵢ, so f = (1/B) Σᵢ ℓᵢ.
+///
+/// Any [`Model`] binds (the default is [`Mlp`]): the objective is generic, so every evaluation
+/// calls the model's own code with its workspace held by value (no dispatch, no allocation).
 #[derive(Debug, Clone)]
-pub struct Objective {
-    model: Mlp,
+pub struct Objective<M: Model = Mlp> {
+    model: M,
     layout: Layout,
     data: Arc<Dataset>,
     /// In streaming mode the batches come from here and `data` is unused.
@@ -127,19 +133,19 @@ pub struct Objective {
     batch: Vec<usize>,
     /// Scratch: the data indices of a subset of the batch (subset evaluations).
     subset: Vec<usize>,
-    ws: Workspace,
+    ws: M::Workspace,
     name: String,
 }
 
-impl Objective {
+impl<M: Model> Objective<M> {
     /// Binds the parts with shuffled-epoch sampling (every sample once per epoch).
     pub fn new(
-        model: Mlp,
+        model: M,
         data: Arc<Dataset>,
         loss: Loss,
         batch_size: usize,
         streams: &RngStreams,
-    ) -> Result<Objective> {
+    ) -> Result<Objective<M>> {
         Objective::with_sampling(
             model,
             data,
@@ -153,13 +159,13 @@ impl Objective {
     /// Binds the parts with the given sampling mode. Errors when the shapes do not fit
     /// ([`check_compatible`]) or the batch size is 0.
     pub fn with_sampling(
-        model: Mlp,
+        model: M,
         data: Arc<Dataset>,
         loss: Loss,
         batch_size: usize,
         mode: SamplingMode,
         streams: &RngStreams,
-    ) -> Result<Objective> {
+    ) -> Result<Objective<M>> {
         check_compatible(&model, loss, &data)?;
         if batch_size == 0 {
             return Err(Error::invalid("batch_size", 0, "an integer >= 1"));
@@ -183,7 +189,7 @@ impl Objective {
         let name = format!("{} + {loss} on {}", model.describe(), data.name);
         let mut obj = Objective {
             layout: model.layout(),
-            ws: Workspace::new(&model, batch_size.min(n)),
+            ws: model.workspace(batch_size.min(n)),
             model,
             data,
             stream: None,
@@ -204,7 +210,7 @@ impl Objective {
 
     /// Binds a model to an endless stream of fresh batches (one generator draw of the stream's
     /// batch size per [`Stochastic::resample`]); shapes are checked against the stream's batch.
-    pub fn streaming(model: Mlp, stream: Stream, loss: Loss) -> Result<Objective> {
+    pub fn streaming(model: M, stream: Stream, loss: Loss) -> Result<Objective<M>> {
         let first = stream.batch();
         check_compatible(&model, loss, first)?;
         let b = first.len();
@@ -215,7 +221,7 @@ impl Objective {
         );
         Ok(Objective {
             layout: model.layout(),
-            ws: Workspace::new(&model, b),
+            ws: model.workspace(b),
             model,
             data: Arc::new(first.subset(&[])),
             stream: Some(stream),
@@ -238,7 +244,7 @@ impl Objective {
     }
 
     /// The model.
-    pub fn model(&self) -> &Mlp {
+    pub fn model(&self) -> &M {
         &self.model
     }
 
@@ -303,6 +309,41 @@ impl Objective {
         Ok(out)
     }
 
+    /// Writes the per-sample gradients ∇ℓᵢ of the current minibatch as the rows of the
+    /// row-major B × P matrix `out` (B = [`Objective::batch`]'s length, P = the parameter count)
+    /// and returns the mean loss: BackPACK's `BatchGrad` (times B) or Opacus' `grad_sample`.
+    /// The mean of the rows is the batch gradient. Errors when a length does not fit.
+    pub fn per_sample_gradients(&mut self, params: &[f64], out: &mut [f64]) -> Result<f64> {
+        self.layout.check_len("parameters", params.len())?;
+        let want = self.batch.len() * self.layout.len();
+        if out.len() != want {
+            return Err(Error::shape(
+                "per-sample gradient matrix (B × P)",
+                want,
+                out.len(),
+            ));
+        }
+        let data = self.stream.as_ref().map_or(&*self.data, Stream::batch);
+        Ok(self
+            .model
+            .per_sample_gradients(params, data, &self.batch, self.loss, &mut self.ws, out))
+    }
+
+    /// Writes the generalised Gauss–Newton product G·v of the minibatch's mean loss into `out`
+    /// (for these losses also the Fisher-vector product; see [`Model::ggn_vector`]) and returns
+    /// the mean loss. Errors when a length does not fit.
+    pub fn ggn_vector(&mut self, params: &[f64], v: &[f64], out: &mut [f64]) -> Result<f64> {
+        self.layout.check_len("parameters", params.len())?;
+        self.layout.check_len("direction", v.len())?;
+        self.layout.check_len("output", out.len())?;
+        let data = self.stream.as_ref().map_or(&*self.data, Stream::batch);
+        Ok(self
+            .model
+            .ggn_vector(params, data, &self.batch, self.loss, v, &mut self.ws, out))
+    }
+}
+
+impl Objective<Mlp> {
     /// The Jacobian ∂output/∂input (row-major n_outputs × n_inputs) at one input `x`.
     pub fn input_jacobian(&mut self, params: &[f64], x: &[f64]) -> Result<Vec<f64>> {
         self.layout.check_len("parameters", params.len())?;
@@ -319,7 +360,7 @@ impl Objective {
     }
 }
 
-impl Function for Objective {
+impl<M: Model> Function for Objective<M> {
     fn dim(&self) -> usize {
         self.layout.len()
     }
@@ -331,7 +372,7 @@ impl Function for Objective {
     }
 }
 
-impl Gradient for Objective {
+impl<M: Model> Gradient for Objective<M> {
     fn value_grad(&mut self, x: &[f64], g: &mut [f64]) -> f64 {
         let data = self.stream.as_ref().map_or(&*self.data, Stream::batch);
         self.model
@@ -339,7 +380,7 @@ impl Gradient for Objective {
     }
 }
 
-impl Stochastic for Objective {
+impl<M: Model> Stochastic for Objective<M> {
     fn resample(&mut self) {
         if let Some(s) = &mut self.stream {
             s.resample();
@@ -351,7 +392,7 @@ impl Stochastic for Objective {
     }
 }
 
-impl PerSampleGradients for Objective {
+impl<M: Model> PerSampleGradients for Objective<M> {
     fn batch_len(&mut self) -> usize {
         self.batch.len()
     }
@@ -391,7 +432,7 @@ impl PerSampleGradients for Objective {
     }
 }
 
-impl Objective {
+impl<M: Model> Objective<M> {
     /// The data indices of the batch positions `positions` into the scratch list.
     fn gather(&mut self, positions: &[usize]) {
         self.subset.clear();
@@ -399,7 +440,7 @@ impl Objective {
     }
 }
 
-impl HessianVector for Objective {
+impl<M: Model> HessianVector for Objective<M> {
     fn hvp(&mut self, x: &[f64], v: &[f64], out: &mut [f64]) {
         let data = self.stream.as_ref().map_or(&*self.data, Stream::batch);
         self.model
@@ -407,7 +448,7 @@ impl HessianVector for Objective {
     }
 }
 
-impl Problem for Objective {
+impl<M: Model> Problem for Objective<M> {
     fn name(&self) -> String {
         self.name.clone()
     }

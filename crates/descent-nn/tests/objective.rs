@@ -206,22 +206,22 @@ fn mismatched_shapes_are_errors_that_name_them() {
 #[test]
 fn builder_reads_short_long_and_hidden_forms() {
     let m = parse_model("mlp:64-128-10", 64, 10).unwrap();
-    assert_eq!(m.mlp.sizes, [64, 128, 10]);
-    assert_eq!(m.mlp.activation, Activation::Tanh);
-    assert!(m.mlp.bias);
+    assert_eq!(m.mlp.sizes(), [64, 128, 10]);
+    assert_eq!(m.mlp.activation(), Activation::Tanh);
+    assert!(m.mlp.has_bias());
     assert_eq!(m.init, Init::Xavier);
     let m = parse_model("mlp(sizes=[64,128,10], act=relu, bias=false)", 64, 10).unwrap();
     assert_eq!(
-        (m.mlp.activation, m.mlp.bias, m.init),
+        (m.mlp.activation(), m.mlp.has_bias(), m.init),
         (Activation::Relu, false, Init::He)
     );
     let m = parse_model("mlp(sizes=[4,3], act=gelu, init=torch)", 4, 3).unwrap();
     assert_eq!(
-        (m.mlp.activation, m.init),
+        (m.mlp.activation(), m.init),
         (Activation::Gelu, Init::TorchUniform)
     );
     let m = parse_model("mlp:128", 64, 10).unwrap();
-    assert_eq!(m.mlp.sizes, [64, 128, 10]);
+    assert_eq!(m.mlp.sizes(), [64, 128, 10]);
     assert_eq!(m.output_init, Init::Xavier);
     let m = parse_model("mlp(hidden=[64], act=relu, out_init=lecun)", 10, 6).unwrap();
     assert_eq!((m.init, m.output_init), (Init::He, Init::Lecun));
@@ -233,16 +233,16 @@ fn builder_reads_short_long_and_hidden_forms() {
     );
     let m = parse_model("mlp:32(act=sigmoid)", 5, 2).unwrap();
     assert_eq!(
-        (m.mlp.sizes.clone(), m.mlp.activation),
+        (m.mlp.sizes().to_vec(), m.mlp.activation()),
         (vec![5, 32, 2], Activation::Sigmoid)
     );
     let m = parse_model("mlp(hidden=[16, 8], act=linear)", 5, 2).unwrap();
     assert_eq!(
-        (m.mlp.sizes.clone(), m.mlp.activation),
+        (m.mlp.sizes().to_vec(), m.mlp.activation()),
         (vec![5, 16, 8, 2], Activation::Identity)
     );
     let m = parse_model("mlp(hidden=[])", 5, 2).unwrap();
-    assert_eq!(m.mlp.sizes, [5, 2]);
+    assert_eq!(m.mlp.sizes(), [5, 2]);
     for name in [
         "softmax-regression",
         "linear",
@@ -250,11 +250,11 @@ fn builder_reads_short_long_and_hidden_forms() {
         "softmax-regression(bias=false)",
     ] {
         let m = parse_model(name, 7, 3).unwrap();
-        assert_eq!(m.mlp.sizes, [7, 3], "{name}");
+        assert_eq!(m.mlp.sizes(), [7, 3], "{name}");
         assert_eq!(m.mlp.n_layers(), 1);
     }
     let spec = descent_core::Spec::parse("mlp:4-2").unwrap();
-    assert_eq!(build_model(&spec, 4, 2).unwrap().mlp.sizes, [4, 2]);
+    assert_eq!(build_model(&spec, 4, 2).unwrap().mlp.sizes(), [4, 2]);
 }
 
 #[test]
