@@ -62,7 +62,7 @@ impl Mlp {
     }
 
     /// [`crate::Model::tangent_backward`]: as [`Mlp::backward_inputs`] with the output tangent
-    /// J v of the R-operator forward pass ([`Mlp::r_forward`]) handed to `cot`.
+    /// J v of the R-operator forward pass (`Mlp::r_forward`) handed to `cot`.
     #[allow(clippy::too_many_arguments)]
     pub fn tangent_backward_inputs(
         &self,
